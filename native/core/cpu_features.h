@@ -1,0 +1,32 @@
+// CPU feature detection and the SIMD level chosen once at run time. Each kernel family keeps one
+// source file per level (compiled with that level's flags) and looks its function up by level.
+// SIMSAGE_SIMD=scalar|avx2|avx512|auto overrides the initial choice; a level the CPU lacks steps
+// down to the best one it has.
+#pragma once
+#include <string>
+
+namespace simsage {
+
+enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+struct CpuFeatures {
+  bool avx2 = false;     // AVX2 + FMA + F16C, with OS support for YMM state
+  bool avx512 = false;   // AVX-512 F/BW/DQ/VL, with OS support for ZMM state
+  std::string vendor;
+  std::string brand;
+};
+
+const CpuFeatures& cpu_features();
+const char* simd_level_name(SimdLevel level);
+// Parses "scalar" | "avx2" | "avx512" | "auto"; throws ERR_SIMSAGE_INVALID_ARGUMENT otherwise.
+// "auto" returns best_simd_level().
+SimdLevel parse_simd_level(const std::string& name);
+SimdLevel best_simd_level();
+bool simd_level_supported(SimdLevel level);
+
+// The active level (initially SIMSAGE_SIMD or the best supported). set_simd_level steps an
+// unsupported request down and returns the level actually set.
+SimdLevel active_simd_level();
+SimdLevel set_simd_level(SimdLevel requested);
+
+}  // namespace simsage

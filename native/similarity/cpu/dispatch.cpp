@@ -1,0 +1,351 @@
+// Orchestration of the fused top-k search: argument checks, query preparation, splitting the corpus
+// into sub-blocks over the thread pool (each worker keeps its own heaps for all queries), merging
+// the workers' heaps and writing outputs. The arithmetic lives in kernel.inl, per ISA.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "similarity/cpu/kernels.h"
+#include "similarity/similarity.h"
+
+namespace simsage {
+
+// ---- heap (compiled once, baseline ISA) -----------------------------------------------------
+
+namespace {
+// a is worse than b: lower score, or equal score and larger id.
+inline bool worse(float sa, int64_t ia, float sb, int64_t ib) { return sa < sb || (sa == sb && ia > ib); }
+
+void sift_down(TopkHeap& h, int64_t i) {
+  for (;;) {
+    int64_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < h.size && worse(h.scores[l], h.ids[l], h.scores[m], h.ids[m])) m = l;
+    if (r < h.size && worse(h.scores[r], h.ids[r], h.scores[m], h.ids[m])) m = r;
+    if (m == i) return;
+    std::swap(h.scores[i], h.scores[m]);
+    std::swap(h.ids[i], h.ids[m]);
+    i = m;
+  }
+}
+}  // namespace
+
+void heap_push(TopkHeap& h, float score, int64_t id) {
+  if (h.size < h.k) {
+    int64_t i = h.size++;
+    h.scores[i] = score;
+    h.ids[i] = id;
+    while (i > 0) {
+      int64_t parent = (i - 1) / 2;
+      if (!worse(h.scores[i], h.ids[i], h.scores[parent], h.ids[parent])) break;
+      std::swap(h.scores[i], h.scores[parent]);
+      std::swap(h.ids[i], h.ids[parent]);
+      i = parent;
+    }
+    if (h.size == h.k) h.thr = h.scores[0];
+    return;
+  }
+  if (!worse(h.scores[0], h.ids[0], score, id)) return;  // not better than the current worst
+  h.scores[0] = score;
+  h.ids[0] = id;
+  sift_down(h, 0);
+  h.thr = h.scores[0];
+}
+
+void heap_sort_best_first(TopkHeap& h) {
+  std::vector<std::pair<float, int64_t>> tmp(static_cast<size_t>(h.size));
+  for (int64_t i = 0; i < h.size; ++i) tmp[i] = {h.scores[i], h.ids[i]};
+  std::sort(tmp.begin(), tmp.end(), [](const auto& a, const auto& b) {
+    return worse(b.first, b.second, a.first, a.second);
+  });
+  for (int64_t i = 0; i < h.size; ++i) {
+    h.scores[i] = tmp[i].first;
+    h.ids[i] = tmp[i].second;
+  }
+}
+
+// ---- names, table lookup ---------------------------------------------------------------------
+
+const char* metric_name(Metric m) {
+  switch (m) {
+    case Metric::InnerProduct: return "ip";
+    case Metric::Cosine: return "cosine";
+    case Metric::L2: return "l2";
+  }
+  return "ip";
+}
+
+Metric parse_metric(const char* name) {
+  std::string s = name ? name : "";
+  if (s == "ip") return Metric::InnerProduct;
+  if (s == "cosine") return Metric::Cosine;
+  if (s == "l2") return Metric::L2;
+  throw_error(ErrorCode::UnknownMetric, "unknown metric '" + s + "' (expected 'ip', 'cosine' or 'l2')");
+}
+
+namespace cpu {
+const KernelTable& kernels_for(SimdLevel level) {
+  static const KernelTable scalar = kernels_scalar();
+#if defined(SIMSAGE_X86)
+  static const KernelTable avx2 = kernels_avx2();
+  static const KernelTable avx512 = kernels_avx512();
+  if (level == SimdLevel::Avx512 && simd_level_supported(SimdLevel::Avx512)) return avx512;
+  if (level >= SimdLevel::Avx2 && simd_level_supported(SimdLevel::Avx2)) return avx2;
+#else
+  (void)level;
+#endif
+  return scalar;
+}
+}  // namespace cpu
+
+int64_t find_non_finite(const float* data, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(data[i])) return i;
+  return -1;
+}
+
+// ---- the search ------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int64_t kSubBlockPanels = 64;   // 1024 rows per task (512 KiB at D = 128)
+constexpr int64_t kQueryBatch = 4096;     // bounds heap memory: threads x batch x k entries
+
+void check_params(const TopkParams& p, int64_t n) {
+  if (p.dim <= 0) throw_error(ErrorCode::DimMismatch, "dim must be a positive integer");
+  if (p.k <= 0) throw_error(ErrorCode::InvalidK, "k must be a positive integer");
+  if (p.nq < 0 || n < 0) throw_error(ErrorCode::InvalidArgument, "negative row count");
+  if (p.nq > 0 && (!p.queries || !p.out_ids || !p.out_scores || !p.out_counts))
+    throw_error(ErrorCode::InvalidArgument, "null query or output buffer");
+}
+
+struct Source {
+  const float* panels = nullptr;  // panel-major corpus, or null for row-major
+  const float* sq_norms = nullptr;
+  const float* rows = nullptr;    // row-major corpus
+  const int64_t* ids = nullptr;
+  int64_t n = 0;
+  int64_t dim = 0;
+};
+
+TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
+  check_params(p, src.n);
+  TopkStats stats;
+  while (level != SimdLevel::Scalar && !simd_level_supported(level))
+    level = static_cast<SimdLevel>(static_cast<int>(level) - 1);
+  const cpu::KernelTable& kt = cpu::kernels_for(level);
+  stats.simd = level;
+  const int64_t D = p.dim, K = p.k, N = src.n;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const int threads = resolve_threads(p.threads);
+  stats.threads_used = 1;
+  if (p.nq == 0) return stats;
+
+  const int64_t n_panels = (N + kPanel - 1) / kPanel;
+  const int64_t n_tasks = (n_panels + kSubBlockPanels - 1) / kSubBlockPanels;
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_tasks)));
+
+  for (int64_t qs = 0; qs < p.nq; qs += kQueryBatch) {
+    const int64_t nq = std::min(kQueryBatch, p.nq - qs);
+    const float* qsrc = p.queries + qs * D;
+    // Queries: cosine ones are normalised (a zero query stays zero and scores 0); l2 needs |q|^2.
+    std::vector<float> qbuf;
+    std::vector<float> qnorm2(nq, 0.f);
+    const float* q = qsrc;
+    if (p.metric != Metric::InnerProduct) {
+      for (int64_t i = 0; i < nq; ++i) {
+        double ss = 0;
+        for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(qsrc[i * D + d]) * qsrc[i * D + d];
+        qnorm2[i] = static_cast<float>(ss);
+      }
+      if (p.metric == Metric::Cosine) {
+        qbuf.resize(nq * D);
+        for (int64_t i = 0; i < nq; ++i) {
+          float s = qnorm2[i] > 0 ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(qnorm2[i]))) : 0.f;
+          for (int64_t d = 0; d < D; ++d) qbuf[i * D + d] = qsrc[i * D + d] * s;
+        }
+        q = qbuf.data();
+      }
+    }
+    // Filters are indexed by absolute query; shift the exclusion offsets for this batch.
+    RowFilter filt = p.filter;
+    if (filt.exclude_offsets) filt.exclude_offsets += qs;
+
+    cpu::Ctx ctx;
+    ctx.q = q;
+    ctx.dim = D;
+    ctx.k = K;
+    ctx.metric = p.metric;
+    ctx.filter = &filt;
+    ctx.ids = src.ids;
+    ctx.n = N;
+
+    // Worker heaps: workers x nq heaps of K slots.
+    const size_t slots = static_cast<size_t>(workers) * nq * K;
+    std::unique_ptr<float[]> hs(new float[slots]);
+    std::unique_ptr<int64_t[]> hi(new int64_t[slots]);
+    std::vector<TopkHeap> heaps(static_cast<size_t>(workers) * nq);
+    for (size_t h = 0; h < heaps.size(); ++h) {
+      heaps[h].scores = hs.get() + h * K;
+      heaps[h].ids = hi.get() + h * K;
+      heaps[h].k = K;
+    }
+    // Row-major corpora are packed one sub-block at a time into per-worker scratch.
+    const bool packed = src.panels == nullptr;
+    std::vector<std::vector<float>> scratch(packed ? workers : 0);
+    std::vector<std::vector<float>> scratch_norms(packed ? workers : 0);
+    if (packed) {
+      for (int w = 0; w < workers; ++w) {
+        scratch[w].assign(static_cast<size_t>(kSubBlockPanels * kPanel * D), 0.f);
+        scratch_norms[w].assign(static_cast<size_t>(kSubBlockPanels * kPanel), 0.f);
+      }
+    }
+    // Queries per block: enough to amortise reading a sub-block, few enough to stay in L2.
+    const int64_t qblock = std::max<int64_t>(1, 32768 / (D * kt.kMr)) * kt.kMr;
+
+    int used = parallel_for(n_tasks, workers, [&](int64_t task, int w) {
+      TopkHeap* wh = heaps.data() + static_cast<size_t>(w) * nq;
+      const int64_t pb = task * kSubBlockPanels;
+      const int64_t pe = std::min(n_panels, pb + kSubBlockPanels);
+      const float* panels;
+      const float* norms;
+      int64_t lpb, lpe, row_offset;
+      if (packed) {
+        const int64_t r0 = pb * kPanel;
+        const int64_t rows = std::min(N - r0, (pe - pb) * kPanel);
+        kt.pack_rows(src.rows, r0, rows, D, p.metric, scratch[w].data(), scratch_norms[w].data());
+        panels = scratch[w].data();
+        norms = p.metric == Metric::L2 ? scratch_norms[w].data() : nullptr;
+        lpb = 0;
+        lpe = pe - pb;
+        row_offset = r0;
+      } else {
+        panels = src.panels;
+        norms = p.metric == Metric::L2 ? src.sq_norms : nullptr;
+        lpb = pb;
+        lpe = pe;
+        row_offset = 0;
+      }
+      for (int64_t qb = 0; qb < nq; qb += qblock)
+        kt.run_block(ctx, wh, qb, std::min(nq, qb + qblock), panels, lpb, lpe, norms, row_offset);
+    });
+    stats.threads_used = std::max(stats.threads_used, used);
+
+    // Merge the workers' heaps per query and write best-first.
+    std::vector<std::pair<float, int64_t>> merged;
+    for (int64_t i = 0; i < nq; ++i) {
+      merged.clear();
+      for (int w = 0; w < workers; ++w) {
+        const TopkHeap& h = heaps[static_cast<size_t>(w) * nq + i];
+        for (int64_t j = 0; j < h.size; ++j) merged.emplace_back(h.scores[j], h.ids[j]);
+      }
+      const int64_t keep = std::min<int64_t>(K, static_cast<int64_t>(merged.size()));
+      std::partial_sort(merged.begin(), merged.begin() + keep, merged.end(), [](const auto& a, const auto& b) {
+        return worse(b.first, b.second, a.first, a.second);
+      });
+      int64_t* oi = p.out_ids + (qs + i) * K;
+      float* os = p.out_scores + (qs + i) * K;
+      for (int64_t j = 0; j < keep; ++j) {
+        oi[j] = merged[j].second;
+        float s = merged[j].first;
+        if (p.metric == Metric::L2) s = std::max(0.f, qnorm2[i] - s);
+        os[j] = s;
+      }
+      for (int64_t j = keep; j < K; ++j) {
+        oi[j] = -1;
+        os[j] = nan;
+      }
+      p.out_counts[qs + i] = static_cast<int32_t>(keep);
+    }
+  }
+  return stats;
+}
+
+}  // namespace
+
+TopkStats topk_rowmajor_at(SimdLevel level, const TopkParams& p, const float* corpus, int64_t n) {
+  if (n > 0 && !corpus) throw_error(ErrorCode::InvalidArgument, "null corpus");
+  Source s;
+  s.rows = corpus;
+  s.n = n;
+  s.dim = p.dim;
+  return search(level, p, s);
+}
+
+TopkStats topk_panels_at(SimdLevel level, const TopkParams& p, const PanelCorpus& c) {
+  if (c.dim != p.dim) throw_error(ErrorCode::DimMismatch, "query dim " + std::to_string(p.dim) +
+                                                              " != corpus dim " + std::to_string(c.dim));
+  if (c.n > 0 && (!c.panels || (p.metric == Metric::L2 && !c.sq_norms)))
+    throw_error(ErrorCode::InvalidArgument, "null corpus buffer");
+  Source s;
+  s.panels = c.panels;
+  s.sq_norms = c.sq_norms;
+  s.ids = c.ids;
+  s.n = c.n;
+  s.dim = c.dim;
+  return search(level, p, s);
+}
+
+TopkStats topk_rowmajor(const TopkParams& p, const float* corpus, int64_t n) {
+  return topk_rowmajor_at(active_simd_level(), p, corpus, n);
+}
+
+TopkStats topk_panels(const TopkParams& p, const PanelCorpus& c) {
+  return topk_panels_at(active_simd_level(), p, c);
+}
+
+// ---- scalar reference ------------------------------------------------------------------------
+
+void topk_reference(const TopkParams& p, const float* corpus, int64_t n, const int64_t* ids) {
+  check_params(p, n);
+  const int64_t D = p.dim, K = p.k;
+  std::vector<std::pair<float, int64_t>> all;
+  for (int64_t i = 0; i < p.nq; ++i) {
+    all.clear();
+    const float* q = p.queries + i * D;
+    double qn = 0;
+    for (int64_t d = 0; d < D; ++d) qn += static_cast<double>(q[d]) * q[d];
+    for (int64_t r = 0; r < n; ++r) {
+      const RowFilter& f = p.filter;
+      if (f.allow_bits && !((f.allow_bits[r >> 6] >> (r & 63)) & 1)) continue;
+      if (f.deny_bits && ((f.deny_bits[r >> 6] >> (r & 63)) & 1)) continue;
+      if (f.exclude_offsets &&
+          std::binary_search(f.exclude_rows + f.exclude_offsets[i], f.exclude_rows + f.exclude_offsets[i + 1], r))
+        continue;
+      const float* x = corpus + r * D;
+      double dot = 0, xn = 0, l2 = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        dot += static_cast<double>(q[d]) * x[d];
+        xn += static_cast<double>(x[d]) * x[d];
+        double diff = static_cast<double>(q[d]) - x[d];
+        l2 += diff * diff;
+      }
+      float internal;  // higher is better
+      if (p.metric == Metric::InnerProduct) internal = static_cast<float>(dot);
+      else if (p.metric == Metric::Cosine) internal = (qn > 0 && xn > 0) ? static_cast<float>(dot / std::sqrt(qn * xn)) : 0.f;
+      else internal = static_cast<float>(-l2);
+      all.emplace_back(internal, ids ? ids[r] : r);
+    }
+    const int64_t keep = std::min<int64_t>(K, static_cast<int64_t>(all.size()));
+    std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](const auto& a, const auto& b) {
+      return worse(b.first, b.second, a.first, a.second);
+    });
+    for (int64_t j = 0; j < K; ++j) {
+      if (j < keep) {
+        p.out_ids[i * K + j] = all[j].second;
+        p.out_scores[i * K + j] = p.metric == Metric::L2 ? -all[j].first : all[j].first;
+      } else {
+        p.out_ids[i * K + j] = -1;
+        p.out_scores[i * K + j] = std::numeric_limits<float>::quiet_NaN();
+      }
+    }
+    p.out_counts[i] = static_cast<int32_t>(keep);
+  }
+}
+
+}  // namespace simsage

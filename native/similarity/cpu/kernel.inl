@@ -1,0 +1,187 @@
+// The fused top-k search body, written once over a SIMD trait V and included by each per-ISA file
+// (scalar.cpp, avx2.cpp, avx512.cpp) inside an anonymous namespace, so each instantiation has
+// internal linkage and is compiled with that file's instruction-set flags only.
+//
+// V provides: `reg` (16 floats), zero(), load(p) (16 floats, unaligned ok), bcast(x),
+// fma(a, b, c) = a * b + c, fmsub2(a, n) = 2 * a - n, ge_mask(r, t) (bit j set when lane j >= t),
+// store(p, r), and the register-blocking constants kMr (queries per tile) and kNp (panels per tile).
+//
+// Shapes: queries nq x dim (row-major); corpus in panels of 16 rows (similarity.h). A micro-tile is
+// MR queries x NP panels: acc[i][p] holds the 16 dot products of query i with the rows of panel p.
+// Per dimension d it loads NP panel vectors and broadcasts MR query values: MR * NP FMAs per
+// (NP loads + MR broadcasts), all accumulators in registers.
+
+// Requires <algorithm>, <cmath>, <cstring> and similarity/cpu/kernels.h, included by the ISA file
+// before its anonymous namespace.
+
+namespace kern {
+
+
+
+using Ctx = simsage::cpu::Ctx;
+
+inline bool row_admissible(const Ctx& c, int64_t qi, int64_t row) {
+  const simsage::RowFilter& f = *c.filter;
+  if (f.allow_bits && !((f.allow_bits[row >> 6] >> (row & 63)) & 1)) return false;
+  if (f.deny_bits && ((f.deny_bits[row >> 6] >> (row & 63)) & 1)) return false;
+  if (f.exclude_offsets) {
+    const int64_t* b = f.exclude_rows + f.exclude_offsets[qi];
+    const int64_t* e = f.exclude_rows + f.exclude_offsets[qi + 1];
+    if (b != e && std::binary_search(b, e, row)) return false;
+  }
+  return true;
+}
+
+// Offers the lanes of one 16-row score vector to query qi's heap. `row0` is the first row of the
+// panel. Scores are internal (higher is better).
+template <class V>
+inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::reg s, int64_t row0) {
+  // row0: absolute row of lane 0
+  uint32_t m = V::ge_mask(s, h.thr);
+  if (!m) return;
+  alignas(64) float lanes[16];
+  V::store(lanes, s);
+  while (m) {
+    int j = __builtin_ctz(m);
+    m &= m - 1;
+    int64_t row = row0 + j;
+    if (row >= c.n) break;  // padding lanes of the last panel (j ascending)
+    float sc = lanes[j];
+    if (sc < h.thr) continue;  // thr may have risen within this vector
+    if (!row_admissible(c, qi, row)) continue;
+    simsage::heap_push(h, sc, c.ids ? c.ids[row] : row);
+  }
+}
+
+// One micro-tile: MR queries (q0 .. q0+MR) x NP panels starting at `panels`, whose first row is
+// local row `lrow0` (norms are indexed by local row) and absolute row row_offset + lrow0.
+// norms: |x|^2 per row for l2, else null. heaps[i] belongs to query q0 + i.
+template <class V, int MR, int NP>
+inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* panels,
+                 int64_t lrow0, const float* norms, int64_t row_offset) {
+  using reg = typename V::reg;
+  const int64_t D = c.dim;
+  reg acc[MR][NP];
+  for (int i = 0; i < MR; ++i)
+    for (int p = 0; p < NP; ++p) acc[i][p] = V::zero();
+  const float* qrow[MR];
+  for (int i = 0; i < MR; ++i) qrow[i] = c.q + (q0 + i) * D;
+  const int64_t pstride = D * simsage::kPanel;
+  for (int64_t d = 0; d < D; ++d) {
+    reg x[NP];
+    for (int p = 0; p < NP; ++p) x[p] = V::load(panels + p * pstride + d * simsage::kPanel);
+    for (int i = 0; i < MR; ++i) {
+      reg b = V::bcast(qrow[i][d]);
+      for (int p = 0; p < NP; ++p) acc[i][p] = V::fma(b, x[p], acc[i][p]);
+    }
+  }
+  for (int p = 0; p < NP; ++p) {
+    const int64_t l0 = lrow0 + p * simsage::kPanel;
+    const int64_t r0 = row_offset + l0;
+    if (r0 >= c.n) break;
+    if (norms) {
+      // l2: internal score 2<q,x> - |x|^2 = |q|^2 - |q-x|^2 (the |q|^2 term is added back at the end).
+      alignas(64) float nb[16];
+      int64_t lim = std::min<int64_t>(16, c.n - r0);
+      for (int j = 0; j < 16; ++j) nb[j] = j < lim ? norms[l0 + j] : 0.f;
+      reg nr = V::load(nb);
+      for (int i = 0; i < MR; ++i) offer<V>(c, heaps[i], q0 + i, V::fmsub2(acc[i][p], nr), r0);
+    } else {
+      for (int i = 0; i < MR; ++i) offer<V>(c, heaps[i], q0 + i, acc[i][p], r0);
+    }
+  }
+}
+
+// Dispatches a tile of `mr` (1 .. V::kMr) queries to the matching instantiation.
+template <class V, int NP>
+inline void tile_any(int mr, const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* panels,
+                     int64_t lrow0, const float* norms, int64_t row_offset) {
+  switch (mr) {
+#define SIMSAGE_TILE_CASE(M) \
+  case M:                    \
+    if constexpr (M <= V::kMr) tile<V, M, NP>(c, heaps, q0, panels, lrow0, norms, row_offset); \
+    break;
+    SIMSAGE_TILE_CASE(1) SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4)
+    SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6) SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8)
+    SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11) SIMSAGE_TILE_CASE(12)
+    SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14)
+#undef SIMSAGE_TILE_CASE
+    default: break;
+  }
+}
+
+// Runs queries [qb, qe) over local panels [pb, pe) of `panels` (local row r is absolute row
+// row_offset + r; norms indexed by local row). heaps[i] belongs to query i (absolute).
+// Loop order: a group of NP panels (stays in L1/L2) against every query tile, so the corpus block
+// is read once per query block.
+template <class V>
+void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, const float* panels,
+               int64_t pb, int64_t pe, const float* norms, int64_t row_offset) {
+  const int64_t pstride = c.dim * simsage::kPanel;
+  const int64_t nq = qe - qb;
+  if (nq <= 2) {
+    // Few queries: wider panel groups keep enough independent FMA chains in flight.
+    const int mr = static_cast<int>(nq);
+    int64_t p = pb;
+    for (; p + 4 <= pe; p += 4)
+      tile_any<V, 4>(mr, c, heaps + qb, qb, panels + p * pstride, p * 16, norms, row_offset);
+    for (; p < pe; ++p)
+      tile_any<V, 1>(mr, c, heaps + qb, qb, panels + p * pstride, p * 16, norms, row_offset);
+    return;
+  }
+  int64_t p = pb;
+  for (; p + V::kNp <= pe; p += V::kNp) {
+    const float* gp = panels + p * pstride;
+    for (int64_t q0 = qb; q0 < qe; q0 += V::kMr) {
+      int mr = static_cast<int>(std::min<int64_t>(V::kMr, qe - q0));
+      tile_any<V, V::kNp>(mr, c, heaps + q0, q0, gp, p * 16, norms, row_offset);
+    }
+  }
+  for (; p < pe; ++p) {
+    const float* gp = panels + p * pstride;
+    for (int64_t q0 = qb; q0 < qe; q0 += V::kMr) {
+      int mr = static_cast<int>(std::min<int64_t>(V::kMr, qe - q0));
+      tile_any<V, 1>(mr, c, heaps + q0, q0, gp, p * 16, norms, row_offset);
+    }
+  }
+}
+
+// Packs rows [r0, r0 + rows) of a row-major corpus (stride dim) into panel layout at dst
+// (ceil(rows/16) panels, padding lanes zero). Cosine rows are scaled to unit length; for l2 the
+// squared norms go to norms_out[0 .. rows).
+template <class V>
+void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric,
+               float* dst, float* norms_out) {
+  const int64_t np = (rows + 15) / 16;
+  for (int64_t p = 0; p < np; ++p) {
+    float* pd = dst + p * dim * 16;
+    int64_t lim = std::min<int64_t>(16, rows - p * 16);
+    if (lim < 16) std::memset(pd, 0, sizeof(float) * dim * 16);
+    for (int64_t j = 0; j < lim; ++j) {
+      const float* s = src + (r0 + p * 16 + j) * dim;
+      float scale = 1.f;
+      if (metric != simsage::Metric::InnerProduct) {
+        float ss = 0.f;
+        for (int64_t d = 0; d < dim; ++d) ss += s[d] * s[d];
+        if (metric == simsage::Metric::L2) norms_out[p * 16 + j] = ss;
+        else scale = ss > 0.f ? 1.f / std::sqrt(ss) : 0.f;
+      }
+      for (int64_t d = 0; d < dim; ++d) pd[d * 16 + j] = s[d] * scale;
+    }
+  }
+}
+
+}  // namespace kern
+
+namespace kern {
+// The table this ISA file exports (see kernels.h).
+template <class V>
+simsage::cpu::KernelTable make_table() {
+  simsage::cpu::KernelTable t;
+  t.run_block = &run_block<V>;
+  t.pack_rows = &pack_rows<V>;
+  t.kMr = V::kMr;
+  t.kNp = V::kNp;
+  return t;
+}
+}  // namespace kern

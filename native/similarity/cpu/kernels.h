@@ -1,0 +1,45 @@
+// The per-ISA kernel table. Each of scalar.cpp / avx2.cpp / avx512.cpp instantiates kernel.inl with
+// its SIMD trait and returns a table of function pointers; dispatch.cpp picks one by SimdLevel.
+#pragma once
+#include <cstdint>
+
+#include "core/cpu_features.h"
+#include "similarity/cpu/topk_heap.h"
+#include "similarity/similarity.h"
+
+namespace simsage {
+namespace cpu {
+
+// What every task of one search shares.
+struct Ctx {
+  const float* q = nullptr;  // nq x dim, normalised for cosine
+  int64_t dim = 0;
+  int64_t k = 0;
+  Metric metric = Metric::InnerProduct;
+  const RowFilter* filter = nullptr;
+  const int64_t* ids = nullptr;  // row ids or null (id = row index)
+  int64_t n = 0;                 // corpus rows
+};
+
+struct KernelTable {
+  // Queries [qb, qe) against local panels [pb, pe); absolute row = row_offset + local row.
+  void (*run_block)(const Ctx& c, TopkHeap* heaps, int64_t qb, int64_t qe, const float* panels,
+                    int64_t pb, int64_t pe, const float* norms, int64_t row_offset) = nullptr;
+  // Row-major rows [r0, r0 + rows) -> panels at dst (+ |x|^2 for l2, unit rows for cosine).
+  void (*pack_rows)(const float* src, int64_t r0, int64_t rows, int64_t dim, Metric metric,
+                    float* dst, float* norms_out) = nullptr;
+  int kMr = 1;  // queries per micro-tile
+  int kNp = 1;  // panels per micro-tile
+};
+
+KernelTable kernels_scalar();
+#if defined(SIMSAGE_X86)
+KernelTable kernels_avx2();
+KernelTable kernels_avx512();
+#endif
+
+// Level -> table, with step-down when a level was not compiled in.
+const KernelTable& kernels_for(SimdLevel level);
+
+}  // namespace cpu
+}  // namespace simsage

@@ -1,0 +1,40 @@
+// Scalar reference level of the fused search kernel: the same blocking as the SIMD levels, with a
+// 16-float "register" the compiler may vectorise for the baseline target only.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "similarity/cpu/kernels.h"
+
+namespace {
+#include "similarity/cpu/kernel.inl"
+
+struct ScalarV {
+  struct reg {
+    float v[16];
+  };
+  static constexpr int kMr = 4;
+  static constexpr int kNp = 1;
+  static reg zero() { reg r; for (int j = 0; j < 16; ++j) r.v[j] = 0.f; return r; }
+  static reg load(const float* p) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = p[j]; return r; }
+  static reg bcast(float x) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = x; return r; }
+  static reg fma(reg a, reg b, reg c) {
+    for (int j = 0; j < 16; ++j) c.v[j] += a.v[j] * b.v[j];
+    return c;
+  }
+  static reg fmsub2(reg a, reg n) { for (int j = 0; j < 16; ++j) a.v[j] = 2.f * a.v[j] - n.v[j]; return a; }
+  static uint32_t ge_mask(reg r, float t) {
+    uint32_t m = 0;
+    for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t) << j;
+    return m;
+  }
+  static void store(float* p, reg r) { for (int j = 0; j < 16; ++j) p[j] = r.v[j]; }
+};
+}  // namespace
+
+namespace simsage {
+namespace cpu {
+KernelTable kernels_scalar() { return kern::make_table<ScalarV>(); }
+}  // namespace cpu
+}  // namespace simsage

@@ -1,0 +1,246 @@
+// Every SIMD level of the fused search against the scalar reference (topk_reference), at awkward
+// sizes, for all three metrics, row-major and panel-major corpora, with ties, k > N and filters.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "core/error.h"
+#include "similarity/cpu/filters.h"
+#include "similarity/cpu/vector_store.h"
+#include "similarity/similarity.h"
+
+using namespace simsage;
+
+namespace {
+
+struct Out {
+  std::vector<int64_t> ids;
+  std::vector<float> scores;
+  std::vector<int32_t> counts;
+  Out(int64_t nq, int64_t k) : ids(nq * k), scores(nq * k), counts(nq) {}
+};
+
+TopkParams params(const std::vector<float>& q, int64_t nq, int64_t dim, int64_t k, Metric m, Out& o, int threads) {
+  TopkParams p;
+  p.queries = q.data();
+  p.nq = nq;
+  p.dim = dim;
+  p.k = k;
+  p.metric = m;
+  p.threads = threads;
+  p.out_ids = o.ids.data();
+  p.out_scores = o.scores.data();
+  p.out_counts = o.counts.data();
+  return p;
+}
+
+std::vector<float> random_matrix(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<float> v(rows * cols);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+// Exact score of (query, row) in the metric's reported units, in double.
+double exact_score(const float* q, const float* x, int64_t dim, Metric m) {
+  double dot = 0, qn = 0, xn = 0, l2 = 0;
+  for (int64_t d = 0; d < dim; ++d) {
+    dot += double(q[d]) * x[d];
+    qn += double(q[d]) * q[d];
+    xn += double(x[d]) * x[d];
+    l2 += (double(q[d]) - x[d]) * (double(q[d]) - x[d]);
+  }
+  if (m == Metric::InnerProduct) return dot;
+  if (m == Metric::Cosine) return (qn > 0 && xn > 0) ? dot / std::sqrt(qn * xn) : 0;
+  return l2;
+}
+
+// Compares a result to the reference: counts equal; each returned score matches the exact score
+// of its id; the ranked scores match the reference's within tol (ids may differ only at near-ties).
+void compare(const char* what, const Out& got, const Out& ref, const std::vector<float>& q,
+             const std::vector<float>& corpus, int64_t nq, int64_t dim, int64_t k, Metric m,
+             const std::vector<int64_t>* row_of_id = nullptr) {
+  // tolerance scales with the dimension and the magnitudes involved (unit normal data)
+  const double tol = 1e-5 * (dim + 8) * (m == Metric::L2 ? 4 : 1);
+  for (int64_t i = 0; i < nq; ++i) {
+    CHECK(got.counts[i] == ref.counts[i], "%s q%lld count %d vs %d", what, (long long)i, got.counts[i], ref.counts[i]);
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t id = got.ids[i * k + j];
+      float s = got.scores[i * k + j];
+      if (j >= got.counts[i]) {
+        CHECK(id == -1 && std::isnan(s), "%s q%lld padding slot %lld", what, (long long)i, (long long)j);
+        continue;
+      }
+      int64_t row = row_of_id ? (*row_of_id)[id] : id;
+      CHECK(row >= 0, "%s unknown id %lld", what, (long long)id);
+      if (row < 0) continue;
+      double e = exact_score(&q[i * dim], &corpus[row * dim], dim, m);
+      CHECK(std::fabs(e - s) <= tol * (1 + std::fabs(e)), "%s q%lld slot %lld score %g exact %g", what,
+            (long long)i, (long long)j, s, e);
+      float rs = ref.scores[i * k + j];
+      CHECK(std::fabs(rs - s) <= tol * (1 + std::fabs(rs)), "%s q%lld slot %lld score %g ref %g (id %lld vs %lld)",
+            what, (long long)i, (long long)j, s, rs, (long long)id, (long long)ref.ids[i * k + j]);
+      if (j > 0) {
+        float prev = got.scores[i * k + j - 1];
+        bool ordered = m == Metric::L2 ? prev <= s + tol : prev >= s - tol;
+        CHECK(ordered, "%s q%lld not sorted at %lld", what, (long long)i, (long long)j);
+      }
+    }
+  }
+}
+
+const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
+const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
+
+}  // namespace
+
+TEST_CASE(rowmajor_matches_reference_at_awkward_sizes) {
+  std::mt19937 rng(42);
+  const int64_t dims[] = {1, 3, 7, 9, 15, 16, 17, 31, 33, 127, 128, 129, 768};
+  for (int64_t dim : dims) {
+    for (int64_t n : {int64_t(1), int64_t(15), int64_t(37), int64_t(300)}) {
+      for (int64_t nq : {int64_t(1), int64_t(3), int64_t(13), int64_t(29)}) {
+        if (dim == 768 && nq > 3) continue;  // keep the suite fast
+        auto corpus = random_matrix(n, dim, rng);
+        auto q = random_matrix(nq, dim, rng);
+        for (int64_t k : {int64_t(1), int64_t(5), n + 3}) {
+          for (Metric m : kMetrics) {
+            Out ref(nq, k);
+            topk_reference(params(q, nq, dim, k, m, ref, 1), corpus.data(), n, nullptr);
+            for (SimdLevel lvl : kLevels) {
+              if (!simd_level_supported(lvl)) continue;
+              for (int threads : {1, 3}) {
+                Out got(nq, k);
+                topk_rowmajor_at(lvl, params(q, nq, dim, k, m, got, threads), corpus.data(), n);
+                char what[128];
+                std::snprintf(what, sizeof what, "%s/%s dim=%lld n=%lld nq=%lld k=%lld t=%d", simd_level_name(lvl),
+                              metric_name(m), (long long)dim, (long long)n, (long long)nq, (long long)k, threads);
+                compare(what, got, ref, q, corpus, nq, dim, k, m);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE(ties_break_toward_smaller_id) {
+  // Every corpus row identical: all scores tie exactly, so ids must come back 0, 1, 2, ...
+  const int64_t dim = 17, n = 100, k = 10;
+  std::vector<float> corpus(n * dim);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t d = 0; d < dim; ++d) corpus[r * dim + d] = 0.25f * float(d % 5);
+  std::vector<float> q(dim, 0.5f);
+  for (Metric m : kMetrics) {
+    for (SimdLevel lvl : kLevels) {
+      if (!simd_level_supported(lvl)) continue;
+      Out got(1, k);
+      topk_rowmajor_at(lvl, params(q, 1, dim, k, m, got, 2), corpus.data(), n);
+      for (int64_t j = 0; j < k; ++j) CHECK(got.ids[j] == j, "%s/%s slot %lld id %lld", simd_level_name(lvl), metric_name(m), (long long)j, (long long)got.ids[j]);
+    }
+  }
+}
+
+TEST_CASE(filters_and_exclusions) {
+  std::mt19937 rng(7);
+  const int64_t dim = 33, n = 517, nq = 5, k = 20;
+  auto corpus = random_matrix(n, dim, rng);
+  auto q = random_matrix(nq, dim, rng);
+  std::vector<int64_t> allow, deny, ex_off = {0}, ex_ids;
+  for (int64_t r = 0; r < n; r += 3) allow.push_back(r);
+  for (int64_t r = 0; r < n; r += 7) deny.push_back(r);
+  for (int64_t i = 0; i < nq; ++i) {
+    for (int64_t r = i; r < n; r += 11) ex_ids.push_back(r);
+    ex_off.push_back(static_cast<int64_t>(ex_ids.size()));
+  }
+  FilterSpec spec;
+  spec.has_allow = true;
+  spec.allow = allow.data();
+  spec.n_allow = static_cast<int64_t>(allow.size());
+  spec.deny = deny.data();
+  spec.n_deny = static_cast<int64_t>(deny.size());
+  spec.exclude_offsets = ex_off.data();
+  spec.exclude_ids = ex_ids.data();
+  auto ident = [n](int64_t id) -> int64_t { return id >= 0 && id < n ? id : -1; };
+  OwnedFilter f = build_filter(spec, n, nq, ident);
+  for (Metric m : kMetrics) {
+    Out ref(nq, k);
+    TopkParams rp = params(q, nq, dim, k, m, ref, 1);
+    rp.filter = f.view();
+    topk_reference(rp, corpus.data(), n, nullptr);
+    for (int64_t i = 0; i < nq; ++i)
+      for (int64_t j = 0; j < ref.counts[i]; ++j) {
+        int64_t id = ref.ids[i * k + j];
+        CHECK(id % 3 == 0 && id % 7 != 0 && (id - i) % 11 != 0, "reference admitted id %lld", (long long)id);
+      }
+    for (SimdLevel lvl : kLevels) {
+      if (!simd_level_supported(lvl)) continue;
+      Out got(nq, k);
+      TopkParams gp = params(q, nq, dim, k, m, got, 2);
+      gp.filter = f.view();
+      topk_rowmajor_at(lvl, gp, corpus.data(), n);
+      compare("filtered", got, ref, q, corpus, nq, dim, k, m);
+    }
+  }
+  // An allow list that admits nothing: every row is padding.
+  FilterSpec none;
+  none.has_allow = true;
+  OwnedFilter nf = build_filter(none, n, nq, ident);
+  Out got(nq, k);
+  TopkParams gp = params(q, nq, dim, k, Metric::InnerProduct, got, 2);
+  gp.filter = nf.view();
+  topk_rowmajor(gp, corpus.data(), n);
+  for (int64_t i = 0; i < nq; ++i) {
+    CHECK(got.counts[i] == 0, "count %d", got.counts[i]);
+    CHECK(got.ids[i * k] == -1 && std::isnan(got.scores[i * k]), "padding");
+  }
+}
+
+TEST_CASE(store_search_matches_reference) {
+  std::mt19937 rng(3);
+  const int64_t dims[] = {1, 7, 16, 17, 129};
+  for (int64_t dim : dims) {
+    for (Metric m : kMetrics) {
+      const int64_t n = 203, nq = 14, k = 9;
+      auto corpus = random_matrix(n, dim, rng);
+      auto q = random_matrix(nq, dim, rng);
+      // ids are sparse and shuffled: id = 1000 + 7 * perm[r]
+      std::vector<int64_t> perm(n);
+      for (int64_t r = 0; r < n; ++r) perm[r] = r;
+      std::shuffle(perm.begin(), perm.end(), rng);
+      std::vector<int64_t> ids(n), row_of_id(1000 + 7 * n, -1);
+      for (int64_t r = 0; r < n; ++r) {
+        ids[r] = 1000 + 7 * perm[r];
+        row_of_id[ids[r]] = r;
+      }
+      VectorStore store(dim, m);
+      store.add(ids.data(), corpus.data(), n);
+      CHECK(store.size() == n, "size");
+      Out ref(nq, k);
+      topk_reference(params(q, nq, dim, k, m, ref, 1), corpus.data(), n, ids.data());
+      for (SimdLevel lvl : kLevels) {
+        if (!simd_level_supported(lvl)) continue;
+        Out got(nq, k);
+        store.search_at(lvl, params(q, nq, dim, k, m, got, 2), FilterSpec{});
+        compare("store", got, ref, q, corpus, nq, dim, k, m, &row_of_id);
+      }
+    }
+  }
+}
+
+TEST_CASE(empty_corpus_and_bad_arguments) {
+  std::vector<float> q(4, 1.f);
+  Out got(1, 3);
+  topk_rowmajor(params(q, 1, 4, 3, Metric::L2, got, 1), nullptr, 0);
+  CHECK(got.counts[0] == 0, "empty corpus count");
+  Out bad(1, 1);
+  EXPECT_THROW_CODE(topk_rowmajor(params(q, 1, 4, 0, Metric::L2, bad, 1), q.data(), 1), ErrorCode::InvalidK);
+  EXPECT_THROW_CODE(topk_rowmajor(params(q, 1, 0, 1, Metric::L2, bad, 1), q.data(), 1), ErrorCode::DimMismatch);
+  EXPECT_THROW_CODE(parse_metric("manhattan"), ErrorCode::UnknownMetric);
+}
+
+TEST_MAIN()
