@@ -1,0 +1,84 @@
+/**
+ * What the library runs on, global settings, and machine probes used by the benchmarks.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { callNative, ErrorCodes, SimsageError } from './errors.js'
+import { binding, packageRoot } from './native/binding.js'
+import { describe } from './similarity/validate.js'
+
+/** SIMD instruction-set levels of the CPU kernels. */
+export type SimdLevel = 'scalar' | 'avx2' | 'avx512'
+
+/** What {@link info} reports. */
+export interface Info {
+  /** simsage's version. */
+  version: string
+  /** SIMD level the CPU kernels use now (SIMSAGE_SIMD or {@link setSimd} can lower it). */
+  simd: SimdLevel
+  /** Levels this CPU supports. */
+  simdSupported: SimdLevel[]
+  /** Default threads per call (SIMSAGE_THREADS or {@link setThreads}). */
+  threads: number
+  /** Cores available to this process. */
+  cores: number
+  /** CPU vendor and model. */
+  cpu: { vendor: string; brand: string }
+  /** Backends that can run here ('cpu' always; 'cuda' when built and a device answers). */
+  backendsAvailable: string[]
+  /** The backend searches run on now. */
+  backendActive: string
+  /** Whether this build includes the CUDA backend, and why it is unavailable if it is. */
+  cuda: { built: boolean; message: string; devices: { index: number; name: string; totalMemory: number; computeCapability: string }[] }
+}
+
+let version: string | undefined
+
+/** Version, SIMD level, threads, backends and CUDA devices. */
+export function info(): Info {
+  const raw = callNative(() => binding().info())
+  version ??= JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string
+  return {
+    version,
+    simd: raw.simd as SimdLevel,
+    simdSupported: raw.cpu.simdSupported as SimdLevel[],
+    threads: raw.threads,
+    cores: raw.cores,
+    cpu: { vendor: raw.cpu.vendor, brand: raw.cpu.brand },
+    backendsAvailable: raw.backendsAvailable,
+    backendActive: raw.backendActive,
+    cuda: { built: raw.cudaBuilt, message: raw.cudaMessage, devices: raw.cudaDevices },
+  }
+}
+
+/** Sets the default threads per call (a call's `threads` option overrides it). Returns the new value. */
+export function setThreads(threads: number): number {
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer in [1, 256], got ${describe(threads)}`)
+  }
+  return callNative(() => binding().setThreads(threads))
+}
+
+/** Selects the SIMD level ('auto' = best). A level the CPU lacks steps down; returns the level set. */
+export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
+  if (!['scalar', 'avx2', 'avx512', 'auto'].includes(level as string)) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `SIMD level must be scalar, avx2, avx512 or auto, got ${describe(level)}`)
+  }
+  return callNative(() => binding().setSimd(level)) as SimdLevel
+}
+
+/** Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop. */
+export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): { gflops: number; simd: SimdLevel } {
+  const r = callNative(() => binding().probeFmaPeak(options.simd ?? 'auto', options.seconds ?? 0.3))
+  return { gflops: r.gflops, simd: r.simd as SimdLevel }
+}
+
+/** Bandwidth of a plain streaming read (sum) of `data`, best of `passes`, in GB/s (1e9 bytes/s). */
+export function probeReadBandwidth(data: Float32Array, options: { passes?: number; threads?: number } = {}): { gbPerSec: number } {
+  if (!(data instanceof Float32Array)) {
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `data must be a Float32Array, got ${describe(data)}`)
+  }
+  const r = callNative(() => binding().probeReadBandwidth(data, options.passes ?? 3, options.threads ?? 1))
+  return { gbPerSec: r.gbPerSec }
+}

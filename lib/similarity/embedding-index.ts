@@ -1,0 +1,181 @@
+/**
+ * A mutable in-memory index of embeddings with exact top-k search.
+ */
+import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
+import { binding } from '../native/binding.js'
+import type { RawNativeIndex } from '../native/types.js'
+import { encodeIndexFile, readIndexFile, writeIndexFile } from './index-file.js'
+import { toRawArgs, type SearchOptions } from './options.js'
+import { SearchResults } from './results.js'
+import { checkDim, checkK, checkMatrix, checkMetric, describe, toIdArray, type IdsInput, type Metric } from './validate.js'
+
+/** Options of {@link EmbeddingIndex}. */
+export interface EmbeddingIndexOptions {
+  /** Vector dimension D. */
+  dim: number
+  /** 'ip' (default), 'cosine' (vectors are stored unit length) or 'l2' (squared distance). */
+  metric?: Metric
+  /** Free-form JSON metadata saved with the index (model name, normalisation, ...). */
+  metadata?: Record<string, unknown>
+}
+
+/**
+ * Exact top-k search over a set of (id, vector) pairs, stored natively in a layout the SIMD kernels
+ * scan directly. Ids are non-negative safe integers (stored as 64-bit).
+ *
+ * Mutations (add, remove) wait for searches in flight on the same index to finish, so a search
+ * never sees a half-applied change. Call {@link dispose} (or use `using`) to free native memory.
+ *
+ * @example
+ * const index = new EmbeddingIndex({ dim: 128, metric: 'cosine' })
+ * index.add([1, 2, 3], vectors)            // vectors: Float32Array(3 * 128)
+ * const res = await index.search(query, 10) // query: Float32Array(128)
+ * res.get(0).ids                            // Float64Array of the 10 best ids
+ */
+export class EmbeddingIndex implements Disposable {
+  /** Vector dimension. */
+  readonly dim: number
+  /** Similarity metric. */
+  readonly metric: Metric
+  /** JSON metadata saved with the index. */
+  metadata: Record<string, unknown>
+  #native: RawNativeIndex | undefined
+
+  constructor(options: EmbeddingIndexOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `EmbeddingIndex options must be an object, got ${describe(options)}`)
+    }
+    this.dim = checkDim(options.dim)
+    this.metric = checkMetric(options.metric ?? 'ip')
+    this.metadata = checkMetadata(options.metadata ?? {})
+    const Native = binding().NativeIndex
+    this.#native = callNative(() => new Native(this.dim, this.metric))
+  }
+
+  #live(): RawNativeIndex {
+    if (!this.#native) throw new SimsageError(ErrorCodes.DISPOSED, 'this EmbeddingIndex has been disposed')
+    return this.#native
+  }
+
+  /** Number of vectors stored. */
+  get size(): number {
+    return this.#live().size()
+  }
+
+  /** True once {@link dispose} has run. */
+  get disposed(): boolean {
+    return this.#native === undefined
+  }
+
+  /**
+   * Adds vectors; an id already present is replaced, and a repeated id within one call keeps its
+   * last vector. All-or-nothing: on any error (bad id, NaN, wrong length) nothing is added.
+   *
+   * @param ids n ids (non-negative safe integers).
+   * @param vectors n x dim row-major Float32Array.
+   */
+  add(ids: IdsInput, vectors: Float32Array): void {
+    const native = this.#live()
+    const idArr = toIdArray(ids)
+    const rows = checkMatrix(vectors, this.dim, 'vectors')
+    if (rows !== idArr.length) {
+      throw new SimsageError(ErrorCodes.DIM_MISMATCH, `vectors hold ${rows} rows of dim ${this.dim} but ${idArr.length} ids were given`)
+    }
+    callNative(() => native.add(idArr, vectors, false))
+  }
+
+  /** Removes ids (unknown ids are ignored). Returns how many were removed. */
+  remove(ids: IdsInput): number {
+    const native = this.#live()
+    return callNative(() => native.remove(toIdArray(ids)))
+  }
+
+  /** Whether id is stored. */
+  has(id: number): boolean {
+    return this.#live().has(id)
+  }
+
+  /**
+   * Finds each query's k best matches, off the event loop.
+   *
+   * @param queries Q x dim row-major Float32Array (a single query is a Float32Array of length dim).
+   * @param k matches per query; rows with fewer candidates are padded (see {@link SearchResults}).
+   */
+  async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResults> {
+    const native = this.#live()
+    const args = this.#args(queries, k, options)
+    const raw = await awaitNative(callNative(() => native.searchAsync(args)))
+    return new SearchResults(raw, this.metric)
+  }
+
+  /** Like {@link search}, on the calling thread (blocks the event loop while it runs). */
+  searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResults {
+    const native = this.#live()
+    const args = this.#args(queries, k, options)
+    return new SearchResults(callNative(() => native.searchSync(args)), this.metric)
+  }
+
+  #args(queries: Float32Array, k: number, options?: SearchOptions) {
+    const kk = checkK(k)
+    const nq = checkMatrix(queries, this.dim, 'queries')
+    return { ...toRawArgs(queries, nq, this.dim, kk, options), metric: this.metric }
+  }
+
+  /**
+   * Saves the index (vectors, ids, dim, metric, metadata, checksum) to `path`, atomically: the file
+   * under `path` is either the old one or the complete new one, never a partial write.
+   */
+  async save(path: string): Promise<void> {
+    const native = this.#live()
+    const count = native.size()
+    const data = encodeIndexFile(
+      { dim: this.dim, metric: this.metric, normalized: this.metric === 'cosine', count, metadata: this.metadata },
+      (vectors, ids) => {
+        callNative(() => native.exportInto(vectors, ids))
+      },
+    )
+    await writeIndexFile(path, data)
+  }
+
+  /** Loads an index written by {@link save}, verifying its checksum and structure first. */
+  static async load(path: string): Promise<EmbeddingIndex> {
+    const file = await readIndexFile(path)
+    const index = new EmbeddingIndex({ dim: file.dim, metric: file.metric, metadata: file.metadata })
+    try {
+      callNative(() => index.#live().add(file.ids, file.vectors, file.normalized))
+    } catch (e) {
+      index.dispose()
+      if (e instanceof SimsageError && e.code !== ErrorCodes.OUT_OF_MEMORY) {
+        throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: stored vectors are invalid: ${e.message}`, { cause: e })
+      }
+      throw e
+    }
+    if (index.size !== file.count) {
+      index.dispose()
+      throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: the file repeats ids (${file.count} rows, ${index.size} distinct ids)`)
+    }
+    return index
+  }
+
+  /** Frees the native memory. Further use throws ERR_SIMSAGE_DISPOSED; searches in flight finish. */
+  dispose(): void {
+    this.#native?.dispose()
+    this.#native = undefined
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose()
+  }
+}
+
+function checkMetadata(m: unknown): Record<string, unknown> {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `metadata must be a plain object, got ${describe(m)}`)
+  }
+  try {
+    JSON.stringify(m)
+  } catch (e) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `metadata must be JSON-serialisable: ${(e as Error).message}`)
+  }
+  return m as Record<string, unknown>
+}

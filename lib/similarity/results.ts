@@ -1,0 +1,60 @@
+/**
+ * Search results: flat row-major arrays inside (Q x k), a row accessor outside.
+ */
+import { ErrorCodes, SimsageError } from '../errors.js'
+import type { Metric } from './validate.js'
+
+/** One query's matches, best first, trimmed to the number of candidates found. */
+export interface Matches {
+  /** Ids, best first. */
+  ids: Float64Array
+  /** Scores aligned with ids: ip = dot product, cosine = cosine similarity (both descending),
+   * l2 = squared Euclidean distance (ascending). */
+  scores: Float32Array
+}
+
+/** The results of searching Q queries for their k best matches. */
+export class SearchResults implements Iterable<Matches> {
+  /** Q x k ids, row-major; a row with fewer than k candidates is padded with -1. */
+  readonly ids: Float64Array
+  /** Q x k scores, row-major; padding slots are NaN. */
+  readonly scores: Float32Array
+  /** Per query, how many of its k slots hold a real candidate. */
+  readonly counts: Int32Array
+  /** Slots per query. */
+  readonly k: number
+  /** Number of queries. */
+  readonly length: number
+  /** The metric the scores are in. */
+  readonly metric: Metric
+  /** Which SIMD level, backend and thread count ran the search. */
+  readonly ran: { simd: string; backend: string; threads: number }
+
+  /** @internal */
+  constructor(
+    raw: { ids: Float64Array; scores: Float32Array; counts: Int32Array; k: number; simd: string; backend: string; threads: number },
+    metric: Metric,
+  ) {
+    this.ids = raw.ids
+    this.scores = raw.scores
+    this.counts = raw.counts
+    this.k = raw.k
+    this.length = raw.counts.length
+    this.metric = metric
+    this.ran = { simd: raw.simd, backend: raw.backend, threads: raw.threads }
+  }
+
+  /** Matches of query i (views into the flat arrays, trimmed to counts[i]). */
+  get(i: number): Matches {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `query index ${i} is out of range [0, ${this.length})`)
+    }
+    const start = i * this.k
+    const end = start + this.counts[i]
+    return { ids: this.ids.subarray(start, end), scores: this.scores.subarray(start, end) }
+  }
+
+  *[Symbol.iterator](): Iterator<Matches> {
+    for (let i = 0; i < this.length; i++) yield this.get(i)
+  }
+}
