@@ -176,8 +176,15 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     RowFilter filt = p.filter;
     if (filt.exclude_offsets) filt.exclude_offsets += qs;
 
+    // Query tiles for the micro-kernel (layout in kernels.h).
+    const int64_t mr = kt.kMr;
+    std::vector<float> qpack(static_cast<size_t>((nq + mr - 1) / mr * mr * D), 0.f);
+    for (int64_t i = 0; i < nq; ++i)
+      for (int64_t d = 0; d < D; ++d) qpack[(i / mr) * D * mr + d * mr + i % mr] = q[i * D + d];
+
     cpu::Ctx ctx;
     ctx.q = q;
+    ctx.qpack = qpack.data();
     ctx.dim = D;
     ctx.k = K;
     ctx.metric = p.metric;

@@ -20,27 +20,37 @@ namespace kern {
 
 using Ctx = simsage::cpu::Ctx;
 
+// True when the sorted range [b, e) holds `row` (hand-written: std::binary_search would be a
+// COMDAT shared with the baseline TUs, see avx512.cpp).
+inline bool sorted_contains(const int64_t* b, const int64_t* e, int64_t row) {
+  int64_t n = e - b;
+  while (n > 0) {  // lower bound
+    int64_t half = n / 2;
+    if (b[half] < row) {
+      b += half + 1;
+      n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  return b != e && *b == row;
+}
+
 inline bool row_admissible(const Ctx& c, int64_t qi, int64_t row) {
   const simsage::RowFilter& f = *c.filter;
   if (f.allow_bits && !((f.allow_bits[row >> 6] >> (row & 63)) & 1)) return false;
   if (f.deny_bits && ((f.deny_bits[row >> 6] >> (row & 63)) & 1)) return false;
-  if (f.exclude_offsets) {
-    const int64_t* b = f.exclude_rows + f.exclude_offsets[qi];
-    const int64_t* e = f.exclude_rows + f.exclude_offsets[qi + 1];
-    if (b != e && std::binary_search(b, e, row)) return false;
-  }
+  if (f.exclude_offsets &&
+      sorted_contains(f.exclude_rows + f.exclude_offsets[qi], f.exclude_rows + f.exclude_offsets[qi + 1], row))
+    return false;
   return true;
 }
 
-// Offers the lanes of one 16-row score vector to query qi's heap. `row0` is the first row of the
-// panel. Scores are internal (higher is better).
-template <class V>
-inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::reg s, int64_t row0) {
-  // row0: absolute row of lane 0
-  uint32_t m = V::ge_mask(s, h.thr);
-  if (!m) return;
-  alignas(64) float lanes[16];
-  V::store(lanes, s);
+// Offers the lanes of one 16-row score vector (stored in `lanes`) whose bits are set in m to query
+// qi's heap. `row0` is the absolute row of lane 0. Scores are internal (higher is better). Kept out
+// of line: winners are rare, and the micro-tile's registers stay free of this code.
+__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkHeap& h, int64_t qi, const float* lanes,
+                                           uint32_t m, int64_t row0) {
   while (m) {
     int j = __builtin_ctz(m);
     m &= m - 1;
@@ -53,25 +63,50 @@ inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::re
   }
 }
 
+template <class V>
+inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::reg s, int64_t row0) {
+  uint32_t m = V::ge_mask(s, h.thr);
+  if (__builtin_expect(m != 0, 0)) {
+    alignas(64) float lanes[16];
+    V::store(lanes, s);
+    offer_lanes(c, h, qi, lanes, m, row0);
+  }
+}
+
+// |x|^2 of one panel's 16 rows (local row l0, absolute r0) for the l2 epilogue, which scores
+// 2<q,x> - |x|^2 (= |q|^2 - |q-x|^2; the |q|^2 term is added back at the end). Lanes past the
+// corpus end read 0 (the norms array holds exactly n values).
+template <class V>
+inline typename V::reg load_norms(const Ctx& c, const float* norms, int64_t l0, int64_t r0) {
+  if (c.n - r0 >= 16) return V::load(norms + l0);
+  alignas(64) float nb[16];
+  const int64_t lim = c.n - r0;
+  for (int j = 0; j < 16; ++j) nb[j] = j < lim ? norms[l0 + j] : 0.f;
+  return V::load(nb);
+}
+
 // One micro-tile: MR queries (q0 .. q0+MR) x NP panels starting at `panels`, whose first row is
 // local row `lrow0` (norms are indexed by local row) and absolute row row_offset + lrow0.
+// qp: the packed query tile, element (d, i) at qp[d * V::kMr + i] (see dispatch.cpp), so the MR
+// broadcasts of one dimension come from one cache line. pf: when PF, the next panel group (same
+// shape), prefetched one line per panel per dimension while this one computes.
 // norms: |x|^2 per row for l2, else null. heaps[i] belongs to query q0 + i.
-template <class V, int MR, int NP>
-inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* panels,
-                 int64_t lrow0, const float* norms, int64_t row_offset) {
+template <class V, int MR, int NP, bool PF>
+inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* qp, const float* panels,
+                 const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   using reg = typename V::reg;
   const int64_t D = c.dim;
+  const int64_t pstride = D * simsage::kPanel;
   reg acc[MR][NP];
   for (int i = 0; i < MR; ++i)
     for (int p = 0; p < NP; ++p) acc[i][p] = V::zero();
-  const float* qrow[MR];
-  for (int i = 0; i < MR; ++i) qrow[i] = c.q + (q0 + i) * D;
-  const int64_t pstride = D * simsage::kPanel;
   for (int64_t d = 0; d < D; ++d) {
     reg x[NP];
     for (int p = 0; p < NP; ++p) x[p] = V::load(panels + p * pstride + d * simsage::kPanel);
+    if (PF)
+      for (int p = 0; p < NP; ++p) __builtin_prefetch(pf + p * pstride + d * simsage::kPanel, 0, 3);
     for (int i = 0; i < MR; ++i) {
-      reg b = V::bcast(qrow[i][d]);
+      reg b = V::bcast(qp[d * V::kMr + i]);
       for (int p = 0; p < NP; ++p) acc[i][p] = V::fma(b, x[p], acc[i][p]);
     }
   }
@@ -80,11 +115,7 @@ inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float
     const int64_t r0 = row_offset + l0;
     if (r0 >= c.n) break;
     if (norms) {
-      // l2: internal score 2<q,x> - |x|^2 = |q|^2 - |q-x|^2 (the |q|^2 term is added back at the end).
-      alignas(64) float nb[16];
-      int64_t lim = std::min<int64_t>(16, c.n - r0);
-      for (int j = 0; j < 16; ++j) nb[j] = j < lim ? norms[l0 + j] : 0.f;
-      reg nr = V::load(nb);
+      reg nr = load_norms<V>(c, norms, l0, r0);
       for (int i = 0; i < MR; ++i) offer<V>(c, heaps[i], q0 + i, V::fmsub2(acc[i][p], nr), r0);
     } else {
       for (int i = 0; i < MR; ++i) offer<V>(c, heaps[i], q0 + i, acc[i][p], r0);
@@ -93,55 +124,70 @@ inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float
 }
 
 // Dispatches a tile of `mr` (1 .. V::kMr) queries to the matching instantiation.
-template <class V, int NP>
-inline void tile_any(int mr, const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* panels,
-                     int64_t lrow0, const float* norms, int64_t row_offset) {
+template <class V, int NP, bool PF>
+inline void tile_any(int mr, const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* qp,
+                     const float* panels, const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   switch (mr) {
-#define SIMSAGE_TILE_CASE(M) \
-  case M:                    \
-    if constexpr (M <= V::kMr) tile<V, M, NP>(c, heaps, q0, panels, lrow0, norms, row_offset); \
+#define SIMSAGE_TILE_CASE(M)                                                                           \
+  case M:                                                                                              \
+    if constexpr (M <= V::kMr) tile<V, M, NP, PF>(c, heaps, q0, qp, panels, pf, lrow0, norms, row_offset); \
     break;
     SIMSAGE_TILE_CASE(1) SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4)
     SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6) SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8)
     SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11) SIMSAGE_TILE_CASE(12)
-    SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14)
+    SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14) SIMSAGE_TILE_CASE(15) SIMSAGE_TILE_CASE(16)
 #undef SIMSAGE_TILE_CASE
     default: break;
   }
 }
 
 // Runs queries [qb, qe) over local panels [pb, pe) of `panels` (local row r is absolute row
-// row_offset + r; norms indexed by local row). heaps[i] belongs to query i (absolute).
-// Loop order: a group of NP panels (stays in L1/L2) against every query tile, so the corpus block
-// is read once per query block.
+// row_offset + r; norms indexed by local row). heaps[i] belongs to query i (absolute); qb is a
+// multiple of V::kMr (query tiles are packed from there, see tile()).
+// Loop order: a group of NP panels (stays in L1) against every query tile (streamed from L2), so
+// the corpus block is read once per query block. The first query tile of each group prefetches the
+// next group, which hides memory latency when few queries make the scan memory-bound.
 template <class V>
 void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, const float* panels,
                int64_t pb, int64_t pe, const float* norms, int64_t row_offset) {
   const int64_t pstride = c.dim * simsage::kPanel;
+  const int64_t tstride = c.dim * V::kMr;  // floats per packed query tile
   const int64_t nq = qe - qb;
+  const float* qp0 = c.qpack + (qb / V::kMr) * tstride;
   if (nq <= 2) {
     // Few queries: wider panel groups keep enough independent FMA chains in flight.
     const int mr = static_cast<int>(nq);
     int64_t p = pb;
-    for (; p + 4 <= pe; p += 4)
-      tile_any<V, 4>(mr, c, heaps + qb, qb, panels + p * pstride, p * 16, norms, row_offset);
+    for (; p + 4 <= pe; p += 4) {
+      const float* gp = panels + p * pstride;
+      const float* pf = p + 8 <= pe ? gp + 4 * pstride : gp;
+      tile_any<V, 4, true>(mr, c, heaps + qb, qb, qp0, gp, pf, p * 16, norms, row_offset);
+    }
     for (; p < pe; ++p)
-      tile_any<V, 1>(mr, c, heaps + qb, qb, panels + p * pstride, p * 16, norms, row_offset);
+      tile_any<V, 1, false>(mr, c, heaps + qb, qb, qp0, panels + p * pstride, nullptr, p * 16, norms, row_offset);
     return;
   }
+  constexpr int NP = V::kNp, MR = V::kMr;
   int64_t p = pb;
-  for (; p + V::kNp <= pe; p += V::kNp) {
+  for (; p + NP <= pe; p += NP) {
     const float* gp = panels + p * pstride;
-    for (int64_t q0 = qb; q0 < qe; q0 += V::kMr) {
-      int mr = static_cast<int>(std::min<int64_t>(V::kMr, qe - q0));
-      tile_any<V, V::kNp>(mr, c, heaps + q0, q0, gp, p * 16, norms, row_offset);
-    }
+    const float* pf = p + 2 * NP <= pe ? gp + NP * pstride : gp;
+    const float* qp = qp0;
+    int64_t q0 = qb;
+    tile_any<V, NP, true>(static_cast<int>(std::min<int64_t>(MR, qe - q0)), c, heaps + q0, q0, qp, gp, pf,
+                          p * 16, norms, row_offset);
+    for (q0 += MR, qp += tstride; q0 + MR <= qe; q0 += MR, qp += tstride)
+      tile<V, MR, NP, false>(c, heaps + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
+    if (q0 < qe)
+      tile_any<V, NP, false>(static_cast<int>(qe - q0), c, heaps + q0, q0, qp, gp, nullptr, p * 16, norms,
+                             row_offset);
   }
   for (; p < pe; ++p) {
     const float* gp = panels + p * pstride;
-    for (int64_t q0 = qb; q0 < qe; q0 += V::kMr) {
-      int mr = static_cast<int>(std::min<int64_t>(V::kMr, qe - q0));
-      tile_any<V, 1>(mr, c, heaps + q0, q0, gp, p * 16, norms, row_offset);
+    const float* qp = qp0;
+    for (int64_t q0 = qb; q0 < qe; q0 += MR, qp += tstride) {
+      int mr = static_cast<int>(std::min<int64_t>(MR, qe - q0));
+      tile_any<V, 1, false>(mr, c, heaps + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
     }
   }
 }

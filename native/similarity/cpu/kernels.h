@@ -12,7 +12,10 @@ namespace cpu {
 
 // What every task of one search shares.
 struct Ctx {
-  const float* q = nullptr;  // nq x dim, normalised for cosine
+  const float* q = nullptr;  // nq x dim, row-major, normalised for cosine
+  // The same queries packed in tiles of kMr (the table's): query i, dimension d at
+  // qpack[(i / kMr) * dim * kMr + d * kMr + i % kMr]; the last tile is zero-padded.
+  const float* qpack = nullptr;
   int64_t dim = 0;
   int64_t k = 0;
   Metric metric = Metric::InnerProduct;
