@@ -17,7 +17,9 @@ int64_t fma_chains_avx512(int64_t iters, float* sink) {
   }
   __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                            _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(_mm512_add_ps(a6, a7), _mm512_add_ps(a8, a9))));
-  *sink = _mm512_reduce_add_ps(s);
+  alignas(64) float out[16];
+  _mm512_store_ps(out, s);
+  *sink = out[0] + out[15];
   return iters * 10 * 16 * 2;
 }
 
@@ -30,7 +32,10 @@ double read_sum_avx512(const float* data, int64_t n) {
     s2 = _mm512_add_ps(s2, _mm512_loadu_ps(data + i + 32));
     s3 = _mm512_add_ps(s3, _mm512_loadu_ps(data + i + 48));
   }
-  double s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  alignas(64) float out[16];
+  _mm512_store_ps(out, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  double s = 0;
+  for (float v : out) s += v;
   for (; i < n; ++i) s += data[i];
   return s;
 }
