@@ -131,7 +131,8 @@ TopkParams SearchOutput::params(const SearchRequest& r, const float* queries) {
 Napi::Object SearchOutput::to_js(Napi::Env env, int64_t k) const {
   Napi::Object o = Napi::Object::New(env);
   Napi::Float64Array jid = Napi::Float64Array::New(env, ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) jid[i] = static_cast<double>(ids[i]);
+  double* jd = jid.Data();
+  for (size_t i = 0; i < ids.size(); ++i) jd[i] = static_cast<double>(ids[i]);
   Napi::Float32Array js = Napi::Float32Array::New(env, scores.size());
   if (!scores.empty()) std::memcpy(js.Data(), scores.data(), scores.size() * sizeof(float));
   Napi::Int32Array jc = Napi::Int32Array::New(env, counts.size());

@@ -137,7 +137,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       s.export_rows(v.Data(), tmp.data(), rows);
       return 0;
     });
-    for (int64_t i = 0; i < rows; ++i) ids[i] = static_cast<double>(tmp[i]);
+    double* out = ids.Data();
+    for (int64_t i = 0; i < rows; ++i) out[i] = static_cast<double>(tmp[i]);
     return Napi::Number::New(env, static_cast<double>(rows));
   }
 
