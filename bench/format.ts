@@ -1,0 +1,129 @@
+/**
+ * Text tables for a similarity report (cli-table3, no colours): probes, builds, one detailed
+ * table per thread count, a simsage-vs-best-peer summary, and footnotes.
+ */
+import Table from 'cli-table3'
+import type { SimilarityCell, SimilarityReport } from './similarity.js'
+
+const plain = { style: { head: [] as string[], border: [] as string[] } }
+
+/** Significant-figure formatting for rates. */
+function num(v: number | undefined, digits = 3): string {
+  if (v === undefined || !Number.isFinite(v)) return ''
+  if (v >= 10 ** digits) return Math.round(v).toLocaleString('en-US')
+  return v.toPrecision(digits)
+}
+
+/** Percent with one decimal. */
+function pct(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? '' : `${(v * 100).toFixed(1)}%`
+}
+
+/** Subset marker shown next to queries/s, e.g. "*16/1024". */
+function subsetMark(c: SimilarityCell): string {
+  return c.queriesTimed !== undefined && c.queriesTimed < c.queries ? ` *${c.queriesTimed}/${c.queries}` : ''
+}
+
+/** Correctness column: "ok", "MISMATCH" or recall of query 0 when below 1. */
+function checkText(c: SimilarityCell): string {
+  if (c.status !== 'ok') return ''
+  if (!c.top1Ok) return 'TOP-1 MISMATCH'
+  return c.recallQuery0 !== undefined && c.recallQuery0 < 1 ? `ok (recall ${c.recallQuery0.toFixed(2)})` : 'ok'
+}
+
+/** Renders the whole report as text. */
+export function formatSimilarityReport(r: SimilarityReport): string {
+  const out: string[] = []
+  const m = r.machine
+  const o = r.options
+  out.push(
+    `simsage similarity benchmark — ${r.date}`,
+    `N=${o.n.toLocaleString('en-US')} D=${o.dim} metric=ip, seeded normal float32 (seed ${o.seed}); ` +
+      `per-cell budget ${o.budgetSeconds} s, best of <= ${o.maxReps} reps after a warm-up`,
+    `${m.cpuModel}, ${m.logicalCpus} logical CPUs, ${m.totalMemGiB} GiB, ${m.platform}, Node ${m.node}`,
+  )
+  if (m.fmaPeakGflops !== undefined) {
+    const bw = Object.entries(m.readGbPerSec).map(([t, v]) => `${t} thread(s) ${v.toFixed(1)} GB/s`)
+    out.push(
+      `FMA peak (simsage probe, ${m.fmaSimd}): ${m.fmaPeakGflops.toFixed(1)} GFLOP/s per thread; ` +
+        `streaming read of the corpus: ${bw.join(', ')}`,
+    )
+  } else out.push('simsage unavailable: no FMA / read-bandwidth probes, no fractions')
+  out.push('')
+
+  const builds = new Table({ head: ['build (excluded from timing)', 'threads', 'k', 'seconds'], ...plain })
+  for (const b of r.builds) builds.push([b.tool, b.threads, b.k, b.error ? `FAILED: ${b.error}` : b.seconds.toFixed(2)])
+  out.push(builds.toString(), '')
+
+  for (const threads of o.threads) {
+    const t = new Table({
+      head: ['Q', 'k', 'tool', 'queries/s', 'GFLOP/s', 'of FMA peak', 'GB/s (Q=1)', 'of read BW', 'top-1', 'simsage / best peer'],
+      ...plain,
+    })
+    let lastGroup = ''
+    for (const c of sortedCells(r).filter((x) => x.threads === threads)) {
+      const group = `${c.queries}/${c.k}`
+      const head = group === lastGroup ? ['', ''] : [String(c.queries), String(c.k)]
+      lastGroup = group
+      if (c.status !== 'ok') {
+        t.push([...head, c.tool, c.status === 'n/a' ? 'n/a (single-threaded)' : `ERROR: ${c.error ?? ''}`.slice(0, 60), '', '', '', '', '', ''])
+        continue
+      }
+      t.push([
+        ...head,
+        c.tool,
+        num(c.queriesPerSec) + subsetMark(c),
+        num(c.gflops),
+        pct(c.fractionOfFmaPeak),
+        num(c.scanGbPerSec),
+        pct(c.fractionOfReadBandwidth),
+        checkText(c),
+        c.ratioToBestPeer !== undefined ? `${c.ratioToBestPeer.toFixed(2)}x (${c.bestPeer})` : '',
+      ])
+    }
+    out.push(`threads = ${threads}`, t.toString(), '')
+  }
+
+  const summary = new Table({ head: ['threads', 'Q', 'k', 'simsage index q/s', 'best peer', 'peer q/s', 'ratio'], ...plain })
+  for (const c of sortedCells(r)) {
+    if (c.tool !== 'simsage index' || c.status !== 'ok') continue
+    const peer = r.cells.find((x) => x.tool === c.bestPeer && x.threads === c.threads && x.queries === c.queries && x.k === c.k)
+    summary.push([
+      c.threads,
+      c.queries,
+      c.k,
+      num(c.queriesPerSec),
+      c.bestPeer ?? '(none)',
+      peer ? num(peer.queriesPerSec) + subsetMark(peer) : '',
+      c.ratioToBestPeer !== undefined ? `${c.ratioToBestPeer.toFixed(2)}x` : '',
+    ])
+  }
+  out.push('simsage index vs best peer (queries/s ratio, higher is better)', summary.toString(), '')
+
+  out.push(
+    'Notes:',
+    '  GFLOP/s = 2*N*D*Q / seconds; "of FMA peak" = GFLOP/s / (threads * per-thread peak); GB/s = N*D*4 bytes / seconds at Q=1.',
+    '  *a/b: tool processes queries independently; timed on the first a of the b queries (per-cell budget).',
+  )
+  for (const tool of r.tools) out.push(`  ${tool.name}: ${tool.skipped ? 'SKIPPED — ' + tool.skipped : tool.describe}`)
+  if (r.mismatches.length > 0) {
+    out.push('', `!!! ${r.mismatches.length} TOP-1 MISMATCH(ES) against the float64 reference:`)
+    for (const x of r.mismatches) {
+      out.push(
+        `  ${x.tool} threads=${x.threads} Q=${x.queries} k=${x.k}: got ${x.gotId} (score ${x.gotScore.toFixed(5)}), ` +
+          `expected ${x.expectedId} (score ${x.expectedScore.toFixed(5)})`,
+      )
+    }
+  } else out.push('  top-1 of query 0 agreed with the float64 reference in every measured cell.')
+  out.push(`  total ${r.totalSeconds.toFixed(1)} s`)
+  return out.join('\n')
+}
+
+/** Cells ordered by (threads, Q, k), tools in run order; the runner emits them tool-major. */
+function sortedCells(r: SimilarityReport): SimilarityCell[] {
+  const order = new Map(r.tools.map((t, i) => [t.name, i]))
+  return [...r.cells].sort(
+    (a, b) =>
+      a.threads - b.threads || a.queries - b.queries || a.k - b.k || (order.get(a.tool) ?? 0) - (order.get(b.tool) ?? 0),
+  )
+}

@@ -1,0 +1,62 @@
+/**
+ * Machine ceilings the benchmark divides by: simsage's single-thread float32 FMA peak
+ * (`probeFmaPeak`, a register-only FMA loop) and a plain streaming read of the corpus bytes
+ * (`probeReadBandwidth`) at each thread count.
+ */
+import os from 'node:os'
+import type { SimsageApi } from './simsageApi.js'
+
+/** Ceilings measured on this machine; absent numbers mean simsage could not be loaded. */
+export interface MachineProbe {
+  readonly cpuModel: string
+  readonly logicalCpus: number
+  readonly totalMemGiB: number
+  readonly platform: string
+  readonly node: string
+  /** simsage `info()` output, when available. */
+  readonly simsageInfo?: unknown
+  /** Single-thread FMA peak, GFLOP/s (2 flops per FMA lane). */
+  readonly fmaPeakGflops?: number
+  /** SIMD level the FMA probe ran with. */
+  readonly fmaSimd?: string
+  /** Streaming read of the corpus, GB/s (1e9 bytes), keyed by thread count. */
+  readonly readGbPerSec: Record<number, number>
+}
+
+/** Static facts about the host, no probing. */
+export function hostFacts(): Pick<MachineProbe, 'cpuModel' | 'logicalCpus' | 'totalMemGiB' | 'platform' | 'node'> {
+  const cpus = os.cpus()
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    logicalCpus: cpus.length,
+    totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${os.platform()} ${os.arch()}`,
+    node: process.version,
+  }
+}
+
+/**
+ * Runs the probes: FMA peak for `fmaSeconds`, then a read-bandwidth probe (best of 5 passes)
+ * per entry of `threads` over `corpus`.
+ */
+export function probeMachine(
+  api: SimsageApi | undefined,
+  corpus: Float32Array,
+  threads: readonly number[],
+  fmaSeconds = 0.5,
+): MachineProbe {
+  const facts = hostFacts()
+  if (!api) return { ...facts, readGbPerSec: {} }
+  const fma = api.probeFmaPeak({ seconds: fmaSeconds })
+  const readGbPerSec: Record<number, number> = {}
+  for (const t of threads) {
+    readGbPerSec[t] = api.probeReadBandwidth(corpus, { passes: 5, threads: t }).gbPerSec
+  }
+  return {
+    ...facts,
+    simsageInfo: api.info(),
+    fmaPeakGflops: fma.gflops,
+    fmaSimd: fma.simd,
+    readGbPerSec,
+  }
+}
