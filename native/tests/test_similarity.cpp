@@ -128,6 +128,44 @@ TEST_CASE(rowmajor_matches_reference_at_awkward_sizes) {
   }
 }
 
+TEST_CASE(many_blocks_and_query_tiles) {
+  // Several corpus sub-blocks (1024 rows each) with a partial last panel, query counts on both sides
+  // of the in-place row scan (<= 4 queries) and of a query block (a few hundred), k up to 100.
+  std::mt19937 rng(11);
+  const int64_t n = 2100;
+  for (int64_t dim : {int64_t(7), int64_t(128), int64_t(129)}) {
+    auto corpus = random_matrix(n, dim, rng);
+    std::vector<int64_t> ids(n);
+    for (int64_t r = 0; r < n; ++r) ids[r] = r;
+    for (Metric m : kMetrics) {
+      VectorStore store(dim, m);
+      store.add(ids.data(), corpus.data(), n);
+      for (int64_t nq : {int64_t(1), int64_t(4), int64_t(5), int64_t(16), int64_t(300)}) {
+        if (dim != 128 && nq == 300) continue;  // keep the suite fast
+        auto q = random_matrix(nq, dim, rng);
+        for (int64_t k : {int64_t(10), int64_t(100)}) {
+          Out ref(nq, k);
+          topk_reference(params(q, nq, dim, k, m, ref, 1), corpus.data(), n, nullptr);
+          for (SimdLevel lvl : kLevels) {
+            if (!simd_level_supported(lvl)) continue;
+            for (int threads : {1, 2}) {
+              char what[128];
+              std::snprintf(what, sizeof what, "%s/%s dim=%lld nq=%lld k=%lld t=%d", simd_level_name(lvl),
+                            metric_name(m), (long long)dim, (long long)nq, (long long)k, threads);
+              Out got(nq, k);
+              topk_rowmajor_at(lvl, params(q, nq, dim, k, m, got, threads), corpus.data(), n);
+              compare(what, got, ref, q, corpus, nq, dim, k, m);
+              Out sgot(nq, k);
+              store.search_at(lvl, params(q, nq, dim, k, m, sgot, threads), FilterSpec{});
+              compare(what, sgot, ref, q, corpus, nq, dim, k, m);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE(ties_break_toward_smaller_id) {
   // Every corpus row identical: all scores tie exactly, so ids must come back 0, 1, 2, ...
   const int64_t dim = 17, n = 100, k = 10;

@@ -115,6 +115,9 @@ namespace {
 
 constexpr int64_t kSubBlockPanels = 64;   // 1024 rows per task (512 KiB at D = 128)
 constexpr int64_t kQueryBatch = 4096;     // bounds heap memory: threads x batch x k entries
+// Row-major corpora with at most this many queries are scanned in place (scan_rows) instead of
+// being packed into panels: packing costs about as much as scanning for a few queries.
+constexpr int64_t kDirectMaxQ = 4;
 
 void check_params(const TopkParams& p, int64_t n) {
   if (p.dim <= 0) throw_error(ErrorCode::DimMismatch, "dim must be a positive integer");
@@ -222,6 +225,11 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
       const float* panels;
       const float* norms;
       int64_t lpb, lpe, row_offset;
+      if (packed && nq <= kDirectMaxQ) {
+        const int64_t r0 = pb * kPanel;
+        kt.scan_rows(ctx, wh, 0, nq, src.rows, r0, std::min(N, pe * kPanel));
+        return;
+      }
       if (packed) {
         const int64_t r0 = pb * kPanel;
         const int64_t rows = std::min(N - r0, (pe - pb) * kPanel);

@@ -2,9 +2,11 @@
 // (scalar.cpp, avx2.cpp, avx512.cpp) inside an anonymous namespace, so each instantiation has
 // internal linkage and is compiled with that file's instruction-set flags only.
 //
-// V provides: `reg` (16 floats), zero(), load(p) (16 floats, unaligned ok), bcast(x),
-// fma(a, b, c) = a * b + c, fmsub2(a, n) = 2 * a - n, ge_mask(r, t) (bit j set when lane j >= t),
-// store(p, r), and the register-blocking constants kMr (queries per tile) and kNp (panels per tile).
+// V provides: `reg` (16 floats), zero(), load(p) (16 floats, unaligned ok), load_partial(p, n)
+// (n < 16 floats, rest zero), bcast(x), fma(a, b, c) = a * b + c, mul(a, b), fmsub2(a, n) =
+// 2 * a - n, ge_mask(r, t) (bit j set when lane j >= t), store(p, r), hsum16(acc) (lane j = sum of
+// acc[j]'s lanes), transpose16(src, stride, dst) (dst[d * 16 + j] = src[j * stride + d]), and the
+// register-blocking constants kMr (queries per tile) and kNp (panels per tile).
 //
 // Shapes: queries nq x dim (row-major); corpus in panels of 16 rows (similarity.h). A micro-tile is
 // MR queries x NP panels: acc[i][p] holds the 16 dot products of query i with the rows of panel p.
@@ -63,9 +65,11 @@ __attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkHeap& h, i
   }
 }
 
+// `valid`: lanes that hold rows of the current block (lanes past the corpus end are dropped anyway).
 template <class V>
-inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::reg s, int64_t row0) {
-  uint32_t m = V::ge_mask(s, h.thr);
+inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::reg s, int64_t row0,
+                  uint32_t valid = 0xFFFFu) {
+  uint32_t m = V::ge_mask(s, h.thr) & valid;
   if (__builtin_expect(m != 0, 0)) {
     alignas(64) float lanes[16];
     V::store(lanes, s);
@@ -194,25 +198,106 @@ void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, c
 
 // Packs rows [r0, r0 + rows) of a row-major corpus (stride dim) into panel layout at dst
 // (ceil(rows/16) panels, padding lanes zero). Cosine rows are scaled to unit length; for l2 the
-// squared norms go to norms_out[0 .. rows).
+// squared norms go to norms_out[0 .. rows). Full panels move in 16 x 16 blocks through
+// V::transpose16; the dims past the last multiple of 16 and a partial last panel go lane by lane.
 template <class V>
 void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric,
                float* dst, float* norms_out) {
+  using reg = typename V::reg;
   const int64_t np = (rows + 15) / 16;
+  const int64_t dfull = dim / 16 * 16;
   for (int64_t p = 0; p < np; ++p) {
     float* pd = dst + p * dim * 16;
-    int64_t lim = std::min<int64_t>(16, rows - p * 16);
-    if (lim < 16) std::memset(pd, 0, sizeof(float) * dim * 16);
-    for (int64_t j = 0; j < lim; ++j) {
-      const float* s = src + (r0 + p * 16 + j) * dim;
-      float scale = 1.f;
-      if (metric != simsage::Metric::InnerProduct) {
-        float ss = 0.f;
-        for (int64_t d = 0; d < dim; ++d) ss += s[d] * s[d];
-        if (metric == simsage::Metric::L2) norms_out[p * 16 + j] = ss;
-        else scale = ss > 0.f ? 1.f / std::sqrt(ss) : 0.f;
+    const float* s0 = src + (r0 + p * 16) * dim;
+    const int64_t lim = std::min<int64_t>(16, rows - p * 16);
+    if (lim == 16) {
+      for (int64_t d = 0; d < dfull; d += 16) V::transpose16(s0 + d, dim, pd + d * 16);
+      for (int64_t d = dfull; d < dim; ++d)
+        for (int64_t j = 0; j < 16; ++j) pd[d * 16 + j] = s0[j * dim + d];
+    } else {
+      std::memset(pd, 0, sizeof(float) * dim * 16);
+      for (int64_t j = 0; j < lim; ++j)
+        for (int64_t d = 0; d < dim; ++d) pd[d * 16 + j] = s0[j * dim + d];
+    }
+    if (metric == simsage::Metric::InnerProduct) continue;
+    // Per-lane |x|^2 over the packed panel (padding lanes are zero).
+    reg ss = V::zero();
+    for (int64_t d = 0; d < dim; ++d) {
+      reg x = V::load(pd + d * 16);
+      ss = V::fma(x, x, ss);
+    }
+    alignas(64) float nb[16];
+    V::store(nb, ss);
+    if (metric == simsage::Metric::L2) {
+      for (int64_t j = 0; j < lim; ++j) norms_out[p * 16 + j] = nb[j];
+      continue;
+    }
+    for (int j = 0; j < 16; ++j) nb[j] = nb[j] > 0.f ? 1.f / std::sqrt(nb[j]) : 0.f;
+    const reg inv = V::load(nb);
+    for (int64_t d = 0; d < dim; ++d) V::store(pd + d * 16, V::mul(V::load(pd + d * 16), inv));
+  }
+}
+
+// Lane j = <x_j, y> for the 16 rows x_j = x0 + j * D (rows j >= lim alias row 0; the caller
+// masks them); y = null gives |x_j|^2. Per 16 dims: 16 row loads, one y load, 16 FMAs into 16
+// accumulators, folded by V::hsum16 at the end: as many FMAs as the panel tile, no packing.
+template <class V>
+inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y) {
+  using reg = typename V::reg;
+  const float* x[16];
+  for (int j = 0; j < 16; ++j) x[j] = x0 + (j < lim ? j : 0) * D;
+  reg acc[16];
+  for (int j = 0; j < 16; ++j) acc[j] = V::zero();
+  const int64_t dfull = D / 16 * 16;
+  for (int64_t d = 0; d < dfull; d += 16) {
+    if (y) {
+      const reg yv = V::load(y + d);
+      for (int j = 0; j < 16; ++j) acc[j] = V::fma(V::load(x[j] + d), yv, acc[j]);
+    } else {
+      for (int j = 0; j < 16; ++j) {
+        reg xv = V::load(x[j] + d);
+        acc[j] = V::fma(xv, xv, acc[j]);
       }
-      for (int64_t d = 0; d < dim; ++d) pd[d * 16 + j] = s[d] * scale;
+    }
+  }
+  if (dfull < D) {
+    const int t = static_cast<int>(D - dfull);
+    const reg yv = y ? V::load_partial(y + dfull, t) : V::zero();
+    for (int j = 0; j < 16; ++j) {
+      reg xv = V::load_partial(x[j] + dfull, t);
+      acc[j] = V::fma(xv, y ? yv : xv, acc[j]);
+    }
+  }
+  return V::hsum16(acc);
+}
+
+// Few queries [qb, qe) against row-major rows [r0, r1) (absolute) of `rows` (stride dim), read in
+// place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
+// 1 / |x|, l2 scores 2<q,x> - |x|^2, as the panel path does after packing.
+template <class V>
+void scan_rows(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, const float* rows, int64_t r0,
+               int64_t r1) {
+  using reg = typename V::reg;
+  const int64_t D = c.dim;
+  for (int64_t rb = r0; rb < r1; rb += 16) {
+    const int lim = static_cast<int>(std::min<int64_t>(16, r1 - rb));
+    const uint32_t valid = (1u << lim) - 1u;
+    const float* x0 = rows + rb * D;
+    reg nr = V::zero();
+    if (c.metric != simsage::Metric::InnerProduct) {
+      nr = dot16<V>(x0, D, lim, nullptr);
+      if (c.metric == simsage::Metric::Cosine) {
+        alignas(64) float nb[16];
+        V::store(nb, nr);
+        for (int j = 0; j < 16; ++j) nb[j] = nb[j] > 0.f ? 1.f / std::sqrt(nb[j]) : 0.f;
+        nr = V::load(nb);
+      }
+    }
+    for (int64_t qi = qb; qi < qe; ++qi) {
+      reg s = dot16<V>(x0, D, lim, c.q + qi * D);
+      if (c.metric == simsage::Metric::Cosine) s = V::mul(s, nr);
+      else if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, nr);
+      offer<V>(c, heaps[qi], qi, s, rb, valid);
     }
   }
 }
@@ -226,6 +311,7 @@ simsage::cpu::KernelTable make_table() {
   simsage::cpu::KernelTable t;
   t.run_block = &run_block<V>;
   t.pack_rows = &pack_rows<V>;
+  t.scan_rows = &scan_rows<V>;
   t.kMr = V::kMr;
   t.kNp = V::kNp;
   return t;

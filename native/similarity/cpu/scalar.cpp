@@ -30,6 +30,21 @@ struct ScalarV {
     return m;
   }
   static void store(float* p, reg r) { for (int j = 0; j < 16; ++j) p[j] = r.v[j]; }
+  static reg mul(reg a, reg b) { for (int j = 0; j < 16; ++j) a.v[j] *= b.v[j]; return a; }
+  static reg load_partial(const float* p, int n) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = j < n ? p[j] : 0.f; return r; }
+  static reg hsum16(const reg* a) {
+    reg r;
+    for (int j = 0; j < 16; ++j) {
+      float s = 0.f;
+      for (int l = 0; l < 16; ++l) s += a[j].v[l];
+      r.v[j] = s;
+    }
+    return r;
+  }
+  static void transpose16(const float* src, int64_t stride, float* dst) {
+    for (int d = 0; d < 16; ++d)
+      for (int j = 0; j < 16; ++j) dst[d * 16 + j] = src[j * stride + d];
+  }
 };
 }  // namespace
 
