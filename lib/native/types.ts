@@ -3,6 +3,9 @@
  * Float64Array holding non-negative safe integers; vectors as row-major Float32Array.
  */
 
+import type { RawMiningBinding } from './mining-types.js'
+import type { RawNnBinding } from './nn-types.js'
+
 /** Arguments of every native search call. */
 export interface RawSearchArgs {
   queries: Float32Array
@@ -58,7 +61,8 @@ export interface RawInfo {
   cudaDevices: { index: number; name: string; totalMemory: number; computeCapability: string }[]
 }
 
-export interface RawBinding {
+
+export interface RawBinding extends RawNnBinding, RawMiningBinding {
   topkSync(args: RawTopkArgs): RawSearchResult
   topkAsync(args: RawTopkArgs): Promise<RawSearchResult>
   NativeIndex: new (dim: number, metric: string) => RawNativeIndex

@@ -14,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setBackend", Napi::Function::New(env, SetBackend, "setBackend"));
   exports.Set("probeFmaPeak", Napi::Function::New(env, ProbeFmaPeak, "probeFmaPeak"));
   exports.Set("probeReadBandwidth", Napi::Function::New(env, ProbeReadBandwidth, "probeReadBandwidth"));
+  RegisterNn(env, exports);
+  RegisterMining(env, exports);
   return exports;
 }
 

@@ -16,6 +16,9 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info);
 Napi::Value SetBackend(const Napi::CallbackInfo& info);
 Napi::Value ProbeFmaPeak(const Napi::CallbackInfo& info);
 Napi::Value ProbeReadBandwidth(const Napi::CallbackInfo& info);
+// Family registrations (one file each).
+void RegisterNn(Napi::Env env, Napi::Object exports);
+void RegisterMining(Napi::Env env, Napi::Object exports);
 
 }  // namespace addon
 }  // namespace simsage
