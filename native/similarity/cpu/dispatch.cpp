@@ -1,6 +1,6 @@
 // Orchestration of the fused top-k search: argument checks, query preparation, splitting the corpus
-// into sub-blocks over the thread pool (each worker keeps its own heaps for all queries), merging
-// the workers' heaps and writing outputs. The arithmetic lives in kernel.inl, per ISA.
+// into sub-blocks over the thread pool (each worker keeps its own top-k buffers for all queries),
+// merging the workers' buffers and writing outputs. The arithmetic lives in kernel.inl, per ISA.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -16,57 +16,28 @@
 
 namespace simsage {
 
-// ---- heap (compiled once, baseline ISA) -----------------------------------------------------
+// ---- top-k buffer (compiled once, baseline ISA) ------------------------------------------------
 
 namespace {
 // a is worse than b: lower score, or equal score and larger id.
 inline bool worse(float sa, int64_t ia, float sb, int64_t ib) { return sa < sb || (sa == sb && ia > ib); }
-
-void sift_down(TopkHeap& h, int64_t i) {
-  for (;;) {
-    int64_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < h.size && worse(h.scores[l], h.ids[l], h.scores[m], h.ids[m])) m = l;
-    if (r < h.size && worse(h.scores[r], h.ids[r], h.scores[m], h.ids[m])) m = r;
-    if (m == i) return;
-    std::swap(h.scores[i], h.scores[m]);
-    std::swap(h.ids[i], h.ids[m]);
-    i = m;
-  }
-}
+inline bool better_cand(const TopkCand& a, const TopkCand& b) { return worse(b.score, b.id, a.score, a.id); }
 }  // namespace
 
-void heap_push(TopkHeap& h, float score, int64_t id) {
-  if (h.size < h.k) {
-    int64_t i = h.size++;
-    h.scores[i] = score;
-    h.ids[i] = id;
-    while (i > 0) {
-      int64_t parent = (i - 1) / 2;
-      if (!worse(h.scores[i], h.ids[i], h.scores[parent], h.ids[parent])) break;
-      std::swap(h.scores[i], h.scores[parent]);
-      std::swap(h.ids[i], h.ids[parent]);
-      i = parent;
-    }
-    if (h.size == h.k) h.thr = h.scores[0];
-    return;
-  }
-  if (!worse(h.scores[0], h.ids[0], score, id)) return;  // not better than the current worst
-  h.scores[0] = score;
-  h.ids[0] = id;
-  sift_down(h, 0);
-  h.thr = h.scores[0];
+int64_t topk_capacity(int64_t k) {
+  // Between compactions the buffer takes max(16, min(k, 1024)) candidates: each compaction is
+  // O(k + that), so the cost per candidate stays a few comparisons for any k.
+  return k + std::max<int64_t>(16, std::min<int64_t>(k, 1024));
 }
 
-void heap_sort_best_first(TopkHeap& h) {
-  std::vector<std::pair<float, int64_t>> tmp(static_cast<size_t>(h.size));
-  for (int64_t i = 0; i < h.size; ++i) tmp[i] = {h.scores[i], h.ids[i]};
-  std::sort(tmp.begin(), tmp.end(), [](const auto& a, const auto& b) {
-    return worse(b.first, b.second, a.first, a.second);
-  });
-  for (int64_t i = 0; i < h.size; ++i) {
-    h.scores[i] = tmp[i].first;
-    h.ids[i] = tmp[i].second;
+void topk_push(TopkBuffer& b, float score, int64_t id) {
+  if (b.size == b.cap) {
+    std::nth_element(b.c, b.c + (b.k - 1), b.c + b.size, better_cand);
+    b.size = b.k;
+    b.thr = b.c[b.k - 1].score;  // the k-th best: nothing scoring below it can enter
+    if (score < b.thr) return;
   }
+  b.c[b.size++] = TopkCand{score, id};
 }
 
 // ---- names, table lookup ---------------------------------------------------------------------
@@ -114,7 +85,7 @@ int64_t find_non_finite(const float* data, int64_t n) {
 namespace {
 
 constexpr int64_t kSubBlockPanels = 64;   // 1024 rows per task (512 KiB at D = 128)
-constexpr int64_t kQueryBatch = 4096;     // bounds heap memory: threads x batch x k entries
+constexpr int64_t kQueryBatch = 4096;     // bounds buffer memory: threads x batch x topk_capacity(k) x 16 B
 // Row-major corpora with at most this many queries are scanned in place (scan_rows) instead of
 // being packed into panels: packing costs about as much as scanning for a few queries.
 constexpr int64_t kDirectMaxQ = 4;
@@ -195,15 +166,14 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     ctx.ids = src.ids;
     ctx.n = N;
 
-    // Worker heaps: workers x nq heaps of K slots.
-    const size_t slots = static_cast<size_t>(workers) * nq * K;
-    std::unique_ptr<float[]> hs(new float[slots]);
-    std::unique_ptr<int64_t[]> hi(new int64_t[slots]);
-    std::vector<TopkHeap> heaps(static_cast<size_t>(workers) * nq);
-    for (size_t h = 0; h < heaps.size(); ++h) {
-      heaps[h].scores = hs.get() + h * K;
-      heaps[h].ids = hi.get() + h * K;
-      heaps[h].k = K;
+    // Worker buffers: workers x nq buffers of cap slots.
+    const int64_t cap = topk_capacity(K);
+    std::unique_ptr<TopkCand[]> slots(new TopkCand[static_cast<size_t>(workers) * nq * cap]);
+    std::vector<TopkBuffer> bufs(static_cast<size_t>(workers) * nq);
+    for (size_t h = 0; h < bufs.size(); ++h) {
+      bufs[h].c = slots.get() + h * cap;
+      bufs[h].k = K;
+      bufs[h].cap = cap;
     }
     // Row-major corpora are packed one sub-block at a time into per-worker scratch.
     const bool packed = src.panels == nullptr;
@@ -219,7 +189,7 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     const int64_t qblock = std::max<int64_t>(1, 32768 / (D * kt.kMr)) * kt.kMr;
 
     int used = parallel_for(n_tasks, workers, [&](int64_t task, int w) {
-      TopkHeap* wh = heaps.data() + static_cast<size_t>(w) * nq;
+      TopkBuffer* wh = bufs.data() + static_cast<size_t>(w) * nq;
       const int64_t pb = task * kSubBlockPanels;
       const int64_t pe = std::min(n_panels, pb + kSubBlockPanels);
       const float* panels;
@@ -251,13 +221,13 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     });
     stats.threads_used = std::max(stats.threads_used, used);
 
-    // Merge the workers' heaps per query and write best-first.
+    // Merge the workers' buffers per query and write best-first.
     std::vector<std::pair<float, int64_t>> merged;
     for (int64_t i = 0; i < nq; ++i) {
       merged.clear();
       for (int w = 0; w < workers; ++w) {
-        const TopkHeap& h = heaps[static_cast<size_t>(w) * nq + i];
-        for (int64_t j = 0; j < h.size; ++j) merged.emplace_back(h.scores[j], h.ids[j]);
+        const TopkBuffer& b = bufs[static_cast<size_t>(w) * nq + i];
+        for (int64_t j = 0; j < b.size; ++j) merged.emplace_back(b.c[j].score, b.c[j].id);
       }
       const int64_t keep = std::min<int64_t>(K, static_cast<int64_t>(merged.size()));
       std::partial_sort(merged.begin(), merged.begin() + keep, merged.end(), [](const auto& a, const auto& b) {

@@ -49,9 +49,9 @@ inline bool row_admissible(const Ctx& c, int64_t qi, int64_t row) {
 }
 
 // Offers the lanes of one 16-row score vector (stored in `lanes`) whose bits are set in m to query
-// qi's heap. `row0` is the absolute row of lane 0. Scores are internal (higher is better). Kept out
-// of line: winners are rare, and the micro-tile's registers stay free of this code.
-__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkHeap& h, int64_t qi, const float* lanes,
+// qi's top-k buffer. `row0` is the absolute row of lane 0. Scores are internal (higher is better).
+// Kept out of line: winners are rare, and the micro-tile's registers stay free of this code.
+__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, const float* lanes,
                                            uint32_t m, int64_t row0) {
   while (m) {
     int j = __builtin_ctz(m);
@@ -59,21 +59,21 @@ __attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkHeap& h, i
     int64_t row = row0 + j;
     if (row >= c.n) break;  // padding lanes of the last panel (j ascending)
     float sc = lanes[j];
-    if (sc < h.thr) continue;  // thr may have risen within this vector
+    if (sc < b.thr) continue;  // thr may have risen within this vector
     if (!row_admissible(c, qi, row)) continue;
-    simsage::heap_push(h, sc, c.ids ? c.ids[row] : row);
+    simsage::topk_push(b, sc, c.ids ? c.ids[row] : row);
   }
 }
 
 // `valid`: lanes that hold rows of the current block (lanes past the corpus end are dropped anyway).
 template <class V>
-inline void offer(const Ctx& c, simsage::TopkHeap& h, int64_t qi, typename V::reg s, int64_t row0,
+inline void offer(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, typename V::reg s, int64_t row0,
                   uint32_t valid = 0xFFFFu) {
-  uint32_t m = V::ge_mask(s, h.thr) & valid;
+  uint32_t m = V::ge_mask(s, b.thr) & valid;
   if (__builtin_expect(m != 0, 0)) {
     alignas(64) float lanes[16];
     V::store(lanes, s);
-    offer_lanes(c, h, qi, lanes, m, row0);
+    offer_lanes(c, b, qi, lanes, m, row0);
   }
 }
 
@@ -94,9 +94,9 @@ inline typename V::reg load_norms(const Ctx& c, const float* norms, int64_t l0, 
 // qp: the packed query tile, element (d, i) at qp[d * V::kMr + i] (see dispatch.cpp), so the MR
 // broadcasts of one dimension come from one cache line. pf: when PF, the next panel group (same
 // shape), prefetched one line per panel per dimension while this one computes.
-// norms: |x|^2 per row for l2, else null. heaps[i] belongs to query q0 + i.
+// norms: |x|^2 per row for l2, else null. bufs[i] belongs to query q0 + i.
 template <class V, int MR, int NP, bool PF>
-inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* qp, const float* panels,
+inline void tile(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* qp, const float* panels,
                  const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   using reg = typename V::reg;
   const int64_t D = c.dim;
@@ -120,21 +120,21 @@ inline void tile(const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float
     if (r0 >= c.n) break;
     if (norms) {
       reg nr = load_norms<V>(c, norms, l0, r0);
-      for (int i = 0; i < MR; ++i) offer<V>(c, heaps[i], q0 + i, V::fmsub2(acc[i][p], nr), r0);
+      for (int i = 0; i < MR; ++i) offer<V>(c, bufs[i], q0 + i, V::fmsub2(acc[i][p], nr), r0);
     } else {
-      for (int i = 0; i < MR; ++i) offer<V>(c, heaps[i], q0 + i, acc[i][p], r0);
+      for (int i = 0; i < MR; ++i) offer<V>(c, bufs[i], q0 + i, acc[i][p], r0);
     }
   }
 }
 
 // Dispatches a tile of `mr` (1 .. V::kMr) queries to the matching instantiation.
 template <class V, int NP, bool PF>
-inline void tile_any(int mr, const Ctx& c, simsage::TopkHeap* heaps, int64_t q0, const float* qp,
+inline void tile_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* qp,
                      const float* panels, const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   switch (mr) {
 #define SIMSAGE_TILE_CASE(M)                                                                           \
   case M:                                                                                              \
-    if constexpr (M <= V::kMr) tile<V, M, NP, PF>(c, heaps, q0, qp, panels, pf, lrow0, norms, row_offset); \
+    if constexpr (M <= V::kMr) tile<V, M, NP, PF>(c, bufs, q0, qp, panels, pf, lrow0, norms, row_offset); \
     break;
     SIMSAGE_TILE_CASE(1) SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4)
     SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6) SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8)
@@ -146,13 +146,13 @@ inline void tile_any(int mr, const Ctx& c, simsage::TopkHeap* heaps, int64_t q0,
 }
 
 // Runs queries [qb, qe) over local panels [pb, pe) of `panels` (local row r is absolute row
-// row_offset + r; norms indexed by local row). heaps[i] belongs to query i (absolute); qb is a
+// row_offset + r; norms indexed by local row). bufs[i] belongs to query i (absolute); qb is a
 // multiple of V::kMr (query tiles are packed from there, see tile()).
 // Loop order: a group of NP panels (stays in L1) against every query tile (streamed from L2), so
 // the corpus block is read once per query block. The first query tile of each group prefetches the
 // next group, which hides memory latency when few queries make the scan memory-bound.
 template <class V>
-void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, const float* panels,
+void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels,
                int64_t pb, int64_t pe, const float* norms, int64_t row_offset) {
   const int64_t pstride = c.dim * simsage::kPanel;
   const int64_t tstride = c.dim * V::kMr;  // floats per packed query tile
@@ -165,10 +165,10 @@ void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, c
     for (; p + 4 <= pe; p += 4) {
       const float* gp = panels + p * pstride;
       const float* pf = p + 8 <= pe ? gp + 4 * pstride : gp;
-      tile_any<V, 4, true>(mr, c, heaps + qb, qb, qp0, gp, pf, p * 16, norms, row_offset);
+      tile_any<V, 4, true>(mr, c, bufs + qb, qb, qp0, gp, pf, p * 16, norms, row_offset);
     }
     for (; p < pe; ++p)
-      tile_any<V, 1, false>(mr, c, heaps + qb, qb, qp0, panels + p * pstride, nullptr, p * 16, norms, row_offset);
+      tile_any<V, 1, false>(mr, c, bufs + qb, qb, qp0, panels + p * pstride, nullptr, p * 16, norms, row_offset);
     return;
   }
   constexpr int NP = V::kNp, MR = V::kMr;
@@ -178,12 +178,12 @@ void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, c
     const float* pf = p + 2 * NP <= pe ? gp + NP * pstride : gp;
     const float* qp = qp0;
     int64_t q0 = qb;
-    tile_any<V, NP, true>(static_cast<int>(std::min<int64_t>(MR, qe - q0)), c, heaps + q0, q0, qp, gp, pf,
+    tile_any<V, NP, true>(static_cast<int>(std::min<int64_t>(MR, qe - q0)), c, bufs + q0, q0, qp, gp, pf,
                           p * 16, norms, row_offset);
     for (q0 += MR, qp += tstride; q0 + MR <= qe; q0 += MR, qp += tstride)
-      tile<V, MR, NP, false>(c, heaps + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
+      tile<V, MR, NP, false>(c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
     if (q0 < qe)
-      tile_any<V, NP, false>(static_cast<int>(qe - q0), c, heaps + q0, q0, qp, gp, nullptr, p * 16, norms,
+      tile_any<V, NP, false>(static_cast<int>(qe - q0), c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms,
                              row_offset);
   }
   for (; p < pe; ++p) {
@@ -191,7 +191,7 @@ void run_block(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, c
     const float* qp = qp0;
     for (int64_t q0 = qb; q0 < qe; q0 += MR, qp += tstride) {
       int mr = static_cast<int>(std::min<int64_t>(MR, qe - q0));
-      tile_any<V, 1, false>(mr, c, heaps + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
+      tile_any<V, 1, false>(mr, c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
     }
   }
 }
@@ -275,7 +275,7 @@ inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y
 // place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
 // 1 / |x|, l2 scores 2<q,x> - |x|^2, as the panel path does after packing.
 template <class V>
-void scan_rows(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, const float* rows, int64_t r0,
+void scan_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
                int64_t r1) {
   using reg = typename V::reg;
   const int64_t D = c.dim;
@@ -297,7 +297,7 @@ void scan_rows(const Ctx& c, simsage::TopkHeap* heaps, int64_t qb, int64_t qe, c
       reg s = dot16<V>(x0, D, lim, c.q + qi * D);
       if (c.metric == simsage::Metric::Cosine) s = V::mul(s, nr);
       else if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, nr);
-      offer<V>(c, heaps[qi], qi, s, rb, valid);
+      offer<V>(c, bufs[qi], qi, s, rb, valid);
     }
   }
 }

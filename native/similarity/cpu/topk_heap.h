@@ -1,29 +1,36 @@
-// Per-query running top-k: a binary heap whose root is the current worst kept candidate, so a new
-// candidate is tested against one threshold. "Better" means a higher internal score, and on equal
-// scores a smaller id (ties break toward the smaller id). Internal scores are always
-// higher-is-better; l2 is converted by the caller (see kernel.inl).
+// Per-query running top-k: a candidate buffer of `cap` slots (cap > k) that accepts any candidate
+// not below a threshold and, when full, keeps its k best (selection, O(cap)) and raises the
+// threshold to the k-th best score. Appends are cheap and branch-predictable, unlike heap sift-downs,
+// and at most k + cap candidates are ever compared per compaction. "Better" means a higher internal
+// score, and on equal scores a smaller id (ties break toward the smaller id). Internal scores are
+// always higher-is-better; l2 is converted by the caller (see kernel.inl).
 //
-// Only plain data here: push/finish are compiled once, in the baseline TU (dispatch.cpp), so the
-// per-ISA kernel files never emit their own copies of shared functions.
+// Only plain data here: push is compiled once, in the baseline TU (dispatch.cpp), so the per-ISA
+// kernel files never emit their own copies of shared functions.
 #pragma once
 #include <cstdint>
 #include <limits>
 
 namespace simsage {
 
-struct TopkHeap {
-  float* scores = nullptr;  // k slots
-  int64_t* ids = nullptr;   // k slots
+struct TopkCand {
+  float score;
+  int64_t id;
+};
+
+struct TopkBuffer {
+  TopkCand* c = nullptr;  // cap slots; [0, size) in no particular order
   int64_t k = 0;
+  int64_t cap = 0;
   int64_t size = 0;
-  // Candidates with score < thr can never enter. -inf until the heap is full.
+  // Candidates with score < thr can never be among the k best. -inf until the first compaction.
   float thr = -std::numeric_limits<float>::infinity();
 };
 
-// Offers (score, id); keeps it if the heap is not full or it beats the current worst.
-void heap_push(TopkHeap& h, float score, int64_t id);
+// Slots per buffer for a given k: k plus room for a batch of candidates between compactions.
+int64_t topk_capacity(int64_t k);
 
-// Sorts the kept entries best-first in place (the heap is unusable afterwards).
-void heap_sort_best_first(TopkHeap& h);
+// Offers (score, id); compacts first when the buffer is full.
+void topk_push(TopkBuffer& b, float score, int64_t id);
 
 }  // namespace simsage
