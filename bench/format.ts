@@ -3,7 +3,7 @@
  * table per thread count, a simsage-vs-best-peer summary, and footnotes.
  */
 import Table from 'cli-table3'
-import type { SimilarityCell, SimilarityReport } from './similarity.js'
+import { busyThreshold, type SimilarityCell, type SimilarityReport } from './similarity.js'
 
 const plain = { style: { head: [] as string[], border: [] as string[] } }
 
@@ -22,6 +22,11 @@ function pct(v: number | undefined): string {
 /** Subset marker shown next to queries/s, e.g. "*16/1024". */
 function subsetMark(c: SimilarityCell): string {
   return c.queriesTimed !== undefined && c.queriesTimed < c.queries ? ` *${c.queriesTimed}/${c.queries}` : ''
+}
+
+/** "!" when other processes competed for the CPUs while the cell was timed. */
+function busyMark(c: SimilarityCell): string {
+  return c.otherCpu !== undefined && c.otherCpu > busyThreshold ? ` !${Math.round(c.otherCpu * 100)}%` : ''
 }
 
 /** Correctness column: "ok", "MISMATCH" or recall of query 0 when below 1. */
@@ -72,7 +77,7 @@ export function formatSimilarityReport(r: SimilarityReport): string {
       t.push([
         ...head,
         c.tool,
-        num(c.queriesPerSec) + subsetMark(c),
+        num(c.queriesPerSec) + subsetMark(c) + busyMark(c),
         num(c.gflops),
         pct(c.fractionOfFmaPeak),
         num(c.scanGbPerSec),
@@ -92,9 +97,9 @@ export function formatSimilarityReport(r: SimilarityReport): string {
       c.threads,
       c.queries,
       c.k,
-      num(c.queriesPerSec),
+      num(c.queriesPerSec) + busyMark(c),
       c.bestPeer ?? '(none)',
-      peer ? num(peer.queriesPerSec) + subsetMark(peer) : '',
+      peer ? num(peer.queriesPerSec) + subsetMark(peer) + busyMark(peer) : '',
       c.ratioToBestPeer !== undefined ? `${c.ratioToBestPeer.toFixed(2)}x` : '',
     ])
   }
@@ -104,6 +109,8 @@ export function formatSimilarityReport(r: SimilarityReport): string {
     'Notes:',
     '  GFLOP/s = 2*N*D*Q / seconds; "of FMA peak" = GFLOP/s / (threads * per-thread peak); GB/s = N*D*4 bytes / seconds at Q=1.',
     '  *a/b: tool processes queries independently; timed on the first a of the b queries (per-cell budget).',
+    `  !x%: other processes used x% of the CPUs while the cell was timed (flagged above ${busyThreshold * 100}%); ` +
+      `whole run: ${(r.otherCpuDuringRun * 100).toFixed(1)}%, load average at start ${r.loadAvgAtStart.toFixed(2)}.`,
   )
   for (const tool of r.tools) out.push(`  ${tool.name}: ${tool.skipped ? 'SKIPPED — ' + tool.skipped : tool.describe}`)
   if (r.mismatches.length > 0) {

@@ -60,3 +60,31 @@ export function probeMachine(
     readGbPerSec,
   }
 }
+
+/** Busy time of all CPUs (ms) and of this process (ms), for `otherCpuShare`. */
+export interface CpuSnapshot {
+  readonly wallMs: number
+  readonly allBusyMs: number
+  readonly selfMs: number
+}
+
+/** Takes a CPU-time snapshot (cheap: one `os.cpus()` and one `process.cpuUsage()`). */
+export function cpuSnapshot(): CpuSnapshot {
+  let busy = 0
+  for (const c of os.cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq
+  const self = process.cpuUsage()
+  return { wallMs: performance.now(), allBusyMs: busy, selfMs: (self.user + self.system) / 1000 }
+}
+
+/**
+ * Share of the machine's CPU capacity used by other processes between two snapshots, 0..1:
+ * (all CPUs' busy time - this process's CPU time) / (wall time * logical CPUs). A value well
+ * above 0 means the timings in that window competed with other work. Undefined for windows under
+ * `minWindowMs`: the kernel counts CPU time in scheduler ticks, too coarse for short windows.
+ */
+export function otherCpuShare(from: CpuSnapshot, to: CpuSnapshot, minWindowMs = 200): number | undefined {
+  const wall = to.wallMs - from.wallMs
+  if (wall < minWindowMs) return undefined
+  const other = to.allBusyMs - from.allBusyMs - (to.selfMs - from.selfMs)
+  return Math.min(1, Math.max(0, other / (wall * os.cpus().length)))
+}

@@ -3,6 +3,7 @@
  * Batched tools always run the full batch; tools that process queries independently may be
  * timed on a prefix of the batch when the full batch would not fit the budget.
  */
+import { cpuSnapshot, otherCpuShare } from './machine.js'
 import type { SearchHits } from './peers/types.js'
 
 /** How one cell was timed. */
@@ -15,6 +16,9 @@ export interface CellTiming {
   readonly reps: number
   /** Queries in each timed call: the full batch, or a prefix for independent-query tools. */
   readonly queriesTimed: number
+  /** Share of CPU capacity other processes used during the timed repetitions (0..1); undefined
+   * when the repetitions were too short to tell. */
+  readonly otherCpu: number | undefined
   /** Output of the last timed call (used for the correctness check). */
   readonly hits: SearchHits
 }
@@ -59,18 +63,21 @@ export async function timeCell(run: Run, queries: number, batched: boolean, poli
   const times: number[] = []
   let hits: SearchHits | undefined
   let spent = 0
+  const before = cpuSnapshot()
   while (times.length < policy.maxReps && (times.length === 0 || spent < policy.budgetSeconds)) {
     const r = await timeOnce(run, nq)
     times.push(r.seconds)
     hits = r.hits
     spent += r.seconds
   }
+  const otherCpu = otherCpuShare(before, cpuSnapshot())
   const sorted = [...times].sort((a, b) => a - b)
   return {
     bestSeconds: sorted[0],
     medianSeconds: sorted[Math.floor(sorted.length / 2)],
     reps: times.length,
     queriesTimed: nq,
+    otherCpu,
     hits: hits as SearchHits,
   }
 }

@@ -8,7 +8,8 @@
  * best peer. Build times are reported apart from search times.
  */
 import { exactScore, randomNormal, referenceTopK, type ReferenceRow } from './data.js'
-import { probeMachine, type MachineProbe } from './machine.js'
+import os from 'node:os'
+import { cpuSnapshot, otherCpuShare, probeMachine, type MachineProbe } from './machine.js'
 import { timeCell } from './measure.js'
 import { allTools, type SimilarityTool } from './peers/index.js'
 import { loadSimsage } from './simsageApi.js'
@@ -65,6 +66,8 @@ export interface SimilarityCell {
   readonly top1Ok?: boolean
   /** |tool's top-k of query 0 ∩ reference top-k| / k. */
   readonly recallQuery0?: number
+  /** Share of CPU capacity other processes used while this cell was timed (0..1). */
+  readonly otherCpu?: number
   /** simsage rows only: queries/s over the best peer's in the same cell. */
   readonly ratioToBestPeer?: number
   /** Name of that best peer. */
@@ -104,6 +107,10 @@ export interface SimilarityReport {
   readonly builds: SimilarityBuild[]
   readonly cells: SimilarityCell[]
   readonly mismatches: Top1Mismatch[]
+  /** 1-minute load average when the run started (other work competes for the same cores). */
+  readonly loadAvgAtStart: number
+  /** Share of CPU capacity other processes used over the whole run (0..1). */
+  readonly otherCpuDuringRun: number
   readonly totalSeconds: number
 }
 
@@ -191,9 +198,12 @@ function idAt(ids: ArrayLike<number | bigint>, j: number): number {
 export async function runSimilarityBench(options: SimilarityOptions): Promise<SimilarityReport> {
   const { n, dim, log } = options
   const started = performance.now()
+  const runSnapshot = cpuSnapshot()
+  const loadAvgAtStart = os.loadavg()[0]
   const maxQ = options.queries[options.queries.length - 1]
   const maxK = options.k[options.k.length - 1]
 
+  if (loadAvgAtStart > 0.5) log(`warning: 1-minute load average is ${loadAvgAtStart.toFixed(2)}; other work will skew timings`)
   log(`similarity: N=${n} D=${dim} Q=${options.queries.join(',')} k=${options.k.join(',')} threads=${options.threads.join(',')}`)
   const t0 = performance.now()
   const corpus = randomNormal(n * dim, options.seed)
@@ -240,6 +250,8 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
     builds,
     cells,
     mismatches,
+    loadAvgAtStart,
+    otherCpuDuringRun: otherCpuShare(runSnapshot, cpuSnapshot()) ?? 0,
     totalSeconds: (performance.now() - started) / 1000,
   }
 }
@@ -341,9 +353,11 @@ async function runCell(tool: SimilarityTool, ctx: RunContext, threads: number, q
       ...(q === 1 ? scanFields(n * dim * 4, timing.bestSeconds, machine.readGbPerSec[threads]) : {}),
       top1Ok,
       recallQuery0: hit / k,
+      ...(timing.otherCpu !== undefined ? { otherCpu: timing.otherCpu } : {}),
     }
     const subset = timing.queriesTimed < q ? ` (timed on ${timing.queriesTimed} of ${q})` : ''
-    log(`  ${tool.name} t=${threads} Q=${q} k=${k}: ${cell.queriesPerSec?.toFixed(1)} q/s, ${gflops.toFixed(1)} GFLOP/s${subset}`)
+    const busy = timing.otherCpu !== undefined && timing.otherCpu > busyThreshold ? `, other processes used ${(timing.otherCpu * 100).toFixed(0)}% CPU` : ''
+    log(`  ${tool.name} t=${threads} Q=${q} k=${k}: ${cell.queriesPerSec?.toFixed(1)} q/s, ${gflops.toFixed(1)} GFLOP/s${subset}${busy}`)
     return cell
   } catch (err) {
     const message = (err as Error).message
@@ -351,6 +365,9 @@ async function runCell(tool: SimilarityTool, ctx: RunContext, threads: number, q
     return { ...base, status: 'error', error: message }
   }
 }
+
+/** Cells timed while other processes used more than this share of the CPUs are flagged. */
+export const busyThreshold = 0.05
 
 /** GB/s scanned at Q = 1 and its fraction of the streaming-read probe. */
 function scanFields(bytes: number, seconds: number, readGbPerSec: number | undefined): Partial<SimilarityCell> {
