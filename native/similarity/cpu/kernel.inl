@@ -162,11 +162,10 @@ void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
     // Few queries: wider panel groups keep enough independent FMA chains in flight.
     const int mr = static_cast<int>(nq);
     int64_t p = pb;
-    for (; p + 4 <= pe; p += 4) {
-      const float* gp = panels + p * pstride;
-      const float* pf = p + 8 <= pe ? gp + 4 * pstride : gp;
-      tile_any<V, 4, true>(mr, c, bufs + qb, qb, qp0, gp, pf, p * 16, norms, row_offset);
-    }
+    // Memory-bound: the hardware prefetcher keeps up with this sequential scan; software
+    // prefetches here cost more than they hide (measured).
+    for (; p + 4 <= pe; p += 4)
+      tile_any<V, 4, false>(mr, c, bufs + qb, qb, qp0, panels + p * pstride, nullptr, p * 16, norms, row_offset);
     for (; p < pe; ++p)
       tile_any<V, 1, false>(mr, c, bufs + qb, qb, qp0, panels + p * pstride, nullptr, p * 16, norms, row_offset);
     return;
@@ -211,7 +210,13 @@ void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage:
     const float* s0 = src + (r0 + p * 16) * dim;
     const int64_t lim = std::min<int64_t>(16, rows - p * 16);
     if (lim == 16) {
-      for (int64_t d = 0; d < dfull; d += 16) V::transpose16(s0 + d, dim, pd + d * 16);
+      // The source is usually in DRAM: fetch the panel after next (16 rows) while transposing.
+      const float* ahead = p + 2 < np ? s0 + 32 * dim : nullptr;
+      for (int64_t d = 0; d < dfull; d += 16) {
+        if (ahead)
+          for (int j = 0; j < 16; ++j) __builtin_prefetch(ahead + j * dim + d, 0, 3);
+        V::transpose16(s0 + d, dim, pd + d * 16);
+      }
       for (int64_t d = dfull; d < dim; ++d)
         for (int64_t j = 0; j < 16; ++j) pd[d * 16 + j] = s0[j * dim + d];
     } else {
@@ -241,8 +246,10 @@ void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage:
 // Lane j = <x_j, y> for the 16 rows x_j = x0 + j * D (rows j >= lim alias row 0; the caller
 // masks them); y = null gives |x_j|^2. Per 16 dims: 16 row loads, one y load, 16 FMAs into 16
 // accumulators, folded by V::hsum16 at the end: as many FMAs as the panel tile, no packing.
+// ahead: when not null, the next 16-row block, prefetched line by line (16 interleaved row streams
+// are more than the hardware prefetcher follows well).
 template <class V>
-inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y) {
+inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y, const float* ahead) {
   using reg = typename V::reg;
   const float* x[16];
   for (int j = 0; j < 16; ++j) x[j] = x0 + (j < lim ? j : 0) * D;
@@ -250,6 +257,8 @@ inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y
   for (int j = 0; j < 16; ++j) acc[j] = V::zero();
   const int64_t dfull = D / 16 * 16;
   for (int64_t d = 0; d < dfull; d += 16) {
+    if (ahead)
+      for (int j = 0; j < 16; ++j) __builtin_prefetch(ahead + j * D + d, 0, 3);
     if (y) {
       const reg yv = V::load(y + d);
       for (int j = 0; j < 16; ++j) acc[j] = V::fma(V::load(x[j] + d), yv, acc[j]);
@@ -283,9 +292,11 @@ void scan_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
     const int lim = static_cast<int>(std::min<int64_t>(16, r1 - rb));
     const uint32_t valid = (1u << lim) - 1u;
     const float* x0 = rows + rb * D;
+    const float* ahead = rb + 32 <= r1 ? x0 + 16 * D : nullptr;
     reg nr = V::zero();
     if (c.metric != simsage::Metric::InnerProduct) {
-      nr = dot16<V>(x0, D, lim, nullptr);
+      nr = dot16<V>(x0, D, lim, nullptr, ahead);
+      ahead = nullptr;
       if (c.metric == simsage::Metric::Cosine) {
         alignas(64) float nb[16];
         V::store(nb, nr);
@@ -294,7 +305,7 @@ void scan_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
       }
     }
     for (int64_t qi = qb; qi < qe; ++qi) {
-      reg s = dot16<V>(x0, D, lim, c.q + qi * D);
+      reg s = dot16<V>(x0, D, lim, c.q + qi * D, qi == qb ? ahead : nullptr);
       if (c.metric == simsage::Metric::Cosine) s = V::mul(s, nr);
       else if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, nr);
       offer<V>(c, bufs[qi], qi, s, rb, valid);
