@@ -1,5 +1,6 @@
 // AVX2 + FMA level of the fused search kernel (compiled with -mavx2 -mfma only; see sources.json).
-// A 16-float "register" is two ymm; a 6-query x 1-panel tile keeps 12 ymm accumulators.
+// A 16-float "register" is two ymm; a 6-query x 1-panel tile keeps 12 ymm accumulators (nreg = __m256,
+// so the tile keeps them as plain registers).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -18,6 +19,13 @@ struct Avx2V {
   };
   static constexpr int kMr = 6;
   static constexpr int kNp = 1;
+  using nreg = __m256;
+  static constexpr int kSub = 2;
+  static nreg nzero() { return _mm256_setzero_ps(); }
+  static nreg nload(const float* p) { return _mm256_loadu_ps(p); }
+  static nreg nbcast(float x) { return _mm256_set1_ps(x); }
+  static nreg nfma(nreg a, nreg b, nreg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg join(const nreg* a) { return {a[0], a[1]}; }
   static reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static reg load(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
   static reg bcast(float x) { __m256 v = _mm256_set1_ps(x); return {v, v}; }

@@ -17,6 +17,13 @@ struct Avx512V {
   using reg = __m512;
   static constexpr int kMr = 12;
   static constexpr int kNp = 2;
+  using nreg = __m512;
+  static constexpr int kSub = 1;
+  static nreg nzero() { return _mm512_setzero_ps(); }
+  static nreg nload(const float* p) { return _mm512_loadu_ps(p); }
+  static nreg nbcast(float x) { return _mm512_set1_ps(x); }
+  static nreg nfma(nreg a, nreg b, nreg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg join(const nreg* a) { return a[0]; }
   static reg zero() { return _mm512_setzero_ps(); }
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static reg bcast(float x) { return _mm512_set1_ps(x); }

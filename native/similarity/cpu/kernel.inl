@@ -5,8 +5,10 @@
 // V provides: `reg` (16 floats), zero(), load(p) (16 floats, unaligned ok), load_partial(p, n)
 // (n < 16 floats, rest zero), bcast(x), fma(a, b, c) = a * b + c, mul(a, b), fmsub2(a, n) =
 // 2 * a - n, ge_mask(r, t) (bit j set when lane j >= t), store(p, r), hsum16(acc) (lane j = sum of
-// acc[j]'s lanes), transpose16(src, stride, dst) (dst[d * 16 + j] = src[j * stride + d]), and the
-// register-blocking constants kMr (queries per tile) and kNp (panels per tile).
+// acc[j]'s lanes), transpose16(src, stride, dst) (dst[d * 16 + j] = src[j * stride + d]), the
+// register-blocking constants kMr (queries per tile) and kNp (panels per tile), and for the tile's
+// inner loop the native register `nreg` holding 16 / kSub lanes with nzero, nload, nbcast, nfma and
+// join(const nreg* a) (kSub native registers -> reg).
 //
 // Shapes: queries nq x dim (row-major); corpus in panels of 16 rows (similarity.h). A micro-tile is
 // MR queries x NP panels: acc[i][p] holds the 16 dot products of query i with the rows of panel p.
@@ -99,19 +101,24 @@ template <class V, int MR, int NP, bool PF>
 inline void tile(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* qp, const float* panels,
                  const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   using reg = typename V::reg;
+  using nreg = typename V::nreg;
+  constexpr int S = V::kSub, W = 16 / S;  // native registers per panel row-vector, lanes in each
   const int64_t D = c.dim;
   const int64_t pstride = D * simsage::kPanel;
-  reg acc[MR][NP];
+  // Accumulators as plain native registers: GCC keeps arrays of __m256 in registers, but an array
+  // of two-__m256 structs stays in memory (stored every iteration).
+  nreg acc[MR][NP * S];
   for (int i = 0; i < MR; ++i)
-    for (int p = 0; p < NP; ++p) acc[i][p] = V::zero();
+    for (int p = 0; p < NP * S; ++p) acc[i][p] = V::nzero();
   for (int64_t d = 0; d < D; ++d) {
-    reg x[NP];
-    for (int p = 0; p < NP; ++p) x[p] = V::load(panels + p * pstride + d * simsage::kPanel);
+    nreg x[NP * S];
+    for (int p = 0; p < NP; ++p)
+      for (int h = 0; h < S; ++h) x[p * S + h] = V::nload(panels + p * pstride + d * simsage::kPanel + h * W);
     if (PF)
       for (int p = 0; p < NP; ++p) __builtin_prefetch(pf + p * pstride + d * simsage::kPanel, 0, 3);
     for (int i = 0; i < MR; ++i) {
-      reg b = V::bcast(qp[d * V::kMr + i]);
-      for (int p = 0; p < NP; ++p) acc[i][p] = V::fma(b, x[p], acc[i][p]);
+      nreg b = V::nbcast(qp[d * V::kMr + i]);
+      for (int p = 0; p < NP * S; ++p) acc[i][p] = V::nfma(b, x[p], acc[i][p]);
     }
   }
   for (int p = 0; p < NP; ++p) {
@@ -120,9 +127,9 @@ inline void tile(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const floa
     if (r0 >= c.n) break;
     if (norms) {
       reg nr = load_norms<V>(c, norms, l0, r0);
-      for (int i = 0; i < MR; ++i) offer<V>(c, bufs[i], q0 + i, V::fmsub2(acc[i][p], nr), r0);
+      for (int i = 0; i < MR; ++i) offer<V>(c, bufs[i], q0 + i, V::fmsub2(V::join(&acc[i][p * S]), nr), r0);
     } else {
-      for (int i = 0; i < MR; ++i) offer<V>(c, bufs[i], q0 + i, acc[i][p], r0);
+      for (int i = 0; i < MR; ++i) offer<V>(c, bufs[i], q0 + i, V::join(&acc[i][p * S]), r0);
     }
   }
 }

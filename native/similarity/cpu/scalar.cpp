@@ -16,6 +16,13 @@ struct ScalarV {
   };
   static constexpr int kMr = 4;
   static constexpr int kNp = 1;
+  using nreg = reg;
+  static constexpr int kSub = 1;
+  static nreg nzero() { return zero(); }
+  static nreg nload(const float* p) { return load(p); }
+  static nreg nbcast(float x) { return bcast(x); }
+  static nreg nfma(nreg a, nreg b, nreg c) { return fma(a, b, c); }
+  static reg join(const nreg* a) { return a[0]; }
   static reg zero() { reg r; for (int j = 0; j < 16; ++j) r.v[j] = 0.f; return r; }
   static reg load(const float* p) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = p[j]; return r; }
   static reg bcast(float x) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = x; return r; }
