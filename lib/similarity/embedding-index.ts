@@ -150,9 +150,10 @@ export class EmbeddingIndex implements Disposable {
       }
       throw e
     }
-    if (index.size !== file.count) {
+    const distinct = index.size
+    if (distinct !== file.count) {
       index.dispose()
-      throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: the file repeats ids (${file.count} rows, ${index.size} distinct ids)`)
+      throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: the file repeats ids (${file.count} rows, ${distinct} distinct ids)`)
     }
     return index
   }

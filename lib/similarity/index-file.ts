@@ -69,8 +69,8 @@ export function encodeIndexFile(
   const vectors = new Float32Array(buf.buffer, buf.byteOffset + vecOffset, head.count * head.dim)
   const ids = new Float64Array(head.count)
   fill(vectors, ids)
-  const idView = new BigInt64Array(buf.buffer, buf.byteOffset + idOffset, head.count)
-  for (let i = 0; i < head.count; i++) idView[i] = BigInt(ids[i])
+  // Not a BigInt64Array view: idOffset is only 4-byte aligned when count x dim is odd.
+  for (let i = 0; i < head.count; i++) buf.writeBigInt64LE(BigInt(ids[i]), idOffset + i * 8)
   createHash('sha256').update(buf.subarray(0, total - DIGEST)).digest().copy(buf, total - DIGEST)
   return buf
 }

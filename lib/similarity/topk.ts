@@ -1,7 +1,7 @@
 /**
  * Stateless exact search over two row-major matrices held by the caller.
  */
-import { awaitNative, callNative } from '../errors.js'
+import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { toRawArgs, type SearchOptions } from './options.js'
 import { SearchResults } from './results.js'
@@ -19,7 +19,7 @@ export interface TopkOptions extends SearchOptions {
 
 function prepare(queries: Float32Array, corpus: Float32Array, options: TopkOptions) {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError('topk(queries, corpus, { dim, k, metric }) requires an options object')
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'topk(queries, corpus, { dim, k, metric }) requires an options object')
   }
   const { dim: d, k: kk, metric: m, ...rest } = options
   const dim = checkDim(d)
