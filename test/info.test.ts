@@ -1,0 +1,127 @@
+// info(), the global settings, and the SIMSAGE_* environment overrides (read once at load, so
+// tested in child processes).
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+import t from 'tap'
+
+import { info, probeFmaPeak, probeReadBandwidth, setSimd, setThreads, topk, type SimdLevel } from '../lib/index.js'
+
+const root = join(import.meta.dirname, '..')
+const ALL: SimdLevel[] = ['scalar', 'avx2', 'avx512']
+const initial = info()
+const hasCuda = initial.backendsAvailable.includes('cuda')
+
+t.teardown(() => {
+  setSimd('auto')
+  setThreads(initial.threads)
+})
+
+t.test('info() fields', async (t) => {
+  const i = info()
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  t.equal(i.version, pkg.version, 'version is package.json version')
+  t.ok(ALL.includes(i.simd), `simd '${i.simd}' is a known level`)
+  t.ok(i.simdSupported.includes(i.simd), 'simd is a supported level')
+  t.ok(i.simdSupported.includes('scalar'), 'scalar is always supported')
+  t.same(
+    i.simdSupported,
+    ALL.filter((l) => i.simdSupported.includes(l)),
+    'supported levels are listed lowest first, no unknown names',
+  )
+  t.ok(Number.isInteger(i.threads) && i.threads >= 1, `threads ${i.threads} >= 1`)
+  t.ok(Number.isInteger(i.cores) && i.cores >= 1, `cores ${i.cores} >= 1`)
+  t.type(i.cpu.vendor, 'string')
+  t.type(i.cpu.brand, 'string')
+  t.ok(i.backendsAvailable.includes('cpu'), "'cpu' is always available")
+  t.ok(i.backendsAvailable.includes(i.backendActive), 'the active backend is available')
+  t.type(i.cuda.built, 'boolean')
+  t.type(i.cuda.message, 'string')
+  t.ok(Array.isArray(i.cuda.devices))
+  if (hasCuda) {
+    t.ok(i.cuda.built, 'cuda available implies built')
+    t.ok(i.cuda.devices.length >= 1, 'with at least one device')
+  } else {
+    t.equal(i.backendActive, 'cpu', 'no CUDA device: the active backend is cpu')
+    t.ok(i.cuda.message.length > 0, `and cuda.message says why: "${i.cuda.message}"`)
+    t.same(i.cuda.devices, [], 'no devices listed')
+  }
+})
+
+t.test('setSimd sets supported levels, steps down from unsupported ones, and restores auto', async (t) => {
+  const supported = info().simdSupported
+  const best = supported[supported.length - 1]
+  t.equal(setSimd('auto'), best, "'auto' picks the best supported level")
+  for (const level of ALL) {
+    const want = supported.includes(level) ? level : [...supported].reverse().find((l) => ALL.indexOf(l) < ALL.indexOf(level))
+    t.equal(setSimd(level), want, `setSimd('${level}') sets ${want}`)
+    t.equal(info().simd, want, 'info() reports it')
+    const r = topk(new Float32Array(16), new Float32Array(64), { dim: 16, k: 1 })
+    t.equal(r.ran.simd, want, 'and searches run on it')
+  }
+  if (supported.length === ALL.length) t.comment('this CPU supports every level: the step-down branch is not exercised here')
+  t.equal(setSimd('auto'), best, 'auto restores the best level')
+  t.equal(info().simd, best)
+})
+
+t.test('setThreads sets the default threads per call', async (t) => {
+  t.equal(setThreads(1), 1)
+  t.equal(info().threads, 1, 'info() reports 1')
+  const corpus = new Float32Array(200_000 * 8).fill(0.5)
+  t.equal(topk(new Float32Array(8 * 4), corpus, { dim: 8, k: 1 }).ran.threads, 1, 'a call without threads runs on 1')
+  t.equal(setThreads(3), 3)
+  t.equal(info().threads, 3, 'info() reports 3')
+  t.equal(setThreads(256), 256, 'up to 256')
+  t.equal(setThreads(initial.threads), initial.threads, 'restored')
+})
+
+t.test('probes report positive numbers', async (t) => {
+  const fma = probeFmaPeak({ seconds: 0.02 })
+  t.ok(fma.gflops > 0 && Number.isFinite(fma.gflops), 'FMA peak is a positive number')
+  t.ok(info().simdSupported.includes(fma.simd), 'measured on a supported level')
+  const bw = probeReadBandwidth(new Float32Array(1 << 20), { passes: 1 })
+  t.ok(bw.gbPerSec > 0 && Number.isFinite(bw.gbPerSec), 'read bandwidth is a positive number')
+  t.throws(() => probeReadBandwidth(new Float64Array(4) as never), { code: 'ERR_SIMSAGE_INVALID_TYPE' })
+})
+
+/** info() in a fresh process with `env` added. */
+function childInfo(env: Record<string, string>): ReturnType<typeof info> {
+  const url = pathToFileURL(join(root, 'lib/index.ts')).href
+  const code = `import(${JSON.stringify(url)}).then((m) => process.stdout.write(JSON.stringify(m.info())))`
+  const base = { ...process.env }
+  for (const k of ['SIMSAGE_SIMD', 'SIMSAGE_THREADS', 'SIMSAGE_BACKEND']) delete base[k]
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+    cwd: root,
+    env: { ...base, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`)
+  return JSON.parse(r.stdout)
+}
+
+t.test('environment overrides in a child process', async (t) => {
+  const plain = childInfo({})
+  t.equal(plain.simd, initial.simdSupported[initial.simdSupported.length - 1], 'no override: the best level')
+  t.equal(plain.threads, initial.cores, 'no override: threads = cores')
+
+  t.equal(childInfo({ SIMSAGE_SIMD: 'scalar' }).simd, 'scalar', 'SIMSAGE_SIMD=scalar')
+  const avx2 = childInfo({ SIMSAGE_SIMD: 'avx2' }).simd
+  t.equal(avx2, initial.simdSupported.includes('avx2') ? 'avx2' : 'scalar', 'SIMSAGE_SIMD=avx2 (or its step-down)')
+  t.equal(childInfo({ SIMSAGE_SIMD: 'bogus' }).simd, plain.simd, 'an unknown SIMSAGE_SIMD falls back to auto')
+
+  t.equal(childInfo({ SIMSAGE_THREADS: '1' }).threads, 1, 'SIMSAGE_THREADS=1')
+  t.equal(childInfo({ SIMSAGE_THREADS: '3' }).threads, 3, 'SIMSAGE_THREADS=3')
+  t.equal(childInfo({ SIMSAGE_THREADS: '0' }).threads, initial.cores, 'SIMSAGE_THREADS=0 is ignored')
+
+  const cuda = childInfo({ SIMSAGE_BACKEND: 'cuda' })
+  if (hasCuda) {
+    t.equal(cuda.backendActive, 'cuda', 'SIMSAGE_BACKEND=cuda with a device: cuda')
+  } else {
+    t.equal(cuda.backendActive, 'cpu', 'SIMSAGE_BACKEND=cuda without a device loads fine and runs on cpu')
+    t.ok(cuda.cuda.message.length > 0, 'and says why')
+  }
+  t.equal(childInfo({ SIMSAGE_BACKEND: 'cpu' }).backendActive, 'cpu', 'SIMSAGE_BACKEND=cpu')
+})

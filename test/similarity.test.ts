@@ -1,0 +1,474 @@
+// Exact top-k (topk, topkAsync, EmbeddingIndex) against a float64 JS reference, at every SIMD level
+// this CPU supports, every metric, awkward dimensions and sizes, k above N, ties, filters, and
+// index mutations.
+import t from 'tap'
+
+import { EmbeddingIndex, info, setSimd, topk, topkAsync, type Metric, type SearchResults } from '../lib/index.js'
+import { mulberry32, permutation, randomMatrix, type Rng } from './fixtures/random.js'
+import { check, reference, sameResults, tolerance } from './fixtures/reference.js'
+
+const METRICS: Metric[] = ['ip', 'cosine', 'l2']
+const DIMS = [1, 3, 7, 9, 15, 16, 17, 31, 33, 127, 128, 129, 768]
+const NS = [1, 5, 16, 37, 300]
+const QS = [1, 5, 13]
+const LEVELS = info().simdSupported
+
+t.teardown(() => {
+  setSimd('auto')
+})
+
+/** A corpus with a zero row at index 2 (cosine must score it 0, not NaN). */
+function corpusFor(rng: Rng, n: number, dim: number): Float32Array {
+  const c = randomMatrix(rng, n, dim)
+  if (n > 2) c.fill(0, 2 * dim, 3 * dim)
+  return c
+}
+
+/** The last q rows of a 13-row block: a view with a non-zero byteOffset when q < 13. */
+function queriesView(all: Float32Array, q: number, dim: number): Float32Array {
+  return all.subarray((13 - q) * dim)
+}
+
+t.test('the SIMD levels to test', async (t) => {
+  t.ok(LEVELS.includes('scalar'), 'scalar is always supported')
+  t.ok(LEVELS.length >= 1)
+})
+
+for (const level of LEVELS) {
+  t.test(`topk matches the reference (simd ${level})`, async (t) => {
+    t.equal(setSimd(level), level, `setSimd('${level}') sets it`)
+    for (const metric of METRICS) {
+      for (const dim of DIMS) {
+        const rng = mulberry32(dim * 1009 + METRICS.indexOf(metric))
+        const problems: string[] = []
+        let searches = 0
+        for (const n of NS) {
+          const corpus = corpusFor(rng, n, dim)
+          const all = randomMatrix(rng, 13, dim)
+          for (const q of QS) {
+            const queries = queriesView(all, q, dim)
+            const ref = reference(queries, corpus, dim, metric)
+            for (const k of [1, 10, n + 5]) {
+              const res = topk(queries, corpus, { dim, k, metric })
+              searches++
+              if (res.ran.simd !== level) problems.push(`n ${n} q ${q} k ${k}: ran on ${res.ran.simd}`)
+              if (res.ran.backend !== 'cpu') problems.push(`n ${n} q ${q} k ${k}: ran on backend ${res.ran.backend}`)
+              problems.push(...check(res, ref, { k, label: `n ${n} q ${q} k ${k}` }))
+            }
+          }
+          const k = 10
+          const queries = queriesView(all, 5, dim)
+          const a = await topkAsync(queries, corpus, { dim, k, metric })
+          if (!sameResults(a, topk(queries, corpus, { dim, k, metric }))) problems.push(`n ${n}: topkAsync differs from topk`)
+        }
+        t.same(problems.slice(0, 8), [], `${metric} dim ${dim}: ${searches} searches match (${problems.length} problems)`)
+      }
+    }
+  })
+
+  t.test(`EmbeddingIndex matches the reference (simd ${level})`, async (t) => {
+    t.equal(setSimd(level), level)
+    for (const metric of METRICS) {
+      for (const dim of DIMS) {
+        const rng = mulberry32(dim * 7919 + METRICS.indexOf(metric))
+        const n = 300
+        const corpus = corpusFor(rng, n, dim)
+        // Ids unrelated to row order, inserted in a shuffled order over two add() calls.
+        const ids = permutation(rng, n).map((p) => p * 3 + 1)
+        const order = permutation(rng, n)
+        const index = new EmbeddingIndex({ dim, metric })
+        for (const part of [order.slice(0, 123), order.slice(123)]) {
+          const vecs = new Float32Array(part.length * dim)
+          part.forEach((r, i) => vecs.set(corpus.subarray(r * dim, (r + 1) * dim), i * dim))
+          index.add(
+            part.map((r) => ids[r]),
+            vecs,
+          )
+        }
+        t.equal(index.size, n, `${metric} dim ${dim}: size`)
+        const queries = queriesView(randomMatrix(rng, 13, dim), 5, dim)
+        const ref = reference(queries, corpus, dim, metric)
+        const problems: string[] = []
+        for (const k of [1, 10, n + 5]) {
+          const res = await index.search(queries, k)
+          if (res.ran.simd !== level) problems.push(`k ${k}: ran on ${res.ran.simd}`)
+          problems.push(...check(res, ref, { k, ids, label: `k ${k}` }))
+          if (!sameResults(res, index.searchSync(queries, k))) problems.push(`k ${k}: search and searchSync differ`)
+        }
+        t.same(problems.slice(0, 8), [], `${metric} dim ${dim}: index search matches (${problems.length} problems)`)
+        index.dispose()
+      }
+    }
+  })
+
+  t.test(`ties break toward the smaller id (simd ${level})`, async (t) => {
+    setSimd(level)
+    for (const metric of METRICS) {
+      for (const dim of [1, 7, 16, 17, 33, 129]) {
+        const rng = mulberry32(dim * 31 + METRICS.indexOf(metric))
+        // Three distinct vectors (scaled apart so their scores cannot tie), each repeated.
+        const protos = randomMatrix(rng, 3, dim)
+        for (let d = 0; d < dim; d++) protos[dim + d] *= 2
+        for (let d = 0; d < dim; d++) protos[2 * dim + d] = protos[d] * -0.5 + 0.25
+        const n = 37
+        const which = Array.from({ length: n }, () => Math.floor(rng() * 3))
+        const corpus = new Float32Array(n * dim)
+        which.forEach((w, r) => corpus.set(protos.subarray(w * dim, (w + 1) * dim), r * dim))
+        const query = randomMatrix(rng, 1, dim)
+        const ref = reference(query, protos, dim, metric)
+        const gaps = [0, 1, 2].flatMap((a) => [0, 1, 2].filter((b) => b > a).map((b) => Math.abs(ref.score[a] - ref.score[b])))
+        const separated = gaps.every((g) => g > 100 * tolerance(dim, Math.max(...ref.scale, 1)))
+        if (!separated) {
+          t.comment(`${metric} dim ${dim}: prototype scores too close to order reliably; only ids checked for ties`)
+        }
+        const better = (a: number, b: number) => (metric === 'l2' ? ref.score[a] - ref.score[b] : ref.score[b] - ref.score[a])
+
+        // topk: ids are rows, so within a prototype ids ascend with the row.
+        const rows = [...which.keys()].sort((a, b) => better(which[a], which[b]) || a - b)
+        const res = topk(query, corpus, { dim, k: n, metric })
+        if (separated) t.same([...res.get(0).ids], rows, `${metric} dim ${dim}: topk orders equal vectors by row`)
+        const scores = res.get(0).scores
+        const ids = res.get(0).ids
+        let ok = true
+        for (let j = 1; j < n; j++) {
+          if (scores[j] === scores[j - 1] && ids[j] < ids[j - 1]) ok = false
+          const wa = which[ids[j]]
+          const wb = which[ids[j - 1]]
+          if (wa === wb && scores[j] !== scores[j - 1]) ok = false
+        }
+        t.ok(ok, `${metric} dim ${dim}: identical vectors score identically and come out ids ascending`)
+
+        // EmbeddingIndex: ids inserted in descending order; results still ascend within a tie.
+        const index = new EmbeddingIndex({ dim, metric })
+        const idOf = (r: number) => 1000 - r * 10
+        for (let r = 0; r < n; r++) index.add([idOf(r)], corpus.subarray(r * dim, (r + 1) * dim))
+        const expected = [...which.keys()].map(idOf).sort((a, b) => better(which[(1000 - a) / 10], which[(1000 - b) / 10]) || a - b)
+        const got = (await index.search(query, n)).get(0).ids
+        if (separated) t.same([...got], expected, `${metric} dim ${dim}: index orders equal vectors by id`)
+        else t.same([...got].sort((a, b) => a - b), expected.slice().sort((a, b) => a - b), `${metric} dim ${dim}: index returns every id`)
+        index.dispose()
+      }
+    }
+  })
+
+  t.test(`identical corpus and zero query (simd ${level})`, async (t) => {
+    setSimd(level)
+    const dim = 17
+    const v = randomMatrix(mulberry32(5), 1, dim)
+    const n = 40
+    const corpus = new Float32Array(n * dim)
+    for (let r = 0; r < n; r++) corpus.set(v, r * dim)
+    for (const metric of METRICS) {
+      const res = topk(randomMatrix(mulberry32(6), 1, dim), corpus, { dim, k: 10, metric })
+      t.same([...res.ids], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], `${metric}: all-equal corpus returns rows 0..9`)
+      t.equal(new Set(res.scores).size, 1, `${metric}: every score equal`)
+    }
+    const zero = topk(new Float32Array(dim), randomMatrix(mulberry32(7), n, dim), { dim, k: 5, metric: 'cosine' })
+    t.same([...zero.ids], [0, 1, 2, 3, 4], 'cosine with a zero query: every score 0, smallest ids first')
+    t.same([...zero.scores], [0, 0, 0, 0, 0])
+  })
+
+  t.test(`l2 distances are never negative; every row finds itself (simd ${level})`, async (t) => {
+    setSimd(level)
+    for (const dim of [3, 17, 128, 768]) {
+      const c = randomMatrix(mulberry32(dim), 300, dim)
+      for (let i = 0; i < c.length; i++) c[i] *= 100
+      const r = topk(c, c, { dim, k: 1, metric: 'l2' })
+      t.ok(
+        r.scores.every((s) => s >= 0),
+        `dim ${dim}: no negative distance`,
+      )
+      t.same([...r.ids], Array.from({ length: 300 }, (_, i) => i), `dim ${dim}: row i's nearest is row i`)
+    }
+  })
+
+  t.test(`threads 1 and 2 give identical results (simd ${level})`, async (t) => {
+    setSimd(level)
+    const rng = mulberry32(99)
+    const dim = 33
+    const n = 100_003
+    const corpus = randomMatrix(rng, n, dim)
+    const queries = randomMatrix(rng, 13, dim)
+    // Workers join a job dynamically, so a call asked for 2 threads may finish on 1; retry until one
+    // demonstrably ran on 2, so the comparison is not vacuous.
+    const onTwo = async (run: () => SearchResults | Promise<SearchResults>, like: SearchResults) => {
+      let identical = true
+      for (let i = 0; i < 20; i++) {
+        const r = await run()
+        identical &&= sameResults(r, like)
+        if (r.ran.threads === 2) return { identical, sawTwo: true }
+      }
+      return { identical, sawTwo: false }
+    }
+    for (const metric of METRICS) {
+      const one = topk(queries, corpus, { dim, k: 10, metric, threads: 1 })
+      t.equal(one.ran.threads, 1, `${metric}: threads 1 ran on 1 thread`)
+      t.same(check(one, reference(queries, corpus, dim, metric), { k: 10 }), [], `${metric}: and is correct`)
+      let r = await onTwo(() => topk(queries, corpus, { dim, k: 10, metric, threads: 2 }), one)
+      t.ok(r.sawTwo, `${metric}: a threads-2 topk ran on 2 threads`)
+      t.ok(r.identical, `${metric}: topk bit-identical across thread counts`)
+      r = await onTwo(() => topkAsync(queries, corpus, { dim, k: 10, metric, threads: 2 }), one)
+      t.ok(r.sawTwo && r.identical, `${metric}: topkAsync on 2 threads bit-identical`)
+
+      const index = new EmbeddingIndex({ dim, metric })
+      index.add(
+        Float64Array.from({ length: n }, (_, i) => n - i),
+        corpus,
+      )
+      const a = index.searchSync(queries, 10, { threads: 1 })
+      t.equal(a.ran.threads, 1)
+      r = await onTwo(() => index.search(queries, 10, { threads: 2 }), a)
+      t.ok(r.sawTwo, `${metric}: a threads-2 index search ran on 2 threads`)
+      t.ok(r.identical, `${metric}: index bit-identical across thread counts and sync/async`)
+      index.dispose()
+    }
+  })
+}
+
+/** Eligibility predicate for the reference from the same filter options a search takes. */
+function eligibility(allow?: Iterable<number | bigint>, deny?: Iterable<number | bigint>, exclude?: (Iterable<number> | undefined | null)[]) {
+  const a = allow && new Set([...allow].map(Number))
+  const d = new Set(deny ? [...deny].map(Number) : [])
+  const ex = (exclude ?? []).map((e) => new Set(e ?? []))
+  return (qi: number, id: number) => (!a || a.has(id)) && !d.has(id) && !(ex[qi]?.has(id) ?? false)
+}
+
+t.test('filters: allow, deny, exclude (topk)', async (t) => {
+  const rng = mulberry32(1234)
+  const dim = 17
+  const n = 300
+  const corpus = randomMatrix(rng, n, dim)
+  const queries = randomMatrix(rng, 3, dim)
+  const some = [3, 5, 8, 13, 21, 34, 55, 89, 144, 233]
+  const big = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]
+  const cases: { name: string; opts: Parameters<typeof topk>[2]; allow?: number[]; deny?: number[]; exclude?: (number[] | undefined | null)[] }[] = [
+    { name: 'allow array', opts: { dim, k: 5, allow: some }, allow: some },
+    { name: 'allow Set', opts: { dim, k: 5, allow: new Set(some) }, allow: some },
+    { name: 'allow Float64Array', opts: { dim, k: 5, allow: Float64Array.from(some) }, allow: some },
+    { name: 'allow Int32Array', opts: { dim, k: 5, allow: Int32Array.from(some) }, allow: some },
+    { name: 'allow Uint32Array', opts: { dim, k: 5, allow: Uint32Array.from(some) }, allow: some },
+    { name: 'allow BigInt64Array', opts: { dim, k: 5, allow: BigInt64Array.from(some.map(BigInt)) }, allow: some },
+    { name: 'allow with repeats', opts: { dim, k: 5, allow: [...some, ...some] }, allow: some },
+    { name: 'allow fewer than k', opts: { dim, k: 50, allow: some }, allow: some },
+    { name: 'allow with unknown ids', opts: { dim, k: 50, allow: [...some, 300, 5000, 2 ** 53 - 1] }, allow: some },
+    { name: 'deny array', opts: { dim, k: 20, deny: big }, deny: big },
+    { name: 'deny Set', opts: { dim, k: 20, deny: new Set(big) }, deny: big },
+    { name: 'deny with unknown ids', opts: { dim, k: 20, deny: [...big, 999, 2 ** 40] }, deny: big },
+    { name: 'exclude per query', opts: { dim, k: 10, exclude: [big, undefined, some] }, exclude: [big, undefined, some] },
+    { name: 'exclude with null entry', opts: { dim, k: 10, exclude: [null, new Set(some), []] }, exclude: [null, some, []] },
+    { name: 'allow + deny overlapping', opts: { dim, k: 10, allow: big, deny: some }, allow: big, deny: some },
+    {
+      name: 'allow + deny + exclude',
+      opts: { dim, k: 10, allow: big, deny: [0, 1], exclude: [[2, 3], [20, 21, 22, 23], undefined] },
+      allow: big,
+      deny: [0, 1],
+      exclude: [[2, 3], [20, 21, 22, 23], undefined],
+    },
+    { name: 'exclude empties one query only', opts: { dim, k: 10, allow: some, exclude: [some, [], [3]] }, allow: some, exclude: [some, [], [3]] },
+  ]
+  for (const metric of METRICS) {
+    const ref = reference(queries, corpus, dim, metric)
+    for (const c of cases) {
+      const res = topk(queries, corpus, { ...c.opts, metric })
+      t.same(check(res, ref, { k: c.opts.k, eligible: eligibility(c.allow, c.deny, c.exclude), label: c.name }), [], `${metric}: ${c.name}`)
+    }
+    const sample = topk(queries, corpus, { dim, k: 10, metric, exclude: [some, [], [3]], allow: some })
+    t.equal(sample.counts[0], 0, `${metric}: a query whose exclude removes everything has count 0`)
+    t.equal(sample.counts[1], some.length, `${metric}: the other queries still find their matches`)
+  }
+})
+
+t.test('filters that remove everything give counts 0 and full padding', async (t) => {
+  const rng = mulberry32(77)
+  const dim = 9
+  const n = 40
+  const corpus = randomMatrix(rng, n, dim)
+  const queries = randomMatrix(rng, 4, dim)
+  const all = Array.from({ length: n }, (_, i) => i)
+  const cases = {
+    'allow []': { allow: [] },
+    'allow new Set()': { allow: new Set<number>() },
+    'allow of unknown ids only': { allow: [40, 41, 1e6] },
+    'deny everything': { deny: all },
+    'exclude everything': { exclude: [all, all, all, all] },
+    'allow and deny disjoint': { allow: [1, 2], deny: [1, 2] },
+  }
+  for (const metric of METRICS) {
+    for (const [name, opts] of Object.entries(cases)) {
+      const res = topk(queries, corpus, { dim, k: 7, metric, ...opts })
+      t.same([...res.counts], [0, 0, 0, 0], `${metric} ${name}: counts 0`)
+      t.ok(
+        res.ids.every((id) => id === -1),
+        `${metric} ${name}: ids all -1`,
+      )
+      t.ok(
+        res.scores.every((s) => Number.isNaN(s)),
+        `${metric} ${name}: scores all NaN`,
+      )
+      t.same([...res.get(2).ids], [], `${metric} ${name}: get() is empty`)
+    }
+  }
+  const index = new EmbeddingIndex({ dim })
+  index.add(
+    all.map((i) => i + 100),
+    corpus,
+  )
+  const res = await index.search(queries, 3, { allow: all })
+  t.same([...res.counts], [0, 0, 0, 0], 'index: allow of ids not in the index admits nothing')
+  t.ok(res.ids.every((id) => id === -1) && res.scores.every(Number.isNaN), 'index: full padding')
+  index.dispose()
+})
+
+t.test('filters on an EmbeddingIndex use its ids', async (t) => {
+  const rng = mulberry32(4321)
+  const dim = 31
+  const n = 200
+  const corpus = randomMatrix(rng, n, dim)
+  const ids = permutation(rng, n).map((p) => p * 5 + 2)
+  const queries = randomMatrix(rng, 2, dim)
+  for (const metric of METRICS) {
+    const index = new EmbeddingIndex({ dim, metric })
+    index.add(ids, corpus)
+    const ref = reference(queries, corpus, dim, metric)
+    const allow = ids.filter((_, i) => i % 3 === 0)
+    const deny = ids.filter((_, i) => i % 7 === 0)
+    const exclude = [ids.slice(0, 30), ids.slice(100, 150)]
+    const res = await index.search(queries, 15, { allow: new Set(allow), deny, exclude })
+    t.same(check(res, ref, { k: 15, ids, eligible: eligibility(allow, deny, exclude) }), [], `${metric}: allow + deny + exclude`)
+    const rows = [...res.ids]
+    t.ok(
+      rows.every((id) => id === -1 || allow.includes(id)),
+      `${metric}: only allowed ids`,
+    )
+    index.dispose()
+  }
+})
+
+t.test('EmbeddingIndex: add, replace, remove, has, size', async (t) => {
+  const dim = 16
+  const rng = mulberry32(2024)
+  const v = randomMatrix(rng, 6, dim)
+  const row = (i: number) => v.subarray(i * dim, (i + 1) * dim)
+  const index = new EmbeddingIndex({ dim, metric: 'l2' })
+  t.equal(index.size, 0, 'starts empty')
+  t.notOk(index.has(1))
+  const empty = await index.search(row(0), 3)
+  t.same([...empty.counts], [0], 'searching an empty index finds nothing')
+  t.ok(empty.ids.every((id) => id === -1), 'and pads')
+
+  // A repeated id in one call keeps its last vector.
+  const batch = new Float32Array(3 * dim)
+  batch.set(row(0), 0)
+  batch.set(row(1), dim)
+  batch.set(row(2), 2 * dim)
+  index.add([7, 8, 7], batch)
+  t.equal(index.size, 2, 'a repeated id counts once')
+  t.ok(index.has(7) && index.has(8))
+  let r = index.searchSync(row(2), 1)
+  // l2 is computed as |q|^2 + |x|^2 - 2 q.x, so a self-distance is 0 only up to rounding.
+  const near0 = (s: number) => s >= 0 && s <= tolerance(dim, 2 * dim)
+  t.same([...r.get(0).ids], [7], 'id 7 holds the last of its vectors')
+  t.ok(near0(r.get(0).scores[0]), 'at distance ~0')
+  r = index.searchSync(row(0), 2)
+  t.notOk(near0(r.get(0).scores[0]), 'the first vector of id 7 was dropped')
+
+  // Re-adding an id replaces its vector.
+  index.add([8], row(3))
+  t.equal(index.size, 2, 'replacing keeps the size')
+  r = index.searchSync(row(3), 1)
+  t.same([...r.get(0).ids], [8], 'replaced vector is found')
+  t.ok(near0(r.get(0).scores[0]), 'at distance ~0')
+  r = index.searchSync(row(1), 2)
+  t.notOk(near0(r.get(0).scores[0]), 'the old vector of id 8 is gone')
+
+  // Large ids round-trip exactly.
+  const hi = Number.MAX_SAFE_INTEGER
+  index.add(new BigUint64Array([BigInt(hi)]), row(4))
+  t.ok(index.has(hi), 'the largest safe id is stored')
+  r = index.searchSync(row(4), 1)
+  t.equal(r.get(0).ids[0], hi, 'and returned exactly')
+
+  t.equal(index.remove([8, 12345, 8]), 1, 'remove counts only ids that were present, once')
+  t.notOk(index.has(8))
+  t.equal(index.size, 2)
+  t.equal(index.remove([]), 0, 'removing nothing')
+  t.equal(index.remove([8]), 0, 'removing twice removes nothing')
+})
+
+t.test('removed ids are never returned', async (t) => {
+  const rng = mulberry32(555)
+  const dim = 33
+  const n = 500
+  const corpus = randomMatrix(rng, n, dim)
+  const ids = Array.from({ length: n }, (_, i) => i * 2)
+  const queries = randomMatrix(rng, 5, dim)
+  for (const metric of METRICS) {
+    const index = new EmbeddingIndex({ dim, metric })
+    index.add(ids, corpus)
+    const removed = ids.filter((_, i) => i % 3 !== 1)
+    t.equal(index.remove(removed), removed.length, `${metric}: remove returns the count`)
+    t.equal(index.size, n - removed.length)
+    const gone = new Set(removed)
+    const res = await index.search(queries, n)
+    const ref = reference(queries, corpus, dim, metric)
+    t.same(check(res, ref, { k: n, ids, eligible: (_, id) => !gone.has(id) }), [], `${metric}: results are the survivors, ranked`)
+    t.ok(
+      [...res.ids].every((id) => !gone.has(id)),
+      `${metric}: no removed id`,
+    )
+    t.ok(removed.every((id) => !index.has(id)) && ids.filter((id) => !gone.has(id)).every((id) => index.has(id)), `${metric}: has() agrees`)
+    // Removing then re-adding restores them.
+    const back = removed.slice(0, 50)
+    const vecs = new Float32Array(back.length * dim)
+    back.forEach((id, i) => vecs.set(corpus.subarray((id / 2) * dim, (id / 2 + 1) * dim), i * dim))
+    index.add(back, vecs)
+    const back2 = new Set(back)
+    const res2 = index.searchSync(queries, 40)
+    t.same(check(res2, ref, { k: 40, ids, eligible: (_, id) => !gone.has(id) || back2.has(id) }), [], `${metric}: re-added ids come back`)
+    index.dispose()
+  }
+})
+
+t.test('SearchResults accessors', async (t) => {
+  const dim = 3
+  const res: SearchResults = topk(randomMatrix(mulberry32(1), 2, dim), randomMatrix(mulberry32(2), 4, dim), { dim, k: 6 })
+  t.equal(res.length, 2)
+  t.equal(res.k, 6)
+  t.equal(res.ids.length, 12)
+  t.ok(res.ids instanceof Float64Array && res.scores instanceof Float32Array && res.counts instanceof Int32Array)
+  t.same([...res.counts], [4, 4])
+  t.equal(res.get(1).ids.length, 4, 'get() trims to counts')
+  t.same([...res.get(1).ids], [...res.ids.subarray(6, 10)])
+  const rows = [...res]
+  t.equal(rows.length, 2, 'iterates one Matches per query')
+  for (const bad of [-1, 2, 1.5, NaN]) {
+    t.throws(() => res.get(bad), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, `get(${bad}) is out of range`)
+  }
+})
+
+t.test('the reference checker rejects wrong results (so the tests above can fail)', async (t) => {
+  const dim = 129
+  const corpus = randomMatrix(mulberry32(8), 50, dim)
+  const queries = randomMatrix(mulberry32(9), 2, dim)
+  const ref = reference(queries, corpus, dim, 'ip')
+  const good = topk(queries, corpus, { dim, k: 60 })
+  t.same(check(good, ref, { k: 60 }), [], 'a correct result passes')
+  const tamper = (f: (r: SearchResults) => void) => {
+    const r = topk(queries, corpus, { dim, k: 60 })
+    f(r)
+    return check(r, ref, { k: 60 }).length
+  }
+  t.ok(tamper((r) => r.ids.copyWithin(0, 1, 2)) > 0, 'a duplicated id')
+  t.ok(tamper((r) => ([r.ids[3], r.ids[4]] = [r.ids[4], r.ids[3]])) > 0, 'two ids swapped')
+  t.ok(tamper((r) => (r.scores[7] *= 1.01)) > 0, 'a score off by 1%')
+  t.ok(tamper((r) => (r.ids[55] = 0)) > 0, 'padding overwritten')
+  t.ok(tamper((r) => (r.counts[1] = 49)) > 0, 'a wrong count')
+  t.ok(
+    check(good, ref, { k: 60, eligible: (_, id) => id !== good.ids[0] }).length > 0,
+    'an ineligible id',
+  )
+  // A dot product that dropped one term of 129 (a tail bug) is caught.
+  const short = corpus.slice()
+  for (let r = 0; r < 50; r++) short[r * dim + dim - 1] = 0
+  t.ok(check(topk(queries, short, { dim, k: 10 }), ref, { k: 10 }).length > 0, 'a missing last dimension')
+})
