@@ -1,3 +1,152 @@
-/** Raw binding types of the nn family (internal). Filled in by the nn work. */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface RawNnBinding {}
+/**
+ * Raw binding types of the nn family (internal; lib/nn wraps them). Every function takes one
+ * arguments object; matrices are dense row-major Float32Arrays whose lengths the native side checks
+ * against the shapes (ERR_SIMSAGE_DIM_MISMATCH). Outputs are caller-provided and written in place;
+ * the calls are synchronous and return nothing.
+ */
+
+/** Per-call thread count (optional; default: the library's default). */
+interface RawThreads {
+  threads?: number
+}
+
+/** Y = X W^T + b. */
+export interface RawLinearForwardArgs extends RawThreads {
+  /** batch x inFeatures. */
+  x: Float32Array
+  /** outFeatures x inFeatures (PyTorch layout). */
+  w: Float32Array
+  /** outFeatures, or absent for no bias. */
+  b?: Float32Array
+  /** batch x outFeatures (output). */
+  y: Float32Array
+  batch: number
+  inFeatures: number
+  outFeatures: number
+}
+
+/** dX = dY W, dW (+)= dY^T X, db (+)= column sums of dY. */
+export interface RawLinearBackwardArgs extends RawThreads {
+  x: Float32Array
+  w: Float32Array
+  /** batch x outFeatures. */
+  dy: Float32Array
+  /** batch x inFeatures (output), or absent to skip. */
+  dx?: Float32Array
+  /** outFeatures x inFeatures (output), or absent to skip. */
+  dw?: Float32Array
+  /** outFeatures (output), or absent to skip. */
+  db?: Float32Array
+  batch: number
+  inFeatures: number
+  outFeatures: number
+  /** Add to dw / db instead of overwriting (default false). */
+  accumulate?: boolean
+}
+
+export interface RawReluForwardArgs extends RawThreads {
+  x: Float32Array
+  /** Same length as x; may be x itself. */
+  y: Float32Array
+}
+
+export interface RawReluBackwardArgs extends RawThreads {
+  /** The forward output. */
+  y: Float32Array
+  dy: Float32Array
+  /** Same length; may be dy itself. */
+  dx: Float32Array
+}
+
+/** y = x / max(|x|, eps) per row. */
+export interface RawL2NormalizeForwardArgs extends RawThreads {
+  x: Float32Array
+  y: Float32Array
+  /** rows (output): |x| per row, for the backward. */
+  norms: Float32Array
+  rows: number
+  dim: number
+  /** Default 1e-12. */
+  eps?: number
+}
+
+export interface RawL2NormalizeBackwardArgs extends RawThreads {
+  y: Float32Array
+  norms: Float32Array
+  dy: Float32Array
+  dx: Float32Array
+  rows: number
+  dim: number
+  eps?: number
+}
+
+/** Per-row layer norm over dim features with optional affine gamma / beta. */
+export interface RawLayerNormForwardArgs extends RawThreads {
+  x: Float32Array
+  gamma?: Float32Array
+  beta?: Float32Array
+  y: Float32Array
+  /** rows (output). */
+  mean: Float32Array
+  /** rows (output): 1 / sqrt(var + eps). */
+  rstd: Float32Array
+  rows: number
+  dim: number
+  /** Default 1e-5. */
+  eps?: number
+}
+
+export interface RawLayerNormBackwardArgs extends RawThreads {
+  x: Float32Array
+  gamma?: Float32Array
+  mean: Float32Array
+  rstd: Float32Array
+  dy: Float32Array
+  dx: Float32Array
+  dgamma?: Float32Array
+  dbeta?: Float32Array
+  rows: number
+  dim: number
+  accumulate?: boolean
+}
+
+/** torch.optim.SGD (dampening 0), in place on param and velocity. */
+export interface RawSgdStepArgs extends RawThreads {
+  param: Float32Array
+  grad: Float32Array
+  /** Required when momentum > 0. */
+  velocity?: Float32Array
+  lr: number
+  momentum?: number
+  weightDecay?: number
+  nesterov?: boolean
+}
+
+/** torch.optim.Adam / AdamW (decoupled), in place on param, m and v. */
+export interface RawAdamStepArgs extends RawThreads {
+  param: Float32Array
+  grad: Float32Array
+  m: Float32Array
+  v: Float32Array
+  /** Steps taken including this one (>= 1), for the bias corrections. */
+  step: number
+  lr?: number
+  beta1?: number
+  beta2?: number
+  eps?: number
+  weightDecay?: number
+  decoupled?: boolean
+}
+
+export interface RawNnBinding {
+  nnLinearForward(args: RawLinearForwardArgs): void
+  nnLinearBackward(args: RawLinearBackwardArgs): void
+  nnReluForward(args: RawReluForwardArgs): void
+  nnReluBackward(args: RawReluBackwardArgs): void
+  nnL2NormalizeForward(args: RawL2NormalizeForwardArgs): void
+  nnL2NormalizeBackward(args: RawL2NormalizeBackwardArgs): void
+  nnLayerNormForward(args: RawLayerNormForwardArgs): void
+  nnLayerNormBackward(args: RawLayerNormBackwardArgs): void
+  nnSgdStep(args: RawSgdStepArgs): void
+  nnAdamStep(args: RawAdamStepArgs): void
+}

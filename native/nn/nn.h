@@ -1,0 +1,192 @@
+// Dense building blocks of the towers: linear, ReLU, row L2-normalisation, layer norm (forward and
+// backward), and fused optimizer updates (SGD with momentum, Adam / AdamW).
+//
+// Layouts: every matrix is row-major and dense (row stride = its column count). A batch of B
+// samples with F features is B x F. Weights follow PyTorch: a linear layer's W is O x I.
+// Outputs are caller-provided and overwritten unless a params struct says `accumulate`.
+// Shapes and pointers are checked: ERR_SIMSAGE_DIM_MISMATCH for a bad shape,
+// ERR_SIMSAGE_INVALID_ARGUMENT for a null pointer or bad option, ERR_SIMSAGE_NON_FINITE for a
+// NaN/Inf hyperparameter. Data values themselves are not scanned (one pass less per call).
+//
+// Row and elementwise ops run the SIMD level active_simd_level() (scalar / AVX2 / AVX-512, one
+// source file per level compiled from native/nn/cpu/layers.inl); the `_at` forms pick a level (for
+// tests; an unsupported level steps down). Large inputs are split by rows over the thread pool in
+// fixed-size chunks, so results do not depend on the thread count.
+#pragma once
+#include <cstdint>
+
+#include "core/cpu_features.h"
+#include "nn/gemm.h"
+
+namespace simsage {
+
+// ---- linear -----------------------------------------------------------------------------------
+
+// Y = X W^T + b.
+struct LinearParams {
+  int64_t batch = 0;         // B >= 0
+  int64_t in_features = 0;   // I >= 1
+  int64_t out_features = 0;  // O >= 1
+  const float* x = nullptr;  // B x I
+  const float* w = nullptr;  // O x I
+  const float* b = nullptr;  // O, or null (no bias)
+  float* y = nullptr;        // B x O
+  int threads = 0;           // <= 0: default_threads()
+};
+void linear_forward(const LinearParams& p);
+void linear_forward_at(SimdLevel level, const LinearParams& p);
+
+// From dL/dY: dX = dY W (B x I), dW = dY^T X (O x I), db[o] = sum_b dY[b][o].
+// Any of dx, dw, db may be null to skip it. With accumulate, dW and db are added to (gradient
+// accumulation across modules or micro-batches); dX is always overwritten.
+struct LinearBackwardParams {
+  int64_t batch = 0, in_features = 0, out_features = 0;
+  const float* x = nullptr;   // B x I, the forward input (needed for dw)
+  const float* w = nullptr;   // O x I (needed for dx)
+  const float* dy = nullptr;  // B x O
+  float* dx = nullptr;        // B x I or null
+  float* dw = nullptr;        // O x I or null
+  float* db = nullptr;        // O or null
+  bool accumulate = false;
+  int threads = 0;
+};
+void linear_backward(const LinearBackwardParams& p);
+void linear_backward_at(SimdLevel level, const LinearBackwardParams& p);
+
+// ---- ReLU -------------------------------------------------------------------------------------
+
+// y = max(x, 0) over n elements; y may alias x.
+struct ReluParams {
+  int64_t n = 0;
+  const float* x = nullptr;
+  float* y = nullptr;
+  int threads = 0;
+};
+void relu_forward(const ReluParams& p);
+void relu_forward_at(SimdLevel level, const ReluParams& p);
+
+// dx = dy where y > 0 (equivalently x > 0), else 0; the subgradient at 0 is 0 (as PyTorch).
+// dx may alias dy.
+struct ReluBackwardParams {
+  int64_t n = 0;
+  const float* y = nullptr;   // the forward output
+  const float* dy = nullptr;
+  float* dx = nullptr;
+  int threads = 0;
+};
+void relu_backward(const ReluBackwardParams& p);
+void relu_backward_at(SimdLevel level, const ReluBackwardParams& p);
+
+// ---- L2 normalisation per row -----------------------------------------------------------------
+
+// y = x / max(|x|, eps) per row (torch.nn.functional.normalize, p = 2). eps keeps a zero row finite
+// (it maps to zero); the default 1e-12 is PyTorch's. norms[r] = |x_r| is saved for the backward.
+// y may alias x.
+struct L2NormParams {
+  int64_t rows = 0, dim = 0;
+  float eps = 1e-12f;         // > 0
+  const float* x = nullptr;   // rows x dim
+  float* y = nullptr;         // rows x dim
+  float* norms = nullptr;     // rows
+  int threads = 0;
+};
+void l2normalize_forward(const L2NormParams& p);
+void l2normalize_forward_at(SimdLevel level, const L2NormParams& p);
+
+// With n = |x|: dx = (dy - y (y . dy)) / n when n > eps; dx = dy / eps otherwise (the clamp is
+// constant there). dx may alias dy.
+struct L2NormBackwardParams {
+  int64_t rows = 0, dim = 0;
+  float eps = 1e-12f;           // the forward's eps
+  const float* y = nullptr;     // rows x dim, the forward output
+  const float* norms = nullptr; // rows, from the forward
+  const float* dy = nullptr;    // rows x dim
+  float* dx = nullptr;          // rows x dim
+  int threads = 0;
+};
+void l2normalize_backward(const L2NormBackwardParams& p);
+void l2normalize_backward_at(SimdLevel level, const L2NormBackwardParams& p);
+
+// ---- layer norm over the feature dimension ----------------------------------------------------
+
+// Per row: mean = sum(x) / D, var = sum((x - mean)^2) / D (biased, as PyTorch),
+// rstd = 1 / sqrt(var + eps), xhat = (x - mean) * rstd, y = xhat * gamma + beta.
+// gamma / beta null mean 1 / 0 (no affine). mean and rstd (rows each) are saved for the backward.
+// y may alias x.
+struct LayerNormParams {
+  int64_t rows = 0, dim = 0;
+  float eps = 1e-5f;              // > 0; PyTorch's default
+  const float* x = nullptr;       // rows x dim
+  const float* gamma = nullptr;   // dim or null
+  const float* beta = nullptr;    // dim or null
+  float* y = nullptr;             // rows x dim
+  float* mean = nullptr;          // rows
+  float* rstd = nullptr;          // rows
+  int threads = 0;
+};
+void layernorm_forward(const LayerNormParams& p);
+void layernorm_forward_at(SimdLevel level, const LayerNormParams& p);
+
+// With g = dy * gamma: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) per row;
+// dgamma = sum_rows dy * xhat, dbeta = sum_rows dy (overwritten, or added to with accumulate).
+// dgamma / dbeta may be null to skip; dx may alias dy.
+struct LayerNormBackwardParams {
+  int64_t rows = 0, dim = 0;
+  const float* x = nullptr;       // rows x dim, the forward input
+  const float* gamma = nullptr;   // dim or null (= 1)
+  const float* mean = nullptr;    // rows, from the forward
+  const float* rstd = nullptr;    // rows, from the forward
+  const float* dy = nullptr;      // rows x dim
+  float* dx = nullptr;            // rows x dim
+  float* dgamma = nullptr;        // dim or null
+  float* dbeta = nullptr;         // dim or null
+  bool accumulate = false;
+  int threads = 0;
+};
+void layernorm_backward(const LayerNormBackwardParams& p);
+void layernorm_backward_at(SimdLevel level, const LayerNormBackwardParams& p);
+
+// ---- fused optimizer updates (one pass over the parameter vector) -----------------------------
+
+// torch.optim.SGD with dampening 0:
+//   g = grad + weight_decay * p;  v = momentum * v + g;  step = nesterov ? g + momentum * v : v;
+//   p -= lr * step.
+// With momentum == 0, velocity may be null and step = g. velocity starts at zero (PyTorch's first
+// step sets v = g, which is the same thing when dampening is 0).
+struct SgdParams {
+  int64_t n = 0;
+  float* param = nullptr;        // n
+  const float* grad = nullptr;   // n
+  float* velocity = nullptr;     // n, or null when momentum == 0
+  float lr = 0.01f;              // >= 0
+  float momentum = 0.f;          // >= 0
+  float weight_decay = 0.f;      // >= 0
+  bool nesterov = false;         // requires momentum > 0
+  int threads = 0;
+};
+void sgd_step(const SgdParams& p);
+
+// torch.optim.Adam (decoupled = false: g = grad + weight_decay * p) and torch.optim.AdamW
+// (decoupled = true: p *= 1 - lr * weight_decay before the update); then
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+//   p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// where t >= 1 counts steps taken, this one included (Kingma & Ba 2015, Alg. 1; Loshchilov &
+// Hutter 2019 for the decoupled decay).
+struct AdamParams {
+  int64_t n = 0;
+  float* param = nullptr;        // n
+  const float* grad = nullptr;   // n
+  float* m = nullptr;            // n, first moment (starts at 0)
+  float* v = nullptr;            // n, second moment (starts at 0)
+  float lr = 1e-3f;              // >= 0
+  float beta1 = 0.9f;            // in [0, 1)
+  float beta2 = 0.999f;          // in [0, 1)
+  float eps = 1e-8f;             // > 0
+  float weight_decay = 0.f;      // >= 0
+  bool decoupled = false;        // AdamW
+  int64_t step = 1;              // t >= 1
+  int threads = 0;
+};
+void adam_step(const AdamParams& p);
+
+}  // namespace simsage
