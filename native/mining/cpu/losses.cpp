@@ -1,1 +1,118 @@
-// Placeholder: filled in by the issue-3 work (see native/sources.json).
+// Triplet losses and their gradients (mining.h). With u = a - p, v = a - n (rows of E) and
+// dp = |u|^2, dn = |v|^2:
+//   squared   : D_ap = dp,        dD_ap/da = 2u,       dD_ap/dp = -2u      (Deep Ranking, eq. 2)
+//   euclidean : D_ap = sqrt(dp),  dD_ap/da = u / D_ap, dD_ap/dp = -u / D_ap (0 when D_ap = 0)
+// and the same for (a, n) with v. With z = margin + D_ap - D_an (hinge) or D_ap - D_an (soft):
+//   hinge : l = max(0, z),  dl/dz = [z > 0]
+//   soft  : l = log(1 + e^z) = max(z, 0) + log1p(e^-|z|),  dl/dz = sigmoid(z)
+// so grad_a += (c_p u - c_n v) / T, grad_p -= c_p u / T, grad_n += c_n v / T with
+// c_p = dl/dz * (2 or 1 / D_ap) and c_n = dl/dz * (2 or 1 / D_an).
+// Per-triplet terms run in parallel; the scatter into grad is one sequential pass in double.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "mining/mining.h"
+
+namespace simsage {
+
+namespace {
+
+constexpr int64_t kTripletsPerTask = 256;
+
+template <class T>
+void check_loss(const TripletLossParamsT<T>& p) {
+  if (p.dim <= 0) throw_error(ErrorCode::DimMismatch, "dim must be a positive integer");
+  if (p.b <= 0) throw_error(ErrorCode::InvalidArgument, "empty batch: embeddings must hold at least one row");
+  if (!p.embeddings) throw_error(ErrorCode::InvalidArgument, "null embeddings");
+  if (p.n_triplets < 0 || (p.n_triplets > 0 && !p.triplets))
+    throw_error(ErrorCode::InvalidArgument, "bad triplet array");
+  check_margin(static_cast<double>(p.margin));
+  for (int64_t i = 0; i < p.b * p.dim; ++i)
+    if (!std::isfinite(p.embeddings[i]))
+      throw_error(ErrorCode::NonFinite, "embeddings[" + std::to_string(i) + "] is not finite");
+  for (int64_t i = 0; i < p.n_triplets * 3; ++i)
+    if (p.triplets[i] < 0 || p.triplets[i] >= p.b)
+      throw_error(ErrorCode::InvalidArgument, "triplets[" + std::to_string(i) + "] = " + std::to_string(p.triplets[i]) +
+                                                  " is not a row index in [0, " + std::to_string(p.b) + ")");
+}
+
+template <class T>
+TripletLossResult loss_impl(const TripletLossParamsT<T>& p) {
+  check_loss(p);
+  const int64_t nt = p.n_triplets, dim = p.dim;
+  if (p.grad) std::fill(p.grad, p.grad + p.b * dim, T(0));
+  TripletLossResult res;
+  if (nt == 0) return res;
+  const bool euclid = p.distance == TripletDistance::Euclidean;
+  std::vector<double> loss(static_cast<size_t>(nt)), cp(static_cast<size_t>(nt)), cn(static_cast<size_t>(nt));
+  const int64_t tasks = (nt + kTripletsPerTask - 1) / kTripletsPerTask;
+  parallel_for(tasks, resolve_threads(p.threads), [&](int64_t task, int) {
+    const int64_t t1 = std::min(nt, (task + 1) * kTripletsPerTask);
+    for (int64_t t = task * kTripletsPerTask; t < t1; ++t) {
+      const T* a = p.embeddings + p.triplets[3 * t] * dim;
+      const T* q = p.embeddings + p.triplets[3 * t + 1] * dim;
+      const T* n = p.embeddings + p.triplets[3 * t + 2] * dim;
+      double dp = 0, dn = 0;
+      for (int64_t d = 0; d < dim; ++d) {
+        const double u = static_cast<double>(a[d]) - q[d], v = static_cast<double>(a[d]) - n[d];
+        dp += u * u;
+        dn += v * v;
+      }
+      double Dp = dp, Dn = dn, gp = 2.0, gn = 2.0;  // D and dD/d(squared distance) * 2
+      if (euclid) {
+        Dp = std::sqrt(dp), Dn = std::sqrt(dn);
+        gp = Dp > 0 ? 1.0 / Dp : 0.0;
+        gn = Dn > 0 ? 1.0 / Dn : 0.0;
+      }
+      double l, dz;
+      if (p.soft_margin) {
+        const double z = Dp - Dn;
+        l = std::max(z, 0.0) + std::log1p(std::exp(-std::fabs(z)));
+        dz = z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+      } else {
+        const double z = static_cast<double>(p.margin) + Dp - Dn;
+        l = z > 0 ? z : 0.0;
+        dz = z > 0 ? 1.0 : 0.0;
+      }
+      loss[t] = l;
+      cp[t] = dz * gp;
+      cn[t] = dz * gn;
+    }
+  });
+  double sum = 0;
+  for (int64_t t = 0; t < nt; ++t) {
+    sum += loss[t];
+    res.active += loss[t] > 0;
+  }
+  res.loss = sum / static_cast<double>(nt);
+  if (!p.grad) return res;
+  const double inv_t = 1.0 / static_cast<double>(nt);
+  std::vector<double> g(static_cast<size_t>(p.b * dim), 0.0);
+  for (int64_t t = 0; t < nt; ++t) {
+    if (cp[t] == 0 && cn[t] == 0) continue;
+    const int64_t ia = p.triplets[3 * t], iq = p.triplets[3 * t + 1], in = p.triplets[3 * t + 2];
+    const T *a = p.embeddings + ia * dim, *q = p.embeddings + iq * dim, *n = p.embeddings + in * dim;
+    double *ga = g.data() + ia * dim, *gq = g.data() + iq * dim, *gn = g.data() + in * dim;
+    const double kp = cp[t] * inv_t, kn = cn[t] * inv_t;
+    for (int64_t d = 0; d < dim; ++d) {
+      const double u = static_cast<double>(a[d]) - q[d], v = static_cast<double>(a[d]) - n[d];
+      ga[d] += kp * u - kn * v;
+      gq[d] -= kp * u;
+      gn[d] += kn * v;
+    }
+  }
+  for (int64_t i = 0; i < p.b * dim; ++i) p.grad[i] = static_cast<T>(g[i]);
+  return res;
+}
+
+}  // namespace
+
+TripletLossResult triplet_loss(const TripletLossParamsT<float>& p) { return loss_impl(p); }
+TripletLossResult triplet_loss(const TripletLossParamsT<double>& p) { return loss_impl(p); }
+
+}  // namespace simsage
