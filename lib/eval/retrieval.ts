@@ -13,6 +13,7 @@
  *   human relevance ratings; with class labels only, same-class is relevant and other-class is not.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
+import { Random } from '../random.js'
 import { topk } from '../similarity/topk.js'
 import type { Metric } from '../similarity/validate.js'
 
@@ -142,14 +143,8 @@ export function labelTriplets(labels: ArrayLike<number>, count: number, seed = 1
     byClass.get(l)!.push(i)
   }
   if (byClass.size < 2) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'labelTriplets needs at least two classes')
-  let s = seed >>> 0
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = s
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Random(seed)
+  const rand = () => rng.next()
   const out = new Int32Array(count * 3)
   for (let i = 0; i < count; i++) {
     let a: number, same: number[]
