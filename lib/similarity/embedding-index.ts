@@ -127,6 +127,7 @@ export class EmbeddingIndex implements Disposable {
    */
   async save(path: string): Promise<void> {
     const native = this.#live()
+    checkMetadata(this.metadata)
     const count = native.size()
     const data = encodeIndexFile(
       { dim: this.dim, metric: this.metric, normalized: this.metric === 'cosine', count, metadata: this.metadata },
