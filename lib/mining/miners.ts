@@ -1,0 +1,251 @@
+/**
+ * Triplet miners: turn a batch (embeddings, labels) into (anchor, positive, negative) row-index
+ * triplets, returned flat as an Int32Array [a0, p0, n0, a1, p1, n1, ...] (T x 3). A triplet is valid
+ * when a ≠ p, labels[a] = labels[p] and labels[n] ≠ labels[a]. Miners run natively over one B x B
+ * distance matrix (see {@link pairwiseDistances}); results do not depend on the thread count.
+ *
+ * Bad input fails with a stable code: labels length ≠ B → ERR_SIMSAGE_DIM_MISMATCH; an empty batch,
+ * fewer than two classes or a negative margin → ERR_SIMSAGE_INVALID_ARGUMENT; NaN or ±Infinity in
+ * the embeddings → ERR_SIMSAGE_NON_FINITE.
+ */
+import { callNative, ErrorCodes, SimsageError } from '../errors.js'
+import { binding } from '../native/binding.js'
+import type { RawMineArgs } from '../native/mining-types.js'
+import { describe } from '../similarity/validate.js'
+import { checkBatch, checkDistanceMetric, checkMargin, checkThreads, toLabels, type DistanceMetric } from './validate.js'
+
+/** Labels of a batch: one int32 class id per row. */
+export type Labels = Int32Array | ArrayLike<number>
+
+/** What every miner offers. */
+export interface TripletMiner {
+  /**
+   * Mines triplets from a batch.
+   *
+   * @param embeddings B x dim row-major Float32Array.
+   * @param labels B class ids (int32).
+   * @param dim Vector dimension D.
+   * @returns T x 3 row indices (a, p, n), flat.
+   */
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array
+}
+
+/** Options every distance-based miner takes. */
+export interface MinerOptions {
+  /** Distance the miner ranks by (default 'sqeuclidean', the Deep Ranking distance). */
+  metric?: DistanceMetric
+  /** Worker threads (default: the process-wide setting). */
+  threads?: number
+}
+
+const DEFAULT_MARGIN = 0.2
+
+function run(
+  embeddings: Float32Array,
+  labels: Labels,
+  dim: number,
+  extra: Omit<RawMineArgs, 'embeddings' | 'labels' | 'dim'>,
+): { triplets: Int32Array; total: number } {
+  const b = checkBatch(embeddings, dim)
+  const lab = toLabels(labels, b.rows)
+  return callNative(() => binding().miningMine({ embeddings, labels: lab, dim: b.dim, ...extra }))
+}
+
+function checkMaxTriplets(v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 0x7fffffff / 3) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `maxTriplets must be an integer in [0, 715827882], got ${describe(v)}`)
+  }
+  return v
+}
+
+/** Options of {@link BatchAllMiner}. */
+export interface BatchAllOptions extends MinerOptions {
+  /** Keep only triplets with d(a, n) < d(a, p) + margin (non-zero hinge loss). Default false: all valid triplets. */
+  onlyViolating?: boolean
+  /** Margin used by onlyViolating (>= 0, default 0.2). */
+  margin?: number
+  /**
+   * Most triplets returned: the first ones in (a, p, n) order. A batch has up to B³/4 valid
+   * triplets; use {@link BatchAllMiner.count} to size it first. Default: no cap.
+   */
+  maxTriplets?: number
+}
+
+/** Batch-all: every valid triplet of the batch, or every margin violator, in (a, p, n) order. */
+export class BatchAllMiner implements TripletMiner {
+  readonly metric: DistanceMetric
+  readonly margin: number
+  readonly onlyViolating: boolean
+  readonly maxTriplets: number | undefined
+  readonly threads: number | undefined
+
+  constructor(options: BatchAllOptions = {}) {
+    this.metric = checkDistanceMetric(options.metric)
+    this.margin = checkMargin(options.margin, DEFAULT_MARGIN)
+    this.onlyViolating = options.onlyViolating === true
+    this.maxTriplets = checkMaxTriplets(options.maxTriplets)
+    this.threads = checkThreads(options.threads)
+  }
+
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+    return run(embeddings, labels, dim, this.args(this.maxTriplets)).triplets
+  }
+
+  /** How many triplets {@link mine} would return without a cap (writes none). */
+  count(embeddings: Float32Array, labels: Labels, dim: number): number {
+    return run(embeddings, labels, dim, this.args(0)).total
+  }
+
+  private args(maxTriplets: number | undefined): Omit<RawMineArgs, 'embeddings' | 'labels' | 'dim'> {
+    return {
+      miner: 'filter',
+      type: this.onlyViolating ? 'all' : 'any',
+      margin: this.margin,
+      metric: this.metric,
+      maxTriplets: maxTriplets ?? -1,
+      threads: this.threads,
+    }
+  }
+}
+
+/**
+ * Batch-hard (Hermans et al. 2017): per anchor, its farthest positive and closest negative (ties to
+ * the smaller index). Anchors of a singleton class are skipped. At most B triplets, in anchor order.
+ */
+export class BatchHardMiner implements TripletMiner {
+  readonly metric: DistanceMetric
+  readonly threads: number | undefined
+
+  constructor(options: MinerOptions = {}) {
+    this.metric = checkDistanceMetric(options.metric)
+    this.threads = checkThreads(options.threads)
+  }
+
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+    return run(embeddings, labels, dim, { miner: 'batchHard', metric: this.metric, threads: this.threads }).triplets
+  }
+}
+
+/**
+ * Semi-hard (FaceNet, Schroff et al. 2015): for every positive pair (a, p), the closest negative
+ * farther than the positive, n = argmin { d(a, n) : d(a, n) > d(a, p) } (ties to the smaller index).
+ * The margin does not enter the selection (as in TF-Addons' triplet_semihard_loss code); pairs with
+ * no farther negative are dropped (TF-Addons would fall back to the farthest negative). Triplets in
+ * (a, p) order. Use {@link TripletMarginMiner} with type 'semihard' for d(a, p) ≤ d(a, n) < d(a, p) + margin.
+ */
+export class SemiHardMiner implements TripletMiner {
+  readonly metric: DistanceMetric
+  readonly threads: number | undefined
+
+  constructor(options: MinerOptions = {}) {
+    this.metric = checkDistanceMetric(options.metric)
+    this.threads = checkThreads(options.threads)
+  }
+
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+    return run(embeddings, labels, dim, { miner: 'semiHard', metric: this.metric, threads: this.threads }).triplets
+  }
+}
+
+/** Options of {@link DistanceWeightedMiner}. */
+export interface DistanceWeightedOptions {
+  /** Distances are clipped below this value before weighting (default 0.5, the paper's). */
+  cutoff?: number
+  /** Negatives at or beyond this distance get weight 0 (default 1.4, the paper's). */
+  nonzeroLossCutoff?: number
+  /** Seed (non-negative safe integer, default 0). The k-th call of mine() (from 0) uses seed + k. */
+  seed?: number
+  threads?: number
+}
+
+/**
+ * Distance-weighted sampling (Wu et al. 2017, "Sampling Matters in Deep Embedding Learning"). Rows
+ * are L2-normalised; a negative at unit-sphere distance d is drawn with probability ∝ 1 / q(d),
+ * q(d) = d^(D−2) (1 − d²/4)^((D−3)/2), d clipped below at `cutoff`, and weight 0 at d ≥
+ * `nonzeroLossCutoff` (uniform over negatives when all weights are 0). One negative per positive
+ * pair (a, p), in (a, p) order; deterministic in the seed on every platform and thread count.
+ */
+export class DistanceWeightedMiner implements TripletMiner {
+  readonly cutoff: number
+  readonly nonzeroLossCutoff: number
+  readonly seed: number
+  readonly threads: number | undefined
+  private calls = 0
+
+  constructor(options: DistanceWeightedOptions = {}) {
+    this.cutoff = checkMargin(options.cutoff, 0.5, 'cutoff')
+    this.nonzeroLossCutoff = checkMargin(options.nonzeroLossCutoff, 1.4, 'nonzeroLossCutoff')
+    if (!(this.nonzeroLossCutoff > this.cutoff)) {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'nonzeroLossCutoff must be larger than cutoff')
+    }
+    const seed = options.seed ?? 0
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `seed must be a non-negative safe integer, got ${describe(seed)}`)
+    }
+    this.seed = seed
+    this.threads = checkThreads(options.threads)
+  }
+
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+    const seed = (this.seed + this.calls) % Number.MAX_SAFE_INTEGER
+    const r = run(embeddings, labels, dim, {
+      miner: 'distanceWeighted',
+      cutoff: this.cutoff,
+      nonzeroLossCutoff: this.nonzeroLossCutoff,
+      seed,
+      threads: this.threads,
+    })
+    this.calls++
+    return r.triplets
+  }
+}
+
+/** Triplet types of {@link TripletMarginMiner}. */
+export type TripletType = 'all' | 'hard' | 'semihard' | 'easy'
+
+/** Options of {@link TripletMarginMiner}. */
+export interface TripletMarginOptions extends MinerOptions {
+  /** Margin m >= 0 (default 0.2). */
+  margin?: number
+  /** Which triplets to keep (default 'all'). */
+  type?: TripletType
+  /** Most triplets returned (the first in (a, p, n) order); default no cap. */
+  maxTriplets?: number
+}
+
+/**
+ * pytorch-metric-learning's TripletMarginMiner. With dp = d(a, p), dn = d(a, n): 'all' keeps
+ * dn < dp + m (margin violators), 'hard' dn < dp, 'semihard' dp ≤ dn < dp + m, 'easy' dn ≥ dp + m
+ * (easy, semihard and hard partition the valid triplets). Triplets in (a, p, n) order.
+ */
+export class TripletMarginMiner implements TripletMiner {
+  readonly metric: DistanceMetric
+  readonly margin: number
+  readonly type: TripletType
+  readonly maxTriplets: number | undefined
+  readonly threads: number | undefined
+
+  constructor(options: TripletMarginOptions = {}) {
+    this.metric = checkDistanceMetric(options.metric)
+    this.margin = checkMargin(options.margin, DEFAULT_MARGIN)
+    const type = options.type ?? 'all'
+    if (!['all', 'hard', 'semihard', 'easy'].includes(type)) {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `type must be 'all', 'hard', 'semihard' or 'easy', got ${describe(type)}`)
+    }
+    this.type = type
+    this.maxTriplets = checkMaxTriplets(options.maxTriplets)
+    this.threads = checkThreads(options.threads)
+  }
+
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+    return run(embeddings, labels, dim, {
+      miner: 'filter',
+      type: this.type,
+      margin: this.margin,
+      metric: this.metric,
+      maxTriplets: this.maxTriplets ?? -1,
+      threads: this.threads,
+    }).triplets
+  }
+}
