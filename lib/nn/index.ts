@@ -1,0 +1,13 @@
+/**
+ * Dense neural-network building blocks: layers ({@link Linear}, {@link ReLU}, {@link L2Normalize},
+ * {@link LayerNorm}, {@link Sequential}), optimizers ({@link SGD}, {@link Adam}, {@link AdamW}) and a
+ * seeded generator for initialisation ({@link Rng}).
+ */
+export { Parameter, type Module } from './module.js'
+export {
+  Linear, ReLU, L2Normalize, LayerNorm,
+  type LinearOptions, type L2NormalizeOptions, type LayerNormOptions,
+} from './layers.js'
+export { Sequential, type TensorState } from './sequential.js'
+export { SGD, Adam, AdamW, type Optimizer, type SGDOptions, type AdamOptions } from './optim.js'
+export { Rng, defaultRng, type RandomSource } from './random.js'
