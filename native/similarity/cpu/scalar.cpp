@@ -38,7 +38,11 @@ struct ScalarV {
   }
   static void store(float* p, reg r) { for (int j = 0; j < 16; ++j) p[j] = r.v[j]; }
   static reg mul(reg a, reg b) { for (int j = 0; j < 16; ++j) a.v[j] *= b.v[j]; return a; }
-  static reg load_partial(const float* p, int n) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = j < n ? p[j] : 0.f; return r; }
+  static reg load_partial(const float* p, int n) {
+    reg r;
+    for (int j = 0; j < 16; ++j) r.v[j] = j < n ? p[j] : 0.f;
+    return r;
+  }
   static reg hsum16(const reg* a) {
     reg r;
     for (int j = 0; j < 16; ++j) {
