@@ -4,6 +4,7 @@
  *
  *   simsage info                      active SIMD level, backends, threads (JSON)
  *   simsage bench similarity [opts]   exact top-k benchmark against peer tools
+ *   simsage bench mining [opts]       triplet mining benchmark against plain TS and tfjs
  *
  * Each command loads its implementation with a dynamic `import()` inside its action, so
  * `simsage info` never pays for the benchmark's peers.
@@ -75,6 +76,30 @@ export function buildProgram(): Command {
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
       else process.stdout.write(formatSimilarityReport(report) + '\n')
+      process.stderr.write(`report written to ${path}\n`)
+    })
+
+  bench
+    .command('mining')
+    .description('pairwise distances, batch-hard and semi-hard mining: simsage vs a plain TS loop and @tensorflow/tfjs (cpu)')
+    .option('--sizes <list>', 'batch sizes B, comma-separated', '256,1024,4096')
+    .option('--dim <d>', 'embedding dimension', '128')
+    .option('--budget <seconds>', 'seconds of timed repetitions per cell', '0.5')
+    .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
+    .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--out <file>', 'JSON report path (default bench/results/mining-<iso-date>.json under the cwd)')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const { runMiningBench, formatMiningReport, writeMiningReport } = await import('../bench/mining.js')
+      const list = (v: unknown) => String(v).split(',').map((x) => x.trim()).filter((x) => x.length > 0)
+      const report = await runMiningBench({
+        sizes: list(opts.sizes).map(Number),
+        dim: Number(opts.dim),
+        budgetSeconds: Number(opts.budget),
+        tools: opts.tools === undefined ? [] : list(opts.tools),
+      })
+      const path = await writeMiningReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+      else process.stdout.write(formatMiningReport(report) + '\n')
       process.stderr.write(`report written to ${path}\n`)
     })
 
