@@ -204,6 +204,31 @@ t.test('Adam and AdamW match torch.optim', (t) => {
   t.end()
 })
 
+t.test('optimizer state() / load() resume the same trajectory', (t) => {
+  for (const make of [
+    (ps: Parameter[]) => new Adam(ps, { lr: 0.05 }),
+    (ps: Parameter[]) => new SGD(ps, { lr: 0.05, momentum: 0.9 }),
+  ]) {
+    const rng = new Rng(4)
+    const p1 = new Parameter('w', [9], randomF32(rng, 9))
+    const o1 = make([p1])
+    for (let s = 0; s < 3; s++) {
+      rng.fillNormal(p1.grad)
+      o1.step()
+    }
+    const p2 = new Parameter('w', [9], p1.data.slice())
+    const o2 = make([p2])
+    o2.load(o1.state())
+    rng.fillNormal(p1.grad)
+    p2.grad.set(p1.grad)
+    o1.step()
+    o2.step()
+    t.same(p2.data, p1.data, `${o1.constructor.name}: same update after load`)
+    throwsCode(t, () => o2.load({ step: 1, buffers: [] }), ErrorCodes.DIM_MISMATCH, 'wrong buffer count')
+  }
+  t.end()
+})
+
 t.test('bad input fails with stable codes', (t) => {
   const lin = new Linear(3, 2)
   throwsCode(t, () => lin.forward(new Float64Array(6) as unknown as Float32Array, 2), ErrorCodes.INVALID_TYPE, 'Float64Array input')
@@ -227,6 +252,9 @@ t.test('bad input fails with stable codes', (t) => {
   throwsCode(t, () => new Adam([p], { betas: [1, 0.9] }), ErrorCodes.INVALID_ARGUMENT, 'beta1 = 1')
   throwsCode(t, () => new Adam([p], { eps: Infinity }), ErrorCodes.NON_FINITE, 'eps Infinity')
   const opt = new SGD([p], { lr: 0.1 })
+  const first = new Linear(3, 2, { inputGrad: false })
+  first.forward(new Float32Array(6), 2)
+  t.equal(first.backward(new Float32Array(4)).length, 0, 'inputGrad false: empty dX')
   throwsCode(t, () => { opt.lr = NaN }, ErrorCodes.NON_FINITE, 'lr set to NaN')
   // The native layer checks again.
   const b = binding()

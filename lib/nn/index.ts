@@ -9,5 +9,5 @@ export {
   type LinearOptions, type L2NormalizeOptions, type LayerNormOptions,
 } from './layers.js'
 export { Sequential, type TensorState } from './sequential.js'
-export { SGD, Adam, AdamW, type Optimizer, type SGDOptions, type AdamOptions } from './optim.js'
+export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
 export { Rng, defaultRng, type RandomSource } from './random.js'

@@ -18,6 +18,46 @@ export interface Optimizer {
   step(): void
   /** Sets every parameter's gradient to zero. */
   zeroGrad(): void
+  /** A copy of the optimizer's state (for checkpoints; the parameters are saved separately). */
+  state(): OptimizerState
+  /** Restores a state from {@link state} of an optimizer of the same kind over the same shapes. */
+  load(state: OptimizerState): void
+}
+
+/**
+ * Saved optimizer state: steps taken and the per-element buffers (SGD: one velocity per parameter;
+ * Adam: first moments then second moments, one per parameter), in parameter order.
+ */
+export interface OptimizerState {
+  step: number
+  buffers: Float32Array[]
+}
+
+function saveState(step: number, buffers: Float32Array[]): OptimizerState {
+  return { step, buffers: buffers.map((b) => b.slice()) }
+}
+
+/** Checks `state` against `buffers` (count and lengths), then copies it in; returns its step. */
+function loadState(state: OptimizerState, buffers: Float32Array[], kind: string): number {
+  if (state === null || typeof state !== 'object' || !Array.isArray(state.buffers)) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${kind} state must be { step, buffers }, got ${describe(state)}`)
+  }
+  if (!Number.isSafeInteger(state.step) || state.step < 0) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${kind} state step must be a non-negative integer`)
+  }
+  if (state.buffers.length !== buffers.length) {
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${kind} state has ${state.buffers.length} buffers, expected ${buffers.length}`)
+  }
+  state.buffers.forEach((b, i) => {
+    if (!(b instanceof Float32Array)) {
+      throw new SimsageError(ErrorCodes.INVALID_TYPE, `${kind} state buffers[${i}] must be a Float32Array`)
+    }
+    if (b.length !== buffers[i].length) {
+      throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${kind} state buffers[${i}] has length ${b.length}, expected ${buffers[i].length}`)
+    }
+  })
+  state.buffers.forEach((b, i) => buffers[i].set(b))
+  return state.step
 }
 
 function checkParams(params: Iterable<Parameter>): Parameter[] {
@@ -60,6 +100,7 @@ export class SGD implements Optimizer {
   readonly weightDecay: number
   readonly nesterov: boolean
   #lr: number
+  #t = 0
   #velocity: Float32Array[]
 
   constructor(params: Iterable<Parameter>, options: SGDOptions) {
@@ -94,10 +135,19 @@ export class SGD implements Optimizer {
       }
       callNative(() => b.nnSgdStep(args))
     })
+    this.#t++
   }
 
   zeroGrad(): void {
     for (const p of this.params) p.grad.fill(0)
+  }
+
+  state(): OptimizerState {
+    return saveState(this.#t, this.#velocity)
+  }
+
+  load(state: OptimizerState): void {
+    this.#t = loadState(state, this.#velocity, 'SGD')
   }
 }
 
@@ -180,6 +230,14 @@ export class Adam implements Optimizer {
 
   zeroGrad(): void {
     for (const p of this.params) p.grad.fill(0)
+  }
+
+  state(): OptimizerState {
+    return saveState(this.#t, [...this.#m, ...this.#v])
+  }
+
+  load(state: OptimizerState): void {
+    this.#t = loadState(state, [...this.#m, ...this.#v], 'Adam')
   }
 }
 
