@@ -15,17 +15,19 @@
 // Per dimension d it loads NP panel vectors and broadcasts MR query values: MR * NP FMAs per
 // (NP loads + MR broadcasts), all accumulators in registers.
 
-// Requires <algorithm>, <cmath>, <cstring> and similarity/cpu/kernels.h, included by the ISA file
+// Requires <cmath>, <cstring> and similarity/cpu/kernels.h, included by the ISA file
 // before its anonymous namespace.
 
 namespace kern {
 
-
-
 using Ctx = simsage::cpu::Ctx;
 
-// True when the sorted range [b, e) holds `row` (hand-written: std::binary_search would be a
-// COMDAT shared with the baseline TUs, see avx512.cpp).
+// Helpers written out rather than taken from <algorithm>: a std template instantiated on shared
+// types (std::min<long>, std::binary_search<const long*>) is a COMDAT the linker may share with the
+// baseline TUs, which would then run this file's AVX-512 code on any CPU.
+inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// True when the sorted range [b, e) holds `row`.
 inline bool sorted_contains(const int64_t* b, const int64_t* e, int64_t row) {
   int64_t n = e - b;
   while (n > 0) {  // lower bound
@@ -184,7 +186,7 @@ void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
     const float* pf = p + 2 * NP <= pe ? gp + NP * pstride : gp;
     const float* qp = qp0;
     int64_t q0 = qb;
-    tile_any<V, NP, true>(static_cast<int>(std::min<int64_t>(MR, qe - q0)), c, bufs + q0, q0, qp, gp, pf,
+    tile_any<V, NP, true>(static_cast<int>(imin(MR, qe - q0)), c, bufs + q0, q0, qp, gp, pf,
                           p * 16, norms, row_offset);
     for (q0 += MR, qp += tstride; q0 + MR <= qe; q0 += MR, qp += tstride)
       tile<V, MR, NP, false>(c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
@@ -196,7 +198,7 @@ void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
     const float* gp = panels + p * pstride;
     const float* qp = qp0;
     for (int64_t q0 = qb; q0 < qe; q0 += MR, qp += tstride) {
-      int mr = static_cast<int>(std::min<int64_t>(MR, qe - q0));
+      int mr = static_cast<int>(imin(MR, qe - q0));
       tile_any<V, 1, false>(mr, c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
     }
   }
@@ -215,7 +217,7 @@ void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage:
   for (int64_t p = 0; p < np; ++p) {
     float* pd = dst + p * dim * 16;
     const float* s0 = src + (r0 + p * 16) * dim;
-    const int64_t lim = std::min<int64_t>(16, rows - p * 16);
+    const int64_t lim = imin(16, rows - p * 16);
     if (lim == 16) {
       // The source is usually in DRAM: fetch the panel after next (16 rows) while transposing.
       const float* ahead = p + 2 < np ? s0 + 32 * dim : nullptr;
@@ -296,7 +298,7 @@ void scan_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
   using reg = typename V::reg;
   const int64_t D = c.dim;
   for (int64_t rb = r0; rb < r1; rb += 16) {
-    const int lim = static_cast<int>(std::min<int64_t>(16, r1 - rb));
+    const int lim = static_cast<int>(imin(16, r1 - rb));
     const uint32_t valid = (1u << lim) - 1u;
     const float* x0 = rows + rb * D;
     const float* ahead = rb + 32 <= r1 ? x0 + 16 * D : nullptr;
