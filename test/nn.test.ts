@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { ErrorCodes, SimsageError } from '../lib/errors.js'
 import { binding } from '../lib/native/binding.js'
 import {
-  Adam, AdamW, L2Normalize, LayerNorm, Linear, Parameter, ReLU, Rng, Sequential, SGD, type Module,
+  Adam, AdamW, L2Normalize, LayerNorm, Linear, Parameter, ReLU, Random, Sequential, SGD, type Module,
 } from '../lib/nn/index.js'
 
 function throwsCode(t: Test, fn: () => unknown, code: string, what: string) {
@@ -28,7 +28,7 @@ function rawThrowsCode(t: Test, fn: () => unknown, code: string, what: string) {
   }
 }
 
-function randomF32(rng: Rng, n: number, std = 1): Float32Array {
+function randomF32(rng: Random, n: number, std = 1): Float32Array {
   return rng.fillNormal(new Float32Array(n), 0, std)
 }
 
@@ -39,7 +39,7 @@ function weightedSum(y: Float32Array, w: Float32Array): number {
 }
 
 t.test('MLP gradients match finite differences', (t) => {
-  const rng = new Rng(7)
+  const rng = new Random(7)
   const batch = 4, inF = 6, hidden = 8, outF = 5
   const mlp = new Sequential(new Linear(inF, hidden, { rng }), new ReLU(), new Linear(hidden, outF, { rng }), new L2Normalize())
   const x = randomF32(rng, batch * inF)
@@ -50,33 +50,44 @@ t.test('MLP gradients match finite differences', (t) => {
   mlp.forward(x, batch)
   const dx = mlp.backward(w).slice()
   const h = 2e-3
-  const numeric = (arr: Float32Array, i: number) => {
+  const close = (a: number, n: number) => Math.abs(a - n) <= 2e-3 + 2e-2 * Math.abs(n)
+  // The ReLU on/off pattern of the hidden layer: a step that flips it straddles a kink, where the
+  // loss is not differentiable within ±h, so no check applies to that coordinate.
+  const pattern = () => Array.from(mlp.modules[0].forward(x, batch), (z) => (z > 0 ? 1 : 0)).join('')
+  const numeric = (arr: Float32Array, i: number): number | undefined => {
     const keep = arr[i]
+    const base = pattern()
     arr[i] = keep + h
     const lp = loss()
+    const pp = pattern()
     arr[i] = keep - h
     const lm = loss()
+    const pm = pattern()
     arr[i] = keep
-    return (lp - lm) / (2 * h)
+    return pp === base && pm === base ? (lp - lm) / (2 * h) : undefined
   }
-  const close = (a: number, n: number) => Math.abs(a - n) <= 2e-3 + 2e-2 * Math.abs(n)
+  let checked = 0, kinks = 0
+  const check = (what: string, analytic: number, n: number | undefined) => {
+    if (n === undefined) return void kinks++
+    checked++
+    t.ok(close(analytic, n), `${what}: analytic ${analytic} vs numeric ${n}`)
+  }
   for (const [name, p] of mlp.namedParameters()) {
     for (let k = 0; k < 6; k++) {
       const i = (k * 7919) % p.size
-      const n = numeric(p.data, i)
-      t.ok(close(p.grad[i], n), `${name}[${i}]: analytic ${p.grad[i]} vs numeric ${n}`)
+      check(`${name}[${i}]`, p.grad[i], numeric(p.data, i))
     }
   }
   for (let k = 0; k < 6; k++) {
     const i = (k * 5) % x.length
-    const n = numeric(x, i)
-    t.ok(close(dx[i], n), `x[${i}]: analytic ${dx[i]} vs numeric ${n}`)
+    check(`x[${i}]`, dx[i], numeric(x, i))
   }
+  t.ok(kinks <= 2 && checked >= 28, `${checked} coordinates checked, ${kinks} skipped at a ReLU kink`)
   t.end()
 })
 
 t.test('LayerNorm gradients match finite differences', (t) => {
-  const rng = new Rng(3)
+  const rng = new Random(3)
   const batch = 3, f = 7
   const ln = new LayerNorm(f)
   rng.fillNormal(ln.weight!.data, 1, 0.3)
@@ -103,8 +114,8 @@ t.test('LayerNorm gradients match finite differences', (t) => {
 })
 
 t.test('Linear init, buffer reuse, gradient accumulation', (t) => {
-  const a = new Linear(16, 4, { rng: new Rng(1) })
-  const b = new Linear(16, 4, { rng: new Rng(1) })
+  const a = new Linear(16, 4, { rng: new Random(1) })
+  const b = new Linear(16, 4, { rng: new Random(1) })
   t.same(a.weight.data, b.weight.data, 'same seed, same weights')
   t.same(a.weight.shape, [4, 16])
   t.ok(a.weight.data.every((v) => Math.abs(v) <= 0.25) && a.bias!.data.every((v) => Math.abs(v) <= 0.25), 'U(-1/sqrt(in), 1/sqrt(in))')
@@ -131,7 +142,7 @@ t.test('Linear init, buffer reuse, gradient accumulation', (t) => {
 })
 
 t.test('state() and load() round trip', (t) => {
-  const make = (seed: number) => new Sequential(new Linear(3, 4, { rng: new Rng(seed) }), new ReLU(), new Sequential(new LayerNorm(4), new Linear(4, 2, { rng: new Rng(seed + 1) })))
+  const make = (seed: number) => new Sequential(new Linear(3, 4, { rng: new Random(seed) }), new ReLU(), new Sequential(new LayerNorm(4), new Linear(4, 2, { rng: new Random(seed + 1) })))
   const m1 = make(1), m2 = make(5)
   const st = m1.state()
   t.same(Object.keys(st), ['0.weight', '0.bias', '2.0.weight', '2.0.bias', '2.1.weight', '2.1.bias'])
@@ -150,7 +161,7 @@ t.test('state() and load() round trip', (t) => {
 
 t.test('SGD matches torch.optim.SGD', (t) => {
   for (const [momentum, weightDecay, nesterov] of [[0, 0, false], [0.9, 0, false], [0.9, 0.01, true], [0.5, 0.1, false]] as const) {
-    const rng = new Rng(11)
+    const rng = new Random(11)
     const p = new Parameter('w', [37], randomF32(rng, 37))
     const ref = Float64Array.from(p.data)
     const vel = new Float64Array(37)
@@ -175,7 +186,7 @@ t.test('SGD matches torch.optim.SGD', (t) => {
 
 t.test('Adam and AdamW match torch.optim', (t) => {
   for (const decoupled of [false, true]) {
-    const rng = new Rng(13)
+    const rng = new Random(13)
     const n = 29, lr = 0.01, b1 = 0.8, b2 = 0.99, eps = 1e-8, wd = 0.05
     const p = new Parameter('w', [n], randomF32(rng, n))
     const ref = Float64Array.from(p.data)
@@ -209,7 +220,7 @@ t.test('optimizer state() / load() resume the same trajectory', (t) => {
     (ps: Parameter[]) => new Adam(ps, { lr: 0.05 }),
     (ps: Parameter[]) => new SGD(ps, { lr: 0.05, momentum: 0.9 }),
   ]) {
-    const rng = new Rng(4)
+    const rng = new Random(4)
     const p1 = new Parameter('w', [9], randomF32(rng, 9))
     const o1 = make([p1])
     for (let s = 0; s < 3; s++) {
@@ -271,7 +282,7 @@ t.test('bad input fails with stable codes', (t) => {
 })
 
 t.test('200 SGD steps reduce a toy regression loss', (t) => {
-  const rng = new Rng(21)
+  const rng = new Random(21)
   const n = 64, inF = 4, outF = 3
   const A = randomF32(rng, outF * inF)
   const x = randomF32(rng, n * inF)

@@ -1,7 +1,7 @@
 /**
  * Dense neural-network building blocks: layers ({@link Linear}, {@link ReLU}, {@link L2Normalize},
  * {@link LayerNorm}, {@link Sequential}), optimizers ({@link SGD}, {@link Adam}, {@link AdamW}) and a
- * seeded generator for initialisation ({@link Rng}).
+ * seeded generator for initialisation ({@link Random}).
  */
 export { Parameter, type Module } from './module.js'
 export {
@@ -10,4 +10,4 @@ export {
 } from './layers.js'
 export { Sequential, type TensorState } from './sequential.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
-export { Rng, defaultRng, type RandomSource } from './random.js'
+export { Random, defaultRng, type RandomSource } from '../random.js'

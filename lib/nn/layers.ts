@@ -5,7 +5,7 @@
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { Parameter, Scratch, type Module } from './module.js'
-import { defaultRng, type RandomSource, uniformFrom } from './random.js'
+import { defaultRng, type RandomSource } from '../random.js'
 import { checkBatch, checkBool, checkF32, checkFeatures, checkNumber, needForward } from './validate.js'
 
 /** Options of {@link Linear}. */
@@ -51,10 +51,10 @@ export class Linear implements Module {
     }
     const bound = 1 / Math.sqrt(inFeatures)
     this.weight = new Parameter('weight', [outFeatures, inFeatures])
-    for (let i = 0; i < this.weight.data.length; i++) this.weight.data[i] = uniformFrom(rng, -bound, bound)
+    for (let i = 0; i < this.weight.data.length; i++) this.weight.data[i] = -bound + 2 * bound * rng.next()
     if (useBias) {
       this.bias = new Parameter('bias', [outFeatures])
-      for (let i = 0; i < outFeatures; i++) this.bias.data[i] = uniformFrom(rng, -bound, bound)
+      for (let i = 0; i < outFeatures; i++) this.bias.data[i] = -bound + 2 * bound * rng.next()
     }
   }
 
