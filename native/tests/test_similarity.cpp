@@ -172,13 +172,18 @@ TEST_CASE(ties_break_toward_smaller_id) {
   std::vector<float> corpus(n * dim);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t d = 0; d < dim; ++d) corpus[r * dim + d] = 0.25f * float(d % 5);
-  std::vector<float> q(dim, 0.5f);
-  for (Metric m : kMetrics) {
-    for (SimdLevel lvl : kLevels) {
-      if (!simd_level_supported(lvl)) continue;
-      Out got(1, k);
-      topk_rowmajor_at(lvl, params(q, 1, dim, k, m, got, 2), corpus.data(), n);
-      for (int64_t j = 0; j < k; ++j) CHECK(got.ids[j] == j, "%s/%s slot %lld id %lld", simd_level_name(lvl), metric_name(m), (long long)j, (long long)got.ids[j]);
+  for (int64_t nq : {int64_t(1), int64_t(16), int64_t(300)}) {  // in-place scan, row tile, packed
+    std::vector<float> q(nq * dim, 0.5f);
+    for (Metric m : kMetrics) {
+      for (SimdLevel lvl : kLevels) {
+        if (!simd_level_supported(lvl)) continue;
+        Out got(nq, k);
+        topk_rowmajor_at(lvl, params(q, nq, dim, k, m, got, 2), corpus.data(), n);
+        for (int64_t i = 0; i < nq; ++i)
+          for (int64_t j = 0; j < k; ++j)
+            CHECK(got.ids[i * k + j] == j, "%s/%s nq=%lld q%lld slot %lld id %lld", simd_level_name(lvl),
+                  metric_name(m), (long long)nq, (long long)i, (long long)j, (long long)got.ids[i * k + j]);
+      }
     }
   }
 }

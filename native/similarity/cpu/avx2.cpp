@@ -34,6 +34,11 @@ struct Avx2V {
     const __m256 two = _mm256_set1_ps(2.f);
     return {_mm256_fmsub_ps(a.a, two, n.a), _mm256_fmsub_ps(a.b, two, n.b)};
   }
+  static uint32_t ge_mask_v(reg r, reg t) {
+    uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(r.a, t.a, _CMP_GE_OQ)));
+    uint32_t hi = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(r.b, t.b, _CMP_GE_OQ)));
+    return lo | (hi << 8);
+  }
   static uint32_t ge_mask(reg r, float t) {
     const __m256 tv = _mm256_set1_ps(t);
     uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(r.a, tv, _CMP_GE_OQ)));

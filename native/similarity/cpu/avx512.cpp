@@ -29,6 +29,7 @@ struct Avx512V {
   static reg bcast(float x) { return _mm512_set1_ps(x); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg fmsub2(reg a, reg n) { return _mm512_fmsub_ps(a, _mm512_set1_ps(2.f), n); }
+  static uint32_t ge_mask_v(reg r, reg t) { return static_cast<uint32_t>(_mm512_cmp_ps_mask(r, t, _CMP_GE_OQ)); }
   static uint32_t ge_mask(reg r, float t) {
     return static_cast<uint32_t>(_mm512_cmp_ps_mask(r, _mm512_set1_ps(t), _CMP_GE_OQ));
   }

@@ -89,6 +89,9 @@ constexpr int64_t kQueryBatch = 4096;     // bounds buffer memory: threads x bat
 // Row-major corpora with at most this many queries are scanned in place (scan_rows) instead of
 // being packed into panels: packing costs about as much as scanning for a few queries.
 constexpr int64_t kDirectMaxQ = 4;
+// Up to this many queries, row-major corpora run the transposed tile (rows broadcast, queries packed
+// in panels of 16) instead of packing each sub-block: packing costs more than a few query panels.
+constexpr int64_t kRowTileMaxQ = 256;
 
 // Scratch for one packed sub-block (panels, then |x|^2 per row), kept per thread across calls:
 // fresh pages cost ~2.6 us each to fault in, which a short search would pay on every call.
@@ -166,9 +169,17 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     for (int64_t i = 0; i < nq; ++i)
       for (int64_t d = 0; d < D; ++d) qpack[(i / mr) * D * mr + d * mr + i % mr] = q[i * D + d];
 
+    std::vector<float> qpanel;
+    if (!src.panels && nq > kDirectMaxQ && nq <= kRowTileMaxQ) {
+      qpanel.assign(static_cast<size_t>((nq + kPanel - 1) / kPanel * kPanel * D), 0.f);
+      for (int64_t i = 0; i < nq; ++i)
+        for (int64_t d = 0; d < D; ++d) qpanel[(i / kPanel) * D * kPanel + d * kPanel + i % kPanel] = q[i * D + d];
+    }
+
     cpu::Ctx ctx;
     ctx.q = q;
     ctx.qpack = qpack.data();
+    ctx.qpanel = qpanel.data();
     ctx.dim = D;
     ctx.k = K;
     ctx.metric = p.metric;
@@ -198,8 +209,11 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
       const float* norms;
       int64_t lpb, lpe, row_offset;
       if (packed && nq <= kDirectMaxQ) {
-        const int64_t r0 = pb * kPanel;
-        kt.scan_rows(ctx, wh, 0, nq, src.rows, r0, std::min(N, pe * kPanel));
+        kt.scan_rows(ctx, wh, 0, nq, src.rows, pb * kPanel, std::min(N, pe * kPanel));
+        return;
+      }
+      if (packed && nq <= kRowTileMaxQ) {
+        kt.run_rows(ctx, wh, nq, src.rows, pb * kPanel, std::min(N, pe * kPanel));
         return;
       }
       if (packed) {

@@ -16,7 +16,8 @@
 // (NP loads + MR broadcasts), all accumulators in registers.
 
 // Requires <cmath>, <cstring> and similarity/cpu/kernels.h, included by the ISA file
-// before its anonymous namespace.
+// before its anonymous namespace. The row-major paths (packing, in-place scan, transposed tile)
+// are in rowmajor.inl, included below.
 
 namespace kern {
 
@@ -78,6 +79,19 @@ inline void offer(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, typename V::
     alignas(64) float lanes[16];
     V::store(lanes, s);
     offer_lanes(c, b, qi, lanes, m, row0);
+  }
+}
+
+// Offers one corpus row (absolute `row`) to the queries q0 + j whose bits are set in m, with score
+// lanes[j] (the transposed tile in rowmajor.inl: lanes are queries, not rows).
+__attribute__((noinline)) void offer_queries(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* lanes,
+                                             uint32_t m, int64_t row) {
+  while (m) {
+    int j = __builtin_ctz(m);
+    m &= m - 1;
+    simsage::TopkBuffer& b = bufs[q0 + j];
+    if (lanes[j] < b.thr || !row_admissible(c, q0 + j, row)) continue;
+    simsage::topk_push(b, lanes[j], c.ids ? c.ids[row] : row);
   }
 }
 
@@ -204,125 +218,9 @@ void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
   }
 }
 
-// Packs rows [r0, r0 + rows) of a row-major corpus (stride dim) into panel layout at dst
-// (ceil(rows/16) panels, padding lanes zero). Cosine rows are scaled to unit length; for l2 the
-// squared norms go to norms_out[0 .. rows). Full panels move in 16 x 16 blocks through
-// V::transpose16; the dims past the last multiple of 16 and a partial last panel go lane by lane.
-template <class V>
-void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric,
-               float* dst, float* norms_out) {
-  using reg = typename V::reg;
-  const int64_t np = (rows + 15) / 16;
-  const int64_t dfull = dim / 16 * 16;
-  for (int64_t p = 0; p < np; ++p) {
-    float* pd = dst + p * dim * 16;
-    const float* s0 = src + (r0 + p * 16) * dim;
-    const int64_t lim = imin(16, rows - p * 16);
-    if (lim == 16) {
-      // The source is usually in DRAM: fetch the panel after next (16 rows) while transposing.
-      const float* ahead = p + 2 < np ? s0 + 32 * dim : nullptr;
-      for (int64_t d = 0; d < dfull; d += 16) {
-        if (ahead)
-          for (int j = 0; j < 16; ++j) __builtin_prefetch(ahead + j * dim + d, 0, 3);
-        V::transpose16(s0 + d, dim, pd + d * 16);
-      }
-      for (int64_t d = dfull; d < dim; ++d)
-        for (int64_t j = 0; j < 16; ++j) pd[d * 16 + j] = s0[j * dim + d];
-    } else {
-      std::memset(pd, 0, sizeof(float) * dim * 16);
-      for (int64_t j = 0; j < lim; ++j)
-        for (int64_t d = 0; d < dim; ++d) pd[d * 16 + j] = s0[j * dim + d];
-    }
-    if (metric == simsage::Metric::InnerProduct) continue;
-    // Per-lane |x|^2 over the packed panel (padding lanes are zero).
-    reg ss = V::zero();
-    for (int64_t d = 0; d < dim; ++d) {
-      reg x = V::load(pd + d * 16);
-      ss = V::fma(x, x, ss);
-    }
-    alignas(64) float nb[16];
-    V::store(nb, ss);
-    if (metric == simsage::Metric::L2) {
-      for (int64_t j = 0; j < lim; ++j) norms_out[p * 16 + j] = nb[j];
-      continue;
-    }
-    for (int j = 0; j < 16; ++j) nb[j] = nb[j] > 0.f ? 1.f / std::sqrt(nb[j]) : 0.f;
-    const reg inv = V::load(nb);
-    for (int64_t d = 0; d < dim; ++d) V::store(pd + d * 16, V::mul(V::load(pd + d * 16), inv));
-  }
-}
-
-// Lane j = <x_j, y> for the 16 rows x_j = x0 + j * D (rows j >= lim alias row 0; the caller
-// masks them); y = null gives |x_j|^2. Per 16 dims: 16 row loads, one y load, 16 FMAs into 16
-// accumulators, folded by V::hsum16 at the end: as many FMAs as the panel tile, no packing.
-// ahead: when not null, the next 16-row block, prefetched line by line (16 interleaved row streams
-// are more than the hardware prefetcher follows well).
-template <class V>
-inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y, const float* ahead) {
-  using reg = typename V::reg;
-  const float* x[16];
-  for (int j = 0; j < 16; ++j) x[j] = x0 + (j < lim ? j : 0) * D;
-  reg acc[16];
-  for (int j = 0; j < 16; ++j) acc[j] = V::zero();
-  const int64_t dfull = D / 16 * 16;
-  for (int64_t d = 0; d < dfull; d += 16) {
-    if (ahead)
-      for (int j = 0; j < 16; ++j) __builtin_prefetch(ahead + j * D + d, 0, 3);
-    if (y) {
-      const reg yv = V::load(y + d);
-      for (int j = 0; j < 16; ++j) acc[j] = V::fma(V::load(x[j] + d), yv, acc[j]);
-    } else {
-      for (int j = 0; j < 16; ++j) {
-        reg xv = V::load(x[j] + d);
-        acc[j] = V::fma(xv, xv, acc[j]);
-      }
-    }
-  }
-  if (dfull < D) {
-    const int t = static_cast<int>(D - dfull);
-    const reg yv = y ? V::load_partial(y + dfull, t) : V::zero();
-    for (int j = 0; j < 16; ++j) {
-      reg xv = V::load_partial(x[j] + dfull, t);
-      acc[j] = V::fma(xv, y ? yv : xv, acc[j]);
-    }
-  }
-  return V::hsum16(acc);
-}
-
-// Few queries [qb, qe) against row-major rows [r0, r1) (absolute) of `rows` (stride dim), read in
-// place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
-// 1 / |x|, l2 scores 2<q,x> - |x|^2, as the panel path does after packing.
-template <class V>
-void scan_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
-               int64_t r1) {
-  using reg = typename V::reg;
-  const int64_t D = c.dim;
-  for (int64_t rb = r0; rb < r1; rb += 16) {
-    const int lim = static_cast<int>(imin(16, r1 - rb));
-    const uint32_t valid = (1u << lim) - 1u;
-    const float* x0 = rows + rb * D;
-    const float* ahead = rb + 32 <= r1 ? x0 + 16 * D : nullptr;
-    reg nr = V::zero();
-    if (c.metric != simsage::Metric::InnerProduct) {
-      nr = dot16<V>(x0, D, lim, nullptr, ahead);
-      ahead = nullptr;
-      if (c.metric == simsage::Metric::Cosine) {
-        alignas(64) float nb[16];
-        V::store(nb, nr);
-        for (int j = 0; j < 16; ++j) nb[j] = nb[j] > 0.f ? 1.f / std::sqrt(nb[j]) : 0.f;
-        nr = V::load(nb);
-      }
-    }
-    for (int64_t qi = qb; qi < qe; ++qi) {
-      reg s = dot16<V>(x0, D, lim, c.q + qi * D, qi == qb ? ahead : nullptr);
-      if (c.metric == simsage::Metric::Cosine) s = V::mul(s, nr);
-      else if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, nr);
-      offer<V>(c, bufs[qi], qi, s, rb, valid);
-    }
-  }
-}
-
 }  // namespace kern
+
+#include "similarity/cpu/rowmajor.inl"
 
 namespace kern {
 // The table this ISA file exports (see kernels.h).
@@ -332,6 +230,7 @@ simsage::cpu::KernelTable make_table() {
   t.run_block = &run_block<V>;
   t.pack_rows = &pack_rows<V>;
   t.scan_rows = &scan_rows<V>;
+  t.run_rows = &run_rows<V>;
   t.kMr = V::kMr;
   t.kNp = V::kNp;
   return t;

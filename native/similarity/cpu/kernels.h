@@ -16,6 +16,9 @@ struct Ctx {
   // The same queries packed in tiles of kMr (the table's): query i, dimension d at
   // qpack[(i / kMr) * dim * kMr + d * kMr + i % kMr]; the last tile is zero-padded.
   const float* qpack = nullptr;
+  // For the transposed row-major tile (rowmajor.inl): queries in panels of 16, query q, dimension d
+  // at qpanel[(q / 16) * dim * 16 + d * 16 + q % 16]; the last panel is zero-padded. Null otherwise.
+  const float* qpanel = nullptr;
   int64_t dim = 0;
   int64_t k = 0;
   Metric metric = Metric::InnerProduct;
@@ -34,6 +37,8 @@ struct KernelTable {
   // Queries [qb, qe) against row-major rows [r0, r1) (absolute), without packing (few queries).
   void (*scan_rows)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
                     int64_t r1) = nullptr;
+  // All nq queries (Ctx::qpanel) against row-major rows [r0, r1) (absolute), without packing rows.
+  void (*run_rows)(const Ctx& c, TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0, int64_t r1) = nullptr;
   int kMr = 1;  // queries per micro-tile
   int kNp = 1;  // panels per micro-tile
 };

@@ -31,6 +31,11 @@ struct ScalarV {
     return c;
   }
   static reg fmsub2(reg a, reg n) { for (int j = 0; j < 16; ++j) a.v[j] = 2.f * a.v[j] - n.v[j]; return a; }
+  static uint32_t ge_mask_v(reg r, reg t) {
+    uint32_t m = 0;
+    for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t.v[j]) << j;
+    return m;
+  }
   static uint32_t ge_mask(reg r, float t) {
     uint32_t m = 0;
     for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t) << j;
