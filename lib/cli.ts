@@ -5,6 +5,8 @@
  *   simsage info                      active SIMD level, backends, threads (JSON)
  *   simsage bench similarity [opts]   exact top-k benchmark against peer tools
  *   simsage bench mining [opts]       triplet mining benchmark against plain TS and tfjs
+ *   simsage experiment ranking        every miner + the Deep Ranking sampler + raw pixels, one budget
+ *   simsage train ranking / eval ranking   train a tower to a safetensors checkpoint / evaluate it
  *
  * Each command loads its implementation with a dynamic `import()` inside its action, so
  * `simsage info` never pays for the benchmark's peers.
@@ -13,6 +15,8 @@ import { realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
+
+import { registerRankingCommands } from './train/cli-ranking.js'
 
 const require = createRequire(import.meta.url)
 
@@ -103,8 +107,10 @@ export function buildProgram(): Command {
       process.stderr.write(`report written to ${path}\n`)
     })
 
-  // Later commands register here, one `program.command(...)` block each, loading their
-  // implementation lazily like the ones above: train, eval, serve, export.
+  registerRankingCommands(program)
+
+  // Later commands register here, one `program.command(...)` block each (or a register* function
+  // per task), loading their implementation lazily like the ones above: serve, export.
 
   return program
 }
