@@ -130,7 +130,8 @@ TEST_CASE(rowmajor_matches_reference_at_awkward_sizes) {
 
 TEST_CASE(many_blocks_and_query_tiles) {
   // Several corpus sub-blocks (1024 rows each) with a partial last panel, query counts on both sides
-  // of the in-place row scan (<= 4 queries) and of a query block (a few hundred), k up to 100.
+  // of each row-major path (in-place scan <= 2, row tile <= 256, packed above) and of a query block
+  // of the panel path (a few hundred), k up to 100.
   std::mt19937 rng(11);
   const int64_t n = 2100;
   for (int64_t dim : {int64_t(7), int64_t(128), int64_t(129)}) {

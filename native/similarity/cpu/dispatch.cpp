@@ -86,11 +86,12 @@ namespace {
 
 constexpr int64_t kSubBlockPanels = 64;   // 1024 rows per task (512 KiB at D = 128)
 constexpr int64_t kQueryBatch = 4096;     // bounds buffer memory: threads x batch x topk_capacity(k) x 16 B
-// Row-major corpora with at most this many queries are scanned in place (scan_rows) instead of
-// being packed into panels: packing costs about as much as scanning for a few queries.
-constexpr int64_t kDirectMaxQ = 4;
-// Up to this many queries, row-major corpora run the transposed tile (rows broadcast, queries packed
-// in panels of 16) instead of packing each sub-block: packing costs more than a few query panels.
+// Row-major corpora, by query count (crossovers measured at dim 128, N = 1M):
+//   <= kDirectMaxQ: scanned in place (scan_rows); the row tile would compute 16 queries per pass.
+//   <= kRowTileMaxQ: the transposed row tile (run_rows: rows broadcast in place, queries packed in
+//      panels of 16); packing sub-blocks costs more (2x at Q = 16, 1.3x at Q = 64).
+//   more: sub-blocks packed into panels, then the panel tile over query blocks that stay in L2.
+constexpr int64_t kDirectMaxQ = 2;
 constexpr int64_t kRowTileMaxQ = 256;
 
 // Scratch for one packed sub-block (panels, then |x|^2 per row), kept per thread across calls:
