@@ -218,7 +218,7 @@ inline void tile_rows_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64
 }
 
 // All nq queries (packed in Ctx::qpanel) against row-major rows [r0, r1) (absolute) of `rows`:
-// V::kMr rows at a time (read once from memory, then from L1) against every query panel pair.
+// V::kMr rows at a time (read once from memory, then from L1) against every query panel.
 template <class V>
 void run_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0, int64_t r1) {
   const int64_t D = c.dim;
@@ -226,9 +226,10 @@ void run_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* 
   for (int64_t rb = r0; rb < r1; rb += V::kMr) {
     const int mr = static_cast<int>(imin(V::kMr, r1 - rb));
     const float* x = rows + rb * D;
+    // kNp query panels per tile: the same register budget as the panel tile (kMr x kNp regs).
     int64_t p = 0;
-    for (; p + 2 <= npan; p += 2) tile_rows_any<V, 2>(mr, c, bufs, nq, x, rb, p);
-    if (p < npan) tile_rows_any<V, 1>(mr, c, bufs, nq, x, rb, p);
+    for (; p + V::kNp <= npan; p += V::kNp) tile_rows_any<V, V::kNp>(mr, c, bufs, nq, x, rb, p);
+    for (; p < npan; ++p) tile_rows_any<V, 1>(mr, c, bufs, nq, x, rb, p);
   }
 }
 
