@@ -150,9 +150,10 @@ inline float row_sq_norm(const float* x, int64_t D) {
 // dimension the tile broadcasts one value of each row (straight from the caller's rows, no packing)
 // and loads NP query vectors. `x` is the tile's first row (absolute row `row0`); qp0 the first query
 // panel (number p0). Winners are found by comparing each row's 16 scores with the 16 queries'
-// thresholds at once; padding queries get +inf.
+// thresholds at once; padding queries get +inf. rn[i]: row i's |x|^2 (l2) or 1 / |x| (cosine).
 template <class V, int MR, int NP>
-inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0, int64_t p0) {
+inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0, int64_t p0,
+                      const float* rn) {
   using reg = typename V::reg;
   using nreg = typename V::nreg;
   constexpr int S = V::kSub, W = 16 / S;
@@ -170,13 +171,6 @@ inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const
     for (int i = 0; i < MR; ++i) {
       nreg b = V::nbcast(x[i * D + d]);
       for (int p = 0; p < NP * S; ++p) acc[i][p] = V::nfma(b, qv[p], acc[i][p]);
-    }
-  }
-  float rn[MR] = {};  // |x|^2 (l2) or 1 / |x| (cosine)
-  if (c.metric != simsage::Metric::InnerProduct) {
-    for (int i = 0; i < MR; ++i) {
-      float n2 = row_sq_norm<V>(x + i * D, D);
-      rn[i] = c.metric == simsage::Metric::L2 ? n2 : (n2 > 0.f ? 1.f / std::sqrt(n2) : 0.f);
     }
   }
   for (int p = 0; p < NP; ++p) {
@@ -202,11 +196,11 @@ inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const
 // Dispatches a tile of `mr` (1 .. V::kMr) rows.
 template <class V, int NP>
 inline void tile_rows_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0,
-                          int64_t p0) {
+                          int64_t p0, const float* rn) {
   switch (mr) {
 #define SIMSAGE_TILE_CASE(M) \
   case M:                    \
-    if constexpr (M <= V::kMr) tile_rows<V, M, NP>(c, bufs, nq, x, row0, p0); \
+    if constexpr (M <= V::kMr) tile_rows<V, M, NP>(c, bufs, nq, x, row0, p0, rn); \
     break;
     SIMSAGE_TILE_CASE(1) SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4)
     SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6) SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8)
@@ -226,10 +220,17 @@ void run_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* 
   for (int64_t rb = r0; rb < r1; rb += V::kMr) {
     const int mr = static_cast<int>(imin(V::kMr, r1 - rb));
     const float* x = rows + rb * D;
+    float rn[16] = {};
+    if (c.metric != simsage::Metric::InnerProduct) {
+      for (int i = 0; i < mr; ++i) {
+        float n2 = row_sq_norm<V>(x + i * D, D);
+        rn[i] = c.metric == simsage::Metric::L2 ? n2 : (n2 > 0.f ? 1.f / std::sqrt(n2) : 0.f);
+      }
+    }
     // kNp query panels per tile: the same register budget as the panel tile (kMr x kNp regs).
     int64_t p = 0;
-    for (; p + V::kNp <= npan; p += V::kNp) tile_rows_any<V, V::kNp>(mr, c, bufs, nq, x, rb, p);
-    for (; p < npan; ++p) tile_rows_any<V, 1>(mr, c, bufs, nq, x, rb, p);
+    for (; p + V::kNp <= npan; p += V::kNp) tile_rows_any<V, V::kNp>(mr, c, bufs, nq, x, rb, p, rn);
+    for (; p < npan; ++p) tile_rows_any<V, 1>(mr, c, bufs, nq, x, rb, p, rn);
   }
 }
 
