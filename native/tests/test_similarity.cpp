@@ -128,6 +128,33 @@ TEST_CASE(rowmajor_matches_reference_at_awkward_sizes) {
   }
 }
 
+TEST_CASE(packed_rowmajor_at_awkward_dims) {
+  // More queries than the row tile takes (> 256): row-major sub-blocks are packed into panels
+  // (16 x 16 SIMD transposes plus lane-by-lane tails), at every awkward dimension.
+  std::mt19937 rng(5);
+  const int64_t n = 300, nq = 260;  // 300 rows: a partial last panel
+  for (int64_t dim : {int64_t(1), int64_t(3), int64_t(7), int64_t(9), int64_t(15), int64_t(16), int64_t(17),
+                      int64_t(31), int64_t(33), int64_t(127), int64_t(129), int64_t(768)}) {
+    auto corpus = random_matrix(n, dim, rng);
+    auto q = random_matrix(nq, dim, rng);
+    for (int64_t k : {int64_t(5), n + 3}) {
+      for (Metric m : kMetrics) {
+        Out ref(nq, k);
+        topk_reference(params(q, nq, dim, k, m, ref, 1), corpus.data(), n, nullptr);
+        for (SimdLevel lvl : kLevels) {
+          if (!simd_level_supported(lvl)) continue;
+          Out got(nq, k);
+          topk_rowmajor_at(lvl, params(q, nq, dim, k, m, got, 2), corpus.data(), n);
+          char what[128];
+          std::snprintf(what, sizeof what, "packed %s/%s dim=%lld k=%lld", simd_level_name(lvl), metric_name(m),
+                        (long long)dim, (long long)k);
+          compare(what, got, ref, q, corpus, nq, dim, k, m);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE(many_blocks_and_query_tiles) {
   // Several corpus sub-blocks (1024 rows each) with a partial last panel, query counts on both sides
   // of each row-major path (in-place scan <= 2, row tile <= 256, packed above) and of a query block
@@ -211,7 +238,11 @@ TEST_CASE(filters_and_exclusions) {
   spec.exclude_ids = ex_ids.data();
   auto ident = [n](int64_t id) -> int64_t { return id >= 0 && id < n ? id : -1; };
   OwnedFilter f = build_filter(spec, n, nq, ident);
+  std::vector<int64_t> ids(n);
+  for (int64_t r = 0; r < n; ++r) ids[r] = r;
   for (Metric m : kMetrics) {
+    VectorStore store(dim, m);
+    store.add(ids.data(), corpus.data(), n);
     Out ref(nq, k);
     TopkParams rp = params(q, nq, dim, k, m, ref, 1);
     rp.filter = f.view();
@@ -226,8 +257,16 @@ TEST_CASE(filters_and_exclusions) {
       Out got(nq, k);
       TopkParams gp = params(q, nq, dim, k, m, got, 2);
       gp.filter = f.view();
-      topk_rowmajor_at(lvl, gp, corpus.data(), n);
+      topk_rowmajor_at(lvl, gp, corpus.data(), n);  // 5 queries: the row tile
       compare("filtered", got, ref, q, corpus, nq, dim, k, m);
+      Out one(1, k);  // the first query alone: the in-place row scan
+      TopkParams op = params(q, 1, dim, k, m, one, 2);
+      op.filter = f.view();
+      topk_rowmajor_at(lvl, op, corpus.data(), n);
+      compare("filtered scan", one, ref, q, corpus, 1, dim, k, m);
+      Out sgot(nq, k);  // the panel path, filters given in id space (ids = rows)
+      store.search_at(lvl, params(q, nq, dim, k, m, sgot, 2), spec);
+      compare("filtered store", sgot, ref, q, corpus, nq, dim, k, m);
     }
   }
   // An allow list that admits nothing: every row is padding.
