@@ -17,7 +17,7 @@ TEST_CASE(gemm_matches_reference) {
     if (!simd_level_supported(lvl)) continue;
     for (int64_t m : sizes)
       for (int64_t n : sizes)
-        for (int64_t k : {int64_t(1), int64_t(9), int64_t(64), int64_t(130)})
+        for (int64_t k : {int64_t(1), int64_t(9), int64_t(64), int64_t(130), int64_t(300), int64_t(600)})
           for (int ta = 0; ta < 2; ++ta)
             for (int tb = 0; tb < 2; ++tb) {
               GemmParams p;

@@ -10,58 +10,7 @@
 namespace {
 #include "similarity/cpu/kernel.inl"
 
-struct ScalarV {
-  struct reg {
-    float v[16];
-  };
-  static constexpr int kMr = 4;
-  static constexpr int kNp = 1;
-  using nreg = reg;
-  static constexpr int kSub = 1;
-  static nreg nzero() { return zero(); }
-  static nreg nload(const float* p) { return load(p); }
-  static nreg nbcast(float x) { return bcast(x); }
-  static nreg nfma(nreg a, nreg b, nreg c) { return fma(a, b, c); }
-  static reg join(const nreg* a) { return a[0]; }
-  static reg zero() { reg r; for (int j = 0; j < 16; ++j) r.v[j] = 0.f; return r; }
-  static reg load(const float* p) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = p[j]; return r; }
-  static reg bcast(float x) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = x; return r; }
-  static reg fma(reg a, reg b, reg c) {
-    for (int j = 0; j < 16; ++j) c.v[j] += a.v[j] * b.v[j];
-    return c;
-  }
-  static reg fmsub2(reg a, reg n) { for (int j = 0; j < 16; ++j) a.v[j] = 2.f * a.v[j] - n.v[j]; return a; }
-  static uint32_t ge_mask_v(reg r, reg t) {
-    uint32_t m = 0;
-    for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t.v[j]) << j;
-    return m;
-  }
-  static uint32_t ge_mask(reg r, float t) {
-    uint32_t m = 0;
-    for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t) << j;
-    return m;
-  }
-  static void store(float* p, reg r) { for (int j = 0; j < 16; ++j) p[j] = r.v[j]; }
-  static reg mul(reg a, reg b) { for (int j = 0; j < 16; ++j) a.v[j] *= b.v[j]; return a; }
-  static reg load_partial(const float* p, int n) {
-    reg r;
-    for (int j = 0; j < 16; ++j) r.v[j] = j < n ? p[j] : 0.f;
-    return r;
-  }
-  static reg hsum16(const reg* a) {
-    reg r;
-    for (int j = 0; j < 16; ++j) {
-      float s = 0.f;
-      for (int l = 0; l < 16; ++l) s += a[j].v[l];
-      r.v[j] = s;
-    }
-    return r;
-  }
-  static void transpose16(const float* src, int64_t stride, float* dst) {
-    for (int d = 0; d < 16; ++d)
-      for (int j = 0; j < 16; ++j) dst[d * 16 + j] = src[j * stride + d];
-  }
-};
+#include "core/simd/scalar.h"
 }  // namespace
 
 namespace simsage {
