@@ -2,6 +2,7 @@
 // sizes, for all three metrics, row-major and panel-major corpora, with ties, k > N and filters.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -324,6 +325,29 @@ TEST_CASE(empty_corpus_and_bad_arguments) {
   EXPECT_THROW_CODE(topk_rowmajor(params(q, 1, 4, 0, Metric::L2, bad, 1), q.data(), 1), ErrorCode::InvalidK);
   EXPECT_THROW_CODE(topk_rowmajor(params(q, 1, 0, 1, Metric::L2, bad, 1), q.data(), 1), ErrorCode::DimMismatch);
   EXPECT_THROW_CODE(parse_metric("manhattan"), ErrorCode::UnknownMetric);
+}
+
+TEST_CASE(nonfinite_corpus_is_an_error_on_every_path) {
+  // Caller-held corpora are checked through the scores: a NaN or Inf anywhere must raise
+  // ERR_SIMSAGE_NON_FINITE whichever path runs (row scan Q <= 2, row tile Q 3..256, packed Q > 256).
+  std::mt19937 rng(99);
+  const int64_t dim = 19, n = 1000;
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    for (int64_t nq : {int64_t(1), int64_t(2), int64_t(16), int64_t(300)}) {
+      for (Metric m : kMetrics) {
+        for (SimdLevel lvl : kLevels) {
+          if (!simd_level_supported(lvl)) continue;
+          auto corpus = random_matrix(n, dim, rng);
+          auto q = random_matrix(nq, dim, rng);
+          corpus[777 * dim + 5] = bad;
+          Out got(nq, 4);
+          EXPECT_THROW_CODE(topk_rowmajor_at(lvl, params(q, nq, dim, 4, m, got, 2), corpus.data(), n),
+                            ErrorCode::NonFinite);
+        }
+      }
+    }
+  }
 }
 
 TEST_MAIN()

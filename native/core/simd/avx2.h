@@ -38,6 +38,13 @@ struct Avx2V {
     return lo | (hi << 8);
   }
   static void store(float* p, reg r) { _mm256_storeu_ps(p, r.a); _mm256_storeu_ps(p + 8, r.b); }
+  // Bit j set when lane j is NaN or +-Inf: !(|x| < inf), unordered compares true for NaN.
+  static uint32_t nonfinite_mask(reg r) {
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), inf = _mm256_set1_ps(__builtin_inff());
+    uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(r.a, abs), inf, _CMP_NLT_UQ)));
+    uint32_t hi = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(r.b, abs), inf, _CMP_NLT_UQ)));
+    return lo | (hi << 8);
+  }
   static reg mul(reg a, reg b) { return {_mm256_mul_ps(a.a, b.a), _mm256_mul_ps(a.b, b.b)}; }
   static reg load_partial(const float* p, int n) {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

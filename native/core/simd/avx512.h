@@ -26,6 +26,8 @@ struct Avx512V {
     return static_cast<uint32_t>(_mm512_cmp_ps_mask(r, _mm512_set1_ps(t), _CMP_GE_OQ));
   }
   static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
+  // Bit j set when lane j is NaN or +-Inf (fpclass: QNaN | SNaN | +Inf | -Inf).
+  static uint32_t nonfinite_mask(reg r) { return static_cast<uint32_t>(_mm512_fpclass_ps_mask(r, 0x99)); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   // GCC 12 flags the intrinsics' own _mm512_undefined_ps() pass-through operands (GCC PR 105593).
 #pragma GCC diagnostic push

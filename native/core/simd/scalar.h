@@ -26,6 +26,12 @@ struct ScalarV {
     return c;
   }
   static reg fmsub2(reg a, reg n) { for (int j = 0; j < 16; ++j) a.v[j] = 2.f * a.v[j] - n.v[j]; return a; }
+  // Bit j set when lane j is NaN or +-Inf: !(|x| < inf), false for NaN.
+  static uint32_t nonfinite_mask(reg r) {
+    uint32_t m = 0;
+    for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(!(__builtin_fabsf(r.v[j]) < __builtin_inff())) << j;
+    return m;
+  }
   static uint32_t ge_mask_v(reg r, reg t) {
     uint32_t m = 0;
     for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t.v[j]) << j;

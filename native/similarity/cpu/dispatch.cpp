@@ -2,6 +2,7 @@
 // into sub-blocks over the thread pool (each worker keeps its own top-k buffers for all queries),
 // merging the workers' buffers and writing outputs. The arithmetic lives in kernel.inl, per ISA.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -187,6 +188,9 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     ctx.filter = &filt;
     ctx.ids = src.ids;
     ctx.n = N;
+    std::atomic<int> nonfinite{0};
+    ctx.check_finite = src.panels == nullptr;  // caller-held row-major corpus (see kernels.h)
+    ctx.nonfinite = &nonfinite;
 
     // Worker buffers: workers x nq buffers of cap slots.
     const int64_t cap = topk_capacity(K);
@@ -238,6 +242,13 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
         kt.run_block(ctx, wh, qb, std::min(nq, qb + qblock), panels, lpb, lpe, norms, row_offset);
     });
     stats.threads_used = std::max(stats.threads_used, used);
+    if (nonfinite.load()) {
+      const int64_t bad = find_non_finite(src.rows, N * D);
+      if (bad >= 0)
+        throw_error(ErrorCode::NonFinite, "corpus contains a non-finite value at row " + std::to_string(bad / D) +
+                                              ", column " + std::to_string(bad % D));
+      throw_error(ErrorCode::NonFinite, "scores overflow the float range (corpus or query values too large)");
+    }
 
     // Merge the workers' buffers per query and write best-first.
     std::vector<std::pair<float, int64_t>> merged;

@@ -74,6 +74,8 @@ __attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkBuffer& b,
 template <class V>
 inline void offer(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, typename V::reg s, int64_t row0,
                   uint32_t valid = 0xFFFFu) {
+  if (c.check_finite && __builtin_expect((V::nonfinite_mask(s) & valid) != 0, 0))
+    c.nonfinite->store(1, std::memory_order_relaxed);
   uint32_t m = V::ge_mask(s, b.thr) & valid;
   if (__builtin_expect(m != 0, 0)) {
     alignas(64) float lanes[16];

@@ -1,6 +1,7 @@
 // The per-ISA kernel table. Each of scalar.cpp / avx2.cpp / avx512.cpp instantiates kernel.inl with
 // its SIMD trait and returns a table of function pointers; dispatch.cpp picks one by SimdLevel.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #include "core/cpu_features.h"
@@ -12,6 +13,11 @@ namespace cpu {
 
 // What every task of one search shares.
 struct Ctx {
+  // Caller-held corpora are not validated up front (that would cost a pass over them): every score
+  // vector is checked instead, and a non-finite one (a NaN/Inf corpus value, or overflow) raises
+  // *nonfinite. Index corpora were validated when added, so their searches skip the check.
+  bool check_finite = false;
+  std::atomic<int>* nonfinite = nullptr;
   const float* q = nullptr;  // nq x dim, row-major, normalised for cosine
   // The same queries packed in tiles of kMr (the table's): query i, dimension d at
   // qpack[(i / kMr) * dim * kMr + d * kMr + i % kMr]; the last tile is zero-padded.

@@ -183,6 +183,8 @@ inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const
       reg s = V::join(&acc[i][p * S]);
       if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, V::bcast(rn[i]));
       else if (c.metric == simsage::Metric::Cosine) s = V::mul(s, V::bcast(rn[i]));
+      if (c.check_finite && __builtin_expect(V::nonfinite_mask(s) != 0, 0))
+        c.nonfinite->store(1, std::memory_order_relaxed);
       uint32_t m = V::ge_mask_v(s, thr);
       if (__builtin_expect(m != 0, 0)) {
         alignas(64) float lanes[16];
