@@ -31,12 +31,12 @@ type Opts = Record<string, string | boolean | undefined>
 function common(cmd: Command): Command {
   return cmd
     .option('--data <dir>', 'directory with the four Fashion-MNIST IDX files (default: the shipped subset)')
-    .option('--epochs <n>', 'training epochs', '10')
+    .option('--epochs <n>', 'training epochs', '30')
     .option('--seed <n>', 'seed for initialisation, shuffling and sampling', '1')
     .option('--batch-size <n>', 'rows per step', '256')
-    .option('--lr <x>', 'Adam learning rate', '0.001')
+    .option('--lr <x>', 'Adam learning rate', '0.0003')
     .option('--margin <x>', 'triplet margin g', '0.2')
-    .option('--hidden <list>', 'hidden layer widths', '256')
+    .option('--hidden <list>', 'hidden layer widths', '512,256')
     .option('--embedding-dim <n>', 'embedding dimension', '64')
 }
 
