@@ -82,7 +82,7 @@ Napi::Value ProbeFmaPeak(const Napi::CallbackInfo& info) {
   std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "auto";
   double secs = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.2;
   SimdLevel l = guard(env, [&] { return parse_simd_level(name); });
-  while (l != SimdLevel::Scalar && !simd_level_supported(l)) l = static_cast<SimdLevel>(static_cast<int>(l) - 1);
+  l = supported_simd_level(l);
   ProbeResult r = probe_fma_peak(l, secs);
   Napi::Object o = Napi::Object::New(env);
   o.Set("gflops", r.gflops);

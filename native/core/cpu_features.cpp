@@ -65,7 +65,7 @@ CpuFeatures detect() {
   return f;
 }
 
-SimdLevel step_down(SimdLevel want) {
+SimdLevel step_down_impl(SimdLevel want) {
   int lvl = static_cast<int>(want);
   while (lvl > 0 && !simd_level_supported(static_cast<SimdLevel>(lvl))) --lvl;
   return static_cast<SimdLevel>(lvl);
@@ -74,7 +74,7 @@ SimdLevel step_down(SimdLevel want) {
 SimdLevel initial_level() {
   if (const char* env = std::getenv("SIMSAGE_SIMD")) {
     try {
-      return step_down(parse_simd_level(env));
+      return supported_simd_level(parse_simd_level(env));
     } catch (const Error&) {
       // An unknown value falls back to auto rather than failing to load the library.
     }
@@ -118,7 +118,9 @@ bool simd_level_supported(SimdLevel level) {
   return false;
 }
 
-SimdLevel best_simd_level() { return step_down(SimdLevel::Avx512); }
+SimdLevel supported_simd_level(SimdLevel requested) { return step_down_impl(requested); }
+
+SimdLevel best_simd_level() { return supported_simd_level(SimdLevel::Avx512); }
 
 SimdLevel active_simd_level() {
   int v = g_level.load();
@@ -130,7 +132,7 @@ SimdLevel active_simd_level() {
 }
 
 SimdLevel set_simd_level(SimdLevel requested) {
-  SimdLevel lvl = step_down(requested);
+  SimdLevel lvl = supported_simd_level(requested);
   g_level.store(static_cast<int>(lvl));
   return lvl;
 }

@@ -22,6 +22,8 @@ const char* simd_level_name(SimdLevel level);
 // "auto" returns best_simd_level().
 SimdLevel parse_simd_level(const std::string& name);
 SimdLevel best_simd_level();
+// `requested` stepped down to the best level this CPU supports (scalar always is).
+SimdLevel supported_simd_level(SimdLevel requested);
 bool simd_level_supported(SimdLevel level);
 
 // The active level (initially SIMSAGE_SIMD or the best supported). set_simd_level steps an

@@ -12,8 +12,7 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 SimdLevel supported(SimdLevel l) {
-  while (l != SimdLevel::Scalar && !simd_level_supported(l)) l = static_cast<SimdLevel>(static_cast<int>(l) - 1);
-  return l;
+  return supported_simd_level(l);
 }
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "mining/cpu/kernels.h"
@@ -24,23 +25,8 @@ namespace mining {
 RowKernels row_kernels_scalar() { return mk::make_table(); }
 
 const RowKernels& row_kernels_for(SimdLevel level, SimdLevel* used) {
-  static const RowKernels scalar = row_kernels_scalar();
-#if defined(SIMSAGE_X86)
-  static const RowKernels avx2 = row_kernels_avx2();
-  static const RowKernels avx512 = row_kernels_avx512();
-  if (level == SimdLevel::Avx512 && simd_level_supported(SimdLevel::Avx512)) {
-    if (used) *used = SimdLevel::Avx512;
-    return avx512;
-  }
-  if (level >= SimdLevel::Avx2 && simd_level_supported(SimdLevel::Avx2)) {
-    if (used) *used = SimdLevel::Avx2;
-    return avx2;
-  }
-#else
-  (void)level;
-#endif
-  if (used) *used = SimdLevel::Scalar;
-  return scalar;
+  if (used) *used = supported_simd_level(level);
+  return SIMSAGE_TABLE_FOR_LEVEL(RowKernels, level, row_kernels_scalar, row_kernels_avx2, row_kernels_avx512);
 }
 }  // namespace mining
 

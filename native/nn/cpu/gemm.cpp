@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "nn/cpu/gemm_kernels.h"
@@ -26,16 +27,8 @@ Table table_scalar() { return gk::make_table<ScalarV>(); }
 namespace {
 
 const gemm_cpu::Table& table_for(SimdLevel level) {
-  static const gemm_cpu::Table scalar = gemm_cpu::table_scalar();
-#if defined(SIMSAGE_X86)
-  static const gemm_cpu::Table avx2 = gemm_cpu::table_avx2();
-  static const gemm_cpu::Table avx512 = gemm_cpu::table_avx512();
-  if (level == SimdLevel::Avx512 && simd_level_supported(SimdLevel::Avx512)) return avx512;
-  if (level >= SimdLevel::Avx2 && simd_level_supported(SimdLevel::Avx2)) return avx2;
-#else
-  (void)level;
-#endif
-  return scalar;
+  return SIMSAGE_TABLE_FOR_LEVEL(gemm_cpu::Table, level, gemm_cpu::table_scalar, gemm_cpu::table_avx2,
+                                 gemm_cpu::table_avx512);
 }
 
 // Scratch reused across calls (page faults cost more than small GEMMs): B panels per calling

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "nn/cpu/layers_kernels.h"
@@ -36,16 +37,7 @@ namespace cpu {
 NnKernels nn_kernels_scalar() { return nnk::make_table<ScalarV>(); }
 
 const NnKernels& nn_kernels_for(SimdLevel level) {
-  static const NnKernels scalar = nn_kernels_scalar();
-#if defined(SIMSAGE_X86)
-  static const NnKernels avx2 = nn_kernels_avx2();
-  static const NnKernels avx512 = nn_kernels_avx512();
-  if (level == SimdLevel::Avx512 && simd_level_supported(SimdLevel::Avx512)) return avx512;
-  if (level >= SimdLevel::Avx2 && simd_level_supported(SimdLevel::Avx2)) return avx2;
-#else
-  (void)level;
-#endif
-  return scalar;
+  return SIMSAGE_TABLE_FOR_LEVEL(NnKernels, level, nn_kernels_scalar, nn_kernels_avx2, nn_kernels_avx512);
 }
 
 }  // namespace cpu

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "similarity/cpu/kernels.h"
@@ -62,16 +63,7 @@ Metric parse_metric(const char* name) {
 
 namespace cpu {
 const KernelTable& kernels_for(SimdLevel level) {
-  static const KernelTable scalar = kernels_scalar();
-#if defined(SIMSAGE_X86)
-  static const KernelTable avx2 = kernels_avx2();
-  static const KernelTable avx512 = kernels_avx512();
-  if (level == SimdLevel::Avx512 && simd_level_supported(SimdLevel::Avx512)) return avx512;
-  if (level >= SimdLevel::Avx2 && simd_level_supported(SimdLevel::Avx2)) return avx2;
-#else
-  (void)level;
-#endif
-  return scalar;
+  return SIMSAGE_TABLE_FOR_LEVEL(KernelTable, level, kernels_scalar, kernels_avx2, kernels_avx512);
 }
 }  // namespace cpu
 
@@ -125,8 +117,7 @@ struct Source {
 TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
   check_params(p, src.n);
   TopkStats stats;
-  while (level != SimdLevel::Scalar && !simd_level_supported(level))
-    level = static_cast<SimdLevel>(static_cast<int>(level) - 1);
+  level = supported_simd_level(level);
   const cpu::KernelTable& kt = cpu::kernels_for(level);
   stats.simd = level;
   const int64_t D = p.dim, K = p.k, N = src.n;
