@@ -59,7 +59,7 @@ export function registerRankingCommands(program: Command): void {
   common(experiment.command('ranking'))
     .description('Deep Ranking on Fashion-MNIST: every miner, the Deep Ranking sampler and raw pixels, one budget')
     .option('--train-classes <list>', 'train on these classes only and evaluate retrieval among the others')
-    .option('--models <list>', 'only these rows (raw-pixels, batch-all, batch-hard, semi-hard, distance-weighted, margin-semihard, margin-hard, deep-ranking-sampler)')
+    .option('--models <list>', 'only these rows (raw-pixels, batch-all, batch-hard, batch-hard-soft, semi-hard, distance-weighted, margin-semihard, margin-hard, deep-ranking-sampler)')
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runRankingExperiment, TABLE_HEADER } = await import('./experiment.js')
@@ -93,7 +93,7 @@ export function registerRankingCommands(program: Command): void {
       const model = rankingTower(spec, c.seed)
       trainRanking({
         x: data.images, labels: data.labels, inputDim: data.dim, embeddingDim: c.embeddingDim, model,
-        optimizer: new Adam(model.parameters(), { lr: c.lr }), source: models[method](), epochs: c.epochs,
+        optimizer: new Adam(model.parameters(), { lr: c.lr }), ...models[method](), epochs: c.epochs,
         batchSize: c.batchSize, margin: c.margin, seed: c.seed, progress: true,
       })
       await saveTower(o.out as string, model, spec, { method, epochs: String(c.epochs), seed: String(c.seed), data: 'fashion-mnist' })

@@ -53,17 +53,28 @@ export interface ExperimentResult {
   rows: ExperimentRow[]
 }
 
-/** Model names and the triplet source each trains with. */
-export function rankingModels(o: { margin: number; bufferSize: number; seed: number }): Record<string, () => TripletSource> {
-  const miner = (m: TripletMiner): TripletSource => ({ kind: 'miner', miner: m })
+/** How one row trains: its triplet source and, where it departs from the Deep Ranking hinge on
+ * squared distances, its loss. */
+export interface RankingMethod {
+  source: TripletSource
+  distance?: 'squared' | 'euclidean'
+  softMargin?: boolean
+}
+
+/** Model names and how each trains. */
+export function rankingModels(o: { margin: number; bufferSize: number; seed: number }): Record<string, () => RankingMethod> {
+  const miner = (m: TripletMiner): RankingMethod => ({ source: { kind: 'miner', miner: m } })
   return {
     'batch-all': () => miner(new BatchAllMiner({ onlyViolating: true, margin: o.margin, metric: 'sqeuclidean' })),
     'batch-hard': () => miner(new BatchHardMiner({ metric: 'sqeuclidean' })),
+    // Hermans et al. 2017 ("In Defense of the Triplet Loss"): batch-hard on Euclidean distances
+    // with the soft margin log(1 + exp(D(a,p) - D(a,n))).
+    'batch-hard-soft': () => ({ source: { kind: 'miner', miner: new BatchHardMiner({ metric: 'euclidean' }) }, distance: 'euclidean', softMargin: true }),
     'semi-hard': () => miner(new SemiHardMiner({ metric: 'sqeuclidean' })),
     'distance-weighted': () => miner(new DistanceWeightedMiner({ seed: o.seed })),
     'margin-semihard': () => miner(new TripletMarginMiner({ margin: o.margin, type: 'semihard', metric: 'sqeuclidean' })),
     'margin-hard': () => miner(new TripletMarginMiner({ margin: o.margin, type: 'hard', metric: 'sqeuclidean' })),
-    'deep-ranking-sampler': () => ({ kind: 'sampler', bufferSize: o.bufferSize, outOfClassFraction: 0.5 }),
+    'deep-ranking-sampler': () => ({ source: { kind: 'sampler', bufferSize: o.bufferSize, outOfClassFraction: 0.5 } }),
   }
 }
 
@@ -100,14 +111,14 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
   }
   const spec: TowerSpec = { inputDim: train.dim, hidden: o.hidden, embeddingDim: o.embeddingDim }
   const models = rankingModels({ margin: o.margin, bufferSize: 256, seed: o.seed })
-  for (const [name, source] of Object.entries(models)) {
+  for (const [name, method] of Object.entries(models)) {
     if (!want(name)) continue
     const model = rankingTower(spec, o.seed)
     const optimizer = new Adam(model.parameters(), { lr: o.lr })
     const t0 = performance.now()
     const hist = trainRanking({
       x: train.images, labels: train.labels, inputDim: train.dim, embeddingDim: o.embeddingDim, model, optimizer,
-      source: source(), epochs: o.epochs, batchSize: o.batchSize, margin: o.margin, seed: o.seed, progress: o.progress,
+      ...method(), epochs: o.epochs, batchSize: o.batchSize, margin: o.margin, seed: o.seed, progress: o.progress,
     })
     const seconds = (performance.now() - t0) / 1000
     const q = embed(model, test.images, train.dim, o.embeddingDim)
