@@ -241,32 +241,36 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
       throw_error(ErrorCode::NonFinite, "scores overflow the float range (corpus or query values too large)");
     }
 
-    // Merge the workers' buffers per query and write best-first.
-    std::vector<std::pair<float, int64_t>> merged;
-    for (int64_t i = 0; i < nq; ++i) {
-      merged.clear();
-      for (int w = 0; w < workers; ++w) {
-        const TopkBuffer& b = bufs[static_cast<size_t>(w) * nq + i];
-        for (int64_t j = 0; j < b.size; ++j) merged.emplace_back(b.c[j].score, b.c[j].id);
+    // Merge the workers' buffers per query and write best-first, queries split over the pool
+    // (with many queries and k = 100 this is a visible share of a short scan).
+    constexpr int64_t kMergeChunk = 32;
+    parallel_for((nq + kMergeChunk - 1) / kMergeChunk, threads, [&](int64_t chunk, int) {
+      std::vector<std::pair<float, int64_t>> merged;
+      for (int64_t i = chunk * kMergeChunk; i < std::min(nq, (chunk + 1) * kMergeChunk); ++i) {
+        merged.clear();
+        for (int w = 0; w < workers; ++w) {
+          const TopkBuffer& b = bufs[static_cast<size_t>(w) * nq + i];
+          for (int64_t j = 0; j < b.size; ++j) merged.emplace_back(b.c[j].score, b.c[j].id);
+        }
+        const int64_t keep = std::min<int64_t>(K, static_cast<int64_t>(merged.size()));
+        std::partial_sort(merged.begin(), merged.begin() + keep, merged.end(), [](const auto& a, const auto& b) {
+          return worse(b.first, b.second, a.first, a.second);
+        });
+        int64_t* oi = p.out_ids + (qs + i) * K;
+        float* os = p.out_scores + (qs + i) * K;
+        for (int64_t j = 0; j < keep; ++j) {
+          oi[j] = merged[j].second;
+          float s = merged[j].first;
+          if (p.metric == Metric::L2) s = std::max(0.f, qnorm2[i] - s);
+          os[j] = s;
+        }
+        for (int64_t j = keep; j < K; ++j) {
+          oi[j] = -1;
+          os[j] = nan;
+        }
+        p.out_counts[qs + i] = static_cast<int32_t>(keep);
       }
-      const int64_t keep = std::min<int64_t>(K, static_cast<int64_t>(merged.size()));
-      std::partial_sort(merged.begin(), merged.begin() + keep, merged.end(), [](const auto& a, const auto& b) {
-        return worse(b.first, b.second, a.first, a.second);
-      });
-      int64_t* oi = p.out_ids + (qs + i) * K;
-      float* os = p.out_scores + (qs + i) * K;
-      for (int64_t j = 0; j < keep; ++j) {
-        oi[j] = merged[j].second;
-        float s = merged[j].first;
-        if (p.metric == Metric::L2) s = std::max(0.f, qnorm2[i] - s);
-        os[j] = s;
-      }
-      for (int64_t j = keep; j < K; ++j) {
-        oi[j] = -1;
-        os[j] = nan;
-      }
-      p.out_counts[qs + i] = static_cast<int32_t>(keep);
-    }
+    });
   }
   return stats;
 }
