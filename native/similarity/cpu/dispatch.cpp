@@ -183,10 +183,20 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     ctx.check_finite = src.panels == nullptr;  // caller-held row-major corpus (see kernels.h)
     ctx.nonfinite = &nonfinite;
 
-    // Worker buffers: workers x nq buffers of cap slots.
+    // Large k, many queries and a small stored (panel) corpus: split the queries instead of the
+    // corpus. Each task owns its queries' buffers: no per-worker copies, no merge, and no duplicated
+    // selection work (with a split corpus every worker keeps its own top k of every query, which
+    // at k = 100 is a large share of a short scan). The price is one corpus read per task, so only
+    // for corpora up to 2^25 floats. Measured (2 threads, D = 128, k = 100, Q = 1024): N = 100k
+    // 12.1k -> 14.2k q/s; at N = 1M, or k = 10, the corpus split is as fast or faster.
+    const bool query_split = src.panels != nullptr && workers > 1 && K >= 64 && nq >= 128 * threads &&
+                             N * D <= (int64_t{1} << 25);
+    const int bufsets = query_split ? 1 : workers;
+
+    // Buffers: bufsets x nq buffers of cap slots.
     const int64_t cap = topk_capacity(K);
-    std::unique_ptr<TopkCand[]> slots(new TopkCand[static_cast<size_t>(workers) * nq * cap]);
-    std::vector<TopkBuffer> bufs(static_cast<size_t>(workers) * nq);
+    std::unique_ptr<TopkCand[]> slots(new TopkCand[static_cast<size_t>(bufsets) * nq * cap]);
+    std::vector<TopkBuffer> bufs(static_cast<size_t>(bufsets) * nq);
     for (size_t h = 0; h < bufs.size(); ++h) {
       bufs[h].c = slots.get() + h * cap;
       bufs[h].k = K;
@@ -197,7 +207,20 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     // Queries per block: enough to amortise reading a sub-block, few enough to stay in L2.
     const int64_t qblock = std::max<int64_t>(1, 32768 / (D * kt.kMr)) * kt.kMr;
 
-    int used = parallel_for(n_tasks, workers, [&](int64_t task, int w) {
+    int used;
+    if (query_split) {
+      const int64_t qtasks = 2 * static_cast<int64_t>(threads);
+      const int64_t chunk = ((nq + qtasks - 1) / qtasks + kt.kMr - 1) / kt.kMr * kt.kMr;  // tiles start at kMr multiples
+      const float* norms = p.metric == Metric::L2 ? src.sq_norms : nullptr;
+      used = parallel_for((nq + chunk - 1) / chunk, threads, [&](int64_t task, int) {
+        const int64_t qb = task * chunk, qe = std::min(nq, qb + chunk);
+        for (int64_t pb = 0; pb < n_panels; pb += kSubBlockPanels) {  // a sub-block stays in L2
+          const int64_t pe = std::min(n_panels, pb + kSubBlockPanels);
+          for (int64_t b = qb; b < qe; b += qblock)
+            kt.run_block(ctx, bufs.data(), b, std::min(qe, b + qblock), src.panels, pb, pe, norms, 0);
+        }
+      });
+    } else used = parallel_for(n_tasks, workers, [&](int64_t task, int w) {
       TopkBuffer* wh = bufs.data() + static_cast<size_t>(w) * nq;
       const int64_t pb = task * kSubBlockPanels;
       const int64_t pe = std::min(n_panels, pb + kSubBlockPanels);
@@ -248,7 +271,7 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
       std::vector<std::pair<float, int64_t>> merged;
       for (int64_t i = chunk * kMergeChunk; i < std::min(nq, (chunk + 1) * kMergeChunk); ++i) {
         merged.clear();
-        for (int w = 0; w < workers; ++w) {
+        for (int w = 0; w < bufsets; ++w) {
           const TopkBuffer& b = bufs[static_cast<size_t>(w) * nq + i];
           for (int64_t j = 0; j < b.size; ++j) merged.emplace_back(b.c[j].score, b.c[j].id);
         }
