@@ -109,13 +109,11 @@ export class BatchAllMiner implements TripletMiner {
   }
 }
 
-/**
- * Batch-hard (Hermans et al. 2017): per anchor, its farthest positive and closest negative (ties to
- * the smaller index). Anchors of a singleton class are skipped. At most B triplets, in anchor order.
- */
-export class BatchHardMiner implements TripletMiner {
+/** A miner that takes only a metric and threads and runs one native miner. */
+abstract class SimpleMiner implements TripletMiner {
   readonly metric: DistanceMetric
   readonly threads: number | undefined
+  protected abstract readonly kind: 'batchHard' | 'semiHard'
 
   constructor(options: MinerOptions = {}) {
     this.metric = checkDistanceMetric(options.metric)
@@ -123,8 +121,16 @@ export class BatchHardMiner implements TripletMiner {
   }
 
   mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
-    return run(embeddings, labels, dim, { miner: 'batchHard', metric: this.metric, threads: this.threads }).triplets
+    return run(embeddings, labels, dim, { miner: this.kind, metric: this.metric, threads: this.threads }).triplets
   }
+}
+
+/**
+ * Batch-hard (Hermans et al. 2017): per anchor, its farthest positive and closest negative (ties to
+ * the smaller index). Anchors of a singleton class are skipped. At most B triplets, in anchor order.
+ */
+export class BatchHardMiner extends SimpleMiner {
+  protected readonly kind = 'batchHard' as const
 }
 
 /**
@@ -134,18 +140,8 @@ export class BatchHardMiner implements TripletMiner {
  * no farther negative are dropped (TF-Addons would fall back to the farthest negative). Triplets in
  * (a, p) order. Use {@link TripletMarginMiner} with type 'semihard' for d(a, p) ≤ d(a, n) < d(a, p) + margin.
  */
-export class SemiHardMiner implements TripletMiner {
-  readonly metric: DistanceMetric
-  readonly threads: number | undefined
-
-  constructor(options: MinerOptions = {}) {
-    this.metric = checkDistanceMetric(options.metric)
-    this.threads = checkThreads(options.threads)
-  }
-
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
-    return run(embeddings, labels, dim, { miner: 'semiHard', metric: this.metric, threads: this.threads }).triplets
-  }
+export class SemiHardMiner extends SimpleMiner {
+  protected readonly kind = 'semiHard' as const
 }
 
 /** Options of {@link DistanceWeightedMiner}. */
