@@ -96,8 +96,8 @@ async function simsageTools(threads: number): Promise<Tool[]> {
       const semi = new m.SemiHardMiner({ threads: t })
       return {
         pairwise: (e, _l, _b, dim) => m.pairwiseDistances(e, { dim, threads: t }).data,
-        batchHard: (e, l, _b, dim) => hard.mine(e, l, dim),
-        semiHard: (e, l, _b, dim) => semi.mine(e, l, dim),
+        batchHard: (e, l, _b, dim) => hard.mine(e, l, dim).data,
+        semiHard: (e, l, _b, dim) => semi.mine(e, l, dim).data,
       }
     }
     const tools: Tool[] = [{ name: `simsage (${threads}t)`, impl: make(threads) }]

@@ -10,7 +10,7 @@ export { EmbeddingIndex, type EmbeddingIndexOptions } from './similarity/embeddi
 export type { IdSet, SearchOptions } from './similarity/options.js'
 export { SearchResults, type Matches } from './similarity/results.js'
 export { topk, topkAsync, type TopkOptions } from './similarity/topk.js'
-export type { IdsInput, Metric } from './similarity/validate.js'
+export type { IdsInput, Metric } from './similarity/types.js'
 
 // Metric learning (Deep Ranking): layers and optimizers, miners and losses, the online triplet
 // sampler, training, evaluation and data loading.
@@ -22,11 +22,11 @@ export {
   type EpochMetrics, type RankingTrainOptions, type TowerSpec, type TripletSource,
 } from './train/ranking.js'
 export { progressSink, type ProgressSink } from './train/progress.js'
-export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type Tensor } from './train/safetensors.js'
+export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type Tensor } from './io/safetensors.js'
 export { runRankingExperiment, type ExperimentResult, type ExperimentRow, type RankingExperimentOptions } from './train/experiment.js'
 export {
   labelTriplets, retrievalMetrics, similarityPrecision,
   type LabeledEmbeddings, type RetrievalMetrics, type RetrievalOptions,
 } from './eval/retrieval.js'
-export { decodeIdx, encodeIdx, readIdx, type IdxTensor } from './data/idx.js'
+export { decodeIdx, encodeIdx, readIdx, type IdxTensor } from './io/idx.js'
 export { FASHION_CLASSES, filterClasses, loadFashionMnist, type LabeledImages } from './data/fashion-mnist.js'

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 
 import { callNative, ErrorCodes, SimsageError } from './errors.js'
 import { binding, packageRoot } from './native/binding.js'
-import { describe } from './similarity/validate.js'
+import { describe } from './validate.js'
 
 /** SIMD instruction-set levels of the CPU kernels. */
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512'

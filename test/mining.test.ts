@@ -12,6 +12,7 @@ import {
   SemiHardMiner,
   TripletMarginMiner,
   tripletLoss,
+  Triplets,
   type DistanceMetric,
   type TripletType,
 } from '../lib/mining/index.js'
@@ -110,8 +111,8 @@ t.test('miners match plain-TS definitions', async (t) => {
     const l = labelsFor(rng, b, classes)
     const d = pairwiseDistances(e, { dim }).data
     const what = `B=${b}`
-    t.same(Array.from(new BatchHardMiner().mine(e, l, dim)), refBatchHard(d, l, b), `batch-hard ${what}`)
-    t.same(Array.from(new SemiHardMiner().mine(e, Array.from(l), dim)), refSemiHard(d, l, b), `semi-hard ${what}`)
+    t.same(Array.from(new BatchHardMiner().mine(e, l, dim).data), refBatchHard(d, l, b), `batch-hard ${what}`)
+    t.same(Array.from(new SemiHardMiner().mine(e, Array.from(l), dim).data), refSemiHard(d, l, b), `semi-hard ${what}`)
     const margin = 0.3
     const keep: Record<TripletType, (dp: number, dn: number) => boolean> = {
       all: (dp, dn) => dn < f32(dp + margin),
@@ -122,18 +123,20 @@ t.test('miners match plain-TS definitions', async (t) => {
     let parts = 0
     for (const type of ['all', 'hard', 'semihard', 'easy'] as TripletType[]) {
       const got = new TripletMarginMiner({ margin, type }).mine(e, l, dim)
-      t.same(Array.from(got), refFilter(d, l, b, keep[type]), `TripletMarginMiner ${type} ${what}`)
-      if (type !== 'all') parts += got.length / 3
+      t.same(Array.from(got.data), refFilter(d, l, b, keep[type]), `TripletMarginMiner ${type} ${what}`)
+      if (type !== 'all') parts += got.length
     }
     const all = refFilter(d, l, b, () => true)
     t.equal(parts, all.length / 3, `easy + semihard + hard = all valid ${what}`)
     const ba = new BatchAllMiner()
-    t.same(Array.from(ba.mine(e, l, dim)), all, `batch-all ${what}`)
+    t.same(Array.from(ba.mine(e, l, dim).data), all, `batch-all ${what}`)
     t.equal(ba.count(e, l, dim), all.length / 3, `batch-all count ${what}`)
     const capped = new BatchAllMiner({ maxTriplets: 3 }).mine(e, l, dim)
-    t.same(Array.from(capped), all.slice(0, 9), `batch-all cap keeps the first triplets ${what}`)
+    t.same(Array.from(capped.data), all.slice(0, 9), `batch-all cap keeps the first triplets ${what}`)
+    t.equal(capped.length, Math.min(3, all.length / 3), `batch-all cap: length ${what}`)
+    t.equal(capped.total, all.length / 3, `batch-all cap: total counts the uncapped triplets ${what}`)
     t.same(
-      Array.from(new BatchAllMiner({ onlyViolating: true, margin }).mine(e, l, dim)),
+      Array.from(new BatchAllMiner({ onlyViolating: true, margin }).mine(e, l, dim).data),
       refFilter(d, l, b, keep.all),
       `batch-all onlyViolating ${what}`,
     )
@@ -149,13 +152,13 @@ t.test('distance-weighted miner: valid, one negative per positive pair, seeded',
   for (let a = 0; a < b; a++) for (let p = 0; p < b; p++) if (p !== a && l[p] === l[a]) pairs++
   const m1 = new DistanceWeightedMiner({ seed: 9 })
   const first = m1.mine(e, l, dim)
-  t.equal(first.length / 3, pairs)
-  for (let i = 0; i < first.length; i += 3) {
-    const [a, p, n] = [first[i], first[i + 1], first[i + 2]]
+  t.equal(first.length, pairs)
+  t.equal(first.data.length, 3 * pairs)
+  for (const { anchor: a, positive: p, negative: n } of first) {
     if (!(a !== p && l[a] === l[p] && l[n] !== l[a])) t.fail(`invalid triplet ${a},${p},${n}`)
   }
-  t.same(new DistanceWeightedMiner({ seed: 9 }).mine(e, l, dim), first, 'same seed, same triplets')
-  t.notSame(m1.mine(e, l, dim), first, 'the next call draws afresh (seed + 1)')
+  t.same(new DistanceWeightedMiner({ seed: 9 }).mine(e, l, dim).data, first.data, 'same seed, same triplets')
+  t.notSame(m1.mine(e, l, dim).data, first.data, 'the next call draws afresh (seed + 1)')
 })
 
 t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
@@ -169,16 +172,18 @@ t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
       const margin = 0.5
       const r = tripletLoss(e, trip, { dim, margin, distance, softMargin })
       let sum = 0, active = 0
-      for (let i = 0; i < trip.length; i += 3) {
-        let dp = refDistance(e, dim, trip[i], trip[i + 1], 'sqeuclidean')
-        let dn = refDistance(e, dim, trip[i], trip[i + 2], 'sqeuclidean')
+      for (let i = 0; i < trip.length; i++) {
+        const { anchor, positive, negative } = trip.get(i)
+        let dp = refDistance(e, dim, anchor, positive, 'sqeuclidean')
+        let dn = refDistance(e, dim, anchor, negative, 'sqeuclidean')
         if (distance === 'euclidean') (dp = Math.sqrt(dp)), (dn = Math.sqrt(dn))
         const li = softMargin ? Math.log1p(Math.exp(dp - dn)) : Math.max(0, margin + dp - dn)
         sum += li
         if (li > 0) active++
       }
       const what = `${distance}${softMargin ? ' soft' : ''}`
-      t.ok(Math.abs(r.loss - sum / (trip.length / 3)) < 1e-6, `${what}: loss`)
+      t.ok(Math.abs(r.loss - sum / trip.length) < 1e-6, `${what}: loss`)
+      t.equal(tripletLoss(e, trip.data, { dim, margin, distance, softMargin }).loss, r.loss, `${what}: the flat array gives the same loss`)
       t.equal(r.active, active, `${what}: active`)
       let worst = 0
       for (let i = 0; i < b * dim; i++) {
@@ -195,6 +200,20 @@ t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
   const none = tripletLoss(e, new Int32Array(0), { dim })
   t.equal(none.loss, 0)
   t.equal(none.active, 0)
+  t.equal(tripletLoss(e, new Triplets(new Int32Array(0)), { dim }).loss, 0, 'no Triplets: loss 0')
+})
+
+t.test('Triplets: flat (a, p, n) rows with an accessor', async (t) => {
+  const tr = new Triplets(Int32Array.from([0, 1, 2, 3, 4, 5]), 7)
+  t.equal(tr.length, 2)
+  t.equal(tr.total, 7)
+  t.same(tr.get(1), { anchor: 3, positive: 4, negative: 5 })
+  t.same([...tr], [{ anchor: 0, positive: 1, negative: 2 }, { anchor: 3, positive: 4, negative: 5 }], 'iterates in order')
+  t.equal(new Triplets(new Int32Array(3)).total, 1, 'total defaults to length')
+  throwsCode(t, () => tr.get(2), ErrorCodes.INVALID_ARGUMENT, 'get past the end')
+  throwsCode(t, () => tr.get(-1), ErrorCodes.INVALID_ARGUMENT, 'negative index')
+  throwsCode(t, () => new Triplets(new Int32Array(4)), ErrorCodes.DIM_MISMATCH, 'length not a multiple of 3')
+  throwsCode(t, () => new Triplets([0, 1, 2] as unknown as Int32Array), ErrorCodes.INVALID_TYPE, 'not an Int32Array')
 })
 
 t.test('bad input fails with stable codes', async (t) => {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
-import { readIdx } from './idx.js'
+import { readIdx } from '../io/idx.js'
 
 /** Images as rows of floats in [0, 1] and their class labels. */
 export interface LabeledImages {

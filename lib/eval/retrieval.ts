@@ -15,7 +15,7 @@
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { Random } from '../random.js'
 import { topk } from '../similarity/topk.js'
-import type { Metric } from '../similarity/validate.js'
+import type { Metric } from '../similarity/types.js'
 
 /** Embeddings with labels. */
 export interface LabeledEmbeddings {

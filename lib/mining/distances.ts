@@ -3,7 +3,9 @@
  */
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
-import { checkBatch, checkDistanceMetric, checkThreads, type DistanceMetric } from './validate.js'
+import { checkThreads } from '../validate.js'
+import type { DistanceMetric } from './types.js'
+import { checkDistanceMetric, checkEmbeddingBatch } from './validate.js'
 
 /** Options of {@link pairwiseDistances}. */
 export interface PairwiseOptions {
@@ -54,7 +56,7 @@ export function pairwiseDistances(embeddings: Float32Array, options: PairwiseOpt
   if (options === null || typeof options !== 'object') {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'pairwiseDistances(embeddings, { dim, metric }) requires an options object')
   }
-  const { dim, rows } = checkBatch(embeddings, options.dim)
+  const { dim, rows } = checkEmbeddingBatch(embeddings, options.dim)
   const metric = checkDistanceMetric(options.metric)
   const threads = checkThreads(options.threads)
   let out = options.out

@@ -5,6 +5,7 @@
  */
 export { DistanceMatrix, pairwiseDistances, type PairwiseOptions } from './distances.js'
 export { tripletLoss, type TripletLossOptions, type TripletLossResult } from './loss.js'
+export { Triplets, type Triplet } from './triplets.js'
 export {
   BatchAllMiner,
   BatchHardMiner,
@@ -13,10 +14,9 @@ export {
   TripletMarginMiner,
   type BatchAllOptions,
   type DistanceWeightedOptions,
-  type Labels,
   type MinerOptions,
   type TripletMarginOptions,
   type TripletMiner,
   type TripletType,
 } from './miners.js'
-export type { DistanceMetric } from './validate.js'
+export type { DistanceMetric, Labels } from './types.js'

@@ -3,8 +3,9 @@
  */
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
-import { describe } from '../similarity/validate.js'
-import { checkBatch, checkMargin, checkThreads } from './validate.js'
+import { checkThreads, describe } from '../validate.js'
+import { Triplets } from './triplets.js'
+import { checkEmbeddingBatch, checkMargin } from './validate.js'
 
 /** Options of {@link tripletLoss}. */
 export interface TripletLossOptions {
@@ -38,20 +39,20 @@ export interface TripletLossResult {
  * gradient of |a − p| at a = p is taken as 0. Computed in double, returned as float.
  *
  * @param embeddings B x D row-major Float32Array.
- * @param triplets T x 3 row indices (a, p, n), flat, e.g. from a miner.
+ * @param triplets T triplets: a miner's {@link Triplets}, or T x 3 row indices (a, p, n), flat.
  */
-export function tripletLoss(embeddings: Float32Array, triplets: Int32Array | ArrayLike<number>, options: TripletLossOptions): TripletLossResult {
+export function tripletLoss(embeddings: Float32Array, triplets: Triplets | Int32Array | ArrayLike<number>, options: TripletLossOptions): TripletLossResult {
   if (options === null || typeof options !== 'object') {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'tripletLoss(embeddings, triplets, { dim, margin }) requires an options object')
   }
-  const { dim, rows } = checkBatch(embeddings, options.dim)
+  const { dim, rows } = checkEmbeddingBatch(embeddings, options.dim)
   const margin = checkMargin(options.margin, 0.2)
   const distance = options.distance ?? 'squared'
   if (distance !== 'squared' && distance !== 'euclidean') {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `distance must be 'squared' or 'euclidean', got ${describe(distance)}`)
   }
   const threads = checkThreads(options.threads)
-  const t = toTriplets(triplets, rows)
+  const t = toTriplets(triplets instanceof Triplets ? triplets.data : triplets, rows)
   let grad = options.grad
   if (grad === undefined) grad = new Float32Array(rows * dim)
   else if (!(grad instanceof Float32Array) || grad.length !== rows * dim) {

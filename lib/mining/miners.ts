@@ -1,6 +1,7 @@
 /**
  * Triplet miners: turn a batch (embeddings, labels) into (anchor, positive, negative) row-index
- * triplets, returned flat as an Int32Array [a0, p0, n0, a1, p1, n1, ...] (T x 3). A triplet is valid
+ * triplets, returned as {@link Triplets} (a flat T x 3 Int32Array [a0, p0, n0, a1, p1, n1, ...] with a
+ * row accessor). A triplet is valid
  * when a ≠ p, labels[a] = labels[p] and labels[n] ≠ labels[a]. Miners run natively over one B x B
  * distance matrix (see {@link pairwiseDistances}); results do not depend on the thread count.
  *
@@ -11,11 +12,10 @@
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawMineArgs } from '../native/mining-types.js'
-import { describe } from '../similarity/validate.js'
-import { checkBatch, checkDistanceMetric, checkMargin, checkThreads, toLabels, type DistanceMetric } from './validate.js'
-
-/** Labels of a batch: one int32 class id per row. */
-export type Labels = Int32Array | ArrayLike<number>
+import { checkThreads, describe } from '../validate.js'
+import { Triplets } from './triplets.js'
+import type { DistanceMetric, Labels } from './types.js'
+import { checkDistanceMetric, checkEmbeddingBatch, checkMargin, toLabels } from './validate.js'
 
 /** What every miner offers. */
 export interface TripletMiner {
@@ -25,9 +25,9 @@ export interface TripletMiner {
    * @param embeddings B x dim row-major Float32Array.
    * @param labels B class ids (int32).
    * @param dim Vector dimension D.
-   * @returns T x 3 row indices (a, p, n), flat.
+   * @returns the T triplets (a, p, n) found, as row indices into the batch.
    */
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets
 }
 
 /** Options every distance-based miner takes. */
@@ -45,10 +45,11 @@ function run(
   labels: Labels,
   dim: number,
   extra: Omit<RawMineArgs, 'embeddings' | 'labels' | 'dim'>,
-): { triplets: Int32Array; total: number } {
-  const b = checkBatch(embeddings, dim)
+): Triplets {
+  const b = checkEmbeddingBatch(embeddings, dim)
   const lab = toLabels(labels, b.rows)
-  return callNative(() => binding().miningMine({ embeddings, labels: lab, dim: b.dim, ...extra }))
+  const r = callNative(() => binding().miningMine({ embeddings, labels: lab, dim: b.dim, ...extra }))
+  return new Triplets(r.triplets, r.total)
 }
 
 function checkMaxTriplets(v: unknown): number | undefined {
@@ -88,8 +89,8 @@ export class BatchAllMiner implements TripletMiner {
     this.threads = checkThreads(options.threads)
   }
 
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
-    return run(embeddings, labels, dim, this.args(this.maxTriplets)).triplets
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
+    return run(embeddings, labels, dim, this.args(this.maxTriplets))
   }
 
   /** How many triplets {@link mine} would return without a cap (writes none). */
@@ -120,8 +121,8 @@ abstract class SimpleMiner implements TripletMiner {
     this.threads = checkThreads(options.threads)
   }
 
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
-    return run(embeddings, labels, dim, { miner: this.kind, metric: this.metric, threads: this.threads }).triplets
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
+    return run(embeddings, labels, dim, { miner: this.kind, metric: this.metric, threads: this.threads })
   }
 }
 
@@ -183,7 +184,7 @@ export class DistanceWeightedMiner implements TripletMiner {
     this.threads = checkThreads(options.threads)
   }
 
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
     const seed = (this.seed + this.calls) % Number.MAX_SAFE_INTEGER
     const r = run(embeddings, labels, dim, {
       miner: 'distanceWeighted',
@@ -193,7 +194,7 @@ export class DistanceWeightedMiner implements TripletMiner {
       threads: this.threads,
     })
     this.calls++
-    return r.triplets
+    return r
   }
 }
 
@@ -234,7 +235,7 @@ export class TripletMarginMiner implements TripletMiner {
     this.threads = checkThreads(options.threads)
   }
 
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Int32Array {
+  mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
     return run(embeddings, labels, dim, {
       miner: 'filter',
       type: this.type,
@@ -242,6 +243,6 @@ export class TripletMarginMiner implements TripletMiner {
       metric: this.metric,
       maxTriplets: this.maxTriplets ?? -1,
       threads: this.threads,
-    }).triplets
+    })
   }
 }

@@ -1,17 +1,11 @@
 /**
- * Argument checks of the mining API (internal). Each fails before any native work with a
- * SimsageError naming the argument; the native side checks sizes again and scans for NaN / ±Infinity
- * (ERR_SIMSAGE_NON_FINITE) before computing anything.
+ * Argument checks of the mining API only (internal); the generic ones are in lib/validate.ts. Each
+ * fails before any native work with a SimsageError naming the argument; the native side checks sizes
+ * again and scans for NaN / ±Infinity (ERR_SIMSAGE_NON_FINITE) before computing anything.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import { checkDim, checkMatrix, checkThreads, describe } from '../similarity/validate.js'
-
-/**
- * Distance used by the distance matrix and the miners. Every metric is a distance (smaller = more
- * similar): 'sqeuclidean' |x − y|², 'euclidean' |x − y|, 'cosine' 1 − cos(x, y) ∈ [0, 2] (a zero
- * vector is at distance 1), 'dot' −⟨x, y⟩.
- */
-export type DistanceMetric = 'sqeuclidean' | 'euclidean' | 'cosine' | 'dot'
+import { checkDim, checkMatrix, describe } from '../validate.js'
+import type { DistanceMetric } from './types.js'
 
 export const DISTANCE_METRICS: readonly DistanceMetric[] = ['sqeuclidean', 'euclidean', 'cosine', 'dot']
 
@@ -36,7 +30,7 @@ export function checkMargin(margin: unknown, fallback: number, name = 'margin'):
 }
 
 /** Checks a non-empty B x dim batch; returns { dim, rows }. */
-export function checkBatch(embeddings: unknown, dim: unknown): { dim: number; rows: number } {
+export function checkEmbeddingBatch(embeddings: unknown, dim: unknown): { dim: number; rows: number } {
   const d = checkDim(dim)
   const rows = checkMatrix(embeddings, d, 'embeddings', false)
   if (rows === 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'embeddings must not be empty (empty batch)')
@@ -70,5 +64,3 @@ export function toLabels(labels: unknown, rows: number): Int32Array {
   if (!two) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'labels must hold at least two distinct classes')
   return out
 }
-
-export { checkThreads }

@@ -6,7 +6,8 @@ import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { Parameter, Scratch, type Module } from './module.js'
 import { defaultRng, type RandomSource } from '../random.js'
-import { checkBatch, checkBool, checkF32, checkFeatures, checkNumber, needForward } from './validate.js'
+import { checkBool, checkF32, checkNumber } from '../validate.js'
+import { checkBatchSize, checkFeatures, needForward } from './validate.js'
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -60,7 +61,7 @@ export class Linear implements Module {
 
   /** @param x batch x inFeatures. @returns batch x outFeatures. */
   forward(x: Float32Array, batch: number): Float32Array {
-    checkBatch(batch)
+    checkBatchSize(batch)
     checkF32(x, 'x', batch * this.inFeatures, `batch ${batch} x inFeatures ${this.inFeatures}`)
     const y = this.#y.get(batch * this.outFeatures)
     const args = {
@@ -113,7 +114,7 @@ export class ReLU implements Module {
   #out: Float32Array | undefined
 
   forward(x: Float32Array, batch: number): Float32Array {
-    checkBatch(batch)
+    checkBatchSize(batch)
     checkF32(x, 'x')
     featuresOf(x, batch, 'ReLU')
     const y = this.#y.get(x.length)
@@ -157,7 +158,7 @@ export class L2Normalize implements Module {
   }
 
   forward(x: Float32Array, batch: number): Float32Array {
-    checkBatch(batch)
+    checkBatchSize(batch)
     checkF32(x, 'x')
     const dim = featuresOf(x, batch, 'L2Normalize')
     const y = this.#y.get(x.length)
@@ -223,7 +224,7 @@ export class LayerNorm implements Module {
   }
 
   forward(x: Float32Array, batch: number): Float32Array {
-    checkBatch(batch)
+    checkBatchSize(batch)
     checkF32(x, 'x', batch * this.features, `batch ${batch} x features ${this.features}`)
     const y = this.#y.get(x.length)
     const args = {

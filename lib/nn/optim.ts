@@ -6,7 +6,7 @@
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { Parameter } from './module.js'
-import { checkBool, checkNumber, describe } from './validate.js'
+import { checkBool, checkNumber, describe } from '../validate.js'
 
 /** What every optimizer offers. */
 export interface Optimizer {

@@ -3,7 +3,8 @@
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import type { Module, Parameter } from './module.js'
-import { checkBatch, describe } from './validate.js'
+import { describe } from '../validate.js'
+import { checkBatchSize } from './validate.js'
 
 /** One tensor of a saved state: its shape and a copy of its values. */
 export interface TensorState {
@@ -30,7 +31,7 @@ export class Sequential implements Module {
 
   /** @param x batch x (first module's inFeatures). @returns the last module's output buffer. */
   forward(x: Float32Array, batch: number): Float32Array {
-    checkBatch(batch)
+    checkBatchSize(batch)
     let h = x
     for (const m of this.modules) h = m.forward(h, batch)
     return h

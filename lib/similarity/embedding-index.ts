@@ -4,10 +4,12 @@
 import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawNativeIndex } from '../native/types.js'
-import { encodeIndexFile, readIndexFile, writeIndexFile } from './index-file.js'
+import { encodeIndexFile, readIndexFile, writeIndexFile } from '../io/index-file.js'
 import { toRawArgs, type SearchOptions } from './options.js'
 import { SearchResults } from './results.js'
-import { checkDim, checkK, checkMatrix, checkMetric, describe, toIdArray, type IdsInput, type Metric } from './validate.js'
+import { checkDim, checkMatrix, describe } from '../validate.js'
+import type { IdsInput, Metric } from './types.js'
+import { checkK, checkMetric, toIdArray } from './validate.js'
 
 /** Options of {@link EmbeddingIndex}. */
 export interface EmbeddingIndexOptions {

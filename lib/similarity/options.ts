@@ -3,7 +3,8 @@
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import type { RawSearchArgs } from '../native/types.js'
-import { checkThreads, describe, toIdSet } from './validate.js'
+import { checkThreads, describe } from '../validate.js'
+import { toIdSet } from './validate.js'
 
 /** A set of ids: an array, typed array, Set or any iterable of non-negative safe integers. */
 export type IdSet = ArrayLike<number> | Iterable<number> | BigInt64Array

@@ -2,7 +2,7 @@
  * Search results: flat row-major arrays inside (Q x k), a row accessor outside.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import type { Metric } from './validate.js'
+import type { Metric } from './types.js'
 
 /** One query's matches, best first, trimmed to the number of candidates found. */
 export interface Matches {

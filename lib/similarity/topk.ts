@@ -5,7 +5,9 @@ import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { toRawArgs, type SearchOptions } from './options.js'
 import { SearchResults } from './results.js'
-import { checkDim, checkK, checkMatrix, checkMetric, type Metric } from './validate.js'
+import { checkDim, checkMatrix } from '../validate.js'
+import type { Metric } from './types.js'
+import { checkK, checkMetric } from './validate.js'
 
 /** Options of {@link topk}. */
 export interface TopkOptions extends SearchOptions {

@@ -13,7 +13,7 @@ import type { Optimizer } from '../nn/optim.js'
 import { Sequential } from '../nn/sequential.js'
 import { Random } from '../random.js'
 import { progressSink, type ProgressSink } from './progress.js'
-import { loadSafetensors, saveSafetensors } from './safetensors.js'
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js'
 
 /** Shape of a ranking tower. */
 export interface TowerSpec {
@@ -140,7 +140,7 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
         lb[j] = o.labels[rowsOf[j]]
       }
       const emb = o.model.forward(xb.subarray(0, b * o.inputDim), b)
-      if (o.source.kind === 'miner') tripletIdx = o.source.miner.mine(emb, lb.subarray(0, b), o.embeddingDim)
+      if (o.source.kind === 'miner') tripletIdx = o.source.miner.mine(emb, lb.subarray(0, b), o.embeddingDim).data
       o.model.zeroGrad()
       const r = tripletLoss(emb, tripletIdx!, lossOpts)
       if (tripletIdx!.length > 0) {

@@ -26,7 +26,7 @@ import { open, readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
-import type { Metric } from './validate.js'
+import type { Metric } from '../similarity/types.js'
 
 export const MAGIC = Buffer.from('SSGIDX\r\n', 'latin1')
 export const FORMAT_VERSION = 1
