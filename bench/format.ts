@@ -1,11 +1,46 @@
 /**
  * Text tables for a similarity report (cli-table3, no colours): probes, builds, one detailed
- * table per thread count, a simsage-vs-best-peer summary, and footnotes.
+ * table per thread count, a simsage-vs-best-peer summary, and footnotes. cli-table3 is a dev
+ * dependency: where it is not installed the tables are plain aligned columns.
  */
-import Table from 'cli-table3'
 import { busyThreshold, type SimilarityCell, type SimilarityReport } from './similarity.js'
 
+type Cell = string | number
+interface TextTable {
+  push(...rows: Cell[][]): unknown
+  toString(): string
+}
+type TableFactory = (head: string[]) => TextTable
+
 const plain = { style: { head: [] as string[], border: [] as string[] } }
+
+/** Columns padded to their widest cell, a rule under the header; what stands in for cli-table3. */
+class PlainTable implements TextTable {
+  readonly #rows: string[][]
+  constructor(head: string[]) {
+    this.#rows = [head]
+  }
+  push(...rows: Cell[][]): number {
+    for (const r of rows) this.#rows.push(r.map(String))
+    return this.#rows.length
+  }
+  toString(): string {
+    const widths = this.#rows[0].map((_, c) => Math.max(...this.#rows.map((r) => (r[c] ?? '').length)))
+    const line = (r: string[]) => r.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ').trimEnd()
+    return [line(this.#rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...this.#rows.slice(1).map(line)].join('\n')
+  }
+}
+
+let factory: Promise<{ make: TableFactory; note?: string }> | undefined
+
+/** cli-table3 when installed, else {@link PlainTable} with a note saying so. */
+function tables(): Promise<{ make: TableFactory; note?: string }> {
+  factory ??= import('cli-table3').then(
+    (m) => ({ make: (head: string[]) => new m.default({ head, ...plain }) as TextTable }),
+    () => ({ make: (head: string[]) => new PlainTable(head), note: 'cli-table3 not installed: plain tables' }),
+  )
+  return factory
+}
 
 /** Significant-figure formatting for rates. */
 function num(v: number | undefined, digits = 3): string {
@@ -37,7 +72,8 @@ function checkText(c: SimilarityCell): string {
 }
 
 /** Renders the whole report as text. */
-export function formatSimilarityReport(r: SimilarityReport): string {
+export async function formatSimilarityReport(r: SimilarityReport): Promise<string> {
+  const { make, note } = await tables()
   const out: string[] = []
   const m = r.machine
   const o = r.options
@@ -56,15 +92,12 @@ export function formatSimilarityReport(r: SimilarityReport): string {
   } else out.push('simsage unavailable: no FMA / read-bandwidth probes, no fractions')
   out.push('')
 
-  const builds = new Table({ head: ['build (excluded from timing)', 'threads', 'k', 'seconds'], ...plain })
+  const builds = make(['build (excluded from timing)', 'threads', 'k', 'seconds'])
   for (const b of r.builds) builds.push([b.tool, b.threads, b.k, b.error ? `FAILED: ${b.error}` : b.seconds.toFixed(2)])
   out.push(builds.toString(), '')
 
   for (const threads of o.threads) {
-    const t = new Table({
-      head: ['Q', 'k', 'tool', 'queries/s', 'GFLOP/s', 'of FMA peak', 'GB/s (Q=1)', 'of read BW', 'top-1', 'simsage / best peer'],
-      ...plain,
-    })
+    const t = make(['Q', 'k', 'tool', 'queries/s', 'GFLOP/s', 'of FMA peak', 'GB/s (Q=1)', 'of read BW', 'top-1', 'simsage / best peer'])
     let lastGroup = ''
     for (const c of sortedCells(r).filter((x) => x.threads === threads)) {
       const group = `${c.queries}/${c.k}`
@@ -89,7 +122,7 @@ export function formatSimilarityReport(r: SimilarityReport): string {
     out.push(`threads = ${threads}`, t.toString(), '')
   }
 
-  const summary = new Table({ head: ['threads', 'Q', 'k', 'simsage index q/s', 'best peer', 'peer q/s', 'ratio'], ...plain })
+  const summary = make(['threads', 'Q', 'k', 'simsage index q/s', 'best peer', 'peer q/s', 'ratio'])
   for (const c of sortedCells(r)) {
     if (c.tool !== 'simsage index' || c.status !== 'ok') continue
     const peer = r.cells.find((x) => x.tool === c.bestPeer && x.threads === c.threads && x.queries === c.queries && x.k === c.k)
@@ -122,6 +155,7 @@ export function formatSimilarityReport(r: SimilarityReport): string {
       )
     }
   } else out.push('  top-1 of query 0 agreed with the float64 reference in every measured cell.')
+  if (note) out.push(`  ${note}.`)
   out.push(`  total ${r.totalSeconds.toFixed(1)} s`)
   return out.join('\n')
 }

@@ -8,14 +8,12 @@
  * distance matrix (every tool computes it from the embeddings). tfjs semi-hard needs a B x B x B
  * tensor (TF-Addons' formulation), so it runs only up to `tfjsSemiHardMax`.
  */
-import { mkdir } from 'node:fs/promises'
 import os from 'node:os'
-import path from 'node:path'
-import writeFileAtomic from 'write-file-atomic'
 
 import { randomNormal } from './data.js'
 import { hostFacts } from './machine.js'
 import { plainBatchHard, plainPairwiseSq, plainSemiHard } from './mining-plain.js'
+import { loadSimsage } from './simsageApi.js'
 
 /** Benchmark settings. */
 export interface MiningBenchOptions {
@@ -89,23 +87,20 @@ interface Tool {
 }
 
 async function simsageTools(threads: number): Promise<Tool[]> {
-  try {
-    const m = await import('../lib/mining/index.js')
-    const make = (t: number): Impl => {
-      const hard = new m.BatchHardMiner({ threads: t })
-      const semi = new m.SemiHardMiner({ threads: t })
-      return {
-        pairwise: (e, _l, _b, dim) => m.pairwiseDistances(e, { dim, threads: t }).data,
-        batchHard: (e, l, _b, dim) => hard.mine(e, l, dim).data,
-        semiHard: (e, l, _b, dim) => semi.mine(e, l, dim).data,
-      }
+  const m = await loadSimsage()
+  if (typeof m === 'string') return [{ name: 'simsage', unavailable: m }]
+  const make = (t: number): Impl => {
+    const hard = new m.BatchHardMiner({ threads: t })
+    const semi = new m.SemiHardMiner({ threads: t })
+    return {
+      pairwise: (e, _l, _b, dim) => m.pairwiseDistances(e, { dim, threads: t }).data,
+      batchHard: (e, l, _b, dim) => hard.mine(e, l, dim).data,
+      semiHard: (e, l, _b, dim) => semi.mine(e, l, dim).data,
     }
-    const tools: Tool[] = [{ name: `simsage (${threads}t)`, impl: make(threads) }]
-    if (threads > 1) tools.push({ name: 'simsage-1t', impl: make(1) })
-    return tools
-  } catch (err) {
-    return [{ name: 'simsage', unavailable: `simsage failed to load (${(err as Error).message.split('\n')[0]})` }]
   }
+  const tools: Tool[] = [{ name: `simsage (${threads}t)`, impl: make(threads) }]
+  if (threads > 1) tools.push({ name: 'simsage-1t', impl: make(1) })
+  return tools
 }
 
 const plainTool: Tool = {
@@ -235,11 +230,8 @@ export async function runMiningBench(options: Partial<MiningBenchOptions> = {}):
   const tools = [...(await simsageTools(o.threads)), plainTool, await tfjsTool(o.tfjsSemiHardMax)].filter((t) => wanted(t.name))
   for (const t of tools) if (t.unavailable) notes.push(`${t.name}: skipped, ${t.unavailable}`)
   let simsageInfo: unknown
-  try {
-    simsageInfo = (await import('../lib/info.js')).info()
-  } catch {
-    // reported through the tool's note
-  }
+  const api = await loadSimsage()
+  if (typeof api !== 'string') simsageInfo = api.info() // a load failure is reported through the tool's note
   const cells: MiningCell[] = []
   const ops: MiningOp[] = ['pairwise', 'batchHard', 'semiHard']
   for (const b of o.sizes) {
@@ -331,12 +323,4 @@ export function formatMiningReport(r: MiningReport): string {
   const tfjsNa = r.cells.find((c) => c.tool === 'tfjs (cpu)' && c.status === 'n/a')
   if (tfjsNa) lines.push(`note: tfjs semiHard ${tfjsNa.note}`)
   return lines.join('\n')
-}
-
-/** Writes the report to `out` or bench/results/mining-<iso-date>.json; returns the path. */
-export async function writeMiningReport(report: MiningReport, out?: string): Promise<string> {
-  const file = out ?? path.join('bench', 'results', `mining-${report.date.replace(/[:.]/g, '-')}.json`)
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true })
-  await writeFileAtomic(file, JSON.stringify(report, null, 2) + '\n')
-  return file
 }

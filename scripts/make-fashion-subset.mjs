@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 
-import { decodeIdx, encodeIdx } from '../dist/lib/data/idx.js'
+import { decodeIdx, encodeIdx } from '../dist/lib/io/idx.js'
 import { readFileSync } from 'node:fs'
 
 const [src, trainPer = '200', testPer = '50'] = process.argv.slice(2)

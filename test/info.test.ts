@@ -7,7 +7,8 @@ import { pathToFileURL } from 'node:url'
 
 import t from 'tap'
 
-import { info, probeFmaPeak, probeReadBandwidth, setSimd, setThreads, topk, type SimdLevel } from '../lib/index.js'
+import { info, setSimd, setThreads, topk, type SimdLevel } from '../lib/index.js'
+import { probeFmaPeak, probeReadBandwidth } from '../lib/internal.js'
 
 const root = join(import.meta.dirname, '..')
 const ALL: SimdLevel[] = ['scalar', 'avx2', 'avx512']

@@ -132,7 +132,7 @@ t.test('the Deep Ranking sampler trains too', async (t) => {
 })
 
 t.test('CLI: experiment ranking --json prints one JSON object last', async (t) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'lib/cli.ts'), 'experiment', 'ranking', '--epochs', '1',
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/simsage.ts'), 'experiment', 'ranking', '--epochs', '1',
     '--hidden', '32', '--embedding-dim', '16', '--models', 'raw-pixels,semi-hard,deep-ranking-sampler', '--train-classes', '0,1,2,3,4', '--json'],
   { encoding: 'utf8', cwd: root, timeout: 120000 })
   t.equal(r.status, 0, r.stderr)
@@ -146,7 +146,7 @@ t.test('CLI: experiment ranking --json prints one JSON object last', async (t) =
     t.ok(row.metrics.recall1 >= 0 && row.metrics.recall1 <= 1, `${row.model} recall1 in [0, 1]`)
     t.type(row.train_seconds, 'number')
   }
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'lib/cli.ts'), 'experiment', 'ranking', '--epochs', '0'], { encoding: 'utf8', cwd: root })
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/simsage.ts'), 'experiment', 'ranking', '--epochs', '0'], { encoding: 'utf8', cwd: root })
   t.not(bad.status, 0, 'bad --epochs fails')
   t.match(bad.stderr, /--epochs must be/)
 })

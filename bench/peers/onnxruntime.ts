@@ -3,15 +3,17 @@
  * `onnxGraph.ts`, session options `{ intraOpNumThreads: threads, interOpNumThreads: 1,
  * graphOptimizationLevel: 'all' }`. Threads and k are fixed per session, so the runner rebuilds
  * it when either changes; the whole batch runs in one `session.run` (the Q x N score matrix is
- * materialised: 4 GB at Q = 1024, N = 1M).
+ * materialised: 4 GB at Q = 1024, N = 1M). Both onnxruntime-node and onnx-proto (through
+ * `onnxGraph.ts`) load only in `available()`: either missing skips the row with a note.
  */
 import type * as Ort from 'onnxruntime-node'
-import { buildTopKModel } from './onnxGraph.js'
+import type { buildTopKModel as BuildTopKModel } from './onnxGraph.js'
 import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
 
 /** Creates the onnxruntime-node adapter. */
 export function onnxruntimeTool(): SimilarityTool {
   let ort: typeof Ort | undefined
+  let buildTopKModel: typeof BuildTopKModel | undefined
   let session: Ort.InferenceSession | undefined
   let dim = 0
   return {
@@ -28,14 +30,14 @@ export function onnxruntimeTool(): SimilarityTool {
         const loaded = (await import('onnxruntime-node')) as typeof Ort & { default?: typeof Ort }
         ort = typeof loaded.InferenceSession === 'function' ? loaded : loaded.default
         if (!ort) return 'onnxruntime-node has no InferenceSession'
-        await import('onnx-proto')
+        buildTopKModel = (await import('./onnxGraph.js')).buildTopKModel
         return true
       } catch (err) {
         return `onnxruntime-node or onnx-proto not installed (${(err as Error).message.split('\n')[0]})`
       }
     },
     async build(params: BuildParams) {
-      if (!ort) throw new Error('onnxruntime: available() first')
+      if (!ort || !buildTopKModel) throw new Error('onnxruntime: available() first')
       dim = params.dim
       const bytes = buildTopKModel(params.corpus, params.n, params.dim, params.k)
       session = await ort.InferenceSession.create(bytes, {

@@ -8,6 +8,7 @@ import type { Command } from 'commander'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { packageRoot } from '../native/binding.js'
+import { commandGroup } from './group.js'
 
 const list = (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0)
 function ints(v: string, name: string): number[] {
@@ -53,16 +54,16 @@ function parseCommon(o: Opts) {
   }
 }
 
-/** Adds the ranking commands to the program. */
+/** Adds `experiment ranking`, `train ranking` and `eval ranking` to the program. */
 export function registerRankingCommands(program: Command): void {
-  const experiment = program.commands.find((c) => c.name() === 'experiment') ?? program.command('experiment').description('train and evaluate every method of a task with one budget')
+  const experiment = commandGroup(program, 'experiment', 'train and evaluate every method of a task with one budget')
   common(experiment.command('ranking'))
     .description('Deep Ranking on Fashion-MNIST: every miner, the Deep Ranking sampler and raw pixels, one budget')
     .option('--train-classes <list>', 'train on these classes only and evaluate retrieval among the others')
     .option('--models <list>', 'only these rows (raw-pixels, batch-all, batch-hard, batch-hard-soft, semi-hard, distance-weighted, margin-semihard, margin-hard, deep-ranking-sampler)')
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
-      const { runRankingExperiment, TABLE_HEADER } = await import('./experiment.js')
+      const { runRankingExperiment, TABLE_HEADER } = await import('../train/experiment.js')
       const options = {
         ...parseCommon(o),
         trainClasses: o.trainClasses ? ints(o.trainClasses as string, 'train-classes') : undefined,
@@ -74,15 +75,15 @@ export function registerRankingCommands(program: Command): void {
       if (o.json) process.stdout.write(JSON.stringify(result) + '\n')
     })
 
-  const train = program.commands.find((c) => c.name() === 'train') ?? program.command('train').description('train a model and write a checkpoint')
+  const train = commandGroup(program, 'train', 'train a model and write a checkpoint')
   common(train.command('ranking'))
     .description('train a ranking tower on Fashion-MNIST and write a safetensors checkpoint')
     .requiredOption('--out <file>', 'checkpoint path (.safetensors)')
     .option('--method <name>', 'triplet source (see `experiment ranking --models`)', 'semi-hard')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { rankingModels } = await import('./experiment.js')
-      const { rankingTower, trainRanking, saveTower } = await import('./ranking.js')
+      const { rankingModels } = await import('../train/experiment.js')
+      const { rankingTower, trainRanking, saveTower } = await import('../train/ranking.js')
       const { Adam } = await import('../nn/optim.js')
       const c = parseCommon(o)
       const models = rankingModels({ margin: c.margin, bufferSize: 256, seed: c.seed })
@@ -100,7 +101,7 @@ export function registerRankingCommands(program: Command): void {
       process.stdout.write(`checkpoint written to ${o.out}\n`)
     })
 
-  const evalCmd = program.commands.find((c) => c.name() === 'eval') ?? program.command('eval').description('evaluate a checkpoint')
+  const evalCmd = commandGroup(program, 'eval', 'evaluate a checkpoint')
   evalCmd
     .command('ranking')
     .description('evaluate a ranking tower checkpoint: test images as queries against the training images')
@@ -109,7 +110,7 @@ export function registerRankingCommands(program: Command): void {
     .option('--json', 'print the metrics as one JSON object')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { loadTower, embed } = await import('./ranking.js')
+      const { loadTower, embed } = await import('../train/ranking.js')
       const { retrievalMetrics, similarityPrecision, labelTriplets } = await import('../eval/retrieval.js')
       const dir = (o.data as string | undefined) ?? defaultDataDir()
       const { model, spec } = await loadTower(o.checkpoint as string)

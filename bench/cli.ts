@@ -1,0 +1,77 @@
+/**
+ * Command `simsage bench similarity|mining`: the benchmarks' registrar, added to the program by the
+ * bin entry (bin/simsage.ts). Each action loads its benchmark with a dynamic `import()`, so other
+ * commands never load a benchmark's peers.
+ */
+import type { Command } from 'commander'
+
+type Opts = Record<string, string | boolean | undefined>
+
+/** Comma-separated list, trimmed, empties dropped. */
+const list = (v: unknown) => String(v).split(',').map((x) => x.trim()).filter((x) => x.length > 0)
+
+/** Adds `bench similarity` and `bench mining` to the program. */
+export function registerBenchCommands(program: Command): void {
+  const bench = program.command('bench').description('benchmarks against the tools you would use instead')
+  bench
+    .command('similarity')
+    .description('exact inner-product top-k: simsage vs usearch, hnswlib-node, onnxruntime-node, a plain TS loop')
+    .option('--full', 'N = 1,000,000 rows and a 3 s budget per cell (default: N = 100,000, 0.25 s)')
+    .option('--n <rows>', 'corpus rows (overrides --full)')
+    .option('--dim <d>', 'vector dimension', '128')
+    .option('--queries <list>', 'batch sizes Q, comma-separated', '1,16,256,1024')
+    .option('--k <list>', 'k values, comma-separated', '10,100')
+    .option('--threads <list>', 'thread counts, comma-separated', '1,2')
+    .option('--budget <seconds>', 'seconds of timed repetitions per cell (warm-up excluded)')
+    .option('--max-reps <n>', 'most repetitions per cell', '7')
+    .option('--seed <n>', 'data seed (queries use seed + 1)', '42')
+    .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
+    .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--out <file>', 'JSON report path (default bench/results/similarity-<iso-date>.json under the cwd)')
+    .action(async (opts: Opts) => {
+      const { parseSimilarityOptions, runSimilarityBench } = await import('./similarity.js')
+      const { formatSimilarityReport } = await import('./format.js')
+      const { writeReport } = await import('./report.js')
+      const options = parseSimilarityOptions({
+        full: opts.full === true,
+        n: opts.n as string | undefined,
+        dim: opts.dim as string,
+        queries: opts.queries as string,
+        k: opts.k as string,
+        threads: opts.threads as string,
+        budget: opts.budget as string | undefined,
+        maxReps: opts.maxReps as string,
+        seed: opts.seed as string,
+        tools: opts.tools as string | undefined,
+      })
+      const report = await runSimilarityBench(options)
+      const path = await writeReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+      else process.stdout.write((await formatSimilarityReport(report)) + '\n')
+      process.stderr.write(`report written to ${path}\n`)
+    })
+
+  bench
+    .command('mining')
+    .description('pairwise distances, batch-hard and semi-hard mining: simsage vs a plain TS loop and @tensorflow/tfjs (cpu)')
+    .option('--sizes <list>', 'batch sizes B, comma-separated', '256,1024,4096')
+    .option('--dim <d>', 'embedding dimension', '128')
+    .option('--budget <seconds>', 'seconds of timed repetitions per cell', '0.5')
+    .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
+    .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--out <file>', 'JSON report path (default bench/results/mining-<iso-date>.json under the cwd)')
+    .action(async (opts: Opts) => {
+      const { runMiningBench, formatMiningReport } = await import('./mining.js')
+      const { writeReport } = await import('./report.js')
+      const report = await runMiningBench({
+        sizes: list(opts.sizes).map(Number),
+        dim: Number(opts.dim),
+        budgetSeconds: Number(opts.budget),
+        tools: opts.tools === undefined ? [] : list(opts.tools),
+      })
+      const path = await writeReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+      else process.stdout.write(formatMiningReport(report) + '\n')
+      process.stderr.write(`report written to ${path}\n`)
+    })
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+/**
+ * The `simsage` executable: the library's command registrars (lib/cli/) plus the benchmarks'
+ * (bench/cli.ts). It lives outside lib/ so that lib/ never imports bench/.
+ */
+import { registerBenchCommands } from '../bench/cli.js'
+import { registerInfoCommands } from '../lib/cli/info.js'
+import { runCli } from '../lib/cli/program.js'
+import { registerRankingCommands } from '../lib/cli/ranking.js'
+
+await runCli([registerInfoCommands, registerBenchCommands, registerRankingCommands])
