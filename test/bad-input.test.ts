@@ -1,8 +1,9 @@
 // Bad arguments fail with a SimsageError carrying the right stable code, before any native work,
 // and a failing add() changes nothing.
-import t, { type Test } from 'tap'
+import t from 'tap'
 
-import { EmbeddingIndex, ErrorCodes, setSimd, setThreads, SimsageError, topk, topkAsync, type TopkOptions } from '../lib/index.js'
+import { EmbeddingIndex, ErrorCodes, setSimd, setThreads, topk, topkAsync, type TopkOptions } from '../lib/index.js'
+import { rejectsCode, throwsCode } from './fixtures/assert.js'
 import { mulberry32, randomMatrix } from './fixtures/random.js'
 import { sameResults } from './fixtures/reference.js'
 
@@ -10,33 +11,6 @@ const dim = 4
 const rng = mulberry32(17)
 const corpus = randomMatrix(rng, 20, dim)
 const query = randomMatrix(rng, 2, dim)
-
-/** Asserts fn throws a SimsageError with `code` (and a non-empty message). */
-function throwsCode(t: Test, fn: () => unknown, code: string, what: string) {
-  try {
-    fn()
-    t.fail(`${what}: did not throw`)
-  } catch (e) {
-    t.ok(e instanceof SimsageError, `${what}: throws a SimsageError`)
-    t.match(e, { code, message: /\S/ }, `${what}: code ${code}`)
-  }
-}
-
-/** Asserts the promise returned by fn rejects with a SimsageError with `code`, without throwing synchronously. */
-async function rejectsCode(t: Test, fn: () => Promise<unknown>, code: string, what: string) {
-  let p: Promise<unknown> | undefined
-  t.doesNotThrow(() => {
-    p = fn()
-  }, `${what}: does not throw synchronously`)
-  if (!p) return
-  await p.then(
-    () => t.fail(`${what}: resolved`),
-    (e) => {
-      t.ok(e instanceof SimsageError, `${what}: rejects with a SimsageError`)
-      t.match(e, { code }, `${what}: code ${code}`)
-    },
-  )
-}
 
 const topkCases: [string, () => [Float32Array, Float32Array, TopkOptions], string][] = [
   ['Float64Array queries', () => [new Float64Array(dim) as unknown as Float32Array, corpus, { dim, k: 1 }], ErrorCodes.INVALID_TYPE],

@@ -1,9 +1,9 @@
 // Triplet mining from TypeScript: distances and miners against plain-TS definitions on small
 // batches, the loss and its gradient against a JS forward pass and finite differences, and the
 // stable error codes of bad input.
-import t, { type Test } from 'tap'
+import t from 'tap'
 
-import { ErrorCodes, SimsageError } from '../lib/errors.js'
+import { ErrorCodes } from '../lib/errors.js'
 import {
   BatchAllMiner,
   BatchHardMiner,
@@ -16,6 +16,7 @@ import {
   type DistanceMetric,
   type TripletType,
 } from '../lib/mining/index.js'
+import { throwsCode } from './fixtures/assert.js'
 import { mulberry32, randomInt, randomMatrix, type Rng } from './fixtures/random.js'
 
 function labelsFor(rng: Rng, b: number, classes: number): Int32Array {
@@ -77,16 +78,6 @@ function refFilter(d: Float32Array, l: Int32Array, b: number, keep: (dp: number,
       for (let n = 0; n < b; n++) if (l[n] !== l[a] && keep(d[a * b + p], d[a * b + n])) out.push(a, p, n)
     }
   return out
-}
-
-function throwsCode(t: Test, fn: () => unknown, code: string, what: string) {
-  try {
-    fn()
-    t.fail(`${what}: did not throw`)
-  } catch (e) {
-    t.ok(e instanceof SimsageError, `${what}: SimsageError`)
-    t.match(e, { code }, `${what}: ${code}`)
-  }
 }
 
 t.test('pairwiseDistances matches the definitions', async (t) => {

@@ -1,32 +1,13 @@
 // lib/nn from JS: an MLP gradient check by finite differences, optimizers against reference
 // formulas, buffer reuse, checkpoints, bad input -> stable codes, and a toy training regression.
-import t, { type Test } from 'tap'
+import t from 'tap'
 
-import { ErrorCodes, SimsageError } from '../lib/errors.js'
+import { ErrorCodes } from '../lib/errors.js'
 import { binding } from '../lib/native/binding.js'
 import {
   Adam, AdamW, L2Normalize, LayerNorm, Linear, Parameter, ReLU, Random, Sequential, SGD, type Module,
 } from '../lib/nn/index.js'
-
-function throwsCode(t: Test, fn: () => unknown, code: string, what: string) {
-  try {
-    fn()
-    t.fail(`${what}: did not throw`)
-  } catch (e) {
-    t.ok(e instanceof SimsageError, `${what}: throws a SimsageError`)
-    t.match(e, { code, message: /\S/ }, `${what}: code ${code}`)
-  }
-}
-
-/** Native errors straight from the raw binding (plain Error with a code). */
-function rawThrowsCode(t: Test, fn: () => unknown, code: string, what: string) {
-  try {
-    fn()
-    t.fail(`${what}: did not throw`)
-  } catch (e) {
-    t.match(e, { code }, `${what}: code ${code}`)
-  }
-}
+import { rawThrowsCode, throwsCode } from './fixtures/assert.js'
 
 function randomF32(rng: Random, n: number, std = 1): Float32Array {
   return rng.fillNormal(new Float32Array(n), 0, std)

@@ -1,16 +1,13 @@
-// Deep Ranking on the shipped Fashion-MNIST subset: IDX decoding (and its damage cases), retrieval
-// metrics on hand-checkable data, safetensors checkpoints, deterministic training that improves on
-// an untrained tower, and the CLI's --json contract.
-import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+// Deep Ranking's data and evaluation on the shipped Fashion-MNIST subset: IDX decoding (and its
+// damage cases), retrieval metrics on hand-checkable data, safetensors checkpoints. Training and the
+// CLI are in test/slow/.
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 
 import t from 'tap'
 
 import {
-  Adam, decodeIdx, decodeSafetensors, embed, encodeIdx, encodeSafetensors, labelTriplets, loadFashionMnist, loadTower,
-  rankingTower, retrievalMetrics, saveTower, SemiHardMiner, similarityPrecision, trainRanking,
+  decodeIdx, decodeSafetensors, encodeIdx, encodeSafetensors, labelTriplets, loadFashionMnist, retrievalMetrics, similarityPrecision,
 } from '../lib/index.js'
 
 const root = join(import.meta.dirname, '..')
@@ -82,71 +79,4 @@ t.test('safetensors: round trip, independent layout, damage', async (t) => {
   const f16 = Buffer.from(buf)
   f16.write('"F16"', f16.indexOf('"F32"'))
   t.throws(() => decodeSafetensors(f16), { code: 'ERR_SIMSAGE_UNSUPPORTED' }, 'F16 is not read')
-})
-
-t.test('training is deterministic, beats the untrained tower, and checkpoints round-trip', async (t) => {
-  const train = await loadFashionMnist(subset, 'train')
-  const test = await loadFashionMnist(subset, 'test')
-  const spec = { inputDim: 784, hidden: [64], embeddingDim: 16 }
-  const triplets = labelTriplets(test.labels, 5000, 9)
-  const precisionOf = (model: ReturnType<typeof rankingTower>) => similarityPrecision(embed(model, test.images, 784, 16), 16, triplets)
-  const run = () => {
-    const model = rankingTower(spec, 3)
-    const before = precisionOf(model)
-    const hist = trainRanking({
-      x: train.images, labels: train.labels, inputDim: 784, embeddingDim: 16, model,
-      optimizer: new Adam(model.parameters(), { lr: 1e-3 }), source: { kind: 'miner', miner: new SemiHardMiner() },
-      epochs: 3, batchSize: 200, seed: 5,
-    })
-    return { model, before, hist }
-  }
-  const a = run()
-  const b = run()
-  t.same(a.hist.map((h) => h.loss), b.hist.map((h) => h.loss), 'same seed, same losses')
-  t.ok(a.hist[2].loss < a.hist[0].loss, `loss falls: ${a.hist.map((h) => h.loss.toFixed(4)).join(' -> ')}`)
-  const after = precisionOf(a.model)
-  t.ok(after > a.before + 0.05, `similarity precision ${a.before.toFixed(3)} -> ${after.toFixed(3)}`)
-  const dir = t.testdir({})
-  const path = join(dir, 'tower.safetensors')
-  await saveTower(path, a.model, spec, { note: 'test' })
-  const loaded = await loadTower(path)
-  t.same(loaded.spec, spec)
-  t.same(Array.from(embed(loaded.model, test.images.subarray(0, 784 * 5), 784, 16)), Array.from(embed(a.model, test.images.subarray(0, 784 * 5), 784, 16)), 'same embeddings after load')
-  writeFileSync(path, readFileSync(path).subarray(0, 100))
-  await t.rejects(loadTower(path), { code: 'ERR_SIMSAGE_CORRUPT_FILE' }, 'truncated checkpoint')
-  t.throws(() => trainRanking({
-    x: train.images, labels: train.labels.subarray(1), inputDim: 784, embeddingDim: 16, model: a.model,
-    optimizer: new Adam(a.model.parameters()), source: { kind: 'miner', miner: new SemiHardMiner() }, epochs: 1, batchSize: 64,
-  }), { code: 'ERR_SIMSAGE_DIM_MISMATCH' }, 'labels length')
-})
-
-t.test('the Deep Ranking sampler trains too', async (t) => {
-  const train = await loadFashionMnist(subset, 'train')
-  const model = rankingTower({ inputDim: 784, hidden: [32], embeddingDim: 8 }, 1)
-  const hist = trainRanking({
-    x: train.images, labels: train.labels, inputDim: 784, embeddingDim: 8, model, optimizer: new Adam(model.parameters()),
-    source: { kind: 'sampler', bufferSize: 64 }, epochs: 2, batchSize: 120, seed: 2,
-  })
-  t.equal(hist.length, 2)
-  t.ok(hist.every((h) => h.triplets > 0 && Number.isFinite(h.loss)), 'triplets drawn and finite losses')
-})
-
-t.test('CLI: experiment ranking --json prints one JSON object last', async (t) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/simsage.ts'), 'experiment', 'ranking', '--epochs', '1',
-    '--hidden', '32', '--embedding-dim', '16', '--models', 'raw-pixels,semi-hard,deep-ranking-sampler', '--train-classes', '0,1,2,3,4', '--json'],
-  { encoding: 'utf8', cwd: root, timeout: 120000 })
-  t.equal(r.status, 0, r.stderr)
-  const lines = r.stdout.trim().split('\n')
-  const out = JSON.parse(lines[lines.length - 1])
-  t.equal(out.task, 'ranking')
-  t.equal(out.dataset, 'fashion-mnist')
-  t.match(out.split, /held-out classes 5,6,7,8,9/)
-  t.same(out.rows.map((row: { model: string }) => row.model), ['raw-pixels', 'semi-hard', 'deep-ranking-sampler'])
-  for (const row of out.rows) {
-    t.ok(row.metrics.recall1 >= 0 && row.metrics.recall1 <= 1, `${row.model} recall1 in [0, 1]`)
-    t.type(row.train_seconds, 'number')
-  }
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/simsage.ts'), 'experiment', 'ranking', '--epochs', '0'], { encoding: 'utf8', cwd: root })
-  t.not(bad.status, 0, 'bad --epochs fails')
-  t.match(bad.stderr, /--epochs must be/)
 })

@@ -3,9 +3,9 @@
 // index while a search is in flight is safe.
 import t from 'tap'
 
-import { EmbeddingIndex, ErrorCodes, type SearchResults } from '../lib/index.js'
-import { mulberry32, randomMatrix } from './fixtures/random.js'
-import { sameResults } from './fixtures/reference.js'
+import { EmbeddingIndex, ErrorCodes, type SearchResults } from '../../lib/index.js'
+import { mulberry32, randomMatrix } from '../fixtures/random.js'
+import { sameResults } from '../fixtures/reference.js'
 
 const N = 1_000_000
 const DIM = 32
