@@ -5,23 +5,30 @@
 import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
 import { loadSimsage, type SimsageApi } from '../simsageApi.js'
 
+/** What both simsage rows share: flags, and an `available()` that hands the loaded API to `onLoad`. */
+function simsageRow(onLoad: (api: SimsageApi) => void): Pick<SimilarityTool, 'isSimsage' | 'batched' | 'maxThreads' | 'rebuildOn' | 'available'> {
+  return {
+    isSimsage: true,
+    batched: true,
+    maxThreads: Number.POSITIVE_INFINITY,
+    rebuildOn: { threads: false, k: false },
+    async available() {
+      const loaded = await loadSimsage()
+      if (typeof loaded === 'string') return loaded
+      onLoad(loaded)
+      return true
+    },
+  }
+}
+
 /** Creates the `EmbeddingIndex.searchSync` adapter. */
 export function simsageIndexTool(): SimilarityTool {
   let api: SimsageApi | undefined
   let index: InstanceType<SimsageApi['EmbeddingIndex']> | undefined
   return {
     name: 'simsage index',
-    isSimsage: true,
-    batched: true,
-    maxThreads: Number.POSITIVE_INFINITY,
-    rebuildOn: { threads: false, k: false },
     describe: "new EmbeddingIndex({ dim, metric: 'ip' }); add(Int32Array ids, corpus); searchSync(queries, k, { threads })",
-    async available() {
-      const loaded = await loadSimsage()
-      if (typeof loaded === 'string') return loaded
-      api = loaded
-      return true
-    },
+    ...simsageRow((loaded) => (api = loaded)),
     async build(params: BuildParams) {
       if (!api) throw new Error('simsage: available() first')
       index = new api.EmbeddingIndex({ dim: params.dim, metric: 'ip' })
@@ -49,17 +56,8 @@ export function simsageTopkTool(): SimilarityTool {
   let dim = 0
   return {
     name: 'simsage topk',
-    isSimsage: true,
-    batched: true,
-    maxThreads: Number.POSITIVE_INFINITY,
-    rebuildOn: { threads: false, k: false },
     describe: "topk(queries, corpus, { dim, k, metric: 'ip', threads }) (stateless, nothing built)",
-    async available() {
-      const loaded = await loadSimsage()
-      if (typeof loaded === 'string') return loaded
-      api = loaded
-      return true
-    },
+    ...simsageRow((loaded) => (api = loaded)),
     async build(params: BuildParams) {
       corpus = params.corpus.subarray(0, params.n * params.dim)
       dim = params.dim

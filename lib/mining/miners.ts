@@ -73,40 +73,55 @@ export interface BatchAllOptions extends MinerOptions {
   maxTriplets?: number
 }
 
-/** Batch-all: every valid triplet of the batch, or every margin violator, in (a, p, n) order. */
-export class BatchAllMiner implements TripletMiner {
+/** A miner that runs the native filter miner: every valid triplet (a, p, n) its filter keeps, in order. */
+abstract class FilterMiner implements TripletMiner {
   readonly metric: DistanceMetric
   readonly margin: number
-  readonly onlyViolating: boolean
   readonly maxTriplets: number | undefined
   readonly threads: number | undefined
 
-  constructor(options: BatchAllOptions = {}) {
+  constructor(options: MinerOptions & { margin?: number; maxTriplets?: number }) {
     this.metric = checkDistanceMetric(options.metric)
     this.margin = checkMargin(options.margin, DEFAULT_MARGIN)
-    this.onlyViolating = options.onlyViolating === true
     this.maxTriplets = checkMaxTriplets(options.maxTriplets)
     this.threads = checkThreads(options.threads)
   }
+
+  /** The native filter: 'any' (every valid triplet), 'all' (margin violators), 'hard', 'semihard', 'easy'. */
+  protected abstract filterType(): string
 
   mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
     return run(embeddings, labels, dim, this.args(this.maxTriplets))
   }
 
-  /** How many triplets {@link mine} would return without a cap (writes none). */
-  count(embeddings: Float32Array, labels: Labels, dim: number): number {
-    return run(embeddings, labels, dim, this.args(0)).total
-  }
-
-  private args(maxTriplets: number | undefined): Omit<RawMineArgs, 'embeddings' | 'labels' | 'dim'> {
+  protected args(maxTriplets: number | undefined): Omit<RawMineArgs, 'embeddings' | 'labels' | 'dim'> {
     return {
       miner: 'filter',
-      type: this.onlyViolating ? 'all' : 'any',
+      type: this.filterType(),
       margin: this.margin,
       metric: this.metric,
       maxTriplets: maxTriplets ?? -1,
       threads: this.threads,
     }
+  }
+}
+
+/** Batch-all: every valid triplet of the batch, or every margin violator, in (a, p, n) order. */
+export class BatchAllMiner extends FilterMiner {
+  readonly onlyViolating: boolean
+
+  constructor(options: BatchAllOptions = {}) {
+    super(options)
+    this.onlyViolating = options.onlyViolating === true
+  }
+
+  protected filterType(): string {
+    return this.onlyViolating ? 'all' : 'any'
+  }
+
+  /** How many triplets {@link mine} would return without a cap (writes none). */
+  count(embeddings: Float32Array, labels: Labels, dim: number): number {
+    return run(embeddings, labels, dim, this.args(0)).total
   }
 }
 
@@ -216,33 +231,19 @@ export interface TripletMarginOptions extends MinerOptions {
  * dn < dp + m (margin violators), 'hard' dn < dp, 'semihard' dp ≤ dn < dp + m, 'easy' dn ≥ dp + m
  * (easy, semihard and hard partition the valid triplets). Triplets in (a, p, n) order.
  */
-export class TripletMarginMiner implements TripletMiner {
-  readonly metric: DistanceMetric
-  readonly margin: number
+export class TripletMarginMiner extends FilterMiner {
   readonly type: TripletType
-  readonly maxTriplets: number | undefined
-  readonly threads: number | undefined
 
   constructor(options: TripletMarginOptions = {}) {
-    this.metric = checkDistanceMetric(options.metric)
-    this.margin = checkMargin(options.margin, DEFAULT_MARGIN)
+    super(options)
     const type = options.type ?? 'all'
     if (!['all', 'hard', 'semihard', 'easy'].includes(type)) {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `type must be 'all', 'hard', 'semihard' or 'easy', got ${describe(type)}`)
     }
     this.type = type
-    this.maxTriplets = checkMaxTriplets(options.maxTriplets)
-    this.threads = checkThreads(options.threads)
   }
 
-  mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
-    return run(embeddings, labels, dim, {
-      miner: 'filter',
-      type: this.type,
-      margin: this.margin,
-      metric: this.metric,
-      maxTriplets: this.maxTriplets ?? -1,
-      threads: this.threads,
-    })
+  protected filterType(): string {
+    return this.type
   }
 }
