@@ -17,10 +17,8 @@ export type { IdsInput, Metric } from './similarity/validate.js'
 export * from './nn/index.js'
 export * from './mining/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
-export {
-  embed, loadTower, rankingTower, saveTower, trainRanking,
-  type EpochMetrics, type RankingTrainOptions, type TowerSpec, type TripletSource,
-} from './train/ranking.js'
+export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
+export { trainRanking, type EpochMetrics, type RankingTrainOptions, type TripletSource } from './train/ranking.js'
 export { progressSink, type ProgressSink } from './train/progress.js'
 export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type Tensor } from './train/safetensors.js'
 export { runRankingExperiment, type ExperimentResult, type ExperimentRow, type RankingExperimentOptions } from './train/experiment.js'

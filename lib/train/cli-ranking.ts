@@ -82,7 +82,8 @@ export function registerRankingCommands(program: Command): void {
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
       const { rankingModels } = await import('./experiment.js')
-      const { rankingTower, trainRanking, saveTower } = await import('./ranking.js')
+      const { rankingTower, saveTower } = await import('../models/ranking-tower.js')
+      const { trainRanking } = await import('./ranking.js')
       const { Adam } = await import('../nn/optim.js')
       const c = parseCommon(o)
       const models = rankingModels({ margin: c.margin, bufferSize: 256, seed: c.seed })
@@ -109,7 +110,7 @@ export function registerRankingCommands(program: Command): void {
     .option('--json', 'print the metrics as one JSON object')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { loadTower, embed } = await import('./ranking.js')
+      const { loadTower, embed } = await import('../models/ranking-tower.js')
       const { retrievalMetrics, similarityPrecision, labelTriplets } = await import('../eval/retrieval.js')
       const dir = (o.data as string | undefined) ?? defaultDataDir()
       const { model, spec } = await loadTower(o.checkpoint as string)

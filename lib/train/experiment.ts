@@ -14,7 +14,8 @@ import {
   BatchAllMiner, BatchHardMiner, DistanceWeightedMiner, SemiHardMiner, TripletMarginMiner, type TripletMiner,
 } from '../mining/miners.js'
 import { Adam } from '../nn/optim.js'
-import { embed, rankingTower, trainRanking, type TowerSpec, type TripletSource } from './ranking.js'
+import { embed, rankingTower, type TowerSpec } from '../models/ranking-tower.js'
+import { trainRanking, type TripletSource } from './ranking.js'
 
 /** Options of {@link runRankingExperiment}. */
 export interface RankingExperimentOptions {

@@ -1,0 +1,132 @@
+/**
+ * Deep Ranking metric learning: trains a ranking tower (lib/models/ranking-tower.ts) with the
+ * triplet hinge loss l = max(0, g + D(a,p) − D(a,n)), D = squared Euclidean (Wang et al., CVPR
+ * 2014), on triplets from a miner (over each batch's embeddings) or from the Deep Ranking online
+ * sampler (over the stream of training items).
+ */
+import { ErrorCodes, SimsageError } from '../errors.js'
+import { tripletLoss } from '../mining/loss.js'
+import type { TripletMiner } from '../mining/miners.js'
+import { TripletSampler } from '../mining/sampler.js'
+import type { Optimizer } from '../nn/optim.js'
+import type { Sequential } from '../nn/sequential.js'
+import { Random } from '../random.js'
+import { progressSink, type ProgressSink } from './progress.js'
+
+/** Where each step's triplets come from. */
+export type TripletSource =
+  | { kind: 'miner'; miner: TripletMiner }
+  | { kind: 'sampler'; bufferSize: number; outOfClassFraction?: number }
+
+/** Options of {@link trainRanking}. */
+export interface RankingTrainOptions {
+  /** n x inputDim training rows. */
+  x: Float32Array
+  labels: Int32Array
+  inputDim: number
+  embeddingDim: number
+  model: Sequential
+  optimizer: Optimizer
+  source: TripletSource
+  epochs: number
+  /** Rows per step (miner) or most distinct rows per step (sampler). */
+  batchSize: number
+  /** g of the hinge (default 0.2). */
+  margin?: number
+  distance?: 'squared' | 'euclidean'
+  softMargin?: boolean
+  seed?: number
+  /** Progress bar (TTY) or per-epoch lines; default false. */
+  progress?: boolean | ProgressSink
+  /** Called after each epoch. */
+  onEpoch?: (m: EpochMetrics) => void
+}
+
+/** Per-epoch training metrics. */
+export interface EpochMetrics {
+  epoch: number
+  /** Mean loss over the epoch's steps. */
+  loss: number
+  /** Share of triplets with non-zero loss. */
+  activeFraction: number
+  triplets: number
+  seconds: number
+  /** Training rows forwarded per second. */
+  rowsPerSecond: number
+}
+
+/** Trains `model` in place; returns per-epoch metrics. Deterministic for a given seed. */
+export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
+  const n = o.labels.length
+  if (o.x.length !== n * o.inputDim) {
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `x holds ${o.x.length / o.inputDim} rows but there are ${n} labels`)
+  }
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'epochs must be a positive integer')
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 3) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be an integer >= 3')
+  const rng = new Random(o.seed ?? 1)
+  const sink = typeof o.progress === 'object' ? o.progress : progressSink(o.progress === true)
+  const lossOpts = { dim: o.embeddingDim, margin: o.margin ?? 0.2, distance: o.distance ?? 'squared', softMargin: o.softMargin ?? false }
+  const xb = new Float32Array(o.batchSize * o.inputDim)
+  const lb = new Int32Array(o.batchSize)
+  const order = new Int32Array(n).map((_, i) => i)
+  const history: EpochMetrics[] = []
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    rng.shuffle(order)
+    const steps = Math.floor(n / o.batchSize)
+    sink.start(epoch, o.epochs, steps)
+    const t0 = performance.now()
+    let lossSum = 0, active = 0, triplets = 0, rows = 0
+    const sampler = o.source.kind === 'sampler'
+      ? new TripletSampler({ labels: o.labels, bufferSize: o.source.bufferSize, outOfClassFraction: o.source.outOfClassFraction ?? 0.5, seed: rng.nextU32() })
+      : undefined
+    for (let s = 0; s < steps; s++) {
+      const slice = order.subarray(s * o.batchSize, (s + 1) * o.batchSize)
+      let rowsOf: ArrayLike<number>
+      let tripletIdx: Int32Array | undefined
+      if (sampler) {
+        // Stream this step's items into the buffers, then draw triplets over everything buffered;
+        // the batch is the distinct rows those triplets use.
+        for (const i of slice) sampler.offer(i)
+        const drawn = sampler.sample(Math.floor(o.batchSize / 3))
+        const rowOf = new Map<number, number>()
+        const local = new Int32Array(drawn.length)
+        for (let j = 0; j < drawn.length; j++) {
+          let r = rowOf.get(drawn[j])
+          if (r === undefined) rowOf.set(drawn[j], (r = rowOf.size))
+          local[j] = r
+        }
+        rowsOf = [...rowOf.keys()]
+        tripletIdx = local
+      } else {
+        rowsOf = slice
+      }
+      const b = rowsOf.length
+      for (let j = 0; j < b; j++) {
+        xb.set(o.x.subarray(rowsOf[j] * o.inputDim, (rowsOf[j] + 1) * o.inputDim), j * o.inputDim)
+        lb[j] = o.labels[rowsOf[j]]
+      }
+      const emb = o.model.forward(xb.subarray(0, b * o.inputDim), b)
+      if (o.source.kind === 'miner') tripletIdx = o.source.miner.mine(emb, lb.subarray(0, b), o.embeddingDim)
+      o.model.zeroGrad()
+      const r = tripletLoss(emb, tripletIdx!, lossOpts)
+      if (tripletIdx!.length > 0) {
+        o.model.backward(r.grad)
+        o.optimizer.step()
+      }
+      lossSum += r.loss
+      active += r.active
+      triplets += tripletIdx!.length / 3
+      rows += b
+      sink.tick(lossSum / (s + 1))
+    }
+    const seconds = (performance.now() - t0) / 1000
+    const m: EpochMetrics = {
+      epoch, loss: lossSum / Math.max(1, steps), activeFraction: triplets ? active / triplets : 0, triplets, seconds,
+      rowsPerSecond: rows / seconds,
+    }
+    sink.end(`epoch ${epoch}/${o.epochs}: loss ${m.loss.toFixed(4)}, active ${(100 * m.activeFraction).toFixed(1)}% of ${triplets} triplets, ${seconds.toFixed(1)} s, ${Math.round(m.rowsPerSecond)} rows/s`)
+    history.push(m)
+    o.onEpoch?.(m)
+  }
+  return history
+}
