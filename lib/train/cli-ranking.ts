@@ -81,7 +81,7 @@ export function registerRankingCommands(program: Command): void {
     .option('--method <name>', 'triplet source (see `experiment ranking --models`)', 'semi-hard')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { rankingModels } = await import('./experiment.js')
+      const { rankingModels } = await import('./methods.js')
       const { rankingTower, saveTower } = await import('../models/ranking-tower.js')
       const { trainRanking } = await import('./ranking.js')
       const { Adam } = await import('../nn/optim.js')
