@@ -19,6 +19,10 @@ export * from './mining/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
 export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
 export { trainRanking, type EpochMetrics, type RankingTrainOptions, type TripletSource } from './train/ranking.js'
+export {
+  TRAINING_ABORTED, trainRankingInWorker, type RankingWorkerOptions, type RankingWorkerResult, type TrainingProgress,
+} from './train/ranking-in-worker.js'
+export { createOptimizer, type OptimizerSpec } from './train/optimizer-spec.js'
 export { progressSink, type ProgressSink } from './train/progress.js'
 export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type Tensor } from './train/safetensors.js'
 export { runRankingExperiment, type ExperimentResult, type ExperimentRow, type RankingExperimentOptions } from './train/experiment.js'
