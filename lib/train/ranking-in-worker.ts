@@ -7,13 +7,14 @@
  * the worker rebuilds the same objects from it, so a seeded run gives bitwise the same weights as
  * {@link trainRanking} on the calling thread with the same objects.
  */
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 
 import { ErrorCodes, SimsageError, type ErrorCode } from '../errors.js'
 import { rankingTower, type TowerSpec } from '../models/ranking-tower.js'
 import type { Sequential, TensorState } from '../nn/sequential.js'
 import { describe } from '../nn/validate.js'
 import { rankingModels } from './methods.js'
+import { startModuleWorker } from './module-worker.js'
 import type { OptimizerSpec } from './optimizer-spec.js'
 import { progressSink, type ProgressSink } from './progress.js'
 import type { EpochMetrics } from './ranking.js'
@@ -84,7 +85,10 @@ export interface RankingWorkerOptions {
   onEpoch?: (m: EpochMetrics) => void
   /** Called on this thread after each optimizer step. */
   onProgress?: (p: TrainingProgress) => void
-  /** Aborting terminates the worker and rejects with code ERR_SIMSAGE_ABORTED ({@link TRAINING_ABORTED}). */
+  /**
+   * Aborting rejects at once with code ERR_SIMSAGE_ABORTED ({@link TRAINING_ABORTED}) and stops
+   * the worker at its next step boundary (it then exits; see {@link trainRankingInWorker}).
+   */
   signal?: AbortSignal
 }
 
@@ -114,6 +118,8 @@ export interface RankingWorkerInput {
   seed: number
   /** Post start/tick/end messages (someone listens). */
   progress: boolean
+  /** Set to 1 by this thread to stop the worker at its next step (SharedArrayBuffer, 1 int32). */
+  stop: Int32Array
 }
 
 /** Messages from the worker (internal). */
@@ -124,11 +130,6 @@ export type RankingWorkerMessage =
   | { type: 'epoch'; metrics: EpochMetrics }
   | { type: 'done'; epochs: EpochMetrics[]; weights: Record<string, TensorState> }
   | { type: 'error'; code: string; name: string; message: string; stack?: string }
-
-// Compiled, this file is dist/lib/train/ranking-in-worker.js and the worker is its .js sibling.
-// Run as TypeScript (tap's ts-node loader, tsx), import.meta.url names the .ts file and the worker
-// must be the .ts sibling: the Worker inherits process.execArgv, hence the same --import loader.
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './ranking-worker.ts' : './ranking-worker.js', import.meta.url)
 
 function aborted(signal: AbortSignal): SimsageError {
   return new SimsageError(TRAINING_ABORTED, 'training was aborted', { cause: signal.reason })
@@ -150,7 +151,12 @@ function fromWorker(e: { code?: unknown; name?: string; message?: string; stack?
  * Errors: bad options that can be checked here (array types, tower spec, init state, method name)
  * reject before a worker starts; errors inside the worker (e.g. ERR_SIMSAGE_DIM_MISMATCH for
  * labels that do not match x) reject with the worker's code; `signal` rejects with
- * ERR_SIMSAGE_ABORTED; an error thrown by a callback terminates the worker and rejects with it.
+ * ERR_SIMSAGE_ABORTED; an error thrown by a callback stops the worker and rejects with it.
+ *
+ * Stopping is cooperative: the worker checks a shared flag before each step and exits, so a native
+ * call in progress finishes first (a few ms per step at the shipped sizes). `worker.terminate()`
+ * is not used: terminating a thread inside a native call aborts the process with the current
+ * addon (node-addon-api rethrows the Napi::Error it cannot throw into a dying environment).
  */
 export async function trainRankingInWorker(o: RankingWorkerOptions): Promise<RankingWorkerResult> {
   if (o === null || typeof o !== 'object') throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(o)}`)
@@ -178,11 +184,11 @@ export async function trainRankingInWorker(o: RankingWorkerOptions): Promise<Ran
   const input: RankingWorkerInput = {
     x, labels, tower: o.tower, init, optimizer: o.optimizer, method: o.method, bufferSize, epochs: o.epochs,
     batchSize: o.batchSize, margin, distance: o.distance, softMargin: o.softMargin, seed,
-    progress: Boolean(o.progress) || typeof o.onProgress === 'function',
+    progress: Boolean(o.progress) || typeof o.onProgress === 'function', stop: new Int32Array(new SharedArrayBuffer(4)),
   }
   let worker: Worker
   try {
-    worker = new Worker(WORKER_URL, { workerData: input, transferList })
+    worker = startModuleWorker(import.meta.url, 'ranking-worker', { workerData: input, transferList })
   } catch (e) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `cannot start the training worker: ${(e as Error).message}`, { cause: e })
   }
@@ -196,7 +202,7 @@ export async function trainRankingInWorker(o: RankingWorkerOptions): Promise<Ran
       settled = true
       o.signal?.removeEventListener('abort', onAbort)
       if (err !== undefined) {
-        void worker.terminate()
+        Atomics.store(input.stop, 0, 1)
         // Close a bar left open mid-epoch.
         if (open) {
           const { epoch, epochs } = open
