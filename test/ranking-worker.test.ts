@@ -79,19 +79,34 @@ t.test('same seed, bitwise the same weights and losses as trainRanking on this t
   t.equal(xs.length, train.images.length, 'shared arrays are never detached')
 })
 
-t.test('abort terminates the worker and rejects with ERR_SIMSAGE_ABORTED', async (t) => {
+/** Live MessagePorts of this process: a Worker holds one until its thread has exited. */
+const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length
+
+t.test('abort stops the worker and rejects with ERR_SIMSAGE_ABORTED', async (t) => {
+  const before = ports()
   const ac = new AbortController()
   let ticks = 0
   const reason = new Error('shutting down')
+  const events: string[] = []
+  const sink = {
+    start: (epoch: number, epochs: number, steps: number) => void events.push(`start ${epoch}/${epochs} ${steps}`),
+    tick: () => void events.push('tick'),
+    end: (summary: string) => void events.push(`end ${summary}`),
+  }
   const run = trainRankingInWorker({
     x: train.images, labels: train.labels, tower: spec, optimizer: { kind: 'adam' }, method: 'batch-hard', epochs: 50,
-    batchSize: 100, signal: ac.signal, onProgress: () => ++ticks === 3 && ac.abort(reason),
+    batchSize: 100, signal: ac.signal, progress: sink, onProgress: () => ++ticks === 3 && ac.abort(reason),
   })
+  t.equal(ports(), before + 1, 'a worker runs')
   const err = await run.then(() => undefined, (e: unknown) => e)
   t.ok(err instanceof SimsageError, 'a SimsageError')
   t.equal((err as SimsageError).code, 'ERR_SIMSAGE_ABORTED')
   t.equal((err as SimsageError).cause, reason, 'the abort reason is the cause')
-  t.ok(ticks >= 3 && ticks < 50 * 30, `stopped early (${ticks} steps reported)`)
+  t.equal(ticks, 3, 'nothing reported after the abort')
+  t.same(events, ['start 1/50 30', 'tick', 'tick', 'tick', 'end epoch 1/50: stopped'], 'the progress sink ran on this thread and was closed')
+  const t0 = performance.now()
+  while (ports() > before && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10))
+  t.equal(ports(), before, `the worker exited ${(performance.now() - t0).toFixed(0)} ms after the rejection`)
 
   await t.rejects(trainRankingInWorker({
     x: train.images, labels: train.labels, tower: spec, optimizer: { kind: 'adam' }, method: 'batch-hard', epochs: 1,
