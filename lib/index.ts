@@ -17,10 +17,12 @@ export type { IdsInput, Metric } from './similarity/types.js'
 export * from './nn/index.js'
 export * from './mining/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
+export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
+export { trainRanking, type EpochMetrics, type RankingTrainOptions, type TripletSource } from './train/ranking.js'
 export {
-  embed, loadTower, rankingTower, saveTower, trainRanking,
-  type EpochMetrics, type RankingTrainOptions, type TowerSpec, type TripletSource,
-} from './train/ranking.js'
+  TRAINING_ABORTED, trainRankingInWorker, type RankingWorkerOptions, type RankingWorkerResult, type TrainingProgress,
+} from './train/ranking-in-worker.js'
+export { createOptimizer, type OptimizerSpec } from './train/optimizer-spec.js'
 export { progressSink, type ProgressSink } from './train/progress.js'
 export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type Tensor } from './io/safetensors.js'
 export { runRankingExperiment, type ExperimentResult, type ExperimentRow, type RankingExperimentOptions } from './train/experiment.js'

@@ -82,8 +82,9 @@ export function registerRankingCommands(program: Command): void {
     .option('--method <name>', 'triplet source (see `experiment ranking --models`)', 'semi-hard')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { rankingModels } = await import('../train/experiment.js')
-      const { rankingTower, trainRanking, saveTower } = await import('../train/ranking.js')
+      const { rankingModels } = await import('../train/methods.js')
+      const { rankingTower, saveTower } = await import('../models/ranking-tower.js')
+      const { trainRanking } = await import('../train/ranking.js')
       const { Adam } = await import('../nn/optim.js')
       const c = parseCommon(o)
       const models = rankingModels({ margin: c.margin, bufferSize: 256, seed: c.seed })
@@ -110,7 +111,7 @@ export function registerRankingCommands(program: Command): void {
     .option('--json', 'print the metrics as one JSON object')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { loadTower, embed } = await import('../train/ranking.js')
+      const { loadTower, embed } = await import('../models/ranking-tower.js')
       const { retrievalMetrics, similarityPrecision, labelTriplets } = await import('../eval/retrieval.js')
       const dir = (o.data as string | undefined) ?? defaultDataDir()
       const { model, spec } = await loadTower(o.checkpoint as string)

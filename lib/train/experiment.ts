@@ -10,11 +10,10 @@
  */
 import { filterClasses, loadFashionMnist, type LabeledImages } from '../data/fashion-mnist.js'
 import { labelTriplets, retrievalMetrics, similarityPrecision } from '../eval/retrieval.js'
-import {
-  BatchAllMiner, BatchHardMiner, DistanceWeightedMiner, SemiHardMiner, TripletMarginMiner, type TripletMiner,
-} from '../mining/miners.js'
 import { Adam } from '../nn/optim.js'
-import { embed, rankingTower, trainRanking, type TowerSpec, type TripletSource } from './ranking.js'
+import { embed, rankingTower, type TowerSpec } from '../models/ranking-tower.js'
+import { rankingModels } from './methods.js'
+import { trainRanking } from './ranking.js'
 
 /** Options of {@link runRankingExperiment}. */
 export interface RankingExperimentOptions {
@@ -51,31 +50,6 @@ export interface ExperimentResult {
   split: string
   options: Omit<RankingExperimentOptions, 'log' | 'progress'>
   rows: ExperimentRow[]
-}
-
-/** How one row trains: its triplet source and, where it departs from the Deep Ranking hinge on
- * squared distances, its loss. */
-export interface RankingMethod {
-  source: TripletSource
-  distance?: 'squared' | 'euclidean'
-  softMargin?: boolean
-}
-
-/** Model names and how each trains. */
-export function rankingModels(o: { margin: number; bufferSize: number; seed: number }): Record<string, () => RankingMethod> {
-  const miner = (m: TripletMiner): RankingMethod => ({ source: { kind: 'miner', miner: m } })
-  return {
-    'batch-all': () => miner(new BatchAllMiner({ onlyViolating: true, margin: o.margin, metric: 'sqeuclidean' })),
-    'batch-hard': () => miner(new BatchHardMiner({ metric: 'sqeuclidean' })),
-    // Hermans et al. 2017 ("In Defense of the Triplet Loss"): batch-hard on Euclidean distances
-    // with the soft margin log(1 + exp(D(a,p) - D(a,n))).
-    'batch-hard-soft': () => ({ source: { kind: 'miner', miner: new BatchHardMiner({ metric: 'euclidean' }) }, distance: 'euclidean', softMargin: true }),
-    'semi-hard': () => miner(new SemiHardMiner({ metric: 'sqeuclidean' })),
-    'distance-weighted': () => miner(new DistanceWeightedMiner({ seed: o.seed })),
-    'margin-semihard': () => miner(new TripletMarginMiner({ margin: o.margin, type: 'semihard', metric: 'sqeuclidean' })),
-    'margin-hard': () => miner(new TripletMarginMiner({ margin: o.margin, type: 'hard', metric: 'sqeuclidean' })),
-    'deep-ranking-sampler': () => ({ source: { kind: 'sampler', bufferSize: o.bufferSize, outOfClassFraction: 0.5 } }),
-  }
 }
 
 function evaluate(name: string, q: Float32Array, qLabels: Int32Array, g: Float32Array, gLabels: Int32Array, dim: number, seconds: number): ExperimentRow {

@@ -1,51 +1,17 @@
 /**
- * Deep Ranking metric learning: an MLP tower (input → hidden ReLU layers → embedding, L2-normalised)
- * trained with the triplet hinge loss l = max(0, g + D(a,p) − D(a,n)), D = squared Euclidean
- * (Wang et al., CVPR 2014), on triplets from a miner (over each batch's embeddings) or from the
- * Deep Ranking online sampler (over the stream of training items).
+ * Deep Ranking metric learning: trains a ranking tower (lib/models/ranking-tower.ts) with the
+ * triplet hinge loss l = max(0, g + D(a,p) − D(a,n)), D = squared Euclidean (Wang et al., CVPR
+ * 2014), on triplets from a miner (over each batch's embeddings) or from the Deep Ranking online
+ * sampler (over the stream of training items).
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { tripletLoss } from '../mining/loss.js'
 import type { TripletMiner } from '../mining/miners.js'
 import { TripletSampler } from '../mining/sampler.js'
-import { L2Normalize, Linear, ReLU } from '../nn/layers.js'
 import type { Optimizer } from '../nn/optim.js'
-import { Sequential } from '../nn/sequential.js'
+import type { Sequential } from '../nn/sequential.js'
 import { Random } from '../random.js'
 import { progressSink, type ProgressSink } from './progress.js'
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js'
-
-/** Shape of a ranking tower. */
-export interface TowerSpec {
-  inputDim: number
-  /** Hidden layer widths, each followed by ReLU. */
-  hidden: number[]
-  embeddingDim: number
-}
-
-/** Builds Linear/ReLU layers ending in an L2-normalised embedding, initialised from `seed`. */
-export function rankingTower(spec: TowerSpec, seed = 1): Sequential {
-  const rng = new Random(seed)
-  const layers = []
-  let width = spec.inputDim
-  for (const h of spec.hidden) {
-    layers.push(new Linear(width, h, { rng, inputGrad: layers.length > 0 }), new ReLU())
-    width = h
-  }
-  layers.push(new Linear(width, spec.embeddingDim, { rng, inputGrad: layers.length > 0 }), new L2Normalize())
-  return new Sequential(...layers)
-}
-
-/** Embeds n rows (n x inputDim) in batches; returns n x embeddingDim (a new array). */
-export function embed(model: Sequential, x: Float32Array, inputDim: number, embeddingDim: number, batch = 1024): Float32Array {
-  const n = x.length / inputDim
-  const out = new Float32Array(n * embeddingDim)
-  for (let i = 0; i < n; i += batch) {
-    const b = Math.min(batch, n - i)
-    out.set(model.forward(x.subarray(i * inputDim, (i + b) * inputDim), b), i * embeddingDim)
-  }
-  return out
-}
 
 /** Where each step's triplets come from. */
 export type TripletSource =
@@ -163,27 +129,4 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
     o.onEpoch?.(m)
   }
   return history
-}
-
-/** Saves a tower's weights (safetensors) with its shape and any string metadata. */
-export async function saveTower(path: string, model: Sequential, spec: TowerSpec, metadata: Record<string, string> = {}): Promise<void> {
-  const tensors = Object.fromEntries(Object.entries(model.state()).map(([k, v]) => [k, { shape: v.shape, data: v.data }]))
-  await saveSafetensors(path, tensors, { ...metadata, format: 'simsage-ranking-tower', tower: JSON.stringify(spec) })
-}
-
-/** Loads a tower saved by {@link saveTower}. */
-export async function loadTower(path: string): Promise<{ model: Sequential; spec: TowerSpec; metadata: Record<string, string> }> {
-  const { tensors, metadata } = await loadSafetensors(path)
-  if (metadata.format !== 'simsage-ranking-tower' || !metadata.tower) {
-    throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path} is not a simsage ranking tower checkpoint`)
-  }
-  let spec: TowerSpec
-  try {
-    spec = JSON.parse(metadata.tower)
-  } catch {
-    throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: tower metadata is not JSON`)
-  }
-  const model = rankingTower(spec)
-  model.load(tensors)
-  return { model, spec, metadata }
 }
