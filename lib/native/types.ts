@@ -89,4 +89,8 @@ export interface RawBinding extends RawNnBinding, RawMiningBinding {
   setBackend(args: { backend: string }): string
   probeFmaPeak(args: { simd?: string; seconds?: number }): { gflops: number; simd: string; seconds: number }
   probeReadBandwidth(args: { data: Float32Array; passes?: number; threads?: number }): { gbPerSec: number; seconds: number }
+  /** V8's external-memory count for this isolate in bytes (what native objects such as NativeIndex
+   * report, plus ArrayBuffer backing stores). Diagnostic; Node 20's memoryUsage().external omits
+   * the reported part. */
+  externalMemory(): number
 }

@@ -12,7 +12,7 @@ namespace simsage {
 namespace addon {
 
 void register_similarity(Napi::Env env, Napi::Object exports);  // topkSync, topkAsync, NativeIndex
-void register_info(Napi::Env env, Napi::Object exports);        // info, setThreads, setSimd, setBackend, probes
+void register_info(Napi::Env env, Napi::Object exports);        // info, settings, probes, externalMemory
 void register_nn(Napi::Env env, Napi::Object exports);          // nn*
 void register_mining(Napi::Env env, Napi::Object exports);      // mining*
 

@@ -116,6 +116,13 @@ Napi::Value ProbeReadBandwidth(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// externalMemory() -> V8's count of external memory in this isolate (bytes): what native objects
+// reported through AdjustExternalMemory plus ArrayBuffer backing stores. A diagnostic for tests:
+// Node 20's process.memoryUsage().external does not include the reported amounts.
+Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
+}
+
 }  // namespace
 
 void register_info(Napi::Env env, Napi::Object exports) {
@@ -125,6 +132,7 @@ void register_info(Napi::Env env, Napi::Object exports) {
   exports.Set("setBackend", Napi::Function::New(env, SetBackend, "setBackend"));
   exports.Set("probeFmaPeak", Napi::Function::New(env, ProbeFmaPeak, "probeFmaPeak"));
   exports.Set("probeReadBandwidth", Napi::Function::New(env, ProbeReadBandwidth, "probeReadBandwidth"));
+  exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory, "externalMemory"));
 }
 
 }  // namespace addon
