@@ -57,7 +57,7 @@ export function setThreads(threads: number): number {
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer in [1, 256], got ${describe(threads)}`)
   }
-  return callNative(() => binding().setThreads(threads))
+  return callNative(() => binding().setThreads({ threads }))
 }
 
 /** Selects the SIMD level ('auto' = best). A level the CPU lacks steps down; returns the level set. */
@@ -65,12 +65,12 @@ export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
   if (!['scalar', 'avx2', 'avx512', 'auto'].includes(level as string)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `SIMD level must be scalar, avx2, avx512 or auto, got ${describe(level)}`)
   }
-  return callNative(() => binding().setSimd(level)) as SimdLevel
+  return callNative(() => binding().setSimd({ level })) as SimdLevel
 }
 
 /** Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop. */
 export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): { gflops: number; simd: SimdLevel } {
-  const r = callNative(() => binding().probeFmaPeak(options.simd ?? 'auto', options.seconds ?? 0.3))
+  const r = callNative(() => binding().probeFmaPeak({ simd: options.simd ?? 'auto', seconds: options.seconds ?? 0.3 }))
   return { gflops: r.gflops, simd: r.simd as SimdLevel }
 }
 
@@ -79,6 +79,6 @@ export function probeReadBandwidth(data: Float32Array, options: { passes?: numbe
   if (!(data instanceof Float32Array)) {
     throw new SimsageError(ErrorCodes.INVALID_TYPE, `data must be a Float32Array, got ${describe(data)}`)
   }
-  const r = callNative(() => binding().probeReadBandwidth(data, options.passes ?? 3, options.threads ?? 1))
+  const r = callNative(() => binding().probeReadBandwidth({ data, passes: options.passes ?? 3, threads: options.threads ?? 1 }))
   return { gbPerSec: r.gbPerSec }
 }

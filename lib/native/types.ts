@@ -34,15 +34,28 @@ export interface RawSearchResult {
   backend: string
 }
 
+/** Ids and vectors of NativeIndex.add / addAsync. */
+export interface RawAddArgs {
+  /** n ids: non-negative safe integers (a BigInt64Array is range-checked natively). */
+  ids: Float64Array | BigInt64Array
+  /** n x dim row-major. */
+  vectors: Float32Array
+  /** The vectors are already unit length (a loaded cosine file): skip renormalising. */
+  normalized?: boolean
+}
+
 export interface RawNativeIndex {
-  add(ids: Float64Array, vectors: Float32Array, normalized?: boolean): void
-  remove(ids: Float64Array): number
-  has(id: number): boolean
+  add(args: RawAddArgs): void
+  /** Runs on a libuv worker thread; `vectors` is not copied (do not modify it until it settles). */
+  addAsync(args: RawAddArgs): Promise<void>
+  remove(args: { ids: Float64Array }): number
+  has(args: { id: number }): boolean
   size(): number
-  reserve(rows: number): void
+  reserve(args: { rows: number }): void
   searchSync(args: RawSearchArgs): RawSearchResult
   searchAsync(args: RawSearchArgs): Promise<RawSearchResult>
-  exportInto(vectors: Float32Array, ids: Float64Array): number
+  /** vectors: size x dim, ids: size; returns the rows written. */
+  exportInto(args: { vectors: Float32Array; ids: Float64Array }): number
   dispose(): void
   disposed(): boolean
 }
@@ -61,15 +74,23 @@ export interface RawInfo {
   cudaDevices: { index: number; name: string; totalMemory: number; computeCapability: string }[]
 }
 
-
+/**
+ * Every native function that takes arguments takes one arguments object. Functions from the nn and
+ * mining families are typed in nn-types.ts and mining-types.ts.
+ */
 export interface RawBinding extends RawNnBinding, RawMiningBinding {
   topkSync(args: RawTopkArgs): RawSearchResult
   topkAsync(args: RawTopkArgs): Promise<RawSearchResult>
-  NativeIndex: new (dim: number, metric: string) => RawNativeIndex
+  NativeIndex: new (args: { dim: number; metric: string }) => RawNativeIndex
   info(): RawInfo
-  setThreads(n: number): number
-  setSimd(level: string): string
-  setBackend(name: string): string
-  probeFmaPeak(simd: string, seconds: number): { gflops: number; simd: string; seconds: number }
-  probeReadBandwidth(data: Float32Array, passes: number, threads: number): { gbPerSec: number; seconds: number }
+  /** 0 restores the machine default; returns the default now in force. */
+  setThreads(args: { threads: number }): number
+  setSimd(args: { level: string }): string
+  setBackend(args: { backend: string }): string
+  probeFmaPeak(args: { simd?: string; seconds?: number }): { gflops: number; simd: string; seconds: number }
+  probeReadBandwidth(args: { data: Float32Array; passes?: number; threads?: number }): { gbPerSec: number; seconds: number }
+  /** V8's external-memory count for this isolate in bytes (what native objects such as NativeIndex
+   * report, plus ArrayBuffer backing stores). Diagnostic; Node 20's memoryUsage().external omits
+   * the reported part. */
+  externalMemory(): number
 }

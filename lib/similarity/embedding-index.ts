@@ -1,6 +1,7 @@
 /**
  * A mutable in-memory index of embeddings with exact top-k search.
  */
+
 import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawNativeIndex } from '../native/types.js'
@@ -51,7 +52,7 @@ export class EmbeddingIndex implements Disposable {
     this.metric = checkMetric(options.metric ?? 'ip')
     this.metadata = checkMetadata(options.metadata ?? {})
     const Native = binding().NativeIndex
-    this.#native = callNative(() => new Native(this.dim, this.metric))
+    this.#native = callNative(() => new Native({ dim: this.dim, metric: this.metric }))
   }
 
   #live(): RawNativeIndex {
@@ -78,23 +79,47 @@ export class EmbeddingIndex implements Disposable {
    */
   add(ids: IdsInput, vectors: Float32Array): void {
     const native = this.#live()
+    const args = this.#addArgs(ids, vectors)
+    callNative(() => native.add(args))
+  }
+
+  /**
+   * Like {@link add}, off the event loop: the vectors are checked and stored on a libuv worker
+   * thread, so timers and I/O keep running while a large batch goes in. Same validation, same
+   * all-or-nothing semantics and error codes as {@link add}.
+   *
+   * The vectors are not copied: do not modify `vectors` until the promise settles. Like any
+   * mutation, the add waits for searches in flight on this index and is applied as a whole: a search
+   * or mutation issued before the promise settles sees the index either before or after the entire
+   * batch, never part of it.
+   *
+   * @param ids n ids (non-negative safe integers; converted and checked before this returns).
+   * @param vectors n x dim row-major Float32Array.
+   */
+  async addAsync(ids: IdsInput, vectors: Float32Array): Promise<void> {
+    const native = this.#live()
+    const args = this.#addArgs(ids, vectors)
+    await awaitNative(callNative(() => native.addAsync(args)))
+  }
+
+  #addArgs(ids: IdsInput, vectors: Float32Array) {
     const idArr = toIdArray(ids)
     const rows = checkMatrix(vectors, this.dim, 'vectors')
     if (rows !== idArr.length) {
       throw new SimsageError(ErrorCodes.DIM_MISMATCH, `vectors hold ${rows} rows of dim ${this.dim} but ${idArr.length} ids were given`)
     }
-    callNative(() => native.add(idArr, vectors, false))
+    return { ids: idArr, vectors, normalized: false }
   }
 
   /** Removes ids (unknown ids are ignored). Returns how many were removed. */
   remove(ids: IdsInput): number {
     const native = this.#live()
-    return callNative(() => native.remove(toIdArray(ids)))
+    return callNative(() => native.remove({ ids: toIdArray(ids) }))
   }
 
   /** Whether id is stored. */
   has(id: number): boolean {
-    return this.#live().has(id)
+    return this.#live().has({ id })
   }
 
   /**
@@ -134,18 +159,27 @@ export class EmbeddingIndex implements Disposable {
     const data = encodeIndexFile(
       { dim: this.dim, metric: this.metric, normalized: this.metric === 'cosine', count, metadata: this.metadata },
       (vectors, ids) => {
-        callNative(() => native.exportInto(vectors, ids))
+        callNative(() => native.exportInto({ vectors, ids }))
       },
     )
     await writeIndexFile(path, data)
   }
 
-  /** Loads an index written by {@link save}, verifying its checksum and structure first. */
+  /**
+   * Loads an index written by {@link save}, verifying size, magic, version, fields and the SHA-256
+   * checksum before anything is built (any damage rejects with ERR_SIMSAGE_CORRUPT_FILE, an
+   * unknown format version with ERR_SIMSAGE_UNSUPPORTED, file-system errors with Node's own codes).
+   *
+   * The event loop stays responsive throughout: the file is read asynchronously, the checksum is
+   * computed in 1 MiB steps that yield to the loop between them, and the vectors go in through
+   * {@link addAsync} on a worker thread.
+   */
   static async load(path: string): Promise<EmbeddingIndex> {
     const file = await readIndexFile(path)
     const index = new EmbeddingIndex({ dim: file.dim, metric: file.metric, metadata: file.metadata })
     try {
-      callNative(() => index.#live().add(file.ids, file.vectors, file.normalized))
+      const native = index.#live()
+      await awaitNative(callNative(() => native.addAsync({ ids: file.ids, vectors: file.vectors, normalized: file.normalized })))
     } catch (e) {
       index.dispose()
       if (e instanceof SimsageError && e.code !== ErrorCodes.OUT_OF_MEMORY) {

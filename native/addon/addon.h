@@ -1,24 +1,23 @@
-// Entry points the module registers (one file per group).
+// The binding families. Each file registers its functions on the module's exports; addon.cpp
+// calls them once per environment (main thread or worker thread).
+//
+// Per-environment state: none is kept in statics (no static Napi::Reference or FunctionReference);
+// everything a binding needs travels in its arguments object or in its ObjectWrap instance, so the
+// addon loads and runs in any number of worker threads at once. Kernel settings (threads, SIMD
+// level, backend) are process-wide by design: they describe the machine, not a JS realm.
 #pragma once
 #include <napi.h>
-
-#include "addon/convert.h"
 
 namespace simsage {
 namespace addon {
 
-Napi::Value TopkSync(const Napi::CallbackInfo& info);
-Napi::Value TopkAsync(const Napi::CallbackInfo& info);
-Napi::Function DefineNativeIndex(Napi::Env env);
-Napi::Value Info(const Napi::CallbackInfo& info);
-Napi::Value SetThreads(const Napi::CallbackInfo& info);
-Napi::Value SetSimd(const Napi::CallbackInfo& info);
-Napi::Value SetBackend(const Napi::CallbackInfo& info);
-Napi::Value ProbeFmaPeak(const Napi::CallbackInfo& info);
-Napi::Value ProbeReadBandwidth(const Napi::CallbackInfo& info);
-// Family registrations (one file each).
-void RegisterNn(Napi::Env env, Napi::Object exports);
-void RegisterMining(Napi::Env env, Napi::Object exports);
+void register_similarity(Napi::Env env, Napi::Object exports);  // topkSync, topkAsync, NativeIndex
+void register_info(Napi::Env env, Napi::Object exports);        // info, settings, probes, externalMemory
+void register_nn(Napi::Env env, Napi::Object exports);          // nn*
+void register_mining(Napi::Env env, Napi::Object exports);      // mining*
+
+// Defined in similarity_index.cpp, called by register_similarity.
+Napi::Function define_native_index(Napi::Env env);
 
 }  // namespace addon
 }  // namespace simsage

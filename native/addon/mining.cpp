@@ -1,4 +1,4 @@
-// Bindings of the mining family (native/mining/): registered by RegisterMining. All calls are
+// Bindings of the mining family (native/mining/): registered by register_mining. All calls are
 // synchronous (a B = 4096 batch-hard pass is tens of milliseconds; training loops call them
 // between native steps). Outputs whose size is known (distance matrix, gradient) go into
 // caller-provided typed arrays; triplet lists come back as new Int32Arrays.
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "addon/addon.h"
+#include "addon/args.h"
 #include "mining/mining.h"
 
 namespace simsage {
@@ -20,86 +21,60 @@ namespace addon {
 
 namespace {
 
-Napi::Object args_of(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsObject())
-    throw_js(info.Env(), "ERR_SIMSAGE_INVALID_ARGUMENT", "expected an arguments object");
-  return info[0].As<Napi::Object>();
-}
+// embeddings (Float32Array, b x dim): reads dim and the array, returns b.
+struct Batch {
+  const float* embeddings;
+  int64_t dim, b;
+};
 
-Napi::Int32Array get_i32(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw_js(v.Env(), "ERR_SIMSAGE_INVALID_ARGUMENT", std::string(what) + " must be an Int32Array");
-  return v.As<Napi::Int32Array>();
-}
-
-double get_num(const Napi::Object& o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) throw_js(o.Env(), "ERR_SIMSAGE_INVALID_ARGUMENT", std::string(key) + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-std::string get_str(const Napi::Object& o, const char* key, const char* fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsString()) throw_js(o.Env(), "ERR_SIMSAGE_INVALID_ARGUMENT", std::string(key) + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-// embeddings (Float32Array, b x dim) -> b.
-int64_t rows_of(const Napi::Object& o, const Napi::Float32Array& e, int64_t dim) {
-  if (dim <= 0) throw_js(o.Env(), "ERR_SIMSAGE_DIM_MISMATCH", "dim must be a positive integer");
-  if (e.ElementLength() % dim != 0)
-    throw_js(o.Env(), "ERR_SIMSAGE_DIM_MISMATCH",
-             "embeddings length " + std::to_string(e.ElementLength()) + " is not a multiple of dim " + std::to_string(dim));
-  return static_cast<int64_t>(e.ElementLength()) / dim;
+Batch batch_of(const Args& a) {
+  Batch x;
+  int64_t len = 0;
+  x.embeddings = a.f32_any("embeddings", &len);
+  x.dim = a.integer("dim");
+  if (x.dim <= 0) throw_js(a.env(), kDimMismatch, "dim must be a positive integer");
+  if (len % x.dim != 0)
+    throw_js(a.env(), kDimMismatch,
+             "embeddings length " + std::to_string(len) + " is not a multiple of dim " + std::to_string(x.dim));
+  x.b = len / x.dim;
+  return x;
 }
 
 Napi::Value Pairwise(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = args_of(info);
-  Napi::Float32Array e = get_f32(o.Get("embeddings"), "embeddings");
-  const int64_t dim = get_int(o, "dim", 0, true);
-  const int64_t b = rows_of(o, e, dim);
-  Napi::Float32Array out = get_f32(o.Get("out"), "out");
-  if (static_cast<int64_t>(out.ElementLength()) != b * b)
-    throw_js(env, "ERR_SIMSAGE_DIM_MISMATCH", "out must hold B * B = " + std::to_string(b * b) + " floats");
+  Args a(info, "miningPairwise");
+  const Batch x = batch_of(a);
   PairwiseParams p;
-  p.embeddings = e.Data(), p.b = b, p.dim = dim, p.out = out.Data();
-  p.threads = static_cast<int>(get_int(o, "threads", 0, false));
-  const std::string metric = get_str(o, "metric", "sqeuclidean");
+  p.embeddings = x.embeddings, p.b = x.b, p.dim = x.dim;
+  p.out = a.f32("out", x.b * x.b);  // B x B
+  p.threads = a.threads();
+  const std::string metric = a.string_or("metric", "sqeuclidean");
   guard(env, [&] {
     p.metric = parse_distance_metric(metric.c_str());
     pairwise_distances(p);
-    return 0;
   });
   return Napi::String::New(env, simd_level_name(active_simd_level()));
 }
 
 Napi::Value Mine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = args_of(info);
-  Napi::Float32Array e = get_f32(o.Get("embeddings"), "embeddings");
-  const int64_t dim = get_int(o, "dim", 0, true);
-  const int64_t b = rows_of(o, e, dim);
-  Napi::Int32Array labels = get_i32(o.Get("labels"), "labels");
-  if (static_cast<int64_t>(labels.ElementLength()) != b)
-    throw_js(env, "ERR_SIMSAGE_DIM_MISMATCH", "labels length " + std::to_string(labels.ElementLength()) +
-                                                  " does not match the batch size " + std::to_string(b));
+  Args a(info, "miningMine");
+  const Batch x = batch_of(a);
   MineParams p;
-  p.embeddings = e.Data(), p.labels = labels.Data(), p.b = b, p.dim = dim;
-  p.margin = static_cast<float>(get_num(o, "margin", 0.0));
-  p.threads = static_cast<int>(get_int(o, "threads", 0, false));
-  const std::string miner = get_str(o, "miner", "");
-  const std::string metric = get_str(o, "metric", "sqeuclidean");
-  const std::string type = get_str(o, "type", "all");
-  const int64_t max_triplets = get_int(o, "maxTriplets", -1, false);
+  p.embeddings = x.embeddings, p.b = x.b, p.dim = x.dim;
+  p.labels = a.i32("labels", x.b);
+  p.margin = static_cast<float>(a.number_or("margin", 0.0));
+  p.threads = a.threads();
+  const std::string miner = a.string_or("miner", "");
+  const std::string metric = a.string_or("metric", "sqeuclidean");
+  const std::string type = a.string_or("type", "all");
+  const int64_t max_triplets = a.integer_or("maxTriplets", -1);
   DistanceWeightedParams dw;
-  dw.cutoff = static_cast<float>(get_num(o, "cutoff", dw.cutoff));
-  dw.nonzero_loss_cutoff = static_cast<float>(get_num(o, "nonzeroLossCutoff", dw.nonzero_loss_cutoff));
-  dw.seed = static_cast<uint64_t>(get_int(o, "seed", 0, false));
+  dw.cutoff = static_cast<float>(a.number_or("cutoff", dw.cutoff));
+  dw.nonzero_loss_cutoff = static_cast<float>(a.number_or("nonzeroLossCutoff", dw.nonzero_loss_cutoff));
+  dw.seed = static_cast<uint64_t>(a.integer_or("seed", 0));
   std::vector<int32_t> trip;
-  int64_t total = guard(env, [&]() -> int64_t {
+  const int64_t total = guard(env, [&]() -> int64_t {
     p.metric = parse_distance_metric(metric.c_str());
     check_margin(p.margin);
     if (miner == "filter") return mine_filtered(p, parse_triplet_filter(type.c_str()), max_triplets, &trip);
@@ -119,31 +94,22 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
 
 Napi::Value TripletLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = args_of(info);
-  Napi::Float32Array e = get_f32(o.Get("embeddings"), "embeddings");
-  const int64_t dim = get_int(o, "dim", 0, true);
-  const int64_t b = rows_of(o, e, dim);
-  Napi::Int32Array t = get_i32(o.Get("triplets"), "triplets");
-  if (t.ElementLength() % 3 != 0)
-    throw_js(env, "ERR_SIMSAGE_DIM_MISMATCH", "triplets length must be a multiple of 3");
+  Args a(info, "miningTripletLoss");
+  const Batch x = batch_of(a);
+  int64_t n = 0;
+  const int32_t* triplets = a.i32_any("triplets", &n);
+  if (n % 3 != 0) throw_js(env, kDimMismatch, "triplets length must be a multiple of 3");
   TripletLossParams p;
-  p.embeddings = e.Data(), p.b = b, p.dim = dim;
-  p.triplets = t.Data(), p.n_triplets = static_cast<int64_t>(t.ElementLength() / 3);
-  p.margin = static_cast<float>(get_num(o, "margin", 0.0));
-  p.soft_margin = o.Get("softMargin").ToBoolean().Value();
-  p.threads = static_cast<int>(get_int(o, "threads", 0, false));
-  const std::string distance = get_str(o, "distance", "squared");
+  p.embeddings = x.embeddings, p.b = x.b, p.dim = x.dim;
+  p.triplets = triplets, p.n_triplets = n / 3;
+  p.margin = static_cast<float>(a.number_or("margin", 0.0));
+  p.soft_margin = a.boolean_or("softMargin", false);
+  p.threads = a.threads();
+  const std::string distance = a.string_or("distance", "squared");
   if (distance == "euclidean") p.distance = TripletDistance::Euclidean;
-  else if (distance != "squared")
-    throw_js(env, "ERR_SIMSAGE_INVALID_ARGUMENT", "distance must be 'squared' or 'euclidean'");
-  Napi::Value g = o.Get("grad");
-  if (!g.IsUndefined() && !g.IsNull()) {
-    Napi::Float32Array grad = get_f32(g, "grad");
-    if (static_cast<int64_t>(grad.ElementLength()) != b * dim)
-      throw_js(env, "ERR_SIMSAGE_DIM_MISMATCH", "grad must hold B * dim floats");
-    p.grad = grad.Data();
-  }
-  TripletLossResult r = guard(env, [&] { return triplet_loss(p); });
+  else if (distance != "squared") throw_js(env, kInvalidArgument, "distance must be 'squared' or 'euclidean'");
+  p.grad = a.f32_opt("grad", x.b * x.dim);  // B x dim, overwritten when given
+  const TripletLossResult r = guard(env, [&] { return triplet_loss(p); });
   Napi::Object out = Napi::Object::New(env);
   out.Set("loss", Napi::Number::New(env, r.loss));
   out.Set("active", Napi::Number::New(env, static_cast<double>(r.active)));
@@ -152,7 +118,7 @@ Napi::Value TripletLoss(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void RegisterMining(Napi::Env env, Napi::Object exports) {
+void register_mining(Napi::Env env, Napi::Object exports) {
   exports.Set("miningPairwise", Napi::Function::New(env, Pairwise, "miningPairwise"));
   exports.Set("miningMine", Napi::Function::New(env, Mine, "miningMine"));
   exports.Set("miningTripletLoss", Napi::Function::New(env, TripletLoss, "miningTripletLoss"));

@@ -1,12 +1,13 @@
-// Bindings of the nn family (native/nn/nn.h), registered by RegisterNn. Every call takes one
+// Bindings of the nn family (native/nn/nn.h), registered by register_nn. Every call takes one
 // arguments object of Float32Arrays and shapes (typed in lib/native/nn-types.ts), checks each
 // array's length against the shapes, and runs synchronously: these are per-batch ops of a training
 // loop, small next to the cost of a Promise. Outputs are caller-provided Float32Arrays (written in
 // place; nothing is allocated per call).
-#include <cmath>
 #include <string>
+#include <utility>
 
 #include "addon/addon.h"
+#include "addon/args.h"
 #include "nn/nn.h"
 
 namespace simsage {
@@ -14,235 +15,174 @@ namespace addon {
 
 namespace {
 
-const char* kInvalid = "ERR_SIMSAGE_INVALID_ARGUMENT";
-const char* kDim = "ERR_SIMSAGE_DIM_MISMATCH";
+// A shape: an integer in [min, 2^40]; ERR_SIMSAGE_DIM_MISMATCH outside.
+int64_t dim_of(const Args& a, const char* key, int64_t min) { return a.integer(key, min, int64_t(1) << 40, kDimMismatch); }
 
-Napi::Object args_of(const Napi::CallbackInfo& info, const char* fn) {
-  if (info.Length() < 1 || !info[0].IsObject())
-    throw_js(info.Env(), kInvalid, std::string(fn) + ": expected an arguments object");
-  return info[0].As<Napi::Object>();
-}
-
-bool present(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return !v.IsUndefined() && !v.IsNull();
-}
-
-// The Float32Array o[key] of exactly `len` elements; null when optional and absent.
-float* f32(const Napi::Object& o, const char* key, int64_t len, bool required) {
-  if (!present(o, key)) {
-    if (required) throw_js(o.Env(), kInvalid, std::string(key) + " is required");
-    return nullptr;
-  }
-  Napi::Float32Array a = get_f32(o.Get(key), key);
-  if (static_cast<int64_t>(a.ElementLength()) != len)
-    throw_js(o.Env(), kDim,
-             std::string(key) + " has length " + std::to_string(a.ElementLength()) + ", expected " +
-                 std::to_string(len));
-  // An empty Float32Array may have no backing store; give kernels a non-null pointer anyway.
-  static float empty = 0.f;
-  return len == 0 ? &empty : a.Data();
-}
-
-// A Float32Array of any length (elementwise ops); returns the pointer and writes its length.
-float* f32_any(const Napi::Object& o, const char* key, int64_t* len) {
-  if (!present(o, key)) throw_js(o.Env(), kInvalid, std::string(key) + " is required");
-  Napi::Float32Array a = get_f32(o.Get(key), key);
-  *len = static_cast<int64_t>(a.ElementLength());
-  static float empty = 0.f;
-  return *len == 0 ? &empty : a.Data();
-}
-
-int64_t dim_of(const Napi::Object& o, const char* key, int64_t min) {
-  const int64_t v = get_int(o, key, 0, true);
-  if (v < min || v > (int64_t(1) << 40))
-    throw_js(o.Env(), kDim, std::string(key) + " must be an integer >= " + std::to_string(min));
-  return v;
-}
-
-// A number (NaN passes through: the kernels reject non-finite hyperparameters with NON_FINITE).
-float num(const Napi::Object& o, const char* key, float fallback) {
-  if (!present(o, key)) return fallback;
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw_js(o.Env(), kInvalid, std::string(key) + " must be a number");
-  return static_cast<float>(v.As<Napi::Number>().DoubleValue());
-}
-
-bool flag(const Napi::Object& o, const char* key, bool fallback) {
-  if (!present(o, key)) return fallback;
-  Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) throw_js(o.Env(), kInvalid, std::string(key) + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
-
-int threads_of(const Napi::Object& o) { return static_cast<int>(get_int(o, "threads", 0, false)); }
+// A hyperparameter (NaN passes through: the kernels reject non-finite values with NON_FINITE).
+float num(const Args& a, const char* key, float fallback) { return static_cast<float>(a.number_or(key, fallback)); }
 
 template <class F>
 Napi::Value run(Napi::Env env, F&& fn) {
-  guard(env, [&] {
-    fn();
-    return 0;
-  });
+  guard(env, std::forward<F>(fn));
   return env.Undefined();
 }
 
 // {x, w, b?, y, batch, inFeatures, outFeatures, threads?}
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnLinearForward");
+  Args o(info, "nnLinearForward");
   LinearParams p;
   p.batch = dim_of(o, "batch", 0);
   p.in_features = dim_of(o, "inFeatures", 1);
   p.out_features = dim_of(o, "outFeatures", 1);
-  p.x = f32(o, "x", p.batch * p.in_features, true);
-  p.w = f32(o, "w", p.out_features * p.in_features, true);
-  p.b = f32(o, "b", p.out_features, false);
-  p.y = f32(o, "y", p.batch * p.out_features, true);
-  p.threads = threads_of(o);
+  p.x = o.f32("x", p.batch * p.in_features);
+  p.w = o.f32("w", p.out_features * p.in_features);
+  p.b = o.f32_opt("b", p.out_features);
+  p.y = o.f32("y", p.batch * p.out_features);
+  p.threads = o.threads();
   return run(info.Env(), [&] { linear_forward(p); });
 }
 
 // {x, w, dy, dx?, dw?, db?, batch, inFeatures, outFeatures, accumulate?, threads?}
 Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnLinearBackward");
+  Args o(info, "nnLinearBackward");
   LinearBackwardParams p;
   p.batch = dim_of(o, "batch", 0);
   p.in_features = dim_of(o, "inFeatures", 1);
   p.out_features = dim_of(o, "outFeatures", 1);
-  p.x = f32(o, "x", p.batch * p.in_features, true);
-  p.w = f32(o, "w", p.out_features * p.in_features, true);
-  p.dy = f32(o, "dy", p.batch * p.out_features, true);
-  p.dx = f32(o, "dx", p.batch * p.in_features, false);
-  p.dw = f32(o, "dw", p.out_features * p.in_features, false);
-  p.db = f32(o, "db", p.out_features, false);
-  p.accumulate = flag(o, "accumulate", false);
-  p.threads = threads_of(o);
+  p.x = o.f32("x", p.batch * p.in_features);
+  p.w = o.f32("w", p.out_features * p.in_features);
+  p.dy = o.f32("dy", p.batch * p.out_features);
+  p.dx = o.f32_opt("dx", p.batch * p.in_features);
+  p.dw = o.f32_opt("dw", p.out_features * p.in_features);
+  p.db = o.f32_opt("db", p.out_features);
+  p.accumulate = o.boolean_or("accumulate", false);
+  p.threads = o.threads();
   return run(info.Env(), [&] { linear_backward(p); });
 }
 
 // {x, y, threads?}: y = max(x, 0), same lengths.
 Napi::Value ReluForward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnReluForward");
+  Args o(info, "nnReluForward");
   ReluParams p;
-  p.x = f32_any(o, "x", &p.n);
-  p.y = f32(o, "y", p.n, true);
-  p.threads = threads_of(o);
+  p.x = o.f32_any("x", &p.n);
+  p.y = o.f32("y", p.n);
+  p.threads = o.threads();
   return run(info.Env(), [&] { relu_forward(p); });
 }
 
 // {y, dy, dx, threads?}
 Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnReluBackward");
+  Args o(info, "nnReluBackward");
   ReluBackwardParams p;
-  p.y = f32_any(o, "y", &p.n);
-  p.dy = f32(o, "dy", p.n, true);
-  p.dx = f32(o, "dx", p.n, true);
-  p.threads = threads_of(o);
+  p.y = o.f32_any("y", &p.n);
+  p.dy = o.f32("dy", p.n);
+  p.dx = o.f32("dx", p.n);
+  p.threads = o.threads();
   return run(info.Env(), [&] { relu_backward(p); });
 }
 
 // {x, y, norms, rows, dim, eps?, threads?}
 Napi::Value L2NormalizeForward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnL2NormalizeForward");
+  Args o(info, "nnL2NormalizeForward");
   L2NormParams p;
   p.rows = dim_of(o, "rows", 0);
   p.dim = dim_of(o, "dim", 1);
   p.eps = num(o, "eps", p.eps);
-  p.x = f32(o, "x", p.rows * p.dim, true);
-  p.y = f32(o, "y", p.rows * p.dim, true);
-  p.norms = f32(o, "norms", p.rows, true);
-  p.threads = threads_of(o);
+  p.x = o.f32("x", p.rows * p.dim);
+  p.y = o.f32("y", p.rows * p.dim);
+  p.norms = o.f32("norms", p.rows);
+  p.threads = o.threads();
   return run(info.Env(), [&] { l2normalize_forward(p); });
 }
 
 // {y, norms, dy, dx, rows, dim, eps?, threads?}
 Napi::Value L2NormalizeBackward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnL2NormalizeBackward");
+  Args o(info, "nnL2NormalizeBackward");
   L2NormBackwardParams p;
   p.rows = dim_of(o, "rows", 0);
   p.dim = dim_of(o, "dim", 1);
   p.eps = num(o, "eps", p.eps);
-  p.y = f32(o, "y", p.rows * p.dim, true);
-  p.norms = f32(o, "norms", p.rows, true);
-  p.dy = f32(o, "dy", p.rows * p.dim, true);
-  p.dx = f32(o, "dx", p.rows * p.dim, true);
-  p.threads = threads_of(o);
+  p.y = o.f32("y", p.rows * p.dim);
+  p.norms = o.f32("norms", p.rows);
+  p.dy = o.f32("dy", p.rows * p.dim);
+  p.dx = o.f32("dx", p.rows * p.dim);
+  p.threads = o.threads();
   return run(info.Env(), [&] { l2normalize_backward(p); });
 }
 
 // {x, gamma?, beta?, y, mean, rstd, rows, dim, eps?, threads?}
 Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnLayerNormForward");
+  Args o(info, "nnLayerNormForward");
   LayerNormParams p;
   p.rows = dim_of(o, "rows", 0);
   p.dim = dim_of(o, "dim", 1);
   p.eps = num(o, "eps", p.eps);
-  p.x = f32(o, "x", p.rows * p.dim, true);
-  p.gamma = f32(o, "gamma", p.dim, false);
-  p.beta = f32(o, "beta", p.dim, false);
-  p.y = f32(o, "y", p.rows * p.dim, true);
-  p.mean = f32(o, "mean", p.rows, true);
-  p.rstd = f32(o, "rstd", p.rows, true);
-  p.threads = threads_of(o);
+  p.x = o.f32("x", p.rows * p.dim);
+  p.gamma = o.f32_opt("gamma", p.dim);
+  p.beta = o.f32_opt("beta", p.dim);
+  p.y = o.f32("y", p.rows * p.dim);
+  p.mean = o.f32("mean", p.rows);
+  p.rstd = o.f32("rstd", p.rows);
+  p.threads = o.threads();
   return run(info.Env(), [&] { layernorm_forward(p); });
 }
 
 // {x, gamma?, mean, rstd, dy, dx, dgamma?, dbeta?, rows, dim, accumulate?, threads?}
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnLayerNormBackward");
+  Args o(info, "nnLayerNormBackward");
   LayerNormBackwardParams p;
   p.rows = dim_of(o, "rows", 0);
   p.dim = dim_of(o, "dim", 1);
-  p.x = f32(o, "x", p.rows * p.dim, true);
-  p.gamma = f32(o, "gamma", p.dim, false);
-  p.mean = f32(o, "mean", p.rows, true);
-  p.rstd = f32(o, "rstd", p.rows, true);
-  p.dy = f32(o, "dy", p.rows * p.dim, true);
-  p.dx = f32(o, "dx", p.rows * p.dim, true);
-  p.dgamma = f32(o, "dgamma", p.dim, false);
-  p.dbeta = f32(o, "dbeta", p.dim, false);
-  p.accumulate = flag(o, "accumulate", false);
-  p.threads = threads_of(o);
+  p.x = o.f32("x", p.rows * p.dim);
+  p.gamma = o.f32_opt("gamma", p.dim);
+  p.mean = o.f32("mean", p.rows);
+  p.rstd = o.f32("rstd", p.rows);
+  p.dy = o.f32("dy", p.rows * p.dim);
+  p.dx = o.f32("dx", p.rows * p.dim);
+  p.dgamma = o.f32_opt("dgamma", p.dim);
+  p.dbeta = o.f32_opt("dbeta", p.dim);
+  p.accumulate = o.boolean_or("accumulate", false);
+  p.threads = o.threads();
   return run(info.Env(), [&] { layernorm_backward(p); });
 }
 
 // {param, grad, velocity?, lr, momentum?, weightDecay?, nesterov?, threads?}
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnSgdStep");
+  Args o(info, "nnSgdStep");
   SgdParams p;
-  p.param = f32_any(o, "param", &p.n);
-  p.grad = f32(o, "grad", p.n, true);
-  p.velocity = f32(o, "velocity", p.n, false);
-  p.lr = num(o, "lr", NAN);
-  if (!present(o, "lr")) throw_js(o.Env(), kInvalid, "lr is required");
+  p.param = o.f32_any("param", &p.n);
+  p.grad = o.f32("grad", p.n);
+  p.velocity = o.f32_opt("velocity", p.n);
+  p.lr = static_cast<float>(o.number("lr"));
   p.momentum = num(o, "momentum", 0.f);
   p.weight_decay = num(o, "weightDecay", 0.f);
-  p.nesterov = flag(o, "nesterov", false);
-  p.threads = threads_of(o);
+  p.nesterov = o.boolean_or("nesterov", false);
+  p.threads = o.threads();
   return run(info.Env(), [&] { sgd_step(p); });
 }
 
 // {param, grad, m, v, step, lr?, beta1?, beta2?, eps?, weightDecay?, decoupled?, threads?}
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  Napi::Object o = args_of(info, "nnAdamStep");
+  Args o(info, "nnAdamStep");
   AdamParams p;
-  p.param = f32_any(o, "param", &p.n);
-  p.grad = f32(o, "grad", p.n, true);
-  p.m = f32(o, "m", p.n, true);
-  p.v = f32(o, "v", p.n, true);
-  p.step = get_int(o, "step", 0, true);
+  p.param = o.f32_any("param", &p.n);
+  p.grad = o.f32("grad", p.n);
+  p.m = o.f32("m", p.n);
+  p.v = o.f32("v", p.n);
+  p.step = o.integer("step");
   p.lr = num(o, "lr", p.lr);
   p.beta1 = num(o, "beta1", p.beta1);
   p.beta2 = num(o, "beta2", p.beta2);
   p.eps = num(o, "eps", p.eps);
   p.weight_decay = num(o, "weightDecay", 0.f);
-  p.decoupled = flag(o, "decoupled", false);
-  p.threads = threads_of(o);
+  p.decoupled = o.boolean_or("decoupled", false);
+  p.threads = o.threads();
   return run(info.Env(), [&] { adam_step(p); });
 }
 
 }  // namespace
 
-void RegisterNn(Napi::Env env, Napi::Object exports) {
+void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnLinearForward", Napi::Function::New(env, LinearForward, "nnLinearForward"));
   exports.Set("nnLinearBackward", Napi::Function::New(env, LinearBackward, "nnLinearBackward"));
   exports.Set("nnReluForward", Napi::Function::New(env, ReluForward, "nnReluForward"));

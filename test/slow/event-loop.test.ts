@@ -1,6 +1,9 @@
 // search() runs off the event loop: timers keep firing during a search over 1,000,000 vectors, while
-// searchSync() (the contrast that shows the test can tell) blocks them. Disposing or mutating an
-// index while a search is in flight is safe.
+// searchSync() (the contrast that shows the test can tell) blocks them. So do addAsync() of
+// 1,000,000 vectors and EmbeddingIndex.load() of a file that size, against the sync add(). Disposing
+// or mutating an index while a search is in flight is safe.
+import { join } from 'node:path'
+
 import t from 'tap'
 
 import { EmbeddingIndex, ErrorCodes, type SearchResults } from '../../lib/index.js'
@@ -111,4 +114,37 @@ t.test('a mutation during an in-flight search: the search sees one whole state',
   t.ok(sameResults(res, before) || sameResults(res, after), 'the in-flight search matches the state before or after the remove')
   t.notOk(sameResults(before, after), 'the two states really differ')
   index.dispose()
+})
+
+t.test('the event loop stays responsive during addAsync and load of 1M vectors; add blocks it', async (t) => {
+  const dim = 16
+  const rng = mulberry32(2027)
+  const ids = Float64Array.from({ length: N }, (_, i) => i)
+  const vectors = randomMatrix(rng, N, dim)
+
+  // Contrast first: the sync add of the same batch lets no timer run.
+  const syncIndex = new EmbeddingIndex({ dim, metric: 'cosine' })
+  const sync = await withTicker(() => syncIndex.add(ids, vectors))
+  t.ok(sync.ms >= INTERVAL_MS * 3, `add() took ${sync.ms.toFixed(0)} ms, long enough for 3 ticks`)
+  t.equal(sync.ticks, 0, 'no timer fired during add() (it blocks the loop)')
+
+  const asyncIndex = new EmbeddingIndex({ dim, metric: 'cosine' })
+  const run = await withTicker(() => asyncIndex.addAsync(ids, vectors))
+  t.equal(asyncIndex.size, N, 'addAsync stored 1,000,000 vectors')
+  // A ticker that fires freely fires ~ms / 5 times; ask for a quarter of that (and at least 3), so a
+  // loaded machine does not make the test flaky but a blocked loop (0 ticks) fails it.
+  const want = Math.max(3, Math.floor(run.ms / INTERVAL_MS / 4))
+  t.ok(run.ticks >= want, `a ${INTERVAL_MS} ms timer fired ${run.ticks} times during the ${run.ms.toFixed(0)} ms addAsync (>= ${want})`)
+  const queries = randomMatrix(rng, 16, dim)
+  t.ok(sameResults(asyncIndex.searchSync(queries, 10), syncIndex.searchSync(queries, 10)), 'add and addAsync built the same index')
+
+  const path = join(t.testdir(), 'big.ssg')
+  await asyncIndex.save(path)
+  const load = await withTicker(() => EmbeddingIndex.load(path))
+  const loaded = load.value
+  t.equal(loaded.size, N, 'load restored 1,000,000 vectors')
+  const wantLoad = Math.max(3, Math.floor(load.ms / INTERVAL_MS / 4))
+  t.ok(load.ticks >= wantLoad, `the timer fired ${load.ticks} times during the ${load.ms.toFixed(0)} ms load (>= ${wantLoad})`)
+  t.ok(sameResults(loaded.searchSync(queries, 10), syncIndex.searchSync(queries, 10)), 'the loaded index answers the same')
+  for (const index of [syncIndex, asyncIndex, loaded]) index.dispose()
 })

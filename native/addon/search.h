@@ -1,0 +1,43 @@
+// The similarity bindings' search request and output (topk*, NativeIndex.search*).
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "addon/args.h"
+#include "similarity/cpu/filters.h"
+#include "similarity/similarity.h"
+
+namespace simsage {
+namespace addon {
+
+// A search request copied out of JS (safe to use off the main thread once queries are copied).
+struct SearchRequest {
+  std::vector<float> queries;  // nq x dim, filled only when parse_search(copy_queries = true)
+  const float* query_data = nullptr;  // the queries in JS memory (valid during the call)
+  int64_t nq = 0, dim = 0, k = 0;
+  Metric metric = Metric::InnerProduct;
+  int threads = 0;
+  std::vector<int64_t> allow, deny, exclude_offsets, exclude_ids;
+  bool has_allow = false;
+  FilterSpec spec() const;
+  const float* query_ptr() const { return queries.empty() ? query_data : queries.data(); }
+};
+
+// Reads {queries, dim, k, metric?, threads?, allow?, deny?, excludeOffsets?, excludeIds?}.
+// ids arrive as Float64Array holding non-negative safe integers (checked in TS, again here).
+SearchRequest parse_search(const Args& a, bool copy_queries);
+
+// Output buffers for one search.
+struct SearchOutput {
+  std::vector<int64_t> ids;
+  std::vector<float> scores;
+  std::vector<int32_t> counts;
+  TopkStats stats;
+  TopkParams params(const SearchRequest& r);  // sizes the buffers, points the params at them
+  Napi::Object to_js(Napi::Env env, int64_t k) const;  // {ids, scores, counts, k, simd, threads, backend}
+};
+
+}  // namespace addon
+}  // namespace simsage

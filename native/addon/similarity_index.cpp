@@ -1,0 +1,246 @@
+// NativeIndex: the JS handle of a VectorStore. Every method takes one arguments object.
+//
+//   new NativeIndex({ dim, metric })
+//   add({ ids, vectors, normalized? }) / addAsync(...) -> Promise<void>
+//   remove({ ids }) -> number   has({ id }) -> boolean   size()   reserve({ rows })
+//   searchSync(search args) / searchAsync(search args) -> Promise   (search.h)
+//   exportInto({ vectors, ids }) -> rows   dispose()   disposed()
+//
+// The store is shared with in-flight async work (shared_ptr), so dispose() while a search or an
+// addAsync runs frees the memory only when that work ends. The native memory the store holds is
+// reported to V8 (AdjustExternalMemory) after every mutation and released on dispose() or, for an
+// index never disposed, by the finalizer.
+#include <memory>
+
+#include "addon/addon.h"
+#include "addon/async_worker.h"
+#include "addon/search.h"
+#include "similarity/cpu/vector_store.h"
+
+namespace simsage {
+namespace addon {
+
+namespace {
+
+// Bytes a store holds: the vector panels (capacity x dim f32), per-row bookkeeping reserved for the
+// capacity (|x|^2 f32, id i64, hash bucket) and one id -> row hash node per stored row. An estimate
+// of the allocator's view, within a few percent for dim >= 16.
+int64_t held_bytes(const VectorStore& s) {
+  const int64_t cap = s.capacity();
+  return cap * s.dim() * static_cast<int64_t>(sizeof(float)) + cap * (4 + 8 + 8) + s.size() * 32;
+}
+
+// What this index has reported to V8; shared with async mutations, which measure the store on
+// their worker thread and apply the difference on the main thread.
+struct ExternalMemory {
+  int64_t reported = 0;
+  bool released = false;
+
+  void set(Napi::Env env, int64_t bytes) {
+    if (released || bytes == reported) return;
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes - reported);
+    reported = bytes;
+  }
+  // Never throws: also runs from the finalizer, possibly while the environment shuts down.
+  void release(Napi::Env env) noexcept {
+    if (released) return;
+    released = true;
+    if (reported == 0) return;
+    try {
+      Napi::MemoryManagement::AdjustExternalMemory(env, -reported);
+    } catch (...) {
+    }
+    reported = 0;
+  }
+};
+
+class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeIndex",
+                       {InstanceMethod<&NativeIndex::Add>("add"), InstanceMethod<&NativeIndex::AddAsync>("addAsync"),
+                        InstanceMethod<&NativeIndex::Remove>("remove"), InstanceMethod<&NativeIndex::Has>("has"),
+                        InstanceMethod<&NativeIndex::Size>("size"), InstanceMethod<&NativeIndex::Reserve>("reserve"),
+                        InstanceMethod<&NativeIndex::SearchSync>("searchSync"),
+                        InstanceMethod<&NativeIndex::SearchAsync>("searchAsync"),
+                        InstanceMethod<&NativeIndex::ExportInto>("exportInto"),
+                        InstanceMethod<&NativeIndex::Dispose>("dispose"),
+                        InstanceMethod<&NativeIndex::Disposed>("disposed")});
+  }
+
+  // new NativeIndex({ dim, metric })
+  explicit NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
+    Napi::Env env = info.Env();
+    Args a(info, "NativeIndex");
+    const int64_t dim = a.integer("dim");
+    const std::string metric = a.string("metric");
+    store_ = guard(env, [&] { return std::make_shared<VectorStore>(dim, parse_metric(metric.c_str())); });
+  }
+
+  ~NativeIndex() override { memory_->release(Env()); }
+
+ private:
+  VectorStore& store(Napi::Env env) {
+    if (!store_) throw_js(env, "ERR_SIMSAGE_DISPOSED", "the index has been disposed");
+    return *store_;
+  }
+
+  void account(Napi::Env env) {
+    if (store_) memory_->set(env, held_bytes(*store_));
+  }
+
+  // The checked inputs of add/addAsync: ids copied, vectors pointing into the JS array.
+  struct AddInput {
+    std::vector<int64_t> ids;
+    const float* vectors = nullptr;
+    bool normalized = false;
+  };
+
+  AddInput read_add(const Args& a, const VectorStore& s) {
+    AddInput in;
+    in.ids = a.ids("ids");
+    int64_t len = 0;
+    in.vectors = a.f32_any("vectors", &len);
+    if (len != static_cast<int64_t>(in.ids.size()) * s.dim())
+      throw_js(a.env(), kDimMismatch,
+               "vectors length " + std::to_string(len) + " != ids.length " + std::to_string(in.ids.size()) +
+                   " x dim " + std::to_string(s.dim()));
+    in.normalized = a.boolean_or("normalized", false);
+    return in;
+  }
+
+  // add({ ids: Float64Array | BigInt64Array, vectors: Float32Array (n x dim), normalized?: boolean })
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "add");
+    VectorStore& s = store(env);
+    AddInput in = read_add(a, s);
+    guard(env, [&] { s.add(in.ids.data(), in.vectors, static_cast<int64_t>(in.ids.size()), in.normalized); });
+    account(env);
+    return env.Undefined();
+  }
+
+  // addAsync(same) -> Promise<void>: the add on a libuv worker thread. The vectors are not copied
+  // (kept alive by a reference); the caller must not modify them until the promise settles.
+  Napi::Value AddAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "addAsync");
+    VectorStore& s = store(env);
+    auto in = std::make_shared<AddInput>(read_add(a, s));
+    auto bytes = std::make_shared<int64_t>(0);
+    std::shared_ptr<VectorStore> keep = store_;
+    std::shared_ptr<ExternalMemory> memory = memory_;
+    return PromiseWorker::queue(
+        env, "simsage:add",
+        [in, keep, bytes] {
+          keep->add(in->ids.data(), in->vectors, static_cast<int64_t>(in->ids.size()), in->normalized);
+          *bytes = held_bytes(*keep);
+        },
+        [bytes, memory](Napi::Env env) -> Napi::Value {
+          memory->set(env, *bytes);
+          return env.Undefined();
+        },
+        {a.get("vectors"), info.This()});
+  }
+
+  // remove({ ids }) -> how many were removed
+  Napi::Value Remove(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "remove");
+    VectorStore& s = store(env);
+    std::vector<int64_t> ids = a.ids("ids");
+    const int64_t n = guard(env, [&] { return s.remove(ids.data(), static_cast<int64_t>(ids.size())); });
+    account(env);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // has({ id }) -> false for anything that is not a stored id (including non-integers)
+  Napi::Value Has(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "has");
+    VectorStore& s = store(env);
+    Napi::Value v = a.get("id");
+    if (!v.IsNumber()) return Napi::Boolean::New(env, false);
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d > static_cast<double>(kMaxSafeInteger) || d != static_cast<double>(static_cast<int64_t>(d)))
+      return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, s.has(static_cast<int64_t>(d)));
+  }
+
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(store(info.Env()).size()));
+  }
+
+  // reserve({ rows })
+  Napi::Value Reserve(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "reserve");
+    VectorStore& s = store(env);
+    const int64_t rows = a.integer("rows", 0);
+    guard(env, [&] { s.reserve(rows); });
+    account(env);
+    return env.Undefined();
+  }
+
+  Napi::Value SearchSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "searchSync");
+    VectorStore& s = store(env);
+    SearchRequest r = parse_search(a, false);
+    r.metric = s.metric();
+    SearchOutput out;
+    guard(env, [&] { out.stats = s.search(out.params(r), r.spec()); });
+    return out.to_js(env, r.k);
+  }
+
+  Napi::Value SearchAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "searchAsync");
+    store(env);
+    auto r = std::make_shared<SearchRequest>(parse_search(a, true));
+    r->metric = store_->metric();
+    auto out = std::make_shared<SearchOutput>();
+    std::shared_ptr<VectorStore> keep = store_;
+    return PromiseWorker::queue(
+        env, "simsage:search", [r, out, keep] { out->stats = keep->search(out->params(*r), r->spec()); },
+        [r, out](Napi::Env env) { return out->to_js(env, r->k); });
+  }
+
+  // exportInto({ vectors: Float32Array (size x dim), ids: Float64Array (size) }) -> rows written
+  Napi::Value ExportInto(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "exportInto");
+    VectorStore& s = store(env);
+    Napi::Float64Array ids = a.f64_array("ids");
+    const int64_t rows = static_cast<int64_t>(ids.ElementLength());
+    Napi::Float32Array v = a.f32_array("vectors");
+    if (static_cast<int64_t>(v.ElementLength()) != rows * s.dim())
+      throw_js(env, kDimMismatch, "export buffers do not match");
+    std::vector<int64_t> tmp(static_cast<size_t>(rows));
+    guard(env, [&] {
+      if (s.size() != rows) throw Error(ErrorCode::InvalidArgument, "export buffers must hold exactly size() rows");
+      s.export_rows(v.Data(), tmp.data(), rows);
+    });
+    double* out = ids.Data();
+    for (int64_t i = 0; i < rows; ++i) out[i] = static_cast<double>(tmp[i]);
+    return Napi::Number::New(env, static_cast<double>(rows));
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    memory_->release(info.Env());
+    store_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !store_); }
+
+  std::shared_ptr<VectorStore> store_;
+  std::shared_ptr<ExternalMemory> memory_ = std::make_shared<ExternalMemory>();
+};
+
+}  // namespace
+
+Napi::Function define_native_index(Napi::Env env) { return NativeIndex::Define(env); }
+
+}  // namespace addon
+}  // namespace simsage
