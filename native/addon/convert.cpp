@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/finite.h"
+
 namespace simsage {
 namespace addon {
 

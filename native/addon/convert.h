@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "similarity/cpu/filters.h"
 #include "similarity/similarity.h"
 
 namespace simsage {

@@ -4,7 +4,7 @@
 
 #include "addon/addon.h"
 #include "addon/search_worker.h"
-#include "similarity/cpu/vector_store.h"
+#include "similarity/similarity.h"
 
 namespace simsage {
 namespace addon {

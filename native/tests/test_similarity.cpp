@@ -9,8 +9,6 @@
 
 #include "check.h"
 #include "core/error.h"
-#include "similarity/cpu/filters.h"
-#include "similarity/cpu/vector_store.h"
 #include "similarity/similarity.h"
 
 using namespace simsage;
