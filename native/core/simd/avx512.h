@@ -1,7 +1,8 @@
-// The AVX-512 SIMD trait shared by the per-ISA kernel files (similarity search, GEMM, nn layers): a 16-float
-// "register" `reg` built from kSub native registers `nreg`, and the operations the kernel bodies use.
-// Include only inside an anonymous namespace of a source file compiled with the avx512 flags of native/sources.json, so every
-// function here has internal linkage and never leaks into baseline code.
+// The AVX-512 SIMD trait shared by the per-ISA kernel files (similarity search, GEMM, nn
+// layers): a 16-float "register" `reg` built from kSub native registers `nreg`, and the operations
+// the kernel bodies use. Include only inside an anonymous namespace of a source file compiled with
+// the avx512 flags of native/sources.json, so every function here has internal linkage and never
+// leaks into baseline code.
 // Requires <immintrin.h> and <cstdint>.
 #pragma once
 

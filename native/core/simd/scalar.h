@@ -1,7 +1,7 @@
 // The scalar (baseline) SIMD trait shared by the per-ISA kernel files (similarity search, GEMM, nn
-// layers): a 16-float "register" `reg` built from kSub native registers `nreg`, and the operations the kernel bodies use.
-// Include only inside an anonymous namespace of a source file compiled with baseline flags, so every
-// function here has internal linkage and never leaks into baseline code.
+// layers): a 16-float "register" `reg` built from kSub native registers `nreg`, and the operations
+// the kernel bodies use. Include only inside an anonymous namespace of a source file compiled with
+// baseline flags, so every function here has internal linkage and never leaks into baseline code.
 // Requires <cstdint>.
 #pragma once
 
