@@ -7,6 +7,11 @@
 #pragma once
 
 struct Avx512V {
+  // GCC 12 flags the intrinsics' own _mm512_undefined_ps() pass-through operands (GCC PR 105593)
+  // wherever they are inlined, so the whole trait silences that warning.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   using reg = __m512;
   static constexpr int kMr = 12;
   static constexpr int kNp = 2;
@@ -40,10 +45,6 @@ struct Avx512V {
   // Bit j set when lane j is NaN or +-Inf (fpclass: QNaN | SNaN | +Inf | -Inf).
   static uint32_t nonfinite_mask(reg r) { return static_cast<uint32_t>(_mm512_fpclass_ps_mask(r, 0x99)); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-  // GCC 12 flags the intrinsics' own _mm512_undefined_ps() pass-through operands (GCC PR 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   static reg load_partial(const float* p, int n) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
   }

@@ -6,12 +6,6 @@
 
 #include "nn/cpu/layer_kernels.h"
 
-// GCC 12 flags the intrinsics' own _mm512_undefined_ps() pass-through operands wherever they are
-// inlined (GCC PR 105593), so the whole file silences that warning.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 namespace {
 #include "core/simd/avx512.h"
 #include "nn/cpu/layer.inl"
@@ -24,5 +18,3 @@ LayerKernels layer_kernels_avx512() { return kern::make_kernels<Avx512V>(); }
 }  // namespace cpu
 }  // namespace nn
 }  // namespace simsage
-
-#pragma GCC diagnostic pop
