@@ -1,4 +1,5 @@
 #include "addon/search.h"
+#include "core/finite.h"
 
 #include <cstring>
 #include <string>

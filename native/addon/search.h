@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "addon/args.h"
-#include "similarity/cpu/filters.h"
 #include "similarity/similarity.h"
 
 namespace simsage {

@@ -15,7 +15,7 @@
 #include "addon/addon.h"
 #include "addon/async_worker.h"
 #include "addon/search.h"
-#include "similarity/cpu/vector_store.h"
+#include "similarity/similarity.h"
 
 namespace simsage {
 namespace addon {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "core/cuda/backend_probe.h"
 #include "core/error.h"
 
 namespace simsage {
@@ -21,7 +22,7 @@ int initial_backend() {
 }  // namespace
 
 const BackendStatus& backend_status() {
-  static const BackendStatus s = probe_cuda();
+  static const BackendStatus s = probe_cuda_backend();
   return s;
 }
 

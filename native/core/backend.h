@@ -34,7 +34,4 @@ Backend preferred_backend();
 void set_preferred_backend(Backend b);
 bool preferred_backend_is_auto();
 
-// Implemented in native/similarity/cuda/ (real or stub).
-BackendStatus probe_cuda();
-
 }  // namespace simsage

@@ -35,4 +35,9 @@ class Error : public std::runtime_error {
 
 [[noreturn]] void throw_error(ErrorCode code, const std::string& message);
 
+// The argument check of every entry point: throws `code` with "fn: what" unless ok.
+inline void need(bool ok, ErrorCode code, const char* fn, const std::string& what) {
+  if (!ok) throw_error(code, std::string(fn) + ": " + what);
+}
+
 }  // namespace simsage

@@ -13,7 +13,7 @@
 //   cosine      : 1 - <x_i, x_j> / (|x_i| |x_j|)   in [0, 2]; a zero vector is at distance 1
 //   dot         : -<x_i, x_j>              (negative inner product, may be negative)
 // The diagonal is exactly 0 for sqeuclidean and euclidean. <x_i, x_j> comes from one GEMM (E E^T,
-// nn/gemm.h); the per-row work (norms, the transform, the miners' row scans) has scalar, AVX2 and
+// nn/nn.h); the per-row work (norms, the transform, the miners' row scans) has scalar, AVX2 and
 // AVX-512 variants, and rows run in parallel on the thread pool.
 //
 // Errors (simsage::Error codes): B == 0, fewer than two classes, a negative margin, bad triplet
@@ -116,19 +116,6 @@ void mine_distance_weighted(const MineParams& p, const DistanceWeightedParams& d
 // distances `dist_row` (b floats): exposed for the statistical test.
 void distance_weighted_probs(const float* dist_row, const int32_t* labels, int64_t b, int64_t a, int64_t dim,
                              const DistanceWeightedParams& dw, double* probs);
-
-// Deterministic PRNG (splitmix64 stream): the same sequence everywhere.
-struct SplitMix64 {
-  uint64_t state;
-  explicit SplitMix64(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-};
 
 // ---- losses ------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-// Dense building blocks of the towers: linear, ReLU, row L2-normalisation, layer norm (forward and
-// backward), and fused optimizer updates (SGD with momentum, Adam / AdamW).
+// Dense building blocks of the towers: GEMM, linear, ReLU, row L2-normalisation, layer norm (forward
+// and backward), and fused optimizer updates (SGD with momentum, Adam / AdamW).
 //
 // Layouts: every matrix is row-major and dense (row stride = its column count). A batch of B
 // samples with F features is B x F. Weights follow PyTorch: a linear layer's W is O x I.
@@ -9,16 +9,45 @@
 // NaN/Inf hyperparameter. Data values themselves are not scanned (one pass less per call).
 //
 // Row and elementwise ops run the SIMD level active_simd_level() (scalar / AVX2 / AVX-512, one
-// source file per level compiled from native/nn/cpu/layers.inl); the `_at` forms pick a level (for
+// source file per level compiled from native/nn/cpu/layer.inl); the `_at` forms pick a level (for
 // tests; an unsupported level steps down). Large inputs are split by rows over the thread pool in
 // fixed-size chunks, so results do not depend on the thread count.
 #pragma once
 #include <cstdint>
 
 #include "core/cpu_features.h"
-#include "nn/gemm.h"
 
 namespace simsage {
+
+// ---- GEMM (also the Gram matrix of the mining family) ------------------------------------------
+
+// General matrix multiply:
+//   C = alpha * op(A) * op(B) + beta * C,   op(X) = X or X^T,  all row-major.
+// op(A) is m x k: A is m x k (lda >= k) when trans_a is false, k x m (lda >= m) when true.
+// op(B) is k x n: B is k x n (ldb >= n) when trans_b is false, n x k (ldb >= k) when true.
+// C is m x n (ldc >= n). With beta == 0, C is overwritten (NaN in C does not propagate).
+// The fast path shares the register-blocked micro-kernel of the similarity family.
+struct GemmParams {
+  bool trans_a = false;
+  bool trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  float alpha = 1.f;
+  float beta = 0.f;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  int threads = 0;  // <= 0: default_threads()
+};
+
+// Checks shapes and leading dimensions (ERR_SIMSAGE_DIM_MISMATCH / INVALID_ARGUMENT).
+void gemm_check(const GemmParams& p);
+void gemm(const GemmParams& p);
+void gemm_at(SimdLevel level, const GemmParams& p);
+// Plain triple loop with double accumulation: ground truth for tests.
+void gemm_reference(const GemmParams& p);
 
 // ---- linear -----------------------------------------------------------------------------------
 

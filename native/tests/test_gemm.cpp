@@ -5,7 +5,7 @@
 
 #include "check.h"
 #include "core/error.h"
-#include "nn/gemm.h"
+#include "nn/nn.h"
 
 using namespace simsage;
 

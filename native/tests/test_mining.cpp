@@ -10,6 +10,7 @@
 #include "check.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/random.h"
 #include "mining/mining.h"
 
 using namespace simsage;

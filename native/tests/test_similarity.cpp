@@ -9,8 +9,6 @@
 
 #include "check.h"
 #include "core/error.h"
-#include "similarity/cpu/filters.h"
-#include "similarity/cpu/vector_store.h"
 #include "similarity/similarity.h"
 
 using namespace simsage;
@@ -351,7 +349,7 @@ TEST_CASE(nonfinite_corpus_is_an_error_on_every_path) {
 }
 
 TEST_CASE(store_query_split_matches_reference) {
-  // k >= 64 with many queries on a small stored corpus takes the query-split path (dispatch.cpp):
+  // k >= 64 with many queries on a small stored corpus takes the query-split path (search.cpp):
   // same results as the reference, with filters and exclusions, at every level and metric.
   std::mt19937 rng(21);
   const int64_t dim = 33, n = 1500, nq = 300, k = 70;

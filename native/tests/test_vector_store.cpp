@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "core/error.h"
-#include "similarity/cpu/vector_store.h"
+#include "similarity/similarity.h"
 
 using namespace simsage;
 

@@ -1,7 +1,8 @@
-// The AVX2 + FMA SIMD trait shared by the per-ISA kernel files (similarity search, GEMM): a 16-float
-// "register" `reg` built from kSub native registers `nreg`, and the operations the kernel bodies use.
-// Include only inside an anonymous namespace of a source file compiled with the avx2 flags of native/sources.json, so every
-// function here has internal linkage and never leaks into baseline code.
+// The AVX2 + FMA SIMD trait shared by the per-ISA kernel files (similarity search, GEMM, nn
+// layers): a 16-float "register" `reg` built from kSub native registers `nreg`, and the operations
+// the kernel bodies use. Include only inside an anonymous namespace of a source file compiled with
+// the avx2 flags of native/sources.json, so every function here has internal linkage and never
+// leaks into baseline code.
 // Requires <immintrin.h> and <cstdint>.
 #pragma once
 
@@ -17,6 +18,20 @@ struct Avx2V {
   static nreg nload(const float* p) { return _mm256_loadu_ps(p); }
   static nreg nbcast(float x) { return _mm256_set1_ps(x); }
   static nreg nfma(nreg a, nreg b, nreg c) { return _mm256_fmadd_ps(a, b, c); }
+  // nn layer steps on one ymm (meanings in scalar.h).
+  static void nstore(float* p, nreg r) { _mm256_storeu_ps(p, r); }
+  static nreg nadd(nreg a, nreg b) { return _mm256_add_ps(a, b); }
+  static nreg nsub(nreg a, nreg b) { return _mm256_sub_ps(a, b); }
+  static nreg nmul(nreg a, nreg b) { return _mm256_mul_ps(a, b); }
+  // maxps returns its second operand when either is NaN: 0 > a ? 0 : a.
+  static nreg nrelu(nreg a) { return _mm256_max_ps(_mm256_setzero_ps(), a); }
+  static nreg npass_pos(nreg y, nreg d) { return _mm256_and_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ), d); }
+  static float nhsum(nreg r) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
   static reg join(const nreg* a) { return {a[0], a[1]}; }
   static reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static reg load(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }

@@ -1,11 +1,17 @@
-// The AVX-512 SIMD trait shared by the per-ISA kernel files (similarity search, GEMM): a 16-float
-// "register" `reg` built from kSub native registers `nreg`, and the operations the kernel bodies use.
-// Include only inside an anonymous namespace of a source file compiled with the avx512 flags of native/sources.json, so every
-// function here has internal linkage and never leaks into baseline code.
+// The AVX-512 SIMD trait shared by the per-ISA kernel files (similarity search, GEMM, nn
+// layers): a 16-float "register" `reg` built from kSub native registers `nreg`, and the operations
+// the kernel bodies use. Include only inside an anonymous namespace of a source file compiled with
+// the avx512 flags of native/sources.json, so every function here has internal linkage and never
+// leaks into baseline code.
 // Requires <immintrin.h> and <cstdint>.
 #pragma once
 
 struct Avx512V {
+  // GCC 12 flags the intrinsics' own _mm512_undefined_ps() pass-through operands (GCC PR 105593)
+  // wherever they are inlined, so the whole trait silences that warning.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   using reg = __m512;
   static constexpr int kMr = 12;
   static constexpr int kNp = 2;
@@ -15,6 +21,16 @@ struct Avx512V {
   static nreg nload(const float* p) { return _mm512_loadu_ps(p); }
   static nreg nbcast(float x) { return _mm512_set1_ps(x); }
   static nreg nfma(nreg a, nreg b, nreg c) { return _mm512_fmadd_ps(a, b, c); }
+  // nn layer steps on one zmm (meanings in scalar.h; nhsum is with the other reductions below).
+  static void nstore(float* p, nreg r) { _mm512_storeu_ps(p, r); }
+  static nreg nadd(nreg a, nreg b) { return _mm512_add_ps(a, b); }
+  static nreg nsub(nreg a, nreg b) { return _mm512_sub_ps(a, b); }
+  static nreg nmul(nreg a, nreg b) { return _mm512_mul_ps(a, b); }
+  // maxps returns its second operand when either is NaN: 0 > a ? 0 : a.
+  static nreg nrelu(nreg a) { return _mm512_max_ps(_mm512_setzero_ps(), a); }
+  static nreg npass_pos(nreg y, nreg d) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ), d);
+  }
   static reg join(const nreg* a) { return a[0]; }
   static reg zero() { return _mm512_setzero_ps(); }
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
@@ -29,12 +45,15 @@ struct Avx512V {
   // Bit j set when lane j is NaN or +-Inf (fpclass: QNaN | SNaN | +Inf | -Inf).
   static uint32_t nonfinite_mask(reg r) { return static_cast<uint32_t>(_mm512_fpclass_ps_mask(r, 0x99)); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-  // GCC 12 flags the intrinsics' own _mm512_undefined_ps() pass-through operands (GCC PR 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   static reg load_partial(const float* p, int n) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+  }
+  static float nhsum(nreg r) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(r), _mm512_extractf32x8_ps(r, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
   }
   // Lane j = horizontal sum of a[j]: pairwise folds (ps, pd unpacks) leave 128-bit lane L of e[i]
   // holding lane L's partial sums of rows 4i..4i+3; two rounds of lane shuffles finish the sums.

@@ -1,7 +1,7 @@
-// The scalar (baseline) SIMD trait shared by the per-ISA kernel files (similarity search, GEMM): a 16-float
-// "register" `reg` built from kSub native registers `nreg`, and the operations the kernel bodies use.
-// Include only inside an anonymous namespace of a source file compiled with baseline flags, so every
-// function here has internal linkage and never leaks into baseline code.
+// The scalar (baseline) SIMD trait shared by the per-ISA kernel files (similarity search, GEMM, nn
+// layers): a 16-float "register" `reg` built from kSub native registers `nreg`, and the operations
+// the kernel bodies use. Include only inside an anonymous namespace of a source file compiled with
+// baseline flags, so every function here has internal linkage and never leaks into baseline code.
 // Requires <cstdint>.
 #pragma once
 
@@ -17,6 +17,22 @@ struct ScalarV {
   static nreg nload(const float* p) { return load(p); }
   static nreg nbcast(float x) { return bcast(x); }
   static nreg nfma(nreg a, nreg b, nreg c) { return fma(a, b, c); }
+  // Element-wise and reduction steps on one native register (16 / kSub lanes), for the nn layer
+  // kernels (layer.inl); every trait gives them the same meaning:
+  //   nstore(p, a): stores a's lanes to p (unaligned);  nadd, nsub, nmul: lane-wise a + b, a - b, a * b;
+  //   nrelu(a): lane-wise 0 > a ? 0 : a (a NaN passes through);  npass_pos(y, d): lane-wise y > 0 ? d : 0;
+  //   nhsum(a): the sum of a's lanes.
+  static void nstore(float* p, nreg r) { store(p, r); }
+  static nreg nadd(nreg a, nreg b) { for (int j = 0; j < 16; ++j) a.v[j] += b.v[j]; return a; }
+  static nreg nsub(nreg a, nreg b) { for (int j = 0; j < 16; ++j) a.v[j] -= b.v[j]; return a; }
+  static nreg nmul(nreg a, nreg b) { return mul(a, b); }
+  static nreg nrelu(nreg a) { for (int j = 0; j < 16; ++j) a.v[j] = 0.f > a.v[j] ? 0.f : a.v[j]; return a; }
+  static nreg npass_pos(nreg y, nreg d) { for (int j = 0; j < 16; ++j) d.v[j] = y.v[j] > 0.f ? d.v[j] : 0.f; return d; }
+  static float nhsum(nreg a) {
+    float s = 0.f;
+    for (int j = 0; j < 16; ++j) s += a.v[j];
+    return s;
+  }
   static reg join(const nreg* a) { return a[0]; }
   static reg zero() { reg r; for (int j = 0; j < 16; ++j) r.v[j] = 0.f; return r; }
   static reg load(const float* p) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = p[j]; return r; }

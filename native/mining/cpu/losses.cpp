@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/thread_pool.h"
+#include "core/parallel.h"
 #include "mining/mining.h"
 
 namespace simsage {
@@ -50,10 +50,8 @@ TripletLossResult loss_impl(const TripletLossParamsT<T>& p) {
   if (nt == 0) return res;
   const bool euclid = p.distance == TripletDistance::Euclidean;
   std::vector<double> loss(static_cast<size_t>(nt)), cp(static_cast<size_t>(nt)), cn(static_cast<size_t>(nt));
-  const int64_t tasks = (nt + kTripletsPerTask - 1) / kTripletsPerTask;
-  parallel_for(tasks, resolve_threads(p.threads), [&](int64_t task, int) {
-    const int64_t t1 = std::min(nt, (task + 1) * kTripletsPerTask);
-    for (int64_t t = task * kTripletsPerTask; t < t1; ++t) {
+  parallel_chunks(nt, kTripletsPerTask, p.threads, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
       const T* a = p.embeddings + p.triplets[3 * t] * dim;
       const T* q = p.embeddings + p.triplets[3 * t + 1] * dim;
       const T* n = p.embeddings + p.triplets[3 * t + 2] * dim;

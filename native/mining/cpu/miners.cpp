@@ -5,14 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
-#include "core/thread_pool.h"
-#include "mining/cpu/kernels.h"
+#include "core/parallel.h"
+#include "core/random.h"
+#include "mining/cpu/row_kernels.h"
 #include "mining/mining.h"
 
 namespace simsage {
@@ -52,13 +52,6 @@ Distances distances_for(SimdLevel level, const MineParams& p) {
   return r;
 }
 
-void for_anchor_chunks(int64_t b, int threads, const std::function<void(int64_t a0, int64_t a1, int worker)>& fn) {
-  const int64_t tasks = (b + kAnchorsPerTask - 1) / kAnchorsPerTask;
-  parallel_for(tasks, resolve_threads(threads), [&](int64_t t, int w) {
-    fn(t * kAnchorsPerTask, std::min(b, (t + 1) * kAnchorsPerTask), w);
-  });
-}
-
 // [lo, hi) of dn for the filter, given dp.
 inline void filter_range(TripletFilter f, float dp, float m, float* lo, float* hi) {
   const float inf = std::numeric_limits<float>::infinity();
@@ -89,11 +82,11 @@ TripletFilter parse_triplet_filter(const char* name) {
 int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter filter, int64_t max_triplets,
                          std::vector<int32_t>* out) {
   Distances dist = distances_for(level, p);
-  const mining::RowKernels& k = mining::row_kernels_for(level);
+  const mining::cpu::RowKernels& k = mining::cpu::row_kernels_for(level);
   const int64_t b = p.b;
   const int32_t* lab = p.labels;
   std::vector<int64_t> offset(static_cast<size_t>(b + 1), 0);
-  for_anchor_chunks(b, p.threads, [&](int64_t a0, int64_t a1, int) {
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     for (int64_t a = a0; a < a1; ++a) {
       const float* row = dist.d + a * b;
       int64_t c = 0;
@@ -111,7 +104,7 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
   const int64_t limit = max_triplets < 0 ? total : std::min(total, max_triplets);
   out->assign(static_cast<size_t>(limit * 3), 0);
   std::vector<std::vector<int32_t>> scratch(static_cast<size_t>(resolve_threads(p.threads)));
-  for_anchor_chunks(b, p.threads, [&](int64_t a0, int64_t a1, int w) {
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int w) {
     std::vector<int32_t>& negs = scratch[w];
     negs.resize(static_cast<size_t>(b));
     for (int64_t a = a0; a < a1 && offset[a] < limit; ++a) {
@@ -141,10 +134,10 @@ int64_t mine_filtered(const MineParams& p, TripletFilter filter, int64_t max_tri
 
 void mine_batch_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t>* out) {
   Distances dist = distances_for(level, p);
-  const mining::RowKernels& k = mining::row_kernels_for(level);
+  const mining::cpu::RowKernels& k = mining::cpu::row_kernels_for(level);
   const int64_t b = p.b;
   std::vector<int64_t> pos(static_cast<size_t>(b)), neg(static_cast<size_t>(b));
-  for_anchor_chunks(b, p.threads, [&](int64_t a0, int64_t a1, int) {
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     for (int64_t a = a0; a < a1; ++a) k.hardest(dist.d + a * b, p.labels, a, b, &pos[a], &neg[a]);
   });
   out->clear();
@@ -190,12 +183,12 @@ void semihard_by_rank(const float* d, const int32_t* lab, int64_t a, int64_t b, 
 
 void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t>* out) {
   Distances dist = distances_for(level, p);
-  const mining::RowKernels& k = mining::row_kernels_for(level);
+  const mining::cpu::RowKernels& k = mining::cpu::row_kernels_for(level);
   const int64_t b = p.b;
   const int32_t* lab = p.labels;
   // Slot of every (a, q) positive pair, in (a, q) order.
   std::vector<int64_t> offset(static_cast<size_t>(b + 1), 0);
-  for_anchor_chunks(b, p.threads, [&](int64_t a0, int64_t a1, int) {
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     for (int64_t a = a0; a < a1; ++a) {
       int64_t c = 0;
       for (int64_t q = 0; q < b; ++q) c += (lab[q] == lab[a]) & (q != a);
@@ -204,7 +197,7 @@ void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t
   });
   for (int64_t a = 0; a < b; ++a) offset[a + 1] += offset[a];
   std::vector<int32_t> posv(static_cast<size_t>(offset[b])), negv(static_cast<size_t>(offset[b]));
-  for_anchor_chunks(b, p.threads, [&](int64_t a0, int64_t a1, int) {
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     std::vector<int32_t> positives;
     for (int64_t a = a0; a < a1; ++a) {
       const float* row = dist.d + a * b;
@@ -290,7 +283,7 @@ void mine_distance_weighted(const MineParams& p, const DistanceWeightedParams& d
     offset[a + 1] = offset[a] + c;
   }
   out->assign(static_cast<size_t>(offset[b] * 3), 0);
-  for_anchor_chunks(b, p.threads, [&](int64_t a0, int64_t a1, int) {
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     std::vector<double> cdf(static_cast<size_t>(b));
     for (int64_t a = a0; a < a1; ++a) {
       if (offset[a + 1] == offset[a]) continue;

@@ -1,35 +1,19 @@
 // GEMM driver: checks, packs op(B) into 16-column panels (the layout the register tiles load), splits
-// C into (row block x panel range) tasks over the thread pool, and runs the per-ISA table. The
-// scalar level is instantiated here; gemm_avx2.cpp / gemm_avx512.cpp hold the others.
+// C into (row block x panel range) tasks over the thread pool, and runs the per-ISA kernels.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "core/dispatch.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "nn/cpu/gemm_kernels.h"
-#include "nn/gemm.h"
-
-namespace {
-#include "core/simd/scalar.h"
-#include "nn/cpu/gemm_kernel.inl"
-}  // namespace
+#include "nn/nn.h"
 
 namespace simsage {
 
-namespace gemm_cpu {
-Table table_scalar() { return gk::make_table<ScalarV>(); }
-}  // namespace gemm_cpu
-
 namespace {
-
-const gemm_cpu::Table& table_for(SimdLevel level) {
-  return SIMSAGE_TABLE_FOR_LEVEL(gemm_cpu::Table, level, gemm_cpu::table_scalar, gemm_cpu::table_avx2,
-                                 gemm_cpu::table_avx512);
-}
 
 // Scratch reused across calls (page faults cost more than small GEMMs): B panels per calling
 // thread, A tiles per worker thread.
@@ -68,22 +52,6 @@ void gemm_check(const GemmParams& p) {
   if (p.m && p.n && !p.c) throw_error(ErrorCode::InvalidArgument, "gemm: null output");
 }
 
-void gemm_reference(const GemmParams& p) {
-  gemm_check(p);
-  for (int64_t i = 0; i < p.m; ++i) {
-    for (int64_t j = 0; j < p.n; ++j) {
-      double s = 0;
-      for (int64_t l = 0; l < p.k; ++l) {
-        float av = p.trans_a ? p.a[l * p.lda + i] : p.a[i * p.lda + l];
-        float bv = p.trans_b ? p.b[j * p.ldb + l] : p.b[l * p.ldb + j];
-        s += static_cast<double>(av) * bv;
-      }
-      float& c = p.c[i * p.ldc + j];
-      c = static_cast<float>(p.alpha * s + (p.beta == 0.f ? 0.0 : static_cast<double>(p.beta) * c));
-    }
-  }
-}
-
 void gemm_at(SimdLevel level, const GemmParams& p) {
   gemm_check(p);
   if (p.m == 0 || p.n == 0) return;
@@ -92,7 +60,7 @@ void gemm_at(SimdLevel level, const GemmParams& p) {
       for (int64_t j = 0; j < p.n; ++j) p.c[i * p.ldc + j] = p.beta == 0.f ? 0.f : p.beta * p.c[i * p.ldc + j];
     return;
   }
-  const gemm_cpu::Table& tb = table_for(level);
+  const nn::cpu::GemmKernels& tb = nn::cpu::gemm_kernels_for(level);
   const int threads = resolve_threads(p.threads);
   const int64_t panels = ((p.n + 15) / 16 + tb.np - 1) / tb.np * tb.np;
 
@@ -110,10 +78,10 @@ void gemm_at(SimdLevel level, const GemmParams& p) {
   int64_t col_splits = 1;
   if (threads > 1 && row_blocks < 2 * threads) col_splits = std::min<int64_t>(groups, (2 * threads + row_blocks - 1) / row_blocks);
   const int64_t groups_per = (groups + col_splits - 1) / col_splits;
-  const int64_t kc = std::min<int64_t>(gemm_cpu::kKc, p.k);
+  const int64_t kc = std::min<int64_t>(nn::cpu::kKc, p.k);
   const size_t apack_size = static_cast<size_t>(mc * kc);
   parallel_for(row_blocks * col_splits, threads, [&](int64_t task, int) {
-    gemm_cpu::Task t;
+    nn::cpu::Task t;
     t.a = p.a;
     t.lda = p.lda;
     t.trans_a = p.trans_a;

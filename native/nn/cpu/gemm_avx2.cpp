@@ -8,11 +8,13 @@
 
 namespace {
 #include "core/simd/avx2.h"
-#include "nn/cpu/gemm_kernel.inl"
+#include "nn/cpu/gemm.inl"
 }  // namespace
 
 namespace simsage {
-namespace gemm_cpu {
-Table table_avx2() { return gk::make_table<Avx2V>(); }
-}  // namespace gemm_cpu
+namespace nn {
+namespace cpu {
+GemmKernels gemm_kernels_avx2() { return kern::make_kernels<Avx2V>(); }
+}  // namespace cpu
+}  // namespace nn
 }  // namespace simsage

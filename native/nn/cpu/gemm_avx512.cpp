@@ -8,11 +8,13 @@
 
 namespace {
 #include "core/simd/avx512.h"
-#include "nn/cpu/gemm_kernel.inl"
+#include "nn/cpu/gemm.inl"
 }  // namespace
 
 namespace simsage {
-namespace gemm_cpu {
-Table table_avx512() { return gk::make_table<Avx512V>(); }
-}  // namespace gemm_cpu
+namespace nn {
+namespace cpu {
+GemmKernels gemm_kernels_avx512() { return kern::make_kernels<Avx512V>(); }
+}  // namespace cpu
+}  // namespace nn
 }  // namespace simsage

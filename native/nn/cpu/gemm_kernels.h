@@ -1,11 +1,14 @@
-// The per-ISA GEMM table: gemm_scalar (in gemm.cpp), gemm_avx2.cpp and gemm_avx512.cpp instantiate
-// gemm_kernel.inl with the SIMD trait of native/core/simd/ (the same register tiles the similarity
-// kernel runs) and return a table; gemm.cpp picks one by SimdLevel.
+// The per-ISA GEMM kernels: gemm_scalar.cpp, gemm_avx2.cpp and gemm_avx512.cpp instantiate gemm.inl
+// with the SIMD trait of native/core/simd/ (the same register tiles the similarity kernel runs) and
+// return a table; gemm_kernels_for() picks one by SimdLevel.
 #pragma once
 #include <cstdint>
 
+#include "core/cpu_features.h"
+
 namespace simsage {
-namespace gemm_cpu {
+namespace nn {
+namespace cpu {
 
 // One task: rows [i0, i1) of C times panels [p0, p1) of the packed op(B), over all of K.
 struct Task {
@@ -24,7 +27,7 @@ struct Task {
   float* apack = nullptr;  // scratch: ceil((i1 - i0) / mr) * mr * kc floats
 };
 
-struct Table {
+struct GemmKernels {
   void (*run)(const Task& t) = nullptr;
   int mr = 1;  // rows per register tile
   int np = 1;  // panels per register tile
@@ -32,11 +35,15 @@ struct Table {
 
 constexpr int64_t kKc = 256;  // K block: an A tile (kKc x mr) and a panel group stay in L1
 
-Table table_scalar();
+GemmKernels gemm_kernels_scalar();
 #if defined(SIMSAGE_X86)
-Table table_avx2();
-Table table_avx512();
+GemmKernels gemm_kernels_avx2();
+GemmKernels gemm_kernels_avx512();
 #endif
 
-}  // namespace gemm_cpu
+// Level -> table (a level the CPU lacks or the build left out steps down); `used` gets the level.
+const GemmKernels& gemm_kernels_for(SimdLevel level, SimdLevel* used = nullptr);
+
+}  // namespace cpu
+}  // namespace nn
 }  // namespace simsage

@@ -1,56 +1,21 @@
-// nn layers on the CPU: argument checks, the scalar level of layers.inl, level lookup, and the row
-// split over the thread pool. Linear layers are GEMM calls (nn/gemm.h) plus the bias terms.
+// nn layers on the CPU: argument checks and the row split over the thread pool, calling the layer
+// kernels of the chosen level. Linear layers are GEMM calls plus the bias terms.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "core/dispatch.h"
 #include "core/error.h"
-#include "core/thread_pool.h"
-#include "nn/cpu/layers_kernels.h"
+#include "core/parallel.h"
+#include "nn/cpu/layer_kernels.h"
 #include "nn/nn.h"
 
-namespace {
-#include "nn/cpu/layers.inl"
-
-// The scalar reference level: one float per "register" (built for the baseline target).
-struct ScalarV {
-  using reg = float;
-  static constexpr int W = 1;
-  static reg zero() { return 0.f; }
-  static reg bcast(float x) { return x; }
-  static reg load(const float* p) { return *p; }
-  static void store(float* p, reg r) { *p = r; }
-  static reg add(reg a, reg b) { return a + b; }
-  static reg sub(reg a, reg b) { return a - b; }
-  static reg mul(reg a, reg b) { return a * b; }
-  static reg fma(reg a, reg b, reg c) { return a * b + c; }
-  static reg relu(reg a) { return 0.f > a ? 0.f : a; }
-  static reg pass_pos(reg y, reg d) { return y > 0.f ? d : 0.f; }
-  static float hsum(reg r) { return r; }
-};
-}  // namespace
-
 namespace simsage {
-namespace cpu {
-
-NnKernels nn_kernels_scalar() { return nnk::make_table<ScalarV>(); }
-
-const NnKernels& nn_kernels_for(SimdLevel level) {
-  return SIMSAGE_TABLE_FOR_LEVEL(NnKernels, level, nn_kernels_scalar, nn_kernels_avx2, nn_kernels_avx512);
-}
-
-}  // namespace cpu
 
 namespace {
 
 // Floats per task when splitting over threads: big enough to amortise a task hand-off (~1 us),
 // small enough that two cores share a 64K-float batch.
 constexpr int64_t kChunkFloats = 1 << 15;
-
-void need(bool ok, ErrorCode code, const char* fn, const std::string& what) {
-  if (!ok) throw_error(code, std::string(fn) + ": " + what);
-}
 
 void check_rows(const char* fn, int64_t rows, int64_t dim) {
   need(rows >= 0, ErrorCode::DimMismatch, fn, "rows must be >= 0, got " + std::to_string(rows));
@@ -70,20 +35,6 @@ void check_eps(const char* fn, float eps) {
 int64_t rows_per_task(int64_t dim) {
   const int64_t r = kChunkFloats / dim;
   return r < 1 ? 1 : r;
-}
-
-template <class F>
-void for_row_chunks(int64_t rows, int64_t dim, int threads, const F& fn) {
-  const int64_t per = rows_per_task(dim);
-  const int64_t tasks = (rows + per - 1) / per;
-  if (tasks <= 1 || resolve_threads(threads) == 1) {
-    if (rows > 0) fn(int64_t(0), rows);
-    return;
-  }
-  parallel_for(tasks, threads, [&](int64_t t, int) {
-    const int64_t r0 = t * per, r1 = r0 + per < rows ? r0 + per : rows;
-    fn(r0, r1);
-  });
 }
 
 }  // namespace
@@ -169,7 +120,7 @@ void linear_backward_at(SimdLevel level, const LinearBackwardParams& p) {
       for (int64_t i = 0; i < O * I; ++i) p.dw[i] = 0.f;
     }
   }
-  if (p.db) cpu::nn_kernels_for(level).col_sum(B, O, p.dy, p.db, p.accumulate);
+  if (p.db) nn::cpu::layer_kernels_for(level).col_sum(B, O, p.dy, p.db, p.accumulate);
 }
 
 void linear_backward(const LinearBackwardParams& p) { linear_backward_at(active_simd_level(), p); }
@@ -182,8 +133,9 @@ void relu_forward_at(SimdLevel level, const ReluParams& p) {
   if (p.n == 0) return;
   check_ptr(fn, p.x, "x");
   check_ptr(fn, p.y, "y");
-  const auto k = cpu::nn_kernels_for(level).relu_fwd;
-  for_row_chunks(p.n, 1, p.threads, [&](int64_t a, int64_t b) { k(b - a, p.x + a, p.y + a); });
+  const auto k = nn::cpu::layer_kernels_for(level).relu_fwd;
+  parallel_chunks(p.n, rows_per_task(1), p.threads,
+                  [&](int64_t a, int64_t b, int) { k(b - a, p.x + a, p.y + a); });
 }
 
 void relu_forward(const ReluParams& p) { relu_forward_at(active_simd_level(), p); }
@@ -195,8 +147,9 @@ void relu_backward_at(SimdLevel level, const ReluBackwardParams& p) {
   check_ptr(fn, p.y, "y");
   check_ptr(fn, p.dy, "dy");
   check_ptr(fn, p.dx, "dx");
-  const auto k = cpu::nn_kernels_for(level).relu_bwd;
-  for_row_chunks(p.n, 1, p.threads, [&](int64_t a, int64_t b) { k(b - a, p.y + a, p.dy + a, p.dx + a); });
+  const auto k = nn::cpu::layer_kernels_for(level).relu_bwd;
+  parallel_chunks(p.n, rows_per_task(1), p.threads,
+                  [&](int64_t a, int64_t b, int) { k(b - a, p.y + a, p.dy + a, p.dx + a); });
 }
 
 void relu_backward(const ReluBackwardParams& p) { relu_backward_at(active_simd_level(), p); }
@@ -211,8 +164,9 @@ void l2normalize_forward_at(SimdLevel level, const L2NormParams& p) {
   check_ptr(fn, p.x, "x");
   check_ptr(fn, p.y, "y");
   check_ptr(fn, p.norms, "norms");
-  const auto k = cpu::nn_kernels_for(level).l2_fwd;
-  for_row_chunks(p.rows, p.dim, p.threads, [&](int64_t a, int64_t b) { k(a, b, p.dim, p.eps, p.x, p.y, p.norms); });
+  const auto k = nn::cpu::layer_kernels_for(level).l2_fwd;
+  parallel_chunks(p.rows, rows_per_task(p.dim), p.threads,
+                  [&](int64_t a, int64_t b, int) { k(a, b, p.dim, p.eps, p.x, p.y, p.norms); });
 }
 
 void l2normalize_forward(const L2NormParams& p) { l2normalize_forward_at(active_simd_level(), p); }
@@ -226,9 +180,9 @@ void l2normalize_backward_at(SimdLevel level, const L2NormBackwardParams& p) {
   check_ptr(fn, p.norms, "norms");
   check_ptr(fn, p.dy, "dy");
   check_ptr(fn, p.dx, "dx");
-  const auto k = cpu::nn_kernels_for(level).l2_bwd;
-  for_row_chunks(p.rows, p.dim, p.threads,
-                 [&](int64_t a, int64_t b) { k(a, b, p.dim, p.eps, p.y, p.norms, p.dy, p.dx); });
+  const auto k = nn::cpu::layer_kernels_for(level).l2_bwd;
+  parallel_chunks(p.rows, rows_per_task(p.dim), p.threads,
+                  [&](int64_t a, int64_t b, int) { k(a, b, p.dim, p.eps, p.y, p.norms, p.dy, p.dx); });
 }
 
 void l2normalize_backward(const L2NormBackwardParams& p) { l2normalize_backward_at(active_simd_level(), p); }
@@ -244,8 +198,8 @@ void layernorm_forward_at(SimdLevel level, const LayerNormParams& p) {
   check_ptr(fn, p.y, "y");
   check_ptr(fn, p.mean, "mean");
   check_ptr(fn, p.rstd, "rstd");
-  const auto k = cpu::nn_kernels_for(level).ln_fwd;
-  for_row_chunks(p.rows, p.dim, p.threads, [&](int64_t a, int64_t b) {
+  const auto k = nn::cpu::layer_kernels_for(level).ln_fwd;
+  parallel_chunks(p.rows, rows_per_task(p.dim), p.threads, [&](int64_t a, int64_t b, int) {
     k(a, b, p.dim, p.eps, p.x, p.gamma, p.beta, p.y, p.mean, p.rstd);
   });
 }
@@ -266,20 +220,19 @@ void layernorm_backward_at(SimdLevel level, const LayerNormBackwardParams& p) {
   check_ptr(fn, p.rstd, "rstd");
   check_ptr(fn, p.dy, "dy");
   check_ptr(fn, p.dx, "dx");
-  const auto k = cpu::nn_kernels_for(level).ln_bwd;
+  const auto k = nn::cpu::layer_kernels_for(level).ln_bwd;
   const int64_t per = rows_per_task(D), tasks = (p.rows + per - 1) / per;
   const bool params = p.dgamma || p.dbeta;
   if (tasks <= 1 || !params) {
-    for_row_chunks(p.rows, D, p.threads, [&](int64_t a, int64_t b) {
+    parallel_chunks(p.rows, rows_per_task(D), p.threads, [&](int64_t a, int64_t b, int) {
       k(a, b, D, p.x, p.gamma, p.mean, p.rstd, p.dy, p.dx, p.dgamma, p.dbeta);
     });
     return;
   }
   // Per-task partial dgamma / dbeta, reduced in task order: the same sums for any thread count.
   std::vector<float> part(static_cast<size_t>(tasks * 2 * D), 0.f);
-  parallel_for(tasks, p.threads, [&](int64_t t, int) {
-    const int64_t r0 = t * per, r1 = r0 + per < p.rows ? r0 + per : p.rows;
-    float* pg = part.data() + t * 2 * D;
+  parallel_chunks(p.rows, per, p.threads, [&](int64_t r0, int64_t r1, int) {
+    float* pg = part.data() + r0 / per * 2 * D;
     k(r0, r1, D, p.x, p.gamma, p.mean, p.rstd, p.dy, p.dx, p.dgamma ? pg : nullptr, p.dbeta ? pg + D : nullptr);
   });
   for (int64_t t = 0; t < tasks; ++t) {

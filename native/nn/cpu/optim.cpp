@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/thread_pool.h"
+#include "core/parallel.h"
 #include "nn/nn.h"
 
 namespace simsage {
@@ -15,29 +15,12 @@ namespace {
 
 constexpr int64_t kChunk = 1 << 16;  // elements per task
 
-void need(bool ok, ErrorCode code, const char* fn, const std::string& what) {
-  if (!ok) throw_error(code, std::string(fn) + ": " + what);
-}
-
 void check_hyper(const char* fn, float v, const char* name, float lo, bool lo_open, float hi, bool hi_open) {
   need(std::isfinite(v), ErrorCode::NonFinite, fn, std::string(name) + " is not finite");
   const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
   need(ok, ErrorCode::InvalidArgument, fn,
        std::string(name) + " must be in " + (lo_open ? "(" : "[") + std::to_string(lo) + ", " +
            std::to_string(hi) + (hi_open ? ")" : "]") + ", got " + std::to_string(v));
-}
-
-template <class F>
-void for_chunks(int64_t n, int threads, const F& fn) {
-  const int64_t tasks = (n + kChunk - 1) / kChunk;
-  if (tasks <= 1 || resolve_threads(threads) == 1) {
-    if (n > 0) fn(int64_t(0), n);
-    return;
-  }
-  parallel_for(tasks, threads, [&](int64_t t, int) {
-    const int64_t a = t * kChunk, b = a + kChunk < n ? a + kChunk : n;
-    fn(a, b);
-  });
 }
 
 }  // namespace
@@ -57,11 +40,11 @@ void sgd_step(const SgdParams& p) {
   float* __restrict v = p.velocity;
   const float lr = p.lr, mu = p.momentum, wd = p.weight_decay;
   if (mu == 0.f) {
-    for_chunks(p.n, p.threads, [&](int64_t a, int64_t b) {
+    parallel_chunks(p.n, kChunk, p.threads, [&](int64_t a, int64_t b, int) {
       for (int64_t i = a; i < b; ++i) w[i] -= lr * (g[i] + wd * w[i]);
     });
   } else if (p.nesterov) {
-    for_chunks(p.n, p.threads, [&](int64_t a, int64_t b) {
+    parallel_chunks(p.n, kChunk, p.threads, [&](int64_t a, int64_t b, int) {
       for (int64_t i = a; i < b; ++i) {
         const float gi = g[i] + wd * w[i], vi = mu * v[i] + gi;
         v[i] = vi;
@@ -69,7 +52,7 @@ void sgd_step(const SgdParams& p) {
       }
     });
   } else {
-    for_chunks(p.n, p.threads, [&](int64_t a, int64_t b) {
+    parallel_chunks(p.n, kChunk, p.threads, [&](int64_t a, int64_t b, int) {
       for (int64_t i = a; i < b; ++i) {
         const float vi = mu * v[i] + (g[i] + wd * w[i]);
         v[i] = vi;
@@ -103,7 +86,7 @@ void adam_step(const AdamParams& p) {
   const float* __restrict g = p.grad;
   float* __restrict m = p.m;
   float* __restrict v = p.v;
-  for_chunks(p.n, p.threads, [&](int64_t a, int64_t b) {
+  parallel_chunks(p.n, kChunk, p.threads, [&](int64_t a, int64_t b, int) {
     for (int64_t i = a; i < b; ++i) {
       const float wi = w[i], gi = g[i] + l2 * wi;
       const float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;

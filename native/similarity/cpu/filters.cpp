@@ -1,4 +1,4 @@
-#include "similarity/cpu/filters.h"
+#include "similarity/similarity.h"
 
 #include <algorithm>
 

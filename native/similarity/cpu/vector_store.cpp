@@ -1,4 +1,4 @@
-#include "similarity/cpu/vector_store.h"
+#include "similarity/similarity.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/finite.h"
 
 namespace simsage {
 

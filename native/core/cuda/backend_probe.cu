@@ -2,11 +2,11 @@
 // on a machine with no GPU or no driver, cudaGetDeviceCount fails and the CPU path is used.
 #include <cuda_runtime.h>
 
-#include "similarity/cuda/similarity_cuda.h"
+#include "core/cuda/backend_probe.h"
 
 namespace simsage {
 
-BackendStatus probe_cuda() {
+BackendStatus probe_cuda_backend() {
   BackendStatus s;
   s.cuda_built = true;
   int count = 0;

@@ -5,16 +5,17 @@
 #include <cstdint>
 #include <cstring>
 
-#include "similarity/cpu/kernels.h"
+#include "similarity/cpu/search_kernels.h"
 
 namespace {
-#include "similarity/cpu/kernel.inl"
-
 #include "core/simd/scalar.h"
+#include "similarity/cpu/search.inl"
 }  // namespace
 
 namespace simsage {
+namespace similarity {
 namespace cpu {
-KernelTable kernels_scalar() { return kern::make_table<ScalarV>(); }
+SearchKernels search_kernels_scalar() { return kern::make_kernels<ScalarV>(); }
 }  // namespace cpu
+}  // namespace similarity
 }  // namespace simsage

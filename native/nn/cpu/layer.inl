@@ -1,43 +1,46 @@
-// The nn row/elementwise kernels, written once over a SIMD trait V and included by each per-ISA
-// file (layers.cpp, layers_avx2.cpp, layers_avx512.cpp) inside an anonymous namespace, so each
+// The nn row/elementwise kernels, written once over a core/simd trait V and included by each per-ISA
+// file (layer_scalar.cpp, layer_avx2.cpp, layer_avx512.cpp) inside an anonymous namespace, so each
 // instantiation has internal linkage and is compiled with that file's instruction-set flags only.
 // Nothing here instantiates a std template (std::max<float> & co. would be COMDATs that the linker
 // may share with baseline files): helpers are hand-written, sqrt is the builtin.
 //
-// V provides: `reg` (W floats), W, zero(), bcast(x), load(p), store(p, r) (unaligned),
-// add, sub, mul, fma(a, b, c) = a * b + c, relu(a) = (0 > a ? 0 : a) lane-wise (NaN passes),
-// pass_pos(y, d) = (y > 0 ? d : 0) lane-wise, hsum(r).
-// Vector loops cover the first W * floor(n / W) elements; a scalar tail does the rest with the
-// same formulas. Sums use two accumulators to shorten the dependency chain.
+// The kernels step one native register V::nreg (kW = 16 / V::kSub floats) at a time with the trait's
+// n-operations (nzero, nbcast, nload, nstore, nadd, nsub, nmul, nfma, nrelu, npass_pos, nhsum;
+// meanings in core/simd/scalar.h). Vector loops cover the first kW * floor(n / kW) elements; a
+// scalar tail does the rest with the same formulas. Sums use two accumulators to shorten the
+// dependency chain.
 //
-// Requires <cstdint> and nn/cpu/layers_kernels.h, included by the ISA file first.
+// Requires <cstdint> and nn/cpu/layer_kernels.h, included by the ISA file first.
 
-namespace nnk {
+namespace kern {
+
+template <class V>
+constexpr int64_t kW = 16 / V::kSub;
 
 template <class V>
 float sum(const float* a, int64_t n) {
-  typename V::reg s0 = V::zero(), s1 = V::zero();
+  typename V::nreg s0 = V::nzero(), s1 = V::nzero();
   int64_t i = 0;
-  for (; i + 2 * V::W <= n; i += 2 * V::W) {
-    s0 = V::add(s0, V::load(a + i));
-    s1 = V::add(s1, V::load(a + i + V::W));
+  for (; i + 2 * kW<V> <= n; i += 2 * kW<V>) {
+    s0 = V::nadd(s0, V::nload(a + i));
+    s1 = V::nadd(s1, V::nload(a + i + kW<V>));
   }
-  for (; i + V::W <= n; i += V::W) s0 = V::add(s0, V::load(a + i));
-  float s = V::hsum(V::add(s0, s1));
+  for (; i + kW<V> <= n; i += kW<V>) s0 = V::nadd(s0, V::nload(a + i));
+  float s = V::nhsum(V::nadd(s0, s1));
   for (; i < n; ++i) s += a[i];
   return s;
 }
 
 template <class V>
 float dot(const float* a, const float* b, int64_t n) {
-  typename V::reg s0 = V::zero(), s1 = V::zero();
+  typename V::nreg s0 = V::nzero(), s1 = V::nzero();
   int64_t i = 0;
-  for (; i + 2 * V::W <= n; i += 2 * V::W) {
-    s0 = V::fma(V::load(a + i), V::load(b + i), s0);
-    s1 = V::fma(V::load(a + i + V::W), V::load(b + i + V::W), s1);
+  for (; i + 2 * kW<V> <= n; i += 2 * kW<V>) {
+    s0 = V::nfma(V::nload(a + i), V::nload(b + i), s0);
+    s1 = V::nfma(V::nload(a + i + kW<V>), V::nload(b + i + kW<V>), s1);
   }
-  for (; i + V::W <= n; i += V::W) s0 = V::fma(V::load(a + i), V::load(b + i), s0);
-  float s = V::hsum(V::add(s0, s1));
+  for (; i + kW<V> <= n; i += kW<V>) s0 = V::nfma(V::nload(a + i), V::nload(b + i), s0);
+  float s = V::nhsum(V::nadd(s0, s1));
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }
@@ -45,19 +48,19 @@ float dot(const float* a, const float* b, int64_t n) {
 // sum((a - c)^2)
 template <class V>
 float centered_sumsq(const float* a, float c, int64_t n) {
-  const typename V::reg cv = V::bcast(c);
-  typename V::reg s0 = V::zero(), s1 = V::zero();
+  const typename V::nreg cv = V::nbcast(c);
+  typename V::nreg s0 = V::nzero(), s1 = V::nzero();
   int64_t i = 0;
-  for (; i + 2 * V::W <= n; i += 2 * V::W) {
-    typename V::reg d0 = V::sub(V::load(a + i), cv), d1 = V::sub(V::load(a + i + V::W), cv);
-    s0 = V::fma(d0, d0, s0);
-    s1 = V::fma(d1, d1, s1);
+  for (; i + 2 * kW<V> <= n; i += 2 * kW<V>) {
+    typename V::nreg d0 = V::nsub(V::nload(a + i), cv), d1 = V::nsub(V::nload(a + i + kW<V>), cv);
+    s0 = V::nfma(d0, d0, s0);
+    s1 = V::nfma(d1, d1, s1);
   }
-  for (; i + V::W <= n; i += V::W) {
-    typename V::reg d = V::sub(V::load(a + i), cv);
-    s0 = V::fma(d, d, s0);
+  for (; i + kW<V> <= n; i += kW<V>) {
+    typename V::nreg d = V::nsub(V::nload(a + i), cv);
+    s0 = V::nfma(d, d, s0);
   }
-  float s = V::hsum(V::add(s0, s1));
+  float s = V::nhsum(V::nadd(s0, s1));
   for (; i < n; ++i) s += (a[i] - c) * (a[i] - c);
   return s;
 }
@@ -65,23 +68,23 @@ float centered_sumsq(const float* a, float c, int64_t n) {
 // y = a * s
 template <class V>
 void scale(const float* a, float s, float* y, int64_t n) {
-  const typename V::reg sv = V::bcast(s);
+  const typename V::nreg sv = V::nbcast(s);
   int64_t i = 0;
-  for (; i + V::W <= n; i += V::W) V::store(y + i, V::mul(V::load(a + i), sv));
+  for (; i + kW<V> <= n; i += kW<V>) V::nstore(y + i, V::nmul(V::nload(a + i), sv));
   for (; i < n; ++i) y[i] = a[i] * s;
 }
 
 template <class V>
 void relu_fwd(int64_t n, const float* x, float* y) {
   int64_t i = 0;
-  for (; i + V::W <= n; i += V::W) V::store(y + i, V::relu(V::load(x + i)));
+  for (; i + kW<V> <= n; i += kW<V>) V::nstore(y + i, V::nrelu(V::nload(x + i)));
   for (; i < n; ++i) y[i] = 0.f > x[i] ? 0.f : x[i];
 }
 
 template <class V>
 void relu_bwd(int64_t n, const float* y, const float* dy, float* dx) {
   int64_t i = 0;
-  for (; i + V::W <= n; i += V::W) V::store(dx + i, V::pass_pos(V::load(y + i), V::load(dy + i)));
+  for (; i + kW<V> <= n; i += kW<V>) V::nstore(dx + i, V::npass_pos(V::nload(y + i), V::nload(dy + i)));
   for (; i < n; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
 }
 
@@ -92,7 +95,7 @@ void col_sum(int64_t rows, int64_t cols, const float* m, float* out, bool accumu
   for (int64_t r = 0; r < rows; ++r) {  // row by row: out stays in L1, m streams
     const float* row = m + r * cols;
     int64_t j = 0;
-    for (; j + V::W <= cols; j += V::W) V::store(out + j, V::add(V::load(out + j), V::load(row + j)));
+    for (; j + kW<V> <= cols; j += kW<V>) V::nstore(out + j, V::nadd(V::nload(out + j), V::nload(row + j)));
     for (; j < cols; ++j) out[j] += row[j];
   }
 }
@@ -120,10 +123,10 @@ void l2_bwd(int64_t r0, int64_t r1, int64_t dim, float eps, const float* y, cons
       continue;
     }
     const float inv = 1.f / n, c = dot<V>(yr, gr, dim);
-    const typename V::reg iv = V::bcast(inv), cv = V::bcast(c);
+    const typename V::nreg iv = V::nbcast(inv), cv = V::nbcast(c);
     int64_t i = 0;
-    for (; i + V::W <= dim; i += V::W)  // (dy - y c) / n
-      V::store(dr + i, V::mul(V::sub(V::load(gr + i), V::mul(V::load(yr + i), cv)), iv));
+    for (; i + kW<V> <= dim; i += kW<V>)  // (dy - y c) / n
+      V::nstore(dr + i, V::nmul(V::nsub(V::nload(gr + i), V::nmul(V::nload(yr + i), cv)), iv));
     for (; i < dim; ++i) dr[i] = (gr[i] - yr[i] * c) * inv;
   }
 }
@@ -132,7 +135,7 @@ template <class V>
 void ln_fwd(int64_t r0, int64_t r1, int64_t dim, float eps, const float* x, const float* gamma, const float* beta,
             float* y, float* mean, float* rstd) {
   const float inv_d = 1.f / static_cast<float>(dim);
-  const typename V::reg zero = V::zero(), one = V::bcast(1.f);
+  const typename V::nreg zero = V::nzero(), one = V::nbcast(1.f);
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
@@ -140,12 +143,12 @@ void ln_fwd(int64_t r0, int64_t r1, int64_t dim, float eps, const float* x, cons
     const float rs = 1.f / __builtin_sqrtf(centered_sumsq<V>(xr, mu, dim) * inv_d + eps);
     mean[r] = mu;
     rstd[r] = rs;
-    const typename V::reg muv = V::bcast(mu), rsv = V::bcast(rs);
+    const typename V::nreg muv = V::nbcast(mu), rsv = V::nbcast(rs);
     int64_t i = 0;
-    for (; i + V::W <= dim; i += V::W) {
-      typename V::reg xh = V::mul(V::sub(V::load(xr + i), muv), rsv);
-      typename V::reg g = gamma ? V::load(gamma + i) : one, b = beta ? V::load(beta + i) : zero;
-      V::store(yr + i, V::fma(xh, g, b));
+    for (; i + kW<V> <= dim; i += kW<V>) {
+      typename V::nreg xh = V::nmul(V::nsub(V::nload(xr + i), muv), rsv);
+      typename V::nreg g = gamma ? V::nload(gamma + i) : one, b = beta ? V::nload(beta + i) : zero;
+      V::nstore(yr + i, V::nfma(xh, g, b));
     }
     for (; i < dim; ++i) {
       const float xh = (xr[i] - mu) * rs;
@@ -158,25 +161,25 @@ template <class V>
 void ln_bwd(int64_t r0, int64_t r1, int64_t dim, const float* x, const float* gamma, const float* mean,
             const float* rstd, const float* dy, float* dx, float* dgamma_acc, float* dbeta_acc) {
   const float inv_d = 1.f / static_cast<float>(dim);
-  const typename V::reg one = V::bcast(1.f);
+  const typename V::nreg one = V::nbcast(1.f);
   for (int64_t r = r0; r < r1; ++r) {
     const float* xr = x + r * dim;
     const float* gr = dy + r * dim;
     float* dr = dx + r * dim;
     const float mu = mean[r], rs = rstd[r];
-    const typename V::reg muv = V::bcast(mu), rsv = V::bcast(rs);
+    const typename V::nreg muv = V::nbcast(mu), rsv = V::nbcast(rs);
     // Pass 1 (reads dy only): a = sum(g), b = sum(g * xhat), and the parameter gradients.
-    typename V::reg av = V::zero(), bv = V::zero();
+    typename V::nreg av = V::nzero(), bv = V::nzero();
     int64_t i = 0;
-    for (; i + V::W <= dim; i += V::W) {
-      typename V::reg xh = V::mul(V::sub(V::load(xr + i), muv), rsv), d = V::load(gr + i);
-      typename V::reg g = V::mul(d, gamma ? V::load(gamma + i) : one);
-      av = V::add(av, g);
-      bv = V::fma(g, xh, bv);
-      if (dgamma_acc) V::store(dgamma_acc + i, V::fma(d, xh, V::load(dgamma_acc + i)));
-      if (dbeta_acc) V::store(dbeta_acc + i, V::add(V::load(dbeta_acc + i), d));
+    for (; i + kW<V> <= dim; i += kW<V>) {
+      typename V::nreg xh = V::nmul(V::nsub(V::nload(xr + i), muv), rsv), d = V::nload(gr + i);
+      typename V::nreg g = V::nmul(d, gamma ? V::nload(gamma + i) : one);
+      av = V::nadd(av, g);
+      bv = V::nfma(g, xh, bv);
+      if (dgamma_acc) V::nstore(dgamma_acc + i, V::nfma(d, xh, V::nload(dgamma_acc + i)));
+      if (dbeta_acc) V::nstore(dbeta_acc + i, V::nadd(V::nload(dbeta_acc + i), d));
     }
-    float a = V::hsum(av), b = V::hsum(bv);
+    float a = V::nhsum(av), b = V::nhsum(bv);
     for (; i < dim; ++i) {
       const float xh = (xr[i] - mu) * rs, d = gr[i], g = d * (gamma ? gamma[i] : 1.f);
       a += g;
@@ -187,11 +190,11 @@ void ln_bwd(int64_t r0, int64_t r1, int64_t dim, const float* x, const float* ga
     a *= inv_d;
     b *= inv_d;
     // Pass 2: dx = rstd * (g - a - xhat * b); element i of dy is read before dx[i] is written.
-    const typename V::reg amv = V::bcast(a), bmv = V::bcast(b);
-    for (i = 0; i + V::W <= dim; i += V::W) {
-      typename V::reg xh = V::mul(V::sub(V::load(xr + i), muv), rsv);
-      typename V::reg g = V::mul(V::load(gr + i), gamma ? V::load(gamma + i) : one);
-      V::store(dr + i, V::mul(rsv, V::sub(V::sub(g, amv), V::mul(xh, bmv))));
+    const typename V::nreg amv = V::nbcast(a), bmv = V::nbcast(b);
+    for (i = 0; i + kW<V> <= dim; i += kW<V>) {
+      typename V::nreg xh = V::nmul(V::nsub(V::nload(xr + i), muv), rsv);
+      typename V::nreg g = V::nmul(V::nload(gr + i), gamma ? V::nload(gamma + i) : one);
+      V::nstore(dr + i, V::nmul(rsv, V::nsub(V::nsub(g, amv), V::nmul(xh, bmv))));
     }
     for (; i < dim; ++i) {
       const float xh = (xr[i] - mu) * rs, g = gr[i] * (gamma ? gamma[i] : 1.f);
@@ -201,8 +204,8 @@ void ln_bwd(int64_t r0, int64_t r1, int64_t dim, const float* x, const float* ga
 }
 
 template <class V>
-simsage::cpu::NnKernels make_table() {
-  simsage::cpu::NnKernels t;
+simsage::nn::cpu::LayerKernels make_kernels() {
+  simsage::nn::cpu::LayerKernels t;
   t.relu_fwd = &relu_fwd<V>;
   t.relu_bwd = &relu_bwd<V>;
   t.col_sum = &col_sum<V>;
@@ -213,4 +216,4 @@ simsage::cpu::NnKernels make_table() {
   return t;
 }
 
-}  // namespace nnk
+}  // namespace kern

@@ -1,4 +1,4 @@
-// Row-major corpus paths of the fused search, over the same SIMD trait V as kernel.inl (which
+// Row-major corpus paths of the fused search, over the same SIMD trait V as search.inl (which
 // includes this file inside the per-ISA anonymous namespace): packing sub-blocks into panels, an
 // in-place scan for a few queries, and a transposed micro-tile that keeps the corpus row-major and
 // packs the queries instead.
@@ -94,7 +94,7 @@ inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y
 // place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
 // 1 / |x|, l2 scores 2<q,x> - |x|^2, as the panel path does after packing.
 template <class V>
-void scan_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
+void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
                int64_t r1) {
   using reg = typename V::reg;
   const int64_t D = c.dim;
@@ -152,7 +152,7 @@ inline float row_sq_norm(const float* x, int64_t D) {
 // panel (number p0). Winners are found by comparing each row's 16 scores with the 16 queries'
 // thresholds at once; padding queries get +inf. rn[i]: row i's |x|^2 (l2) or 1 / |x| (cosine).
 template <class V, int MR, int NP>
-inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0, int64_t p0,
+inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0, int64_t p0,
                       const float* rn) {
   using reg = typename V::reg;
   using nreg = typename V::nreg;
@@ -197,7 +197,7 @@ inline void tile_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const
 
 // Dispatches a tile of `mr` (1 .. V::kMr) rows.
 template <class V, int NP>
-inline void tile_rows_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0,
+inline void tile_rows_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0,
                           int64_t p0, const float* rn) {
   switch (mr) {
 #define SIMSAGE_TILE_CASE(M) \
@@ -216,7 +216,7 @@ inline void tile_rows_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64
 // All nq queries (packed in Ctx::qpanel) against row-major rows [r0, r1) (absolute) of `rows`:
 // V::kMr rows at a time (read once from memory, then from L1) against every query panel.
 template <class V>
-void run_rows(const Ctx& c, simsage::TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0, int64_t r1) {
+void run_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0, int64_t r1) {
   const int64_t D = c.dim;
   const int64_t npan = (nq + 15) / 16;
   for (int64_t rb = r0; rb < r1; rb += V::kMr) {

@@ -7,10 +7,10 @@
 // (element (l, i) of a tile at l * MR + i, so one k's broadcasts share a cache line); then each
 // panel group (kKc x 16 * NP floats, L1) meets every row tile (L2).
 
-namespace gk {
+namespace kern {
 
-using simsage::gemm_cpu::kKc;
-using simsage::gemm_cpu::Task;
+using simsage::nn::cpu::kKc;
+using simsage::nn::cpu::Task;
 
 inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -91,12 +91,12 @@ void run(const Task& t) {
 }
 
 template <class V>
-simsage::gemm_cpu::Table make_table() {
-  simsage::gemm_cpu::Table tb;
+simsage::nn::cpu::GemmKernels make_kernels() {
+  simsage::nn::cpu::GemmKernels tb;
   tb.run = &run<V>;
   tb.mr = V::kMr;
   tb.np = V::kNp;
   return tb;
 }
 
-}  // namespace gk
+}  // namespace kern

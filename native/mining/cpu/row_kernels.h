@@ -1,6 +1,6 @@
-// The per-ISA row kernels of the mining family. Each of distances.cpp (scalar, baseline flags),
-// mining_avx2.cpp and mining_avx512.cpp includes kernel.inl inside an anonymous namespace and
-// returns a table of function pointers; kernels_for() picks one by SimdLevel (with step-down).
+// The per-ISA row kernels of the mining family. Each of row_scalar.cpp, row_avx2.cpp and
+// row_avx512.cpp includes row.inl inside an anonymous namespace and returns a table of function
+// pointers; row_kernels_for() picks one by SimdLevel (with step-down).
 #pragma once
 #include <cstdint>
 
@@ -9,6 +9,7 @@
 
 namespace simsage {
 namespace mining {
+namespace cpu {
 
 struct RowKernels {
   // out[i] = |e_i|^2 for rows [r0, r1) of e (rows x dim, stride dim).
@@ -36,5 +37,6 @@ RowKernels row_kernels_avx512();
 // Level -> table (a level the CPU lacks or the build left out steps down); `used` gets the level.
 const RowKernels& row_kernels_for(SimdLevel level, SimdLevel* used = nullptr);
 
+}  // namespace cpu
 }  // namespace mining
 }  // namespace simsage

@@ -1,14 +1,16 @@
-// The per-ISA kernel table. Each of scalar.cpp / avx2.cpp / avx512.cpp instantiates kernel.inl with
-// its SIMD trait and returns a table of function pointers; dispatch.cpp picks one by SimdLevel.
+// The per-ISA search kernels. Each of search_scalar.cpp / search_avx2.cpp / search_avx512.cpp
+// instantiates search.inl with its core/simd trait and returns a table of function pointers;
+// search_kernels_for() picks one by SimdLevel.
 #pragma once
 #include <atomic>
 #include <cstdint>
 
 #include "core/cpu_features.h"
-#include "similarity/cpu/topk_heap.h"
+#include "similarity/cpu/topk_buffer.h"
 #include "similarity/similarity.h"
 
 namespace simsage {
+namespace similarity {
 namespace cpu {
 
 // What every task of one search shares.
@@ -22,7 +24,7 @@ struct Ctx {
   // The same queries packed in tiles of kMr (the table's): query i, dimension d at
   // qpack[(i / kMr) * dim * kMr + d * kMr + i % kMr]; the last tile is zero-padded.
   const float* qpack = nullptr;
-  // For the transposed row-major tile (rowmajor.inl): queries in panels of 16, query q, dimension d
+  // For the transposed row-major tile (search_rowmajor.inl): queries in panels of 16, query q, dimension d
   // at qpanel[(q / 16) * dim * 16 + d * 16 + q % 16]; the last panel is zero-padded. Null otherwise.
   const float* qpanel = nullptr;
   int64_t dim = 0;
@@ -33,7 +35,7 @@ struct Ctx {
   int64_t n = 0;                 // corpus rows
 };
 
-struct KernelTable {
+struct SearchKernels {
   // Queries [qb, qe) against local panels [pb, pe); absolute row = row_offset + local row.
   void (*run_block)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels,
                     int64_t pb, int64_t pe, const float* norms, int64_t row_offset) = nullptr;
@@ -49,14 +51,15 @@ struct KernelTable {
   int kNp = 1;  // panels per micro-tile
 };
 
-KernelTable kernels_scalar();
+SearchKernels search_kernels_scalar();
 #if defined(SIMSAGE_X86)
-KernelTable kernels_avx2();
-KernelTable kernels_avx512();
+SearchKernels search_kernels_avx2();
+SearchKernels search_kernels_avx512();
 #endif
 
-// Level -> table, with step-down when a level was not compiled in.
-const KernelTable& kernels_for(SimdLevel level);
+// Level -> table (a level the CPU lacks or the build left out steps down); `used` gets the level.
+const SearchKernels& search_kernels_for(SimdLevel level, SimdLevel* used = nullptr);
 
 }  // namespace cpu
+}  // namespace similarity
 }  // namespace simsage

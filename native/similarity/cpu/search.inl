@@ -1,5 +1,5 @@
 // The fused top-k search body, written once over a SIMD trait V and included by each per-ISA file
-// (scalar.cpp, avx2.cpp, avx512.cpp) inside an anonymous namespace, so each instantiation has
+// (search_scalar.cpp, search_avx2.cpp, search_avx512.cpp) inside an anonymous namespace, so each instantiation has
 // internal linkage and is compiled with that file's instruction-set flags only.
 //
 // V provides: `reg` (16 floats), zero(), load(p) (16 floats, unaligned ok), load_partial(p, n)
@@ -15,13 +15,13 @@
 // Per dimension d it loads NP panel vectors and broadcasts MR query values: MR * NP FMAs per
 // (NP loads + MR broadcasts), all accumulators in registers.
 
-// Requires <cmath>, <cstring> and similarity/cpu/kernels.h, included by the ISA file
+// Requires <cmath>, <cstring> and similarity/cpu/search_kernels.h, included by the ISA file
 // before its anonymous namespace. The row-major paths (packing, in-place scan, transposed tile)
-// are in rowmajor.inl, included below.
+// are in search_rowmajor.inl, included below.
 
 namespace kern {
 
-using Ctx = simsage::cpu::Ctx;
+using Ctx = simsage::similarity::cpu::Ctx;
 
 // Helpers written out rather than taken from <algorithm>: a std template instantiated on shared
 // types (std::min<long>, std::binary_search<const long*>) is a COMDAT the linker may share with the
@@ -56,7 +56,7 @@ inline bool row_admissible(const Ctx& c, int64_t qi, int64_t row) {
 // Offers the lanes of one 16-row score vector (stored in `lanes`) whose bits are set in m to query
 // qi's top-k buffer. `row0` is the absolute row of lane 0. Scores are internal (higher is better).
 // Kept out of line: winners are rare, and the micro-tile's registers stay free of this code.
-__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, const float* lanes,
+__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::similarity::cpu::TopkBuffer& b, int64_t qi, const float* lanes,
                                            uint32_t m, int64_t row0) {
   while (m) {
     int j = __builtin_ctz(m);
@@ -66,13 +66,13 @@ __attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::TopkBuffer& b,
     float sc = lanes[j];
     if (sc < b.thr) continue;  // thr may have risen within this vector
     if (!row_admissible(c, qi, row)) continue;
-    simsage::topk_push(b, sc, c.ids ? c.ids[row] : row);
+    simsage::similarity::cpu::topk_push(b, sc, c.ids ? c.ids[row] : row);
   }
 }
 
 // `valid`: lanes that hold rows of the current block (lanes past the corpus end are dropped anyway).
 template <class V>
-inline void offer(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, typename V::reg s, int64_t row0,
+inline void offer(const Ctx& c, simsage::similarity::cpu::TopkBuffer& b, int64_t qi, typename V::reg s, int64_t row0,
                   uint32_t valid = 0xFFFFu) {
   if (c.check_finite && __builtin_expect((V::nonfinite_mask(s) & valid) != 0, 0))
     c.nonfinite->store(1, std::memory_order_relaxed);
@@ -85,15 +85,15 @@ inline void offer(const Ctx& c, simsage::TopkBuffer& b, int64_t qi, typename V::
 }
 
 // Offers one corpus row (absolute `row`) to the queries q0 + j whose bits are set in m, with score
-// lanes[j] (the transposed tile in rowmajor.inl: lanes are queries, not rows).
-__attribute__((noinline)) void offer_queries(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* lanes,
+// lanes[j] (the transposed tile in search_rowmajor.inl: lanes are queries, not rows).
+__attribute__((noinline)) void offer_queries(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* lanes,
                                              uint32_t m, int64_t row) {
   while (m) {
     int j = __builtin_ctz(m);
     m &= m - 1;
-    simsage::TopkBuffer& b = bufs[q0 + j];
+    simsage::similarity::cpu::TopkBuffer& b = bufs[q0 + j];
     if (lanes[j] < b.thr || !row_admissible(c, q0 + j, row)) continue;
-    simsage::topk_push(b, lanes[j], c.ids ? c.ids[row] : row);
+    simsage::similarity::cpu::topk_push(b, lanes[j], c.ids ? c.ids[row] : row);
   }
 }
 
@@ -111,12 +111,12 @@ inline typename V::reg load_norms(const Ctx& c, const float* norms, int64_t l0, 
 
 // One micro-tile: MR queries (q0 .. q0+MR) x NP panels starting at `panels`, whose first row is
 // local row `lrow0` (norms are indexed by local row) and absolute row row_offset + lrow0.
-// qp: the packed query tile, element (d, i) at qp[d * V::kMr + i] (see dispatch.cpp), so the MR
+// qp: the packed query tile, element (d, i) at qp[d * V::kMr + i] (see search.cpp), so the MR
 // broadcasts of one dimension come from one cache line. pf: when PF, the next panel group (same
 // shape), prefetched one line per panel per dimension while this one computes.
 // norms: |x|^2 per row for l2, else null. bufs[i] belongs to query q0 + i.
 template <class V, int MR, int NP, bool PF>
-inline void tile(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* qp, const float* panels,
+inline void tile(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* qp, const float* panels,
                  const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   using reg = typename V::reg;
   using nreg = typename V::nreg;
@@ -154,7 +154,7 @@ inline void tile(const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const floa
 
 // Dispatches a tile of `mr` (1 .. V::kMr) queries to the matching instantiation.
 template <class V, int NP, bool PF>
-inline void tile_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0, const float* qp,
+inline void tile_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* qp,
                      const float* panels, const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   switch (mr) {
 #define SIMSAGE_TILE_CASE(M)                                                                           \
@@ -177,7 +177,7 @@ inline void tile_any(int mr, const Ctx& c, simsage::TopkBuffer* bufs, int64_t q0
 // the corpus block is read once per query block. The first query tile of each group prefetches the
 // next group, which hides memory latency when few queries make the scan memory-bound.
 template <class V>
-void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels,
+void run_block(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels,
                int64_t pb, int64_t pe, const float* norms, int64_t row_offset) {
   const int64_t pstride = c.dim * simsage::kPanel;
   const int64_t tstride = c.dim * V::kMr;  // floats per packed query tile
@@ -222,13 +222,13 @@ void run_block(const Ctx& c, simsage::TopkBuffer* bufs, int64_t qb, int64_t qe, 
 
 }  // namespace kern
 
-#include "similarity/cpu/rowmajor.inl"
+#include "similarity/cpu/search_rowmajor.inl"
 
 namespace kern {
-// The table this ISA file exports (see kernels.h).
+// The table this ISA file exports (see search_kernels.h).
 template <class V>
-simsage::cpu::KernelTable make_table() {
-  simsage::cpu::KernelTable t;
+simsage::similarity::cpu::SearchKernels make_kernels() {
+  simsage::similarity::cpu::SearchKernels t;
   t.run_block = &run_block<V>;
   t.pack_rows = &pack_rows<V>;
   t.scan_rows = &scan_rows<V>;

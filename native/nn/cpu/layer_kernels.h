@@ -1,6 +1,6 @@
-// The per-ISA table of the nn row/elementwise kernels. layers.cpp (scalar), layers_avx2.cpp and
-// layers_avx512.cpp each instantiate layers.inl with their SIMD trait and return a table;
-// layers.cpp validates, splits rows over the thread pool and calls the table of the chosen level.
+// The per-ISA nn row/elementwise kernels. layer_scalar.cpp, layer_avx2.cpp and layer_avx512.cpp each
+// instantiate layer.inl with their core/simd trait and return a table; layers.cpp validates, splits
+// rows over the thread pool and calls the table of the chosen level.
 // Every kernel works on a row range [r0, r1) of a dense rows x dim matrix (or n elements).
 #pragma once
 #include <cstdint>
@@ -8,9 +8,10 @@
 #include "core/cpu_features.h"
 
 namespace simsage {
+namespace nn {
 namespace cpu {
 
-struct NnKernels {
+struct LayerKernels {
   void (*relu_fwd)(int64_t n, const float* x, float* y) = nullptr;
   void (*relu_bwd)(int64_t n, const float* y, const float* dy, float* dx) = nullptr;
   // out[j] = (accumulate ? out[j] : 0) + sum_r m[r * cols + j]   (m: rows x cols)
@@ -25,14 +26,15 @@ struct NnKernels {
                  const float* rstd, const float* dy, float* dx, float* dgamma_acc, float* dbeta_acc) = nullptr;
 };
 
-NnKernels nn_kernels_scalar();
+LayerKernels layer_kernels_scalar();
 #if defined(SIMSAGE_X86)
-NnKernels nn_kernels_avx2();
-NnKernels nn_kernels_avx512();
+LayerKernels layer_kernels_avx2();
+LayerKernels layer_kernels_avx512();
 #endif
 
-// Level -> table, stepping down to a level that is compiled in and supported.
-const NnKernels& nn_kernels_for(SimdLevel level);
+// Level -> table (a level the CPU lacks or the build left out steps down); `used` gets the level.
+const LayerKernels& layer_kernels_for(SimdLevel level, SimdLevel* used = nullptr);
 
 }  // namespace cpu
+}  // namespace nn
 }  // namespace simsage

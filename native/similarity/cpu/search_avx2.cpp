@@ -8,16 +8,17 @@
 #include <cstdint>
 #include <cstring>
 
-#include "similarity/cpu/kernels.h"
+#include "similarity/cpu/search_kernels.h"
 
 namespace {
-#include "similarity/cpu/kernel.inl"
-
 #include "core/simd/avx2.h"
+#include "similarity/cpu/search.inl"
 }  // namespace
 
 namespace simsage {
+namespace similarity {
 namespace cpu {
-KernelTable kernels_avx2() { return kern::make_table<Avx2V>(); }
+SearchKernels search_kernels_avx2() { return kern::make_kernels<Avx2V>(); }
 }  // namespace cpu
+}  // namespace similarity
 }  // namespace simsage

@@ -1,16 +1,21 @@
-// The mining row kernels, written once and included by each per-ISA file (distances.cpp for the
-// scalar level, mining_avx2.cpp, mining_avx512.cpp) inside an anonymous namespace, so each copy
-// has internal linkage and is compiled with that file's instruction-set flags only.
+// The mining row kernels, written once and included by each per-ISA file (row_scalar.cpp,
+// row_avx2.cpp, row_avx512.cpp) inside an anonymous namespace, so each copy has internal linkage and
+// is compiled with that file's instruction-set flags only.
 //
-// Unlike the similarity family (explicit intrinsics behind a trait), these loops are element-wise
-// or masked reductions over one row: each keeps kL = 16 independent lanes in plain arrays, written
-// branch-free, which GCC and Clang turn into one zmm or two ymm per array under the ISA file's
-// flags (and SSE under the baseline). The lane state makes the order of reductions, tie-breaking
-// included, the same at every level. O(B^2) row work is small next to the O(B^2 D) GEMM.
+// Why not core/simd: these loops are element-wise transforms and masked argmin / argmax reductions
+// over one row that carry an int32 index lane beside every float lane and select on label compares
+// (labels[j] == la). core/simd's traits hold float lanes only (no int32 lanes, lane selects or
+// integer compares) and order their horizontal sums by ISA (hsum16 trees), so using them would mean
+// a second, integer register type and a select in all three traits for this one family, and would
+// lose the one reduction order below. Instead each loop keeps kL = 16 independent lanes in plain
+// arrays, written branch-free, which GCC and Clang turn into one zmm or two ymm per array under the
+// ISA file's flags (and SSE under the baseline). The lane state makes the order of reductions,
+// tie-breaking included, the same at every level. O(B^2) row work is small next to the O(B^2 D)
+// GEMM.
 //
-// Requires <cmath>, <cstdint>, <limits> and mining/cpu/kernels.h, included by the ISA file first.
+// Requires <cmath>, <cstdint>, <limits> and mining/cpu/row_kernels.h, included by the ISA file first.
 
-namespace mk {
+namespace kern {
 
 using simsage::DistanceMetric;
 constexpr int kL = 16;
@@ -161,8 +166,8 @@ inline int64_t collect(const float* d, const int32_t* labels, int32_t la, int64_
   return count;
 }
 
-inline simsage::mining::RowKernels make_table() {
-  simsage::mining::RowKernels t;
+inline simsage::mining::cpu::RowKernels make_kernels() {
+  simsage::mining::cpu::RowKernels t;
   t.sq_norms = sq_norms;
   t.transform_row = transform_row;
   t.hardest = hardest;
@@ -171,4 +176,4 @@ inline simsage::mining::RowKernels make_table() {
   return t;
 }
 
-}  // namespace mk
+}  // namespace kern

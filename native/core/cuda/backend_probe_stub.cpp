@@ -1,10 +1,10 @@
-// Built instead of similarity_cuda.cu when there is no CUDA compiler (node-gyp builds, or CMake
+// Built instead of backend_probe.cu when there is no CUDA compiler (node-gyp builds, or CMake
 // without nvcc): the CUDA backend reports itself as not built.
-#include "similarity/cuda/similarity_cuda.h"
+#include "core/cuda/backend_probe.h"
 
 namespace simsage {
 
-BackendStatus probe_cuda() {
+BackendStatus probe_cuda_backend() {
   BackendStatus s;
   s.cuda_built = false;
   s.cuda_message = "built without CUDA";

@@ -8,16 +8,17 @@
 #include <cstdint>
 #include <cstring>
 
-#include "similarity/cpu/kernels.h"
+#include "similarity/cpu/search_kernels.h"
 
 namespace {
-#include "similarity/cpu/kernel.inl"
-
 #include "core/simd/avx512.h"
+#include "similarity/cpu/search.inl"
 }  // namespace
 
 namespace simsage {
+namespace similarity {
 namespace cpu {
-KernelTable kernels_avx512() { return kern::make_table<Avx512V>(); }
+SearchKernels search_kernels_avx512() { return kern::make_kernels<Avx512V>(); }
 }  // namespace cpu
+}  // namespace similarity
 }  // namespace simsage

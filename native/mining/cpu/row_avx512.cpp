@@ -1,0 +1,19 @@
+// AVX-512 level of the mining row kernels (row.inl compiled with this file's flags only; see
+// sources.json).
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "mining/cpu/row_kernels.h"
+
+namespace {
+#include "mining/cpu/row.inl"
+}  // namespace
+
+namespace simsage {
+namespace mining {
+namespace cpu {
+RowKernels row_kernels_avx512() { return kern::make_kernels(); }
+}  // namespace cpu
+}  // namespace mining
+}  // namespace simsage
