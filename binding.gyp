@@ -8,7 +8,7 @@
     "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno"],
     "cflags_cc!": ["-fno-exceptions"],
     "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
-    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "SIMSAGE_X86=1"]
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "SIMSAGE_X86=1"]
   },
   "targets": [
     {

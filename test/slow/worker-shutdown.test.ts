@@ -11,9 +11,9 @@ import t from 'tap'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const child = join(root, 'test', 'fixtures', 'workers', 'abandon-child.ts')
 
-for (const op of ['search', 'topk']) {
+for (const op of ['search', 'topk', 'sync']) {
   for (const how of ['terminate', 'exit']) {
-    t.test(`a worker that ${how === 'exit' ? 'calls process.exit()' : 'is terminated'} during ${op === 'search' ? 'EmbeddingIndex.search()' : 'topkAsync()'}`, async (t) => {
+    t.test(`a worker that ${how === 'exit' ? 'calls process.exit()' : 'is terminated'} during ${{ search: 'EmbeddingIndex.search()', topk: 'topkAsync()', sync: 'a loop of synchronous calls' }[op]}`, async (t) => {
       const env = { ...process.env }
       delete env.NODE_OPTIONS
       const r = spawnSync(process.execPath, ['--import', 'tsx', child, op, how], { cwd: root, env, encoding: 'utf8', timeout: 60_000 })
