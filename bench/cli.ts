@@ -8,7 +8,11 @@ import type { Command } from 'commander'
 type Opts = Record<string, string | boolean | undefined>
 
 /** Comma-separated list, trimmed, empties dropped. */
-const list = (v: unknown) => String(v).split(',').map((x) => x.trim()).filter((x) => x.length > 0)
+const list = (v: unknown) =>
+  String(v)
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)
 
 /** Adds `bench similarity` and `bench mining` to the program. */
 export function registerBenchCommands(program: Command): void {
@@ -46,14 +50,16 @@ export function registerBenchCommands(program: Command): void {
       })
       const report = await runSimilarityBench(options)
       const path = await writeReport(report, opts.out as string | undefined)
-      if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-      else process.stdout.write((await formatSimilarityReport(report)) + '\n')
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      else process.stdout.write(`${await formatSimilarityReport(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 
   bench
     .command('mining')
-    .description('pairwise distances, batch-hard and semi-hard mining: simsage vs a plain TS loop and @tensorflow/tfjs (cpu)')
+    .description(
+      'pairwise distances, batch-hard and semi-hard mining: simsage vs a plain TS loop and @tensorflow/tfjs (cpu)',
+    )
     .option('--sizes <list>', 'batch sizes B, comma-separated', '256,1024,4096')
     .option('--dim <d>', 'embedding dimension', '128')
     .option('--budget <seconds>', 'seconds of timed repetitions per cell', '0.5')
@@ -70,8 +76,8 @@ export function registerBenchCommands(program: Command): void {
         tools: opts.tools === undefined ? [] : list(opts.tools),
       })
       const path = await writeReport(report, opts.out as string | undefined)
-      if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-      else process.stdout.write(formatMiningReport(report) + '\n')
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      else process.stdout.write(`${formatMiningReport(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 }

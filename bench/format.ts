@@ -26,8 +26,14 @@ class PlainTable implements TextTable {
   }
   toString(): string {
     const widths = this.#rows[0].map((_, c) => Math.max(...this.#rows.map((r) => (r[c] ?? '').length)))
-    const line = (r: string[]) => r.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ').trimEnd()
-    return [line(this.#rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...this.#rows.slice(1).map(line)].join('\n')
+    const line = (r: string[]) =>
+      r
+        .map((x, c) => (x ?? '').padEnd(widths[c]))
+        .join('  ')
+        .trimEnd()
+    return [line(this.#rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...this.#rows.slice(1).map(line)].join(
+      '\n',
+    )
   }
 }
 
@@ -97,14 +103,35 @@ export async function formatSimilarityReport(r: SimilarityReport): Promise<strin
   out.push(builds.toString(), '')
 
   for (const threads of o.threads) {
-    const t = make(['Q', 'k', 'tool', 'queries/s', 'GFLOP/s', 'of FMA peak', 'GB/s (Q=1)', 'of read BW', 'top-1', 'simsage / best peer'])
+    const t = make([
+      'Q',
+      'k',
+      'tool',
+      'queries/s',
+      'GFLOP/s',
+      'of FMA peak',
+      'GB/s (Q=1)',
+      'of read BW',
+      'top-1',
+      'simsage / best peer',
+    ])
     let lastGroup = ''
     for (const c of sortedCells(r).filter((x) => x.threads === threads)) {
       const group = `${c.queries}/${c.k}`
       const head = group === lastGroup ? ['', ''] : [String(c.queries), String(c.k)]
       lastGroup = group
       if (c.status !== 'ok') {
-        t.push([...head, c.tool, c.status === 'n/a' ? 'n/a (single-threaded)' : `ERROR: ${c.error ?? ''}`.slice(0, 60), '', '', '', '', '', ''])
+        t.push([
+          ...head,
+          c.tool,
+          c.status === 'n/a' ? 'n/a (single-threaded)' : `ERROR: ${c.error ?? ''}`.slice(0, 60),
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+        ])
         continue
       }
       t.push([
@@ -125,7 +152,9 @@ export async function formatSimilarityReport(r: SimilarityReport): Promise<strin
   const summary = make(['threads', 'Q', 'k', 'simsage index q/s', 'best peer', 'peer q/s', 'ratio'])
   for (const c of sortedCells(r)) {
     if (c.tool !== 'simsage index' || c.status !== 'ok') continue
-    const peer = r.cells.find((x) => x.tool === c.bestPeer && x.threads === c.threads && x.queries === c.queries && x.k === c.k)
+    const peer = r.cells.find(
+      (x) => x.tool === c.bestPeer && x.threads === c.threads && x.queries === c.queries && x.k === c.k,
+    )
     summary.push([
       c.threads,
       c.queries,
@@ -145,7 +174,7 @@ export async function formatSimilarityReport(r: SimilarityReport): Promise<strin
     `  !x%: other processes used x% of the CPUs while the cell was timed (flagged above ${busyThreshold * 100}%); ` +
       `whole run: ${(r.otherCpuDuringRun * 100).toFixed(1)}%, load average at start ${r.loadAvgAtStart.toFixed(2)}.`,
   )
-  for (const tool of r.tools) out.push(`  ${tool.name}: ${tool.skipped ? 'SKIPPED — ' + tool.skipped : tool.describe}`)
+  for (const tool of r.tools) out.push(`  ${tool.name}: ${tool.skipped ? `SKIPPED — ${tool.skipped}` : tool.describe}`)
   if (r.mismatches.length > 0) {
     out.push('', `!!! ${r.mismatches.length} TOP-1 MISMATCH(ES) against the float64 reference:`)
     for (const x of r.mismatches) {
@@ -165,6 +194,9 @@ function sortedCells(r: SimilarityReport): SimilarityCell[] {
   const order = new Map(r.tools.map((t, i) => [t.name, i]))
   return [...r.cells].sort(
     (a, b) =>
-      a.threads - b.threads || a.queries - b.queries || a.k - b.k || (order.get(a.tool) ?? 0) - (order.get(b.tool) ?? 0),
+      a.threads - b.threads ||
+      a.queries - b.queries ||
+      a.k - b.k ||
+      (order.get(a.tool) ?? 0) - (order.get(b.tool) ?? 0),
   )
 }

@@ -63,7 +63,13 @@ export interface MiningReport {
   readonly notes: string[]
   readonly cells: MiningCell[]
   /** Per (B, op): plain TS seconds / simsage seconds, and tfjs seconds / simsage seconds. */
-  readonly ratios: { b: number; op: MiningOp; simsageVsPlain?: number; simsage1tVsPlain?: number; simsageVsTfjs?: number }[]
+  readonly ratios: {
+    b: number
+    op: MiningOp
+    simsageVsPlain?: number
+    simsage1tVsPlain?: number
+    simsageVsTfjs?: number
+  }[]
 }
 
 const DEFAULTS: Omit<MiningBenchOptions, 'log' | 'threads'> = {
@@ -119,7 +125,10 @@ async function tfjsTool(semiMax: number): Promise<Tool> {
     await tf.setBackend('cpu')
     await tf.ready()
   } catch (err) {
-    return { name: 'tfjs (cpu)', unavailable: `@tensorflow/tfjs not available (${(err as Error).message.split('\n')[0]})` }
+    return {
+      name: 'tfjs (cpu)',
+      unavailable: `@tensorflow/tfjs not available (${(err as Error).message.split('\n')[0]})`,
+    }
   }
   type T2 = import('@tensorflow/tfjs').Tensor2D
   const dist = (e: Float32Array, b: number, dim: number): T2 => {
@@ -145,7 +154,9 @@ async function tfjsTool(semiMax: number): Promise<Tool> {
         const n = tf.where(same, inf, d).argMin(1)
         return [p, n, pos.any(1)]
       })
-      const pa = pi.dataSync(), na = ni.dataSync(), hp = hasPos.dataSync()
+      const pa = pi.dataSync(),
+        na = ni.dataSync(),
+        hp = hasPos.dataSync()
       tf.dispose([pi, ni, hasPos])
       const out: number[] = []
       for (let a = 0; a < b; a++) if (hp[a]) out.push(a, pa[a], na[a])
@@ -161,7 +172,9 @@ async function tfjsTool(semiMax: number): Promise<Tool> {
         const cand = tf.where(ok, tf.broadcastTo(dn, [b, b, b]), tf.fill([b, b, b], Infinity))
         return [cand.argMin(2), cand.min(2), pos]
       })
-      const ia = idx.dataSync(), va = val.dataSync(), pm = posm.dataSync()
+      const ia = idx.dataSync(),
+        va = val.dataSync(),
+        pm = posm.dataSync()
       tf.dispose([idx, val, posm])
       const out: number[] = []
       for (let a = 0; a < b; a++)
@@ -187,7 +200,11 @@ function pkLabels(b: number, perClass: number, seed: number): Int32Array {
   return l
 }
 
-function time(fn: () => unknown, budget: number, maxReps: number): { best: number; median: number; reps: number; out: unknown } {
+function time(
+  fn: () => unknown,
+  budget: number,
+  maxReps: number,
+): { best: number; median: number; reps: number; out: unknown } {
   const once = () => {
     const t0 = process.hrtime.bigint()
     const out = fn()
@@ -220,14 +237,17 @@ function agreement(got: Int32Array, want: Int32Array): number {
 /** Runs the benchmark; `options` fields override the defaults (B 256/1024/4096, D 128). */
 export async function runMiningBench(options: Partial<MiningBenchOptions> = {}): Promise<MiningReport> {
   const threads = options.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length)
-  const o: MiningBenchOptions = { ...DEFAULTS, threads, log: (l) => process.stderr.write(l + '\n'), ...options }
+  const o: MiningBenchOptions = { ...DEFAULTS, threads, log: (l) => process.stderr.write(`${l}\n`), ...options }
   for (const v of [...o.sizes, o.dim, o.perClass]) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`sizes, dim and perClass must be positive integers, got ${v}`)
   }
   if (!(o.budgetSeconds > 0)) throw new Error(`budget must be a positive number of seconds, got ${o.budgetSeconds}`)
   const notes: string[] = []
-  const wanted = (name: string) => o.tools.length === 0 || o.tools.some((t) => name.toLowerCase().includes(t.toLowerCase()))
-  const tools = [...(await simsageTools(o.threads)), plainTool, await tfjsTool(o.tfjsSemiHardMax)].filter((t) => wanted(t.name))
+  const wanted = (name: string) =>
+    o.tools.length === 0 || o.tools.some((t) => name.toLowerCase().includes(t.toLowerCase()))
+  const tools = [...(await simsageTools(o.threads)), plainTool, await tfjsTool(o.tfjsSemiHardMax)].filter((t) =>
+    wanted(t.name),
+  )
   for (const t of tools) if (t.unavailable) notes.push(`${t.name}: skipped, ${t.unavailable}`)
   let simsageInfo: unknown
   const api = await loadSimsage()
@@ -258,18 +278,32 @@ export async function runMiningBench(options: Partial<MiningBenchOptions> = {}):
             if (t === plainTool) plainOut[op] = out
             else if (plainOut[op]) agree = agreement(out, plainOut[op] as Int32Array)
           }
-          cells.push({ tool: t.name, b, op, status: 'ok', bestSeconds: r.best, medianSeconds: r.median, reps: r.reps, triplets, agreement: agree })
+          cells.push({
+            tool: t.name,
+            b,
+            op,
+            status: 'ok',
+            bestSeconds: r.best,
+            medianSeconds: r.median,
+            reps: r.reps,
+            triplets,
+            agreement: agree,
+          })
         } catch (err) {
           cells.push({ tool: t.name, b, op, status: 'error', note: (err as Error).message.split('\n')[0] })
         }
       }
     }
   }
-  const sec = (tool: string, b: number, op: MiningOp) => cells.find((c) => c.tool === tool && c.b === b && c.op === op && c.status === 'ok')?.bestSeconds
+  const sec = (tool: string, b: number, op: MiningOp) =>
+    cells.find((c) => c.tool === tool && c.b === b && c.op === op && c.status === 'ok')?.bestSeconds
   const main = `simsage (${o.threads}t)`
   const ratios = o.sizes.flatMap((b) =>
     ops.map((op) => {
-      const s = sec(main, b, op), s1 = sec('simsage-1t', b, op), p = sec('plain TS', b, op), f = sec('tfjs (cpu)', b, op)
+      const s = sec(main, b, op),
+        s1 = sec('simsage-1t', b, op),
+        p = sec('plain TS', b, op),
+        f = sec('tfjs (cpu)', b, op)
       return {
         b,
         op,
@@ -280,17 +314,34 @@ export async function runMiningBench(options: Partial<MiningBenchOptions> = {}):
     }),
   )
   const { log: _log, ...opts } = o
-  return { bench: 'mining', date: new Date().toISOString(), machine: { ...hostFacts(), simsage: simsageInfo }, options: opts, notes, cells, ratios }
+  return {
+    bench: 'mining',
+    date: new Date().toISOString(),
+    machine: { ...hostFacts(), simsage: simsageInfo },
+    options: opts,
+    notes,
+    cells,
+    ratios,
+  }
 }
 
-const fmtS = (s?: number) => (s === undefined ? '-' : s < 1e-3 ? `${(s * 1e6).toFixed(0)} µs` : s < 1 ? `${(s * 1e3).toFixed(2)} ms` : `${s.toFixed(2)} s`)
+const fmtS = (s?: number) =>
+  s === undefined
+    ? '-'
+    : s < 1e-3
+      ? `${(s * 1e6).toFixed(0)} µs`
+      : s < 1
+        ? `${(s * 1e3).toFixed(2)} ms`
+        : `${s.toFixed(2)} s`
 const fmtX = (x?: number) => (x === undefined ? '-' : `${x >= 100 ? x.toFixed(0) : x.toFixed(1)}×`)
 
 /** Text tables: best time per (tool, B, op), then ratios. */
 export function formatMiningReport(r: MiningReport): string {
   const lines: string[] = []
   const o = r.options
-  lines.push(`triplet mining: D = ${o.dim}, ${o.perClass} rows per class, squared Euclidean; ${r.machine.cpuModel}, ${r.machine.logicalCpus} logical CPUs`)
+  lines.push(
+    `triplet mining: D = ${o.dim}, ${o.perClass} rows per class, squared Euclidean; ${r.machine.cpuModel}, ${r.machine.logicalCpus} logical CPUs`,
+  )
   const ops: MiningOp[] = ['pairwise', 'batchHard', 'semiHard']
   const tools = [...new Set(r.cells.map((c) => c.tool))]
   const pad = (s: string, n: number) => s.padEnd(n)

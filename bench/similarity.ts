@@ -145,7 +145,13 @@ export interface RawSimilarityOptions {
 
 /** Parses "1,16,256" into positive integers; throws naming `what` on bad input. */
 export function parseIntList(value: string | readonly number[], what: string): number[] {
-  const items = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [...value]
+  const items =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...value]
   const out = items.map((v) => Number(v))
   if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v <= 0)) {
     throw new RangeError(`${what}: expected a comma-separated list of positive integers, got "${String(value)}"`)
@@ -184,7 +190,7 @@ export function parseSimilarityOptions(raw: RawSimilarityOptions = {}): Similari
     maxReps: raw.maxReps !== undefined ? parsePositive(raw.maxReps, '--max-reps', true) : d.maxReps,
     seed: raw.seed !== undefined ? Math.trunc(Number(raw.seed)) : d.seed,
     tools: tools.map((t) => t.trim().toLowerCase()).filter(Boolean),
-    log: raw.log ?? ((line) => process.stderr.write(line + '\n')),
+    log: raw.log ?? ((line) => process.stderr.write(`${line}\n`)),
   }
 }
 
@@ -203,8 +209,11 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
   const maxQ = options.queries[options.queries.length - 1]
   const maxK = options.k[options.k.length - 1]
 
-  if (loadAvgAtStart > 0.5) log(`warning: 1-minute load average is ${loadAvgAtStart.toFixed(2)}; other work will skew timings`)
-  log(`similarity: N=${n} D=${dim} Q=${options.queries.join(',')} k=${options.k.join(',')} threads=${options.threads.join(',')}`)
+  if (loadAvgAtStart > 0.5)
+    log(`warning: 1-minute load average is ${loadAvgAtStart.toFixed(2)}; other work will skew timings`)
+  log(
+    `similarity: N=${n} D=${dim} Q=${options.queries.join(',')} k=${options.k.join(',')} threads=${options.threads.join(',')}`,
+  )
   const t0 = performance.now()
   const corpus = randomNormal(n * dim, options.seed)
   const queries = randomNormal(maxQ * dim, options.seed + 1)
@@ -217,7 +226,9 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
   if (typeof api === 'string') log(`simsage unavailable: ${api}; probes skipped`)
   else {
     const bw = options.threads.map((t) => `${t}t ${machine.readGbPerSec[t]?.toFixed(1)} GB/s`).join(', ')
-    log(`probes: FMA peak ${machine.fmaPeakGflops?.toFixed(1)} GFLOP/s/thread (${machine.fmaSimd}); streaming read ${bw}`)
+    log(
+      `probes: FMA peak ${machine.fmaPeakGflops?.toFixed(1)} GFLOP/s/thread (${machine.fmaSimd}); streaming read ${bw}`,
+    )
   }
 
   const selected = allTools().filter(
@@ -294,7 +305,9 @@ async function runTool(tool: SimilarityTool, ctx: RunContext): Promise<void> {
           }
           const seconds = (performance.now() - bt) / 1000
           ctx.builds.push({ tool: tool.name, threads, k, seconds, ...(buildError ? { error: buildError } : {}) })
-          log(`build ${tool.name} (threads=${threads}, k=${k}): ${buildError ? 'FAILED ' + buildError : seconds.toFixed(2) + ' s'}`)
+          log(
+            `build ${tool.name} (threads=${threads}, k=${k}): ${buildError ? `FAILED ${buildError}` : `${seconds.toFixed(2)} s`}`,
+          )
         }
         for (const q of options.queries) {
           if (buildError) {
@@ -311,18 +324,22 @@ async function runTool(tool: SimilarityTool, ctx: RunContext): Promise<void> {
 }
 
 /** Times one cell and checks query 0 against the reference. */
-async function runCell(tool: SimilarityTool, ctx: RunContext, threads: number, q: number, k: number): Promise<SimilarityCell> {
+async function runCell(
+  tool: SimilarityTool,
+  ctx: RunContext,
+  threads: number,
+  q: number,
+  k: number,
+): Promise<SimilarityCell> {
   const { options, corpus, queries, reference, machine } = ctx
   const { n, dim, log } = options
   const base = { tool: tool.name, isSimsage: tool.isSimsage, threads, queries: q, k }
   try {
     tool.prepare?.(queries, q, dim)
-    const timing = await timeCell(
-      (nq) => tool.search(queries.subarray(0, nq * dim), nq, k, threads),
-      q,
-      tool.batched,
-      { budgetSeconds: options.budgetSeconds, maxReps: options.maxReps },
-    )
+    const timing = await timeCell((nq) => tool.search(queries.subarray(0, nq * dim), nq, k, threads), q, tool.batched, {
+      budgetSeconds: options.budgetSeconds,
+      maxReps: options.maxReps,
+    })
     const flops = 2 * n * dim * timing.queriesTimed
     const gflops = flops / timing.bestSeconds / 1e9
     const peak = machine.fmaPeakGflops
@@ -334,7 +351,16 @@ async function runCell(tool: SimilarityTool, ctx: RunContext, threads: number, q
     for (let j = 0; j < k; j++) if (refSet.has(idAt(timing.hits.ids, j))) hit++
     if (!top1Ok) {
       const gotScore = gotId >= 0 && gotId < n ? exactScore(corpus, dim, gotId, queries, 0) : Number.NaN
-      ctx.mismatches.push({ tool: tool.name, threads, queries: q, k, expectedId, expectedScore: reference.scores[0], gotId, gotScore })
+      ctx.mismatches.push({
+        tool: tool.name,
+        threads,
+        queries: q,
+        k,
+        expectedId,
+        expectedScore: reference.scores[0],
+        gotId,
+        gotScore,
+      })
       log(
         `!!! TOP-1 MISMATCH ${tool.name} threads=${threads} Q=${q} k=${k}: got id ${gotId} (score ${gotScore.toFixed(5)}), ` +
           `reference id ${expectedId} (score ${reference.scores[0].toFixed(5)})`,
@@ -356,8 +382,13 @@ async function runCell(tool: SimilarityTool, ctx: RunContext, threads: number, q
       ...(timing.otherCpu !== undefined ? { otherCpu: timing.otherCpu } : {}),
     }
     const subset = timing.queriesTimed < q ? ` (timed on ${timing.queriesTimed} of ${q})` : ''
-    const busy = timing.otherCpu !== undefined && timing.otherCpu > busyThreshold ? `, other processes used ${(timing.otherCpu * 100).toFixed(0)}% CPU` : ''
-    log(`  ${tool.name} t=${threads} Q=${q} k=${k}: ${cell.queriesPerSec?.toFixed(1)} q/s, ${gflops.toFixed(1)} GFLOP/s${subset}${busy}`)
+    const busy =
+      timing.otherCpu !== undefined && timing.otherCpu > busyThreshold
+        ? `, other processes used ${(timing.otherCpu * 100).toFixed(0)}% CPU`
+        : ''
+    log(
+      `  ${tool.name} t=${threads} Q=${q} k=${k}: ${cell.queriesPerSec?.toFixed(1)} q/s, ${gflops.toFixed(1)} GFLOP/s${subset}${busy}`,
+    )
     return cell
   } catch (err) {
     const message = (err as Error).message

@@ -20,15 +20,34 @@ export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
 export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
 export { trainRanking, type EpochMetrics, type RankingTrainOptions, type TripletSource } from './train/ranking.js'
 export {
-  TRAINING_ABORTED, trainRankingInWorker, type RankingWorkerOptions, type RankingWorkerResult, type TrainingProgress,
+  TRAINING_ABORTED,
+  trainRankingInWorker,
+  type RankingWorkerOptions,
+  type RankingWorkerResult,
+  type TrainingProgress,
 } from './train/ranking-in-worker.js'
 export { createOptimizer, type OptimizerSpec } from './train/optimizer-spec.js'
 export { progressSink, type ProgressSink } from './train/progress.js'
-export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, type Tensor } from './io/safetensors.js'
-export { runRankingExperiment, type ExperimentResult, type ExperimentRow, type RankingExperimentOptions } from './train/experiment.js'
 export {
-  labelTriplets, retrievalMetrics, similarityPrecision,
-  type LabeledEmbeddings, type RetrievalMetrics, type RetrievalOptions,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  type Tensor,
+} from './io/safetensors.js'
+export {
+  runRankingExperiment,
+  type ExperimentResult,
+  type ExperimentRow,
+  type RankingExperimentOptions,
+} from './train/experiment.js'
+export {
+  labelTriplets,
+  retrievalMetrics,
+  similarityPrecision,
+  type LabeledEmbeddings,
+  type RetrievalMetrics,
+  type RetrievalOptions,
 } from './eval/retrieval.js'
 export { decodeIdx, encodeIdx, readIdx, type IdxTensor } from './io/idx.js'
 export { FASHION_CLASSES, filterClasses, loadFashionMnist, type LabeledImages } from './data/fashion-mnist.js'

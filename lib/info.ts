@@ -30,7 +30,11 @@ export interface Info {
   /** The backend searches run on now. */
   backendActive: string
   /** Whether this build includes the CUDA backend, and why it is unavailable if it is. */
-  cuda: { built: boolean; message: string; devices: { index: number; name: string; totalMemory: number; computeCapability: string }[] }
+  cuda: {
+    built: boolean
+    message: string
+    devices: { index: number; name: string; totalMemory: number; computeCapability: string }[]
+  }
 }
 
 let version: string | undefined
@@ -55,7 +59,10 @@ export function info(): Info {
 /** Sets the default threads per call (a call's `threads` option overrides it). Returns the new value. */
 export function setThreads(threads: number): number {
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer in [1, 256], got ${describe(threads)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `threads must be an integer in [1, 256], got ${describe(threads)}`,
+    )
   }
   return callNative(() => binding().setThreads({ threads }))
 }
@@ -63,22 +70,33 @@ export function setThreads(threads: number): number {
 /** Selects the SIMD level ('auto' = best). A level the CPU lacks steps down; returns the level set. */
 export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
   if (!['scalar', 'avx2', 'avx512', 'auto'].includes(level as string)) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `SIMD level must be scalar, avx2, avx512 or auto, got ${describe(level)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `SIMD level must be scalar, avx2, avx512 or auto, got ${describe(level)}`,
+    )
   }
   return callNative(() => binding().setSimd({ level })) as SimdLevel
 }
 
 /** Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop. */
-export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): { gflops: number; simd: SimdLevel } {
+export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): {
+  gflops: number
+  simd: SimdLevel
+} {
   const r = callNative(() => binding().probeFmaPeak({ simd: options.simd ?? 'auto', seconds: options.seconds ?? 0.3 }))
   return { gflops: r.gflops, simd: r.simd as SimdLevel }
 }
 
 /** Bandwidth of a plain streaming read (sum) of `data`, best of `passes`, in GB/s (1e9 bytes/s). */
-export function probeReadBandwidth(data: Float32Array, options: { passes?: number; threads?: number } = {}): { gbPerSec: number } {
+export function probeReadBandwidth(
+  data: Float32Array,
+  options: { passes?: number; threads?: number } = {},
+): { gbPerSec: number } {
   if (!(data instanceof Float32Array)) {
     throw new SimsageError(ErrorCodes.INVALID_TYPE, `data must be a Float32Array, got ${describe(data)}`)
   }
-  const r = callNative(() => binding().probeReadBandwidth({ data, passes: options.passes ?? 3, threads: options.threads ?? 1 }))
+  const r = callNative(() =>
+    binding().probeReadBandwidth({ data, passes: options.passes ?? 3, threads: options.threads ?? 1 }),
+  )
   return { gbPerSec: r.gbPerSec }
 }

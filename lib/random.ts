@@ -71,7 +71,8 @@ export class Random implements RandomSource {
       this.#spare = undefined
       return mean + std * z
     }
-    const u = this.nextOpen(), v = this.next()
+    const u = this.nextOpen(),
+      v = this.next()
     const r = Math.sqrt(-2 * Math.log(u))
     this.#spare = r * Math.sin(2 * Math.PI * v)
     return mean + std * r * Math.cos(2 * Math.PI * v)

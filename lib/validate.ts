@@ -12,11 +12,12 @@ export function describe(v: unknown): string {
   if (v === null) return 'null'
   if (v === undefined) return 'undefined'
   if (typeof v === 'bigint') return `${v}n`
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
   if (typeof v === 'function') return 'function'
   if (typeof v !== 'object') return String(v)
   const ctor = (v as object).constructor?.name ?? 'object'
-  if (ArrayBuffer.isView(v)) return `${ctor}(${(v as unknown as ArrayLike<unknown>).length ?? (v as DataView).byteLength})`
+  if (ArrayBuffer.isView(v))
+    return `${ctor}(${(v as unknown as ArrayLike<unknown>).length ?? (v as DataView).byteLength})`
   if (Array.isArray(v)) return `Array(${v.length})`
   return ctor
 }
@@ -33,7 +34,10 @@ export function checkDim(dim: unknown, name = 'dim'): number {
 export function checkThreads(threads: unknown): number | undefined {
   if (threads === undefined) return undefined
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer in [1, 256], got ${describe(threads)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `threads must be an integer in [1, 256], got ${describe(threads)}`,
+    )
   }
   return threads
 }
@@ -41,7 +45,10 @@ export function checkThreads(threads: unknown): number | undefined {
 /** Checks a row-major Float32Array of rows x dim; returns rows. */
 export function checkMatrix(data: unknown, dim: number, name: string, allowEmpty = true): number {
   if (!(data instanceof Float32Array)) {
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, `${name} must be a Float32Array (row-major, rows x ${dim}), got ${describe(data)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_TYPE,
+      `${name} must be a Float32Array (row-major, rows x ${dim}), got ${describe(data)}`,
+    )
   }
   if (data.length % dim !== 0) {
     throw new SimsageError(

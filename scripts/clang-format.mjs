@@ -28,7 +28,9 @@ const args = fix ? ['-i', '--style=file'] : ['--dry-run', '-Werror', '--style=fi
 const r = spawnSync(process.execPath, [bin, ...args, ...files], { cwd: root, encoding: 'utf8' })
 if (r.error) throw r.error
 if (r.status !== 0) {
-  const bad = new Set([...(r.stderr ?? '').matchAll(/^(\S+?):\d+:\d+: (?:error|warning)/gm)].map((m) => relative(root, m[1])))
+  const bad = new Set(
+    [...(r.stderr ?? '').matchAll(/^(\S+?):\d+:\d+: (?:error|warning)/gm)].map((m) => relative(root, m[1])),
+  )
   console.error(`clang-format: ${bad.size} file(s) need formatting (npm run format):\n  ${[...bad].join('\n  ')}`)
   process.exit(1)
 }

@@ -12,7 +12,10 @@ import { readFileSync } from 'node:fs'
 const [src, trainPer = '200', testPer = '50'] = process.argv.slice(2)
 if (!src) throw new Error('usage: make-fashion-subset.mjs <full-dir> [trainPerClass] [testPerClass]')
 const out = join(import.meta.dirname, '..', 'data', 'fashion-mnist-small')
-for (const [prefix, per] of [['train', Number(trainPer)], ['t10k', Number(testPer)]]) {
+for (const [prefix, per] of [
+  ['train', Number(trainPer)],
+  ['t10k', Number(testPer)],
+]) {
   const img = decodeIdx(readFileSync(join(src, `${prefix}-images-idx3-ubyte.gz`)))
   const lbl = decodeIdx(readFileSync(join(src, `${prefix}-labels-idx1-ubyte.gz`)))
   const dim = img.shape[1] * img.shape[2]
@@ -31,7 +34,10 @@ for (const [prefix, per] of [['train', Number(trainPer)], ['t10k', Number(testPe
     labels[j] = lbl.data[r]
   })
   const opts = { level: 9, mtime: 0 }
-  writeFileSync(join(out, `${prefix}-images-idx3-ubyte.gz`), gzipSync(encodeIdx([rows.length, img.shape[1], img.shape[2]], images), opts))
+  writeFileSync(
+    join(out, `${prefix}-images-idx3-ubyte.gz`),
+    gzipSync(encodeIdx([rows.length, img.shape[1], img.shape[2]], images), opts),
+  )
   writeFileSync(join(out, `${prefix}-labels-idx1-ubyte.gz`), gzipSync(encodeIdx([rows.length], labels), opts))
   console.log(`${prefix}: ${rows.length} images`)
 }

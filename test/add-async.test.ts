@@ -47,7 +47,11 @@ t.test('addAsync rejects what add throws on, with the same code, and changes not
       syncCode = (e as SimsageError).code
     }
     t.equal(syncCode, code, `add: ${what} -> ${code}`)
-    await t.rejects(index.addAsync(ids as number[], vectors as Float32Array), { code, constructor: SimsageError }, `addAsync: ${what} -> ${code}`)
+    await t.rejects(
+      index.addAsync(ids as number[], vectors as Float32Array),
+      { code, constructor: SimsageError },
+      `addAsync: ${what} -> ${code}`,
+    )
     t.equal(index.size, 2, `${what}: nothing was added`)
     t.notOk(index.has(5), `${what}: id 5 absent`)
   }
@@ -61,10 +65,16 @@ t.test('addAsync and searches: each search sees the index before or after the wh
   index.add([0], randomMatrix(rng, 1, dim))
   const n = 100_000
   const q = randomMatrix(rng, 4, dim)
-  const pending = index.addAsync(Float64Array.from({ length: n }, (_, i) => i + 1), randomMatrix(rng, n, dim))
+  const pending = index.addAsync(
+    Float64Array.from({ length: n }, (_, i) => i + 1),
+    randomMatrix(rng, n, dim),
+  )
   const during = await index.search(q, 5)
   await pending
-  t.ok([1, Math.min(5, n + 1)].includes(during.counts[0]), `a search during the add saw ${during.counts[0]} candidates (1 before, 5 after)`)
+  t.ok(
+    [1, Math.min(5, n + 1)].includes(during.counts[0]),
+    `a search during the add saw ${during.counts[0]} candidates (1 before, 5 after)`,
+  )
   t.equal(index.size, n + 1, 'all added')
   index.dispose()
 })

@@ -13,10 +13,26 @@ const corpus = randomMatrix(rng, 20, dim)
 const query = randomMatrix(rng, 2, dim)
 
 const topkCases: [string, () => [Float32Array, Float32Array, TopkOptions], string][] = [
-  ['Float64Array queries', () => [new Float64Array(dim) as unknown as Float32Array, corpus, { dim, k: 1 }], ErrorCodes.INVALID_TYPE],
-  ['Float64Array corpus', () => [query, new Float64Array(20 * dim) as unknown as Float32Array, { dim, k: 1 }], ErrorCodes.INVALID_TYPE],
-  ['plain array queries', () => [[1, 2, 3, 4] as unknown as Float32Array, corpus, { dim, k: 1 }], ErrorCodes.INVALID_TYPE],
-  ['queries length not a multiple of dim', () => [new Float32Array(dim + 1), corpus, { dim, k: 1 }], ErrorCodes.DIM_MISMATCH],
+  [
+    'Float64Array queries',
+    () => [new Float64Array(dim) as unknown as Float32Array, corpus, { dim, k: 1 }],
+    ErrorCodes.INVALID_TYPE,
+  ],
+  [
+    'Float64Array corpus',
+    () => [query, new Float64Array(20 * dim) as unknown as Float32Array, { dim, k: 1 }],
+    ErrorCodes.INVALID_TYPE,
+  ],
+  [
+    'plain array queries',
+    () => [[1, 2, 3, 4] as unknown as Float32Array, corpus, { dim, k: 1 }],
+    ErrorCodes.INVALID_TYPE,
+  ],
+  [
+    'queries length not a multiple of dim',
+    () => [new Float32Array(dim + 1), corpus, { dim, k: 1 }],
+    ErrorCodes.DIM_MISMATCH,
+  ],
   ['corpus length not a multiple of dim', () => [query, corpus.subarray(1), { dim, k: 1 }], ErrorCodes.DIM_MISMATCH],
   ['dim 0', () => [query, corpus, { dim: 0, k: 1 }], ErrorCodes.DIM_MISMATCH],
   ['dim 2.5', () => [query, corpus, { dim: 2.5, k: 1 }], ErrorCodes.DIM_MISMATCH],
@@ -29,21 +45,37 @@ const topkCases: [string, () => [Float32Array, Float32Array, TopkOptions], strin
   ['k missing', () => [query, corpus, { dim } as TopkOptions], ErrorCodes.INVALID_K],
   ["metric 'dot'", () => [query, corpus, { dim, k: 1, metric: 'dot' as 'ip' }], ErrorCodes.UNKNOWN_METRIC],
   ["metric 'IP'", () => [query, corpus, { dim, k: 1, metric: 'IP' as 'ip' }], ErrorCodes.UNKNOWN_METRIC],
-  ['NaN in queries', () => [Float32Array.from([1, 2, 3, 4, 5, NaN, 7, 8]), corpus, { dim, k: 1 }], ErrorCodes.NON_FINITE],
+  [
+    'NaN in queries',
+    () => [Float32Array.from([1, 2, 3, 4, 5, NaN, 7, 8]), corpus, { dim, k: 1 }],
+    ErrorCodes.NON_FINITE,
+  ],
   ['Infinity in queries', () => [Float32Array.from([Infinity, 2, 3, 4]), corpus, { dim, k: 1 }], ErrorCodes.NON_FINITE],
-  ['-Infinity in queries', () => [Float32Array.from([1, 2, 3, -Infinity]), corpus, { dim, k: 1 }], ErrorCodes.NON_FINITE],
+  [
+    '-Infinity in queries',
+    () => [Float32Array.from([1, 2, 3, -Infinity]), corpus, { dim, k: 1 }],
+    ErrorCodes.NON_FINITE,
+  ],
   ['unknown option key', () => [query, corpus, { dim, k: 1, alow: [1] } as TopkOptions], ErrorCodes.INVALID_ARGUMENT],
   ['threads 0', () => [query, corpus, { dim, k: 1, threads: 0 }], ErrorCodes.INVALID_ARGUMENT],
   ['threads 1000', () => [query, corpus, { dim, k: 1, threads: 1000 }], ErrorCodes.INVALID_ARGUMENT],
   ['threads 1.5', () => [query, corpus, { dim, k: 1, threads: 1.5 }], ErrorCodes.INVALID_ARGUMENT],
   ['exclude shorter than Q', () => [query, corpus, { dim, k: 1, exclude: [[1]] }], ErrorCodes.DIM_MISMATCH],
   ['exclude longer than Q', () => [query, corpus, { dim, k: 1, exclude: [[1], [2], [3]] }], ErrorCodes.DIM_MISMATCH],
-  ['exclude not an array', () => [query, corpus, { dim, k: 1, exclude: new Set([1]) as never }], ErrorCodes.INVALID_ARGUMENT],
+  [
+    'exclude not an array',
+    () => [query, corpus, { dim, k: 1, exclude: new Set([1]) as never }],
+    ErrorCodes.INVALID_ARGUMENT,
+  ],
   ['negative id in allow', () => [query, corpus, { dim, k: 1, allow: [1, -1] }], ErrorCodes.INVALID_ID],
   ['fractional id in deny', () => [query, corpus, { dim, k: 1, deny: [0.5] }], ErrorCodes.INVALID_ID],
   ['NaN id in exclude', () => [query, corpus, { dim, k: 1, exclude: [[NaN], []] }], ErrorCodes.INVALID_ID],
   ['2**53 in allow', () => [query, corpus, { dim, k: 1, allow: new Set([2 ** 53]) }], ErrorCodes.INVALID_ID],
-  ['negative BigInt in allow', () => [query, corpus, { dim, k: 1, allow: BigInt64Array.of(-1n) }], ErrorCodes.INVALID_ID],
+  [
+    'negative BigInt in allow',
+    () => [query, corpus, { dim, k: 1, allow: BigInt64Array.of(-1n) }],
+    ErrorCodes.INVALID_ID,
+  ],
   ['string id in allow', () => [query, corpus, { dim, k: 1, allow: ['1'] as never }], ErrorCodes.INVALID_ID],
   ['options null', () => [query, corpus, null as unknown as TopkOptions], ErrorCodes.INVALID_ARGUMENT],
 ]
@@ -69,7 +101,12 @@ t.test('EmbeddingIndex constructor rejects bad options', async (t) => {
   throwsCode(t, () => new EmbeddingIndex({ dim: 1.5 }), ErrorCodes.DIM_MISMATCH, 'dim 1.5')
   throwsCode(t, () => new EmbeddingIndex({ dim: NaN }), ErrorCodes.DIM_MISMATCH, 'dim NaN')
   throwsCode(t, () => new EmbeddingIndex({} as never), ErrorCodes.DIM_MISMATCH, 'dim missing')
-  throwsCode(t, () => new EmbeddingIndex({ dim, metric: 'euclid' as 'l2' }), ErrorCodes.UNKNOWN_METRIC, 'unknown metric')
+  throwsCode(
+    t,
+    () => new EmbeddingIndex({ dim, metric: 'euclid' as 'l2' }),
+    ErrorCodes.UNKNOWN_METRIC,
+    'unknown metric',
+  )
   throwsCode(t, () => new EmbeddingIndex({ dim, metadata: [] as never }), ErrorCodes.INVALID_ARGUMENT, 'array metadata')
   const cyclic: Record<string, unknown> = {}
   cyclic.self = cyclic
@@ -171,7 +208,7 @@ t.test('a disposed index rejects every use', async (t) => {
   throwsCode(t, () => index.remove([1]), D, 'remove')
   throwsCode(t, () => index.searchSync(query, 1), D, 'searchSync')
   await rejectsCode(t, () => index.search(query, 1), D, 'search')
-  await rejectsCode(t, () => index.save(t.testdir() + '/x.idx'), D, 'save')
+  await rejectsCode(t, () => index.save(`${t.testdir()}/x.idx`), D, 'save')
 })
 
 t.test('`using` disposes at the end of the block', async (t) => {

@@ -26,9 +26,7 @@ t.test('every listed source exists', async (t) => {
 t.test('every native source file is listed exactly once', async (t) => {
   const listed = groups.flatMap((g) => sources[g] as string[])
   t.equal(new Set(listed).size, listed.length, 'no file is listed twice')
-  const onDisk = walk(join(root, 'native')).filter(
-    (f) => /\.(cpp|cu)$/.test(f) && !f.startsWith('native/bench/'),
-  )
+  const onDisk = walk(join(root, 'native')).filter((f) => /\.(cpp|cu)$/.test(f) && !f.startsWith('native/bench/'))
   for (const f of onDisk) t.ok(listed.includes(f), `${f} is in native/sources.json`)
 })
 
@@ -38,14 +36,18 @@ t.test('CMakeLists.txt reads every group and both flag sets from sources.json', 
   for (const g of groups) t.match(cmake, new RegExp(`simsage_json_list\\(\\w+ ${g}\\)`), `reads ${g}`)
   t.match(cmake, /simsage_json_flags\(FLAGS_AVX2 avx2\)/)
   t.match(cmake, /simsage_json_flags\(FLAGS_AVX512 avx512\)/)
-  const code = cmake.split('\n').map((l) => l.replace(/#.*/, '')).join('\n')
+  const code = cmake
+    .split('\n')
+    .map((l) => l.replace(/#.*/, ''))
+    .join('\n')
   t.notMatch(code, /-march=native/, 'never -march=native')
 })
 
 t.test('binding.gyp reads the CPU groups and flags from sources.json', async (t) => {
   const gyp = readFileSync(join(root, 'binding.gyp'), 'utf8')
   t.match(gyp, /require\('\.\/native\/sources\.json'\)/)
-  for (const g of ['core', 'avx2', 'avx512', 'cuda_stub', 'addon']) t.match(gyp, new RegExp(`<\\(srcs\\)\\.${g}\\.join`), `reads ${g}`)
+  for (const g of ['core', 'avx2', 'avx512', 'cuda_stub', 'addon'])
+    t.match(gyp, new RegExp(`<\\(srcs\\)\\.${g}\\.join`), `reads ${g}`)
   t.match(gyp, /<\(srcs\)\.flags\.avx2/)
   t.match(gyp, /<\(srcs\)\.flags\.avx512/)
   t.notMatch(gyp, /-march=native/, 'never -march=native')

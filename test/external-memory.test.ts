@@ -31,7 +31,10 @@ t.test('add() reports the vectors as external memory; dispose() gives it back', 
   t.ok(grown < VECTOR_BYTES * 2, 'and by less than twice the vectors (an estimate, not a guess)')
   index.remove(ids.subarray(0, 1000))
   const afterRemove = external() - before
-  t.ok(afterRemove <= grown && afterRemove >= VECTOR_BYTES, `remove keeps the capacity and drops the per-row bookkeeping (${afterRemove})`)
+  t.ok(
+    afterRemove <= grown && afterRemove >= VECTOR_BYTES,
+    `remove keeps the capacity and drops the per-row bookkeeping (${afterRemove})`,
+  )
   index.dispose()
   t.ok(external() - before < VECTOR_BYTES / 10, `dispose() gave it back (${external() - before} bytes left)`)
 })

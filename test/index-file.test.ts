@@ -17,13 +17,20 @@ const DIGEST = 32
 function build(dim: number, n: number, metric: Metric, seed = 1, metadata?: Record<string, unknown>): EmbeddingIndex {
   const rng = mulberry32(seed)
   const index = new EmbeddingIndex({ dim, metric, metadata })
-  if (n > 0) index.add(permutation(rng, n).map((p) => p * 11 + 3), randomMatrix(rng, n, dim))
+  if (n > 0)
+    index.add(
+      permutation(rng, n).map((p) => p * 11 + 3),
+      randomMatrix(rng, n, dim),
+    )
   return index
 }
 
 /** Re-signs a file after editing it, so only the edit (not the checksum) can be what load rejects. */
 function resign(buf: Buffer): Buffer {
-  createHash('sha256').update(buf.subarray(0, buf.length - DIGEST)).digest().copy(buf, buf.length - DIGEST)
+  createHash('sha256')
+    .update(buf.subarray(0, buf.length - DIGEST))
+    .digest()
+    .copy(buf, buf.length - DIGEST)
   return buf
 }
 
@@ -53,7 +60,13 @@ t.test('save then load round-trips every metric bit-for-bit', async (t) => {
       [768, 40],
       [16, 0],
     ]) {
-      const metadata = { model: 'test-model', dim, normalised: metric === 'cosine', tags: ['a', 'ü'], nested: { x: 1.5 } }
+      const metadata = {
+        model: 'test-model',
+        dim,
+        normalised: metric === 'cosine',
+        tags: ['a', 'ü'],
+        nested: { x: 1.5 },
+      }
       const index = build(dim, n, metric, dim + n, metadata)
       const path = join(dir, `${metric}-${dim}-${n}.idx`)
       await index.save(path)
@@ -72,7 +85,10 @@ t.test('save then load round-trips every metric bit-for-bit', async (t) => {
       t.notOk(loaded.has(1), `${label}: and no other`)
       const queries = randomMatrix(mulberry32(9), 7, dim)
       for (const k of [1, 10, n + 3]) {
-        t.ok(sameResults(await loaded.search(queries, k), await index.search(queries, k)), `${label}: identical results, k ${k}`)
+        t.ok(
+          sameResults(await loaded.search(queries, k), await index.search(queries, k)),
+          `${label}: identical results, k ${k}`,
+        )
       }
       // Saving the loaded index reproduces the file byte for byte.
       const again = join(dir, `again-${metric}-${dim}-${n}.idx`)
@@ -98,10 +114,15 @@ t.test('the file layout matches the documented format', async (t) => {
   const l = layout(buf)
   t.equal(l.count, 3, 'count')
   t.equal(buf.subarray(HEADER, HEADER + l.metaLen).toString('utf8'), '{"m":1}', 'metadata JSON')
-  t.ok(buf.subarray(36, 64).every((b) => b === 0), 'reserved bytes are zero')
+  t.ok(
+    buf.subarray(36, 64).every((b) => b === 0),
+    'reserved bytes are zero',
+  )
   t.equal(l.vectors % 64, 0, 'vectors are 64-byte aligned')
   t.equal(buf.length, l.digest + DIGEST, 'size = vectors + ids + digest')
-  const ids = [...new BigInt64Array(buf.buffer.slice(buf.byteOffset + l.ids, buf.byteOffset + l.ids + 24))].map(Number).sort((a, b) => a - b)
+  const ids = [...new BigInt64Array(buf.buffer.slice(buf.byteOffset + l.ids, buf.byteOffset + l.ids + 24))]
+    .map(Number)
+    .sort((a, b) => a - b)
   t.same(ids, [3, 14, 25], 'ids stored as i64')
   const digest = createHash('sha256').update(buf.subarray(0, l.digest)).digest()
   t.ok(digest.equals(buf.subarray(l.digest)), 'SHA-256 trailer of everything before it')
@@ -137,24 +158,101 @@ t.test('damaged files are rejected', async (t) => {
   await loadFails(t, flip(32), C, 'a flipped metadata-length byte')
   await loadFails(t, flip(orig.length - 1), C, 'a flipped checksum byte')
   await loadFails(t, flip(0), C, 'wrong magic')
-  await loadFails(t, variant((b) => void b.write('SSGIDX\n\n', 0, 'latin1')), C, 'magic mangled by text-mode conversion')
+  await loadFails(
+    t,
+    variant((b) => void b.write('SSGIDX\n\n', 0, 'latin1')),
+    C,
+    'magic mangled by text-mode conversion',
+  )
 
-  for (const cut of [0, 1, 8, 40, HEADER, HEADER + l.metaLen, l.vectors, l.vectors + 7, l.ids, l.digest, orig.length - 1]) {
-    await loadFails(t, variant((b) => b.subarray(0, cut)), C, `truncated to ${cut} of ${orig.length} bytes`)
+  for (const cut of [
+    0,
+    1,
+    8,
+    40,
+    HEADER,
+    HEADER + l.metaLen,
+    l.vectors,
+    l.vectors + 7,
+    l.ids,
+    l.digest,
+    orig.length - 1,
+  ]) {
+    await loadFails(
+      t,
+      variant((b) => b.subarray(0, cut)),
+      C,
+      `truncated to ${cut} of ${orig.length} bytes`,
+    )
   }
-  await loadFails(t, variant((b) => Buffer.concat([b, Buffer.from([0])])), C, 'one trailing byte')
-  await loadFails(t, variant((b) => Buffer.concat([b, b])), C, 'the file twice over')
+  await loadFails(
+    t,
+    variant((b) => Buffer.concat([b, Buffer.from([0])])),
+    C,
+    'one trailing byte',
+  )
+  await loadFails(
+    t,
+    variant((b) => Buffer.concat([b, b])),
+    C,
+    'the file twice over',
+  )
 
   // Well-formed checksums around bad content: the structure checks themselves must catch these.
-  await loadFails(t, variant((b) => resign((b.writeUInt32LE(3, 16), b))), C, 'metric code 3 (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeUInt32LE(0, 12), b))), C, 'dim 0 (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeBigUInt64LE(21n, 24), b))), C, 'count one too high (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeBigInt64LE(-4n, l.ids), b))), C, 'a negative id (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeBigInt64LE(2n ** 53n, l.ids), b))), C, 'an id of 2**53 (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeBigInt64LE(b.readBigInt64LE(l.ids + 8), l.ids), b))), C, 'a repeated id (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeFloatLE(NaN, l.vectors + 4), b))), C, 'a NaN vector value (re-signed)')
-  await loadFails(t, variant((b) => resign((b.writeFloatLE(-Infinity, l.vectors), b))), C, 'an infinite vector value (re-signed)')
-  await loadFails(t, variant((b) => resign((b.write('[', HEADER, 'utf8'), b))), C, 'metadata that is not JSON (re-signed)')
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeUInt32LE(3, 16), b))),
+    C,
+    'metric code 3 (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeUInt32LE(0, 12), b))),
+    C,
+    'dim 0 (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeBigUInt64LE(21n, 24), b))),
+    C,
+    'count one too high (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeBigInt64LE(-4n, l.ids), b))),
+    C,
+    'a negative id (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeBigInt64LE(2n ** 53n, l.ids), b))),
+    C,
+    'an id of 2**53 (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeBigInt64LE(b.readBigInt64LE(l.ids + 8), l.ids), b))),
+    C,
+    'a repeated id (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeFloatLE(NaN, l.vectors + 4), b))),
+    C,
+    'a NaN vector value (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeFloatLE(-Infinity, l.vectors), b))),
+    C,
+    'an infinite vector value (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.write('[', HEADER, 'utf8'), b))),
+    C,
+    'metadata that is not JSON (re-signed)',
+  )
   await loadFails(
     t,
     variant((b) => resign((b.write('[1,2,3]'.padEnd(l.metaLen, ' '), HEADER, 'utf8'), b))),
@@ -162,9 +260,24 @@ t.test('damaged files are rejected', async (t) => {
     'metadata that is not an object (re-signed)',
   )
 
-  await loadFails(t, variant((b) => void b.writeUInt32LE(2, 8)), ErrorCodes.UNSUPPORTED, 'format version 2')
-  await loadFails(t, variant((b) => resign((b.writeUInt32LE(2, 8), b))), ErrorCodes.UNSUPPORTED, 'format version 2 (re-signed)')
-  await loadFails(t, variant((b) => void b.writeUInt32LE(0, 8)), ErrorCodes.UNSUPPORTED, 'format version 0')
+  await loadFails(
+    t,
+    variant((b) => void b.writeUInt32LE(2, 8)),
+    ErrorCodes.UNSUPPORTED,
+    'format version 2',
+  )
+  await loadFails(
+    t,
+    variant((b) => resign((b.writeUInt32LE(2, 8), b))),
+    ErrorCodes.UNSUPPORTED,
+    'format version 2 (re-signed)',
+  )
+  await loadFails(
+    t,
+    variant((b) => void b.writeUInt32LE(0, 8)),
+    ErrorCodes.UNSUPPORTED,
+    'format version 0',
+  )
 
   const text = join(dir, 'text.idx')
   writeFileSync(text, 'hello, this is not an index'.repeat(10))
@@ -200,7 +313,11 @@ t.test('save is atomic', async (t) => {
   t.ok(readFileSync(path).equals(readFileSync(ref)), 'the replaced file is byte-identical to a fresh save')
   t.ok(statSync(path).size < bigBytes.length, 'and shorter than the old one')
   const loaded = await EmbeddingIndex.load(path)
-  t.same([loaded.dim, loaded.metric, loaded.size, loaded.metadata], [3, 'l2', 4, { v: 'small' }], 'and loads as the new index')
+  t.same(
+    [loaded.dim, loaded.metric, loaded.size, loaded.metadata],
+    [3, 'l2', 4, { v: 'small' }],
+    'and loads as the new index',
+  )
   loaded.dispose()
   await big.save(path)
   t.ok(readFileSync(path).equals(bigBytes), 'saving the big one back restores its bytes')
@@ -235,5 +352,9 @@ t.test('save is atomic', async (t) => {
   t.same(listing(), [...before, 'occupied.idx'].sort(), 'and no temporary files anywhere')
   big.dispose()
 
-  await t.rejects(build(3, 1, 'ip').save(''), { code: ErrorCodes.INVALID_ARGUMENT }, 'an empty path is an argument error')
+  await t.rejects(
+    build(3, 1, 'ip').save(''),
+    { code: ErrorCodes.INVALID_ARGUMENT },
+    'an empty path is an argument error',
+  )
 })

@@ -54,13 +54,16 @@ t.test('setSimd sets supported levels, steps down from unsupported ones, and res
   const best = supported[supported.length - 1]
   t.equal(setSimd('auto'), best, "'auto' picks the best supported level")
   for (const level of ALL) {
-    const want = supported.includes(level) ? level : [...supported].reverse().find((l) => ALL.indexOf(l) < ALL.indexOf(level))
+    const want = supported.includes(level)
+      ? level
+      : [...supported].reverse().find((l) => ALL.indexOf(l) < ALL.indexOf(level))
     t.equal(setSimd(level), want, `setSimd('${level}') sets ${want}`)
     t.equal(info().simd, want, 'info() reports it')
     const r = topk(new Float32Array(16), new Float32Array(64), { dim: 16, k: 1 })
     t.equal(r.ran.simd, want, 'and searches run on it')
   }
-  if (supported.length === ALL.length) t.comment('this CPU supports every level: the step-down branch is not exercised here')
+  if (supported.length === ALL.length)
+    t.comment('this CPU supports every level: the step-down branch is not exercised here')
   t.equal(setSimd('auto'), best, 'auto restores the best level')
   t.equal(info().simd, best)
 })

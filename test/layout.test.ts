@@ -23,7 +23,9 @@ function specifiers(source: string): string[] {
 
 t.test('lib/ never imports bench/', async (t) => {
   for (const file of tsFiles(join(root, 'lib'))) {
-    const bad = specifiers(readFileSync(file, 'utf8')).filter((s) => s.includes('bench/') || s === 'simsage' || s.startsWith('simsage/'))
+    const bad = specifiers(readFileSync(file, 'utf8')).filter(
+      (s) => s.includes('bench/') || s === 'simsage' || s.startsWith('simsage/'),
+    )
     t.same(bad, [], relative(root, file))
   }
 })

@@ -26,9 +26,13 @@ function labelsFor(rng: Rng, b: number, classes: number): Int32Array {
 }
 
 function refDistance(e: Float32Array, dim: number, i: number, j: number, metric: DistanceMetric): number {
-  let sq = 0, dot = 0, ni = 0, nj = 0
+  let sq = 0,
+    dot = 0,
+    ni = 0,
+    nj = 0
   for (let d = 0; d < dim; d++) {
-    const x = e[i * dim + d], y = e[j * dim + d]
+    const x = e[i * dim + d],
+      y = e[j * dim + d]
     sq += (x - y) * (x - y)
     dot += x * y
     ni += x * x
@@ -41,13 +45,14 @@ function refDistance(e: Float32Array, dim: number, i: number, j: number, metric:
   return ni > 0 && nj > 0 ? Math.min(2, Math.max(0, 1 - dot / Math.sqrt(ni * nj))) : 1
 }
 
-type Triplets = number[]
+type TripletList = number[]
 const f32 = Math.fround
 
-function refBatchHard(d: Float32Array, l: Int32Array, b: number): Triplets {
-  const out: Triplets = []
+function refBatchHard(d: Float32Array, l: Int32Array, b: number): TripletList {
+  const out: TripletList = []
   for (let a = 0; a < b; a++) {
-    let p = -1, n = -1
+    let p = -1,
+      n = -1
     for (let j = 0; j < b; j++) {
       if (l[j] === l[a] && j !== a && (p < 0 || d[a * b + j] > d[a * b + p])) p = j
       if (l[j] !== l[a] && (n < 0 || d[a * b + j] < d[a * b + n])) n = j
@@ -57,8 +62,8 @@ function refBatchHard(d: Float32Array, l: Int32Array, b: number): Triplets {
   return out
 }
 
-function refSemiHard(d: Float32Array, l: Int32Array, b: number): Triplets {
-  const out: Triplets = []
+function refSemiHard(d: Float32Array, l: Int32Array, b: number): TripletList {
+  const out: TripletList = []
   for (let a = 0; a < b; a++)
     for (let p = 0; p < b; p++) {
       if (p === a || l[p] !== l[a]) continue
@@ -70,8 +75,8 @@ function refSemiHard(d: Float32Array, l: Int32Array, b: number): Triplets {
   return out
 }
 
-function refFilter(d: Float32Array, l: Int32Array, b: number, keep: (dp: number, dn: number) => boolean): Triplets {
-  const out: Triplets = []
+function refFilter(d: Float32Array, l: Int32Array, b: number, keep: (dp: number, dn: number) => boolean): TripletList {
+  const out: TripletList = []
   for (let a = 0; a < b; a++)
     for (let p = 0; p < b; p++) {
       if (p === a || l[p] !== l[a]) continue
@@ -82,7 +87,11 @@ function refFilter(d: Float32Array, l: Int32Array, b: number, keep: (dp: number,
 
 t.test('pairwiseDistances matches the definitions', async (t) => {
   const rng = mulberry32(1)
-  for (const [b, dim] of [[1, 3], [5, 7], [17, 33]]) {
+  for (const [b, dim] of [
+    [1, 3],
+    [5, 7],
+    [17, 33],
+  ]) {
     const e = randomMatrix(rng, b, dim)
     for (const metric of ['sqeuclidean', 'euclidean', 'cosine', 'dot'] as DistanceMetric[]) {
       const m = pairwiseDistances(e, { dim, metric })
@@ -97,7 +106,12 @@ t.test('pairwiseDistances matches the definitions', async (t) => {
 
 t.test('miners match plain-TS definitions', async (t) => {
   const rng = mulberry32(2)
-  for (const [b, dim, classes] of [[2, 3, 2], [9, 4, 3], [24, 8, 4], [40, 5, 2]]) {
+  for (const [b, dim, classes] of [
+    [2, 3, 2],
+    [9, 4, 3],
+    [24, 8, 4],
+    [40, 5, 2],
+  ]) {
     const e = randomMatrix(rng, b, dim)
     const l = labelsFor(rng, b, classes)
     const d = pairwiseDistances(e, { dim }).data
@@ -136,7 +150,8 @@ t.test('miners match plain-TS definitions', async (t) => {
 
 t.test('distance-weighted miner: valid, one negative per positive pair, seeded', async (t) => {
   const rng = mulberry32(3)
-  const b = 30, dim = 6
+  const b = 30,
+    dim = 6
   const e = randomMatrix(rng, b, dim)
   const l = labelsFor(rng, b, 4)
   let pairs = 0
@@ -154,7 +169,8 @@ t.test('distance-weighted miner: valid, one negative per positive pair, seeded',
 
 t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
   const rng = mulberry32(4)
-  const b = 8, dim = 5
+  const b = 8,
+    dim = 5
   const e = randomMatrix(rng, b, dim)
   const l = labelsFor(rng, b, 3)
   const trip = new BatchAllMiner().mine(e, l, dim)
@@ -162,7 +178,8 @@ t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
     for (const softMargin of [false, true]) {
       const margin = 0.5
       const r = tripletLoss(e, trip, { dim, margin, distance, softMargin })
-      let sum = 0, active = 0
+      let sum = 0,
+        active = 0
       for (let i = 0; i < trip.length; i++) {
         const { anchor, positive, negative } = trip.get(i)
         let dp = refDistance(e, dim, anchor, positive, 'sqeuclidean')
@@ -174,16 +191,24 @@ t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
       }
       const what = `${distance}${softMargin ? ' soft' : ''}`
       t.ok(Math.abs(r.loss - sum / trip.length) < 1e-6, `${what}: loss`)
-      t.equal(tripletLoss(e, trip.data, { dim, margin, distance, softMargin }).loss, r.loss, `${what}: the flat array gives the same loss`)
+      t.equal(
+        tripletLoss(e, trip.data, { dim, margin, distance, softMargin }).loss,
+        r.loss,
+        `${what}: the flat array gives the same loss`,
+      )
       t.equal(r.active, active, `${what}: active`)
       let worst = 0
       for (let i = 0; i < b * dim; i++) {
         const x = e[i]
-        const ep = new Float32Array(e), em = new Float32Array(e)
+        const ep = new Float32Array(e),
+          em = new Float32Array(e)
         ep[i] = x + 1e-2
         em[i] = x - 1e-2
         const h = ep[i] - em[i] // the step float32 actually took
-        const num = (tripletLoss(ep, trip, { dim, margin, distance, softMargin }).loss - tripletLoss(em, trip, { dim, margin, distance, softMargin }).loss) / h
+        const num =
+          (tripletLoss(ep, trip, { dim, margin, distance, softMargin }).loss -
+            tripletLoss(em, trip, { dim, margin, distance, softMargin }).loss) /
+          h
         worst = Math.max(worst, Math.abs(num - r.grad[i]) / (1e-3 + Math.abs(num)))
       }
       t.ok(worst < 2e-2, `${what}: gradient vs central differences, worst relative error ${worst}`)
@@ -191,7 +216,7 @@ t.test('tripletLoss: forward and finite-difference gradient', async (t) => {
   const none = tripletLoss(e, new Int32Array(0), { dim })
   t.equal(none.loss, 0)
   t.equal(none.active, 0)
-  t.equal(tripletLoss(e, new Triplets(new Int32Array(0)), { dim }).loss, 0, 'no Triplets: loss 0')
+  t.equal(tripletLoss(e, new Triplets(new Int32Array(0)), { dim }).loss, 0, 'no triplets: loss 0')
 })
 
 t.test('Triplets: flat (a, p, n) rows with an accessor', async (t) => {
@@ -199,7 +224,14 @@ t.test('Triplets: flat (a, p, n) rows with an accessor', async (t) => {
   t.equal(tr.length, 2)
   t.equal(tr.total, 7)
   t.same(tr.get(1), { anchor: 3, positive: 4, negative: 5 })
-  t.same([...tr], [{ anchor: 0, positive: 1, negative: 2 }, { anchor: 3, positive: 4, negative: 5 }], 'iterates in order')
+  t.same(
+    [...tr],
+    [
+      { anchor: 0, positive: 1, negative: 2 },
+      { anchor: 3, positive: 4, negative: 5 },
+    ],
+    'iterates in order',
+  )
   t.equal(new Triplets(new Int32Array(3)).total, 1, 'total defaults to length')
   throwsCode(t, () => tr.get(2), ErrorCodes.INVALID_ARGUMENT, 'get past the end')
   throwsCode(t, () => tr.get(-1), ErrorCodes.INVALID_ARGUMENT, 'negative index')
@@ -212,7 +244,13 @@ t.test('bad input fails with stable codes', async (t) => {
   const dim = 4
   const e = randomMatrix(rng, 6, dim)
   const l = [0, 0, 1, 1, 2, 2]
-  const miners = [new BatchAllMiner(), new BatchHardMiner(), new SemiHardMiner(), new DistanceWeightedMiner(), new TripletMarginMiner()]
+  const miners = [
+    new BatchAllMiner(),
+    new BatchHardMiner(),
+    new SemiHardMiner(),
+    new DistanceWeightedMiner(),
+    new TripletMarginMiner(),
+  ]
   const nan = new Float32Array(e)
   nan[5] = NaN
   for (const m of miners) {
@@ -224,12 +262,27 @@ t.test('bad input fails with stable codes', async (t) => {
   }
   throwsCode(t, () => new TripletMarginMiner({ margin: -1 }), ErrorCodes.INVALID_ARGUMENT, 'negative margin (miner)')
   throwsCode(t, () => new BatchAllMiner({ margin: -0.1 }), ErrorCodes.INVALID_ARGUMENT, 'negative margin (batch-all)')
-  throwsCode(t, () => tripletLoss(e, [0, 1, 2], { dim, margin: -1 }), ErrorCodes.INVALID_ARGUMENT, 'negative margin (loss)')
+  throwsCode(
+    t,
+    () => tripletLoss(e, [0, 1, 2], { dim, margin: -1 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'negative margin (loss)',
+  )
   throwsCode(t, () => tripletLoss(e, [0, 1, 6], { dim }), ErrorCodes.INVALID_ARGUMENT, 'triplet index out of range')
   throwsCode(t, () => tripletLoss(nan, [0, 1, 2], { dim }), ErrorCodes.NON_FINITE, 'NaN (loss)')
   throwsCode(t, () => tripletLoss(new Float32Array(0), [], { dim }), ErrorCodes.INVALID_ARGUMENT, 'empty batch (loss)')
   throwsCode(t, () => pairwiseDistances(nan, { dim }), ErrorCodes.NON_FINITE, 'NaN (distances)')
-  throwsCode(t, () => pairwiseDistances(e, { dim, metric: 'l1' as DistanceMetric }), ErrorCodes.UNKNOWN_METRIC, 'unknown metric')
+  throwsCode(
+    t,
+    () => pairwiseDistances(e, { dim, metric: 'l1' as DistanceMetric }),
+    ErrorCodes.UNKNOWN_METRIC,
+    'unknown metric',
+  )
   throwsCode(t, () => pairwiseDistances(e, { dim: 5 }), ErrorCodes.DIM_MISMATCH, 'length not a multiple of dim')
-  throwsCode(t, () => new TripletMarginMiner({ type: 'medium' as TripletType }), ErrorCodes.INVALID_ARGUMENT, 'unknown type')
+  throwsCode(
+    t,
+    () => new TripletMarginMiner({ type: 'medium' as TripletType }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'unknown type',
+  )
 })

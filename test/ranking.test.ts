@@ -7,7 +7,14 @@ import { gzipSync } from 'node:zlib'
 import t from 'tap'
 
 import {
-  decodeIdx, decodeSafetensors, encodeIdx, encodeSafetensors, labelTriplets, loadFashionMnist, retrievalMetrics, similarityPrecision,
+  decodeIdx,
+  decodeSafetensors,
+  encodeIdx,
+  encodeSafetensors,
+  labelTriplets,
+  loadFashionMnist,
+  retrievalMetrics,
+  similarityPrecision,
 } from '../lib/index.js'
 
 const root = join(import.meta.dirname, '..')
@@ -41,8 +48,15 @@ t.test('the shipped subset loads: 300 training and 100 test images per class', a
   const counts = new Array(10).fill(0)
   for (const l of train.labels) counts[l]++
   t.same(counts, new Array(10).fill(300))
-  t.ok(train.images.every((v) => v >= 0 && v <= 1), 'pixels scaled to [0, 1]')
-  await t.rejects(loadFashionMnist(join(root, 'test'), 'train'), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, 'missing files')
+  t.ok(
+    train.images.every((v) => v >= 0 && v <= 1),
+    'pixels scaled to [0, 1]',
+  )
+  await t.rejects(
+    loadFashionMnist(join(root, 'test'), 'train'),
+    { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' },
+    'missing files',
+  )
 })
 
 t.test('retrieval metrics on hand-checkable data', async (t) => {
@@ -67,7 +81,10 @@ t.test('retrieval metrics on hand-checkable data', async (t) => {
 
 t.test('safetensors: round trip, independent layout, damage', async (t) => {
   const w = new Float32Array([1, 2, 3, 4, 5, 6])
-  const buf = encodeSafetensors({ w: { shape: [2, 3], data: w }, b: { shape: [1], data: new Float32Array([7]) } }, { note: 'x' })
+  const buf = encodeSafetensors(
+    { w: { shape: [2, 3], data: w }, b: { shape: [1], data: new Float32Array([7]) } },
+    { note: 'x' },
+  )
   const n = Number(buf.readBigUInt64LE(0))
   t.equal((8 + n) % 8, 0, 'data starts 8-byte aligned')
   const header = JSON.parse(buf.subarray(8, 8 + n).toString())

@@ -8,7 +8,10 @@ import { TripletSampler } from '../lib/mining/sampler.js'
 
 const within = (t: Tap.Test, got: number, p: number, n: number, what: string) => {
   const se = Math.sqrt((p * (1 - p)) / n)
-  t.ok(Math.abs(got - p) <= 4.5 * se + 1e-12, `${what}: ${got.toFixed(4)} vs ${p.toFixed(4)} (±${(4.5 * se).toFixed(4)})`)
+  t.ok(
+    Math.abs(got - p) <= 4.5 * se + 1e-12,
+    `${what}: ${got.toFixed(4)} vs ${p.toFixed(4)} (±${(4.5 * se).toFixed(4)})`,
+  )
 }
 
 // Exact inclusion probabilities of weighted sampling without replacement (successive draws ∝ w),
@@ -38,7 +41,9 @@ t.test('reservoir keeps a weighted sample without replacement (inclusion probabi
   let wrongSize = 0
   for (let s = 0; s < trials; s++) {
     const sampler = new TripletSampler({
-      labels, bufferSize: 2, seed: s + 1,
+      labels,
+      bufferSize: 2,
+      seed: s + 1,
       totalRelevance: (i) => (i < 5 ? weights[i] : 1),
     })
     sampler.offerAll()
@@ -62,8 +67,13 @@ t.test('query ∝ r_i, positive ∝ min(T_p, r_qp), negatives out of class at th
     return 1
   }
   const sampler = new TripletSampler({
-    labels, bufferSize: 10, relevance: rel, positiveThreshold: 2, relevanceMargin: -Infinity,
-    outOfClassFraction: 0.3, seed: 7,
+    labels,
+    bufferSize: 10,
+    relevance: rel,
+    positiveThreshold: 2,
+    relevanceMargin: -Infinity,
+    outOfClassFraction: 0.3,
+    seed: 7,
   })
   sampler.offerAll()
   const totals = labels.map((_, i) => labels.reduce((s, _l, j) => s + rel(i, j), 0))
@@ -72,9 +82,14 @@ t.test('query ∝ r_i, positive ∝ min(T_p, r_qp), negatives out of class at th
   const tr = sampler.sample(N)
   const qCount = new Array(8).fill(0)
   const posOf0 = new Array(8).fill(0)
-  let q0 = 0, outOfClass = 0, badPos = 0, badNeg = 0
+  let q0 = 0,
+    outOfClass = 0,
+    badPos = 0,
+    badNeg = 0
   for (let k = 0; k < N; k++) {
-    const q = tr[3 * k], p = tr[3 * k + 1], n = tr[3 * k + 2]
+    const q = tr[3 * k],
+      p = tr[3 * k + 1],
+      n = tr[3 * k + 2]
     if (labels[p] !== labels[q] || p === q) badPos++
     qCount[q]++
     if (q === 0) {
@@ -119,15 +134,34 @@ t.test('seeded runs repeat exactly', async (t) => {
 })
 
 t.test('bad input', async (t) => {
-  t.throws(() => new TripletSampler({ labels: [0, 0, 0], bufferSize: 4 }), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, 'one category')
-  t.throws(() => new TripletSampler({ labels: [0, 1], bufferSize: 1 }), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, 'buffer of 1')
-  t.throws(() => new TripletSampler({ labels: [0, 1], bufferSize: 2, relevance: { matrix: new Float32Array(3) } }), { code: 'ERR_SIMSAGE_DIM_MISMATCH' })
+  t.throws(
+    () => new TripletSampler({ labels: [0, 0, 0], bufferSize: 4 }),
+    { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' },
+    'one category',
+  )
+  t.throws(
+    () => new TripletSampler({ labels: [0, 1], bufferSize: 1 }),
+    { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' },
+    'buffer of 1',
+  )
+  t.throws(() => new TripletSampler({ labels: [0, 1], bufferSize: 2, relevance: { matrix: new Float32Array(3) } }), {
+    code: 'ERR_SIMSAGE_DIM_MISMATCH',
+  })
   const s = new TripletSampler({ labels: [0, 0, 1, 1], bufferSize: 2, totalRelevance: () => NaN })
   t.throws(() => s.offer(0), { code: 'ERR_SIMSAGE_NON_FINITE' })
   t.throws(() => s.offer(9), { code: 'ERR_SIMSAGE_INVALID_ID' })
   const empty = new TripletSampler({ labels: [0, 0, 1, 1], bufferSize: 2 })
   t.throws(() => empty.sample(1), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, 'nothing offered yet')
-  const noNeg = new TripletSampler({ labels: [0, 0, 0, 1], bufferSize: 4, outOfClassFraction: 0, maxAttemptsPerTriplet: 50 })
+  const noNeg = new TripletSampler({
+    labels: [0, 0, 0, 1],
+    bufferSize: 4,
+    outOfClassFraction: 0,
+    maxAttemptsPerTriplet: 50,
+  })
   noNeg.offerAll()
-  t.throws(() => noNeg.sample(3), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, 'no triplet can satisfy T_r: a clear error, not a hang')
+  t.throws(
+    () => noNeg.sample(3),
+    { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' },
+    'no triplet can satisfy T_r: a clear error, not a hang',
+  )
 })

@@ -59,9 +59,14 @@ for (const level of LEVELS) {
           const k = 10
           const queries = queriesView(all, 5, dim)
           const a = await topkAsync(queries, corpus, { dim, k, metric })
-          if (!sameResults(a, topk(queries, corpus, { dim, k, metric }))) problems.push(`n ${n}: topkAsync differs from topk`)
+          if (!sameResults(a, topk(queries, corpus, { dim, k, metric })))
+            problems.push(`n ${n}: topkAsync differs from topk`)
         }
-        t.same(problems.slice(0, 8), [], `${metric} dim ${dim}: ${searches} searches match (${problems.length} problems)`)
+        t.same(
+          problems.slice(0, 8),
+          [],
+          `${metric} dim ${dim}: ${searches} searches match (${problems.length} problems)`,
+        )
       }
     }
   })
@@ -79,7 +84,9 @@ for (const level of LEVELS) {
         const index = new EmbeddingIndex({ dim, metric })
         for (const part of [order.slice(0, 123), order.slice(123)]) {
           const vecs = new Float32Array(part.length * dim)
-          part.forEach((r, i) => vecs.set(corpus.subarray(r * dim, (r + 1) * dim), i * dim))
+          part.forEach((r, i) => {
+            vecs.set(corpus.subarray(r * dim, (r + 1) * dim), i * dim)
+          })
           index.add(
             part.map((r) => ids[r]),
             vecs,
@@ -113,15 +120,20 @@ for (const level of LEVELS) {
         const n = 37
         const which = Array.from({ length: n }, () => Math.floor(rng() * 3))
         const corpus = new Float32Array(n * dim)
-        which.forEach((w, r) => corpus.set(protos.subarray(w * dim, (w + 1) * dim), r * dim))
+        which.forEach((w, r) => {
+          corpus.set(protos.subarray(w * dim, (w + 1) * dim), r * dim)
+        })
         const query = randomMatrix(rng, 1, dim)
         const ref = reference(query, protos, dim, metric)
-        const gaps = [0, 1, 2].flatMap((a) => [0, 1, 2].filter((b) => b > a).map((b) => Math.abs(ref.score[a] - ref.score[b])))
+        const gaps = [0, 1, 2].flatMap((a) =>
+          [0, 1, 2].filter((b) => b > a).map((b) => Math.abs(ref.score[a] - ref.score[b])),
+        )
         const separated = gaps.every((g) => g > 100 * tolerance(dim, Math.max(...ref.scale, 1)))
         if (!separated) {
           t.comment(`${metric} dim ${dim}: prototype scores too close to order reliably; only ids checked for ties`)
         }
-        const better = (a: number, b: number) => (metric === 'l2' ? ref.score[a] - ref.score[b] : ref.score[b] - ref.score[a])
+        const better = (a: number, b: number) =>
+          metric === 'l2' ? ref.score[a] - ref.score[b] : ref.score[b] - ref.score[a]
 
         // topk: ids are rows, so within a prototype ids ascend with the row.
         const rows = [...which.keys()].sort((a, b) => better(which[a], which[b]) || a - b)
@@ -142,10 +154,17 @@ for (const level of LEVELS) {
         const index = new EmbeddingIndex({ dim, metric })
         const idOf = (r: number) => 1000 - r * 10
         for (let r = 0; r < n; r++) index.add([idOf(r)], corpus.subarray(r * dim, (r + 1) * dim))
-        const expected = [...which.keys()].map(idOf).sort((a, b) => better(which[(1000 - a) / 10], which[(1000 - b) / 10]) || a - b)
+        const expected = [...which.keys()]
+          .map(idOf)
+          .sort((a, b) => better(which[(1000 - a) / 10], which[(1000 - b) / 10]) || a - b)
         const got = (await index.search(query, n)).get(0).ids
         if (separated) t.same([...got], expected, `${metric} dim ${dim}: index orders equal vectors by id`)
-        else t.same([...got].sort((a, b) => a - b), expected.slice().sort((a, b) => a - b), `${metric} dim ${dim}: index returns every id`)
+        else
+          t.same(
+            [...got].sort((a, b) => a - b),
+            expected.slice().sort((a, b) => a - b),
+            `${metric} dim ${dim}: index returns every id`,
+          )
         index.dispose()
       }
     }
@@ -178,13 +197,21 @@ for (const level of LEVELS) {
         r.scores.every((s) => s >= 0),
         `dim ${dim}: no negative distance`,
       )
-      t.same([...r.ids], Array.from({ length: 300 }, (_, i) => i), `dim ${dim}: row i's nearest is row i`)
+      t.same(
+        [...r.ids],
+        Array.from({ length: 300 }, (_, i) => i),
+        `dim ${dim}: row i's nearest is row i`,
+      )
     }
   })
 }
 
 /** Eligibility predicate for the reference from the same filter options a search takes. */
-function eligibility(allow?: Iterable<number | bigint>, deny?: Iterable<number | bigint>, exclude?: (Iterable<number> | undefined | null)[]) {
+function eligibility(
+  allow?: Iterable<number | bigint>,
+  deny?: Iterable<number | bigint>,
+  exclude?: (Iterable<number> | undefined | null)[],
+) {
   const a = allow && new Set([...allow].map(Number))
   const d = new Set(deny ? [...deny].map(Number) : [])
   const ex = (exclude ?? []).map((e) => new Set(e ?? []))
@@ -199,7 +226,13 @@ t.test('filters: allow, deny, exclude (topk)', async (t) => {
   const queries = randomMatrix(rng, 3, dim)
   const some = [3, 5, 8, 13, 21, 34, 55, 89, 144, 233]
   const big = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]
-  const cases: { name: string; opts: Parameters<typeof topk>[2]; allow?: number[]; deny?: number[]; exclude?: (number[] | undefined | null)[] }[] = [
+  const cases: {
+    name: string
+    opts: Parameters<typeof topk>[2]
+    allow?: number[]
+    deny?: number[]
+    exclude?: (number[] | undefined | null)[]
+  }[] = [
     { name: 'allow array', opts: { dim, k: 5, allow: some }, allow: some },
     { name: 'allow Set', opts: { dim, k: 5, allow: new Set(some) }, allow: some },
     { name: 'allow Float64Array', opts: { dim, k: 5, allow: Float64Array.from(some) }, allow: some },
@@ -212,8 +245,16 @@ t.test('filters: allow, deny, exclude (topk)', async (t) => {
     { name: 'deny array', opts: { dim, k: 20, deny: big }, deny: big },
     { name: 'deny Set', opts: { dim, k: 20, deny: new Set(big) }, deny: big },
     { name: 'deny with unknown ids', opts: { dim, k: 20, deny: [...big, 999, 2 ** 40] }, deny: big },
-    { name: 'exclude per query', opts: { dim, k: 10, exclude: [big, undefined, some] }, exclude: [big, undefined, some] },
-    { name: 'exclude with null entry', opts: { dim, k: 10, exclude: [null, new Set(some), []] }, exclude: [null, some, []] },
+    {
+      name: 'exclude per query',
+      opts: { dim, k: 10, exclude: [big, undefined, some] },
+      exclude: [big, undefined, some],
+    },
+    {
+      name: 'exclude with null entry',
+      opts: { dim, k: 10, exclude: [null, new Set(some), []] },
+      exclude: [null, some, []],
+    },
     { name: 'allow + deny overlapping', opts: { dim, k: 10, allow: big, deny: some }, allow: big, deny: some },
     {
       name: 'allow + deny + exclude',
@@ -222,13 +263,22 @@ t.test('filters: allow, deny, exclude (topk)', async (t) => {
       deny: [0, 1],
       exclude: [[2, 3], [20, 21, 22, 23], undefined],
     },
-    { name: 'exclude empties one query only', opts: { dim, k: 10, allow: some, exclude: [some, [], [3]] }, allow: some, exclude: [some, [], [3]] },
+    {
+      name: 'exclude empties one query only',
+      opts: { dim, k: 10, allow: some, exclude: [some, [], [3]] },
+      allow: some,
+      exclude: [some, [], [3]],
+    },
   ]
   for (const metric of METRICS) {
     const ref = reference(queries, corpus, dim, metric)
     for (const c of cases) {
       const res = topk(queries, corpus, { ...c.opts, metric })
-      t.same(check(res, ref, { k: c.opts.k, eligible: eligibility(c.allow, c.deny, c.exclude), label: c.name }), [], `${metric}: ${c.name}`)
+      t.same(
+        check(res, ref, { k: c.opts.k, eligible: eligibility(c.allow, c.deny, c.exclude), label: c.name }),
+        [],
+        `${metric}: ${c.name}`,
+      )
     }
     const sample = topk(queries, corpus, { dim, k: 10, metric, exclude: [some, [], [3]], allow: some })
     t.equal(sample.counts[0], 0, `${metric}: a query whose exclude removes everything has count 0`)
@@ -292,7 +342,11 @@ t.test('filters on an EmbeddingIndex use its ids', async (t) => {
     const deny = ids.filter((_, i) => i % 7 === 0)
     const exclude = [ids.slice(0, 30), ids.slice(100, 150)]
     const res = await index.search(queries, 15, { allow: new Set(allow), deny, exclude })
-    t.same(check(res, ref, { k: 15, ids, eligible: eligibility(allow, deny, exclude) }), [], `${metric}: allow + deny + exclude`)
+    t.same(
+      check(res, ref, { k: 15, ids, eligible: eligibility(allow, deny, exclude) }),
+      [],
+      `${metric}: allow + deny + exclude`,
+    )
     const rows = [...res.ids]
     t.ok(
       rows.every((id) => id === -1 || allow.includes(id)),
@@ -312,7 +366,10 @@ t.test('EmbeddingIndex: add, replace, remove, has, size', async (t) => {
   t.notOk(index.has(1))
   const empty = await index.search(row(0), 3)
   t.same([...empty.counts], [0], 'searching an empty index finds nothing')
-  t.ok(empty.ids.every((id) => id === -1), 'and pads')
+  t.ok(
+    empty.ids.every((id) => id === -1),
+    'and pads',
+  )
 
   // A repeated id in one call keeps its last vector.
   const batch = new Float32Array(3 * dim)
@@ -369,27 +426,43 @@ t.test('removed ids are never returned', async (t) => {
     const gone = new Set(removed)
     const res = await index.search(queries, n)
     const ref = reference(queries, corpus, dim, metric)
-    t.same(check(res, ref, { k: n, ids, eligible: (_, id) => !gone.has(id) }), [], `${metric}: results are the survivors, ranked`)
+    t.same(
+      check(res, ref, { k: n, ids, eligible: (_, id) => !gone.has(id) }),
+      [],
+      `${metric}: results are the survivors, ranked`,
+    )
     t.ok(
       [...res.ids].every((id) => !gone.has(id)),
       `${metric}: no removed id`,
     )
-    t.ok(removed.every((id) => !index.has(id)) && ids.filter((id) => !gone.has(id)).every((id) => index.has(id)), `${metric}: has() agrees`)
+    t.ok(
+      removed.every((id) => !index.has(id)) && ids.filter((id) => !gone.has(id)).every((id) => index.has(id)),
+      `${metric}: has() agrees`,
+    )
     // Removing then re-adding restores them.
     const back = removed.slice(0, 50)
     const vecs = new Float32Array(back.length * dim)
-    back.forEach((id, i) => vecs.set(corpus.subarray((id / 2) * dim, (id / 2 + 1) * dim), i * dim))
+    back.forEach((id, i) => {
+      vecs.set(corpus.subarray((id / 2) * dim, (id / 2 + 1) * dim), i * dim)
+    })
     index.add(back, vecs)
     const back2 = new Set(back)
     const res2 = index.searchSync(queries, 40)
-    t.same(check(res2, ref, { k: 40, ids, eligible: (_, id) => !gone.has(id) || back2.has(id) }), [], `${metric}: re-added ids come back`)
+    t.same(
+      check(res2, ref, { k: 40, ids, eligible: (_, id) => !gone.has(id) || back2.has(id) }),
+      [],
+      `${metric}: re-added ids come back`,
+    )
     index.dispose()
   }
 })
 
 t.test('SearchResults accessors', async (t) => {
   const dim = 3
-  const res: SearchResults = topk(randomMatrix(mulberry32(1), 2, dim), randomMatrix(mulberry32(2), 4, dim), { dim, k: 6 })
+  const res: SearchResults = topk(randomMatrix(mulberry32(1), 2, dim), randomMatrix(mulberry32(2), 4, dim), {
+    dim,
+    k: 6,
+  })
   t.equal(res.length, 2)
   t.equal(res.k, 6)
   t.equal(res.ids.length, 12)
@@ -421,10 +494,7 @@ t.test('the reference checker rejects wrong results (so the tests above can fail
   t.ok(tamper((r) => (r.scores[7] *= 1.01)) > 0, 'a score off by 1%')
   t.ok(tamper((r) => (r.ids[55] = 0)) > 0, 'padding overwritten')
   t.ok(tamper((r) => (r.counts[1] = 49)) > 0, 'a wrong count')
-  t.ok(
-    check(good, ref, { k: 60, eligible: (_, id) => id !== good.ids[0] }).length > 0,
-    'an ineligible id',
-  )
+  t.ok(check(good, ref, { k: 60, eligible: (_, id) => id !== good.ids[0] }).length > 0, 'an ineligible id')
   // A dot product that dropped one term of 129 (a tail bug) is caught.
   const short = corpus.slice()
   for (let r = 0; r < 50; r++) short[r * dim + dim - 1] = 0

@@ -6,7 +6,9 @@ import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
 import { loadSimsage, type SimsageApi } from '../simsageApi.js'
 
 /** What both simsage rows share: flags, and an `available()` that hands the loaded API to `onLoad`. */
-function simsageRow(onLoad: (api: SimsageApi) => void): Pick<SimilarityTool, 'isSimsage' | 'batched' | 'maxThreads' | 'rebuildOn' | 'available'> {
+function simsageRow(
+  onLoad: (api: SimsageApi) => void,
+): Pick<SimilarityTool, 'isSimsage' | 'batched' | 'maxThreads' | 'rebuildOn' | 'available'> {
   return {
     isSimsage: true,
     batched: true,
@@ -27,7 +29,8 @@ export function simsageIndexTool(): SimilarityTool {
   let index: InstanceType<SimsageApi['EmbeddingIndex']> | undefined
   return {
     name: 'simsage index',
-    describe: "new EmbeddingIndex({ dim, metric: 'ip' }); add(Int32Array ids, corpus); searchSync(queries, k, { threads })",
+    describe:
+      "new EmbeddingIndex({ dim, metric: 'ip' }); add(Int32Array ids, corpus); searchSync(queries, k, { threads })",
     ...simsageRow((loaded) => (api = loaded)),
     async build(params: BuildParams) {
       if (!api) throw new Error('simsage: available() first')

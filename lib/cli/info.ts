@@ -10,6 +10,6 @@ export function registerInfoCommands(program: Command): void {
     .description('print the native core configuration (version, SIMD level, threads, backends) as JSON')
     .action(async () => {
       const { info } = await import('../info.js')
-      process.stdout.write(JSON.stringify(info(), null, 2) + '\n')
+      process.stdout.write(`${JSON.stringify(info(), null, 2)}\n`)
     })
 }

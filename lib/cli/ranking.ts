@@ -10,15 +10,21 @@ import { ErrorCodes, SimsageError } from '../errors.js'
 import { packageRoot } from '../native/binding.js'
 import { commandGroup } from './group.js'
 
-const list = (v: string) => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0)
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)
 function ints(v: string, name: string): number[] {
   const out = list(v).map(Number)
-  if (out.some((x) => !Number.isInteger(x) || x < 0)) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be comma-separated non-negative integers`)
+  if (out.some((x) => !Number.isInteger(x) || x < 0))
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be comma-separated non-negative integers`)
   return out
 }
 function num(v: string, name: string, min: number): number {
   const x = Number(v)
-  if (!Number.isFinite(x) || x < min) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be a number >= ${min}, got ${v}`)
+  if (!Number.isFinite(x) || x < min)
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be a number >= ${min}, got ${v}`)
   return x
 }
 
@@ -60,7 +66,11 @@ export function registerRankingCommands(program: Command): void {
   common(experiment.command('ranking'))
     .description('Deep Ranking on Fashion-MNIST: every miner, the Deep Ranking sampler and raw pixels, one budget')
     .option('--train-classes <list>', 'train on these classes only and evaluate retrieval among the others')
-    .option('--models <list>', 'only these rows (raw-pixels, batch-all, batch-hard, batch-hard-soft, semi-hard, distance-weighted, margin-semihard, margin-hard, deep-ranking-sampler)')
+    .option(
+      '--models <list>',
+      'only these rows (raw-pixels, batch-all, batch-hard, batch-hard-soft, semi-hard, distance-weighted, ' +
+        'margin-semihard, margin-hard, deep-ranking-sampler)',
+    )
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runRankingExperiment, TABLE_HEADER } = await import('../train/experiment.js')
@@ -70,9 +80,9 @@ export function registerRankingCommands(program: Command): void {
         models: o.models ? list(o.models as string) : undefined,
       }
       const out = o.json ? process.stderr : process.stdout
-      out.write(TABLE_HEADER + '\n')
-      const result = await runRankingExperiment({ ...options, progress: true, log: (l) => void out.write(l + '\n') })
-      if (o.json) process.stdout.write(JSON.stringify(result) + '\n')
+      out.write(`${TABLE_HEADER}\n`)
+      const result = await runRankingExperiment({ ...options, progress: true, log: (l) => void out.write(`${l}\n`) })
+      if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`)
     })
 
   const train = commandGroup(program, 'train', 'train a model and write a checkpoint')
@@ -89,16 +99,34 @@ export function registerRankingCommands(program: Command): void {
       const c = parseCommon(o)
       const models = rankingModels({ margin: c.margin, bufferSize: 256, seed: c.seed })
       const method = o.method as string
-      if (!models[method]) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `unknown --method ${method}; one of ${Object.keys(models).join(', ')}`)
+      if (!models[method])
+        throw new SimsageError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `unknown --method ${method}; one of ${Object.keys(models).join(', ')}`,
+        )
       const data = await loadFashionMnist(c.data, 'train')
       const spec = { inputDim: data.dim, hidden: c.hidden, embeddingDim: c.embeddingDim }
       const model = rankingTower(spec, c.seed)
       trainRanking({
-        x: data.images, labels: data.labels, inputDim: data.dim, embeddingDim: c.embeddingDim, model,
-        optimizer: new Adam(model.parameters(), { lr: c.lr }), ...models[method](), epochs: c.epochs,
-        batchSize: c.batchSize, margin: c.margin, seed: c.seed, progress: true,
+        x: data.images,
+        labels: data.labels,
+        inputDim: data.dim,
+        embeddingDim: c.embeddingDim,
+        model,
+        optimizer: new Adam(model.parameters(), { lr: c.lr }),
+        ...models[method](),
+        epochs: c.epochs,
+        batchSize: c.batchSize,
+        margin: c.margin,
+        seed: c.seed,
+        progress: true,
       })
-      await saveTower(o.out as string, model, spec, { method, epochs: String(c.epochs), seed: String(c.seed), data: 'fashion-mnist' })
+      await saveTower(o.out as string, model, spec, {
+        method,
+        epochs: String(c.epochs),
+        seed: String(c.seed),
+        data: 'fashion-mnist',
+      })
       process.stdout.write(`checkpoint written to ${o.out}\n`)
     })
 
@@ -116,14 +144,29 @@ export function registerRankingCommands(program: Command): void {
       const dir = (o.data as string | undefined) ?? defaultDataDir()
       const { model, spec } = await loadTower(o.checkpoint as string)
       const [train, test] = await Promise.all([loadFashionMnist(dir, 'train'), loadFashionMnist(dir, 'test')])
-      if (train.dim !== spec.inputDim) throw new SimsageError(ErrorCodes.DIM_MISMATCH, `the checkpoint expects ${spec.inputDim} inputs, the data has ${train.dim}`)
+      if (train.dim !== spec.inputDim)
+        throw new SimsageError(
+          ErrorCodes.DIM_MISMATCH,
+          `the checkpoint expects ${spec.inputDim} inputs, the data has ${train.dim}`,
+        )
       const q = embed(model, test.images, spec.inputDim, spec.embeddingDim)
       const g = embed(model, train.images, spec.inputDim, spec.embeddingDim)
-      const m = retrievalMetrics({ vectors: q, labels: test.labels, dim: spec.embeddingDim }, { vectors: g, labels: train.labels, dim: spec.embeddingDim }, { recallAt: [1, 10] })
+      const m = retrievalMetrics(
+        { vectors: q, labels: test.labels, dim: spec.embeddingDim },
+        { vectors: g, labels: train.labels, dim: spec.embeddingDim },
+        { recallAt: [1, 10] },
+      )
       const metrics = {
-        recall1: m.recall[1], recall10: m.recall[10], knnAccuracy: m.knnAccuracy, scoreAt30: m.scoreAtTopK,
+        recall1: m.recall[1],
+        recall10: m.recall[10],
+        knnAccuracy: m.knnAccuracy,
+        scoreAt30: m.scoreAtTopK,
         similarityPrecision: similarityPrecision(q, spec.embeddingDim, labelTriplets(test.labels, 20000, 12345)),
       }
-      process.stdout.write(o.json ? JSON.stringify({ task: 'ranking', checkpoint: o.checkpoint, metrics }) + '\n' : JSON.stringify(metrics, null, 2) + '\n')
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify({ task: 'ranking', checkpoint: o.checkpoint, metrics })}\n`
+          : `${JSON.stringify(metrics, null, 2)}\n`,
+      )
     })
 }

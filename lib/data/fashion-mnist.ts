@@ -21,7 +21,16 @@ export interface LabeledImages {
 
 /** Class names of Fashion-MNIST, by label. */
 export const FASHION_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ] as const
 
 function find(dir: string, stem: string): string {
@@ -38,11 +47,16 @@ export async function loadFashionMnist(dir: string, split: 'train' | 'test'): Pr
   const imgPath = find(dir, `${prefix}-images-idx3-ubyte`)
   const lblPath = find(dir, `${prefix}-labels-idx1-ubyte`)
   const [img, lbl] = await Promise.all([readIdx(imgPath), readIdx(lblPath)])
-  if (img.shape.length !== 3) throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${imgPath}: expected 3 dimensions, got ${img.shape.length}`)
-  if (lbl.shape.length !== 1) throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${lblPath}: expected 1 dimension, got ${lbl.shape.length}`)
+  if (img.shape.length !== 3)
+    throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${imgPath}: expected 3 dimensions, got ${img.shape.length}`)
+  if (lbl.shape.length !== 1)
+    throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${lblPath}: expected 1 dimension, got ${lbl.shape.length}`)
   const n = img.shape[0]
   if (lbl.shape[0] !== n) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${imgPath} has ${n} images but ${lblPath} has ${lbl.shape[0]} labels`)
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `${imgPath} has ${n} images but ${lblPath} has ${lbl.shape[0]} labels`,
+    )
   }
   const dim = img.shape[1] * img.shape[2]
   const images = new Float32Array(n * dim)

@@ -50,15 +50,22 @@ export interface RetrievalMetrics {
 }
 
 function check(e: LabeledEmbeddings, name: string): number {
-  if (!(e.vectors instanceof Float32Array)) throw new SimsageError(ErrorCodes.INVALID_TYPE, `${name}.vectors must be a Float32Array`)
+  if (!(e.vectors instanceof Float32Array))
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `${name}.vectors must be a Float32Array`)
   const n = e.vectors.length / e.dim
-  if (!Number.isInteger(n)) throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${name}.vectors length is not a multiple of dim`)
-  if (e.labels.length !== n) throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${name} has ${n} vectors but ${e.labels.length} labels`)
+  if (!Number.isInteger(n))
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${name}.vectors length is not a multiple of dim`)
+  if (e.labels.length !== n)
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${name} has ${n} vectors but ${e.labels.length} labels`)
   return n
 }
 
 /** Recall@K, kNN accuracy and score-at-top-K of `queries` against `gallery`. */
-export function retrievalMetrics(queries: LabeledEmbeddings, gallery: LabeledEmbeddings, options: RetrievalOptions = {}): RetrievalMetrics {
+export function retrievalMetrics(
+  queries: LabeledEmbeddings,
+  gallery: LabeledEmbeddings,
+  options: RetrievalOptions = {},
+): RetrievalMetrics {
   const nq = check(queries, 'queries')
   check(gallery, 'gallery')
   if (queries.dim !== gallery.dim) throw new SimsageError(ErrorCodes.DIM_MISMATCH, 'queries and gallery dims differ')
@@ -75,7 +82,11 @@ export function retrievalMetrics(queries: LabeledEmbeddings, gallery: LabeledEmb
     const q1 = Math.min(nq, q0 + batch)
     const exclude = options.excludeSelf ? Array.from({ length: q1 - q0 }, (_, i) => [q0 + i]) : undefined
     const res = topk(queries.vectors.subarray(q0 * dim, q1 * dim), gallery.vectors, {
-      dim, k, metric: options.metric ?? 'cosine', threads: options.threads, exclude,
+      dim,
+      k,
+      metric: options.metric ?? 'cosine',
+      threads: options.threads,
+      exclude,
     })
     for (let i = 0; i < q1 - q0; i++) {
       const label = queries.labels[q0 + i]
@@ -91,7 +102,8 @@ export function retrievalMetrics(queries: LabeledEmbeddings, gallery: LabeledEmb
       })
       let best = -1
       let bestV = { n: -1, first: Infinity }
-      for (const [l, v] of votes) if (v.n > bestV.n || (v.n === bestV.n && v.first < bestV.first)) [best, bestV] = [l, v]
+      for (const [l, v] of votes)
+        if (v.n > bestV.n || (v.n === bestV.n && v.first < bestV.first)) [best, bestV] = [l, v]
       if (best === label) knnRight++
       for (const l of labels.slice(0, scoreAt)) score += l === label ? 1 : -1
     }
@@ -105,16 +117,26 @@ export function retrievalMetrics(queries: LabeledEmbeddings, gallery: LabeledEmb
  * Similarity precision: share of triplets (a, p, n) with d(a, p) < d(a, n) under `metric`
  * (for ip/cosine: s(a, p) > s(a, n)). Triplets is a flat array of row indices, 3 per triplet.
  */
-export function similarityPrecision(vectors: Float32Array, dim: number, triplets: ArrayLike<number>, metric: Metric = 'cosine'): number {
-  if (triplets.length % 3 !== 0) throw new SimsageError(ErrorCodes.DIM_MISMATCH, 'triplets length must be a multiple of 3')
+export function similarityPrecision(
+  vectors: Float32Array,
+  dim: number,
+  triplets: ArrayLike<number>,
+  metric: Metric = 'cosine',
+): number {
+  if (triplets.length % 3 !== 0)
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, 'triplets length must be a multiple of 3')
   const n = vectors.length / dim
   const t = triplets.length / 3
   if (t === 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'no triplets')
   let right = 0
   const score = (a: number, b: number): number => {
-    let dot = 0, na = 0, nb = 0, l2 = 0
+    let dot = 0,
+      na = 0,
+      nb = 0,
+      l2 = 0
     for (let d = 0; d < dim; d++) {
-      const x = vectors[a * dim + d], y = vectors[b * dim + d]
+      const x = vectors[a * dim + d],
+        y = vectors[b * dim + d]
       dot += x * y
       na += x * x
       nb += y * y
@@ -125,7 +147,9 @@ export function similarityPrecision(vectors: Float32Array, dim: number, triplets
     return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0
   }
   for (let i = 0; i < t; i++) {
-    const a = triplets[3 * i], p = triplets[3 * i + 1], ng = triplets[3 * i + 2]
+    const a = triplets[3 * i],
+      p = triplets[3 * i + 1],
+      ng = triplets[3 * i + 2]
     if (![a, p, ng].every((r) => Number.isInteger(r) && r >= 0 && r < n)) {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `triplet ${i} has a row outside [0, ${n})`)
     }

@@ -61,6 +61,6 @@ export function encodeIdx(shape: number[], data: Uint8Array): Buffer {
   const header = Buffer.alloc(4 + 4 * shape.length)
   header[2] = 0x08
   header[3] = shape.length
-  shape.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i))
+  for (let i = 0; i < shape.length; i++) header.writeUInt32BE(shape[i], 4 + 4 * i)
   return Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)])
 }

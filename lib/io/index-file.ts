@@ -74,7 +74,10 @@ export function encodeIndexFile(
   fill(vectors, ids)
   // Not a BigInt64Array view: idOffset is only 4-byte aligned when count x dim is odd.
   for (let i = 0; i < head.count; i++) buf.writeBigInt64LE(BigInt(ids[i]), idOffset + i * 8)
-  createHash('sha256').update(buf.subarray(0, total - DIGEST)).digest().copy(buf, total - DIGEST)
+  createHash('sha256')
+    .update(buf.subarray(0, total - DIGEST))
+    .digest()
+    .copy(buf, total - DIGEST)
   return buf
 }
 
@@ -144,7 +147,10 @@ function parseLayout(buf: Buffer, path: string): Layout {
   if (!buf.subarray(0, 8).equals(MAGIC)) throw corrupt(path, 'wrong magic bytes')
   const version = buf.readUInt32LE(8)
   if (version !== FORMAT_VERSION) {
-    throw new SimsageError(ErrorCodes.UNSUPPORTED, `${path}: index format version ${version} is not supported (this build reads ${FORMAT_VERSION})`)
+    throw new SimsageError(
+      ErrorCodes.UNSUPPORTED,
+      `${path}: index format version ${version} is not supported (this build reads ${FORMAT_VERSION})`,
+    )
   }
   const dim = buf.readUInt32LE(12)
   const metricCode = buf.readUInt32LE(16)
@@ -160,7 +166,12 @@ function parseLayout(buf: Buffer, path: string): Layout {
   const end = idOffset + count * 8
   const expected = end + DIGEST
   if (buf.length !== expected) {
-    throw corrupt(path, buf.length < expected ? `truncated (${buf.length} of ${expected} bytes)` : `${buf.length - expected} unexpected trailing bytes`)
+    throw corrupt(
+      path,
+      buf.length < expected
+        ? `truncated (${buf.length} of ${expected} bytes)`
+        : `${buf.length - expected} unexpected trailing bytes`,
+    )
   }
   return { dim, metricCode, flags, count, metaLen, vecOffset, idOffset, end }
 }
@@ -176,7 +187,8 @@ function decodeBody(buf: Buffer, l: Layout, path: string): IndexFileContents {
   } catch {
     throw corrupt(path, 'metadata is not valid JSON')
   }
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw corrupt(path, 'metadata is not an object')
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+    throw corrupt(path, 'metadata is not an object')
   return {
     dim: l.dim,
     metric: METRIC_CODES[l.metricCode],
@@ -188,7 +200,10 @@ function decodeBody(buf: Buffer, l: Layout, path: string): IndexFileContents {
   }
 }
 
-/** A typed view into buf where the offset is aligned for T (a large file's buffer is its own ArrayBuffer), else a copy. */
+/**
+ * A typed view into buf where the offset is aligned for T (a large file's buffer is its own
+ * ArrayBuffer), else a copy.
+ */
 function view<T extends Float32Array | BigInt64Array>(
   buf: Buffer,
   offset: number,

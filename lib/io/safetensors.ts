@@ -36,7 +36,10 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
     const t = tensors[name]
     const count = t.shape.reduce((a, b) => a * b, 1)
     if (!(t.data instanceof Float32Array) || t.data.length !== count) {
-      throw new SimsageError(ErrorCodes.DIM_MISMATCH, `tensor ${name}: data length ${t.data?.length} != product of shape [${t.shape}]`)
+      throw new SimsageError(
+        ErrorCodes.DIM_MISMATCH,
+        `tensor ${name}: data length ${t.data?.length} != product of shape [${t.shape}]`,
+      )
     }
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] }
     offset += count * 4
@@ -58,11 +61,17 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
 }
 
 /** Decodes a safetensors buffer (F32 tensors only). */
-export function decodeSafetensors(buf: Buffer, path = '<buffer>'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  buf: Buffer,
+  path = '<buffer>',
+): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw corrupt(path, 'too short')
   const n = buf.readBigUInt64LE(0)
   if (n > BigInt(buf.length - 8)) throw corrupt(path, 'header length exceeds the file (truncated?)')
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>
+  let header: Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+  >
   try {
     header = JSON.parse(buf.subarray(8, 8 + Number(n)).toString('utf8'))
   } catch {
@@ -79,7 +88,11 @@ export function decodeSafetensors(buf: Buffer, path = '<buffer>'): { tensors: Re
       continue
     }
     const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] }
-    if (e.dtype !== 'F32') throw new SimsageError(ErrorCodes.UNSUPPORTED, `${path}: tensor ${name} has dtype ${e.dtype}; only F32 is supported`)
+    if (e.dtype !== 'F32')
+      throw new SimsageError(
+        ErrorCodes.UNSUPPORTED,
+        `${path}: tensor ${name} has dtype ${e.dtype}; only F32 is supported`,
+      )
     const [b, en] = e.data_offsets ?? []
     const count = (e.shape ?? []).reduce((a, x) => a * x, 1)
     if (!Number.isInteger(b) || !Number.isInteger(en) || b < 0 || en > size || en - b !== count * 4) {
@@ -95,11 +108,17 @@ export function decodeSafetensors(buf: Buffer, path = '<buffer>'): { tensors: Re
 }
 
 /** Writes a checkpoint atomically. */
-export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
+export async function saveSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { fsync: true })
 }
 
 /** Reads a checkpoint. */
-export async function loadSafetensors(path: string): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
+export async function loadSafetensors(
+  path: string,
+): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
   return decodeSafetensors(await readFile(path), path)
 }

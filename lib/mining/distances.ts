@@ -54,7 +54,10 @@ export class DistanceMatrix {
  */
 export function pairwiseDistances(embeddings: Float32Array, options: PairwiseOptions): DistanceMatrix {
   if (options === null || typeof options !== 'object') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'pairwiseDistances(embeddings, { dim, metric }) requires an options object')
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'pairwiseDistances(embeddings, { dim, metric }) requires an options object',
+    )
   }
   const { dim, rows } = checkEmbeddingBatch(embeddings, options.dim)
   const metric = checkDistanceMetric(options.metric)

@@ -41,15 +41,25 @@ export interface TripletLossResult {
  * @param embeddings B x D row-major Float32Array.
  * @param triplets T triplets: a miner's {@link Triplets}, or T x 3 row indices (a, p, n), flat.
  */
-export function tripletLoss(embeddings: Float32Array, triplets: Triplets | Int32Array | ArrayLike<number>, options: TripletLossOptions): TripletLossResult {
+export function tripletLoss(
+  embeddings: Float32Array,
+  triplets: Triplets | Int32Array | ArrayLike<number>,
+  options: TripletLossOptions,
+): TripletLossResult {
   if (options === null || typeof options !== 'object') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'tripletLoss(embeddings, triplets, { dim, margin }) requires an options object')
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'tripletLoss(embeddings, triplets, { dim, margin }) requires an options object',
+    )
   }
   const { dim, rows } = checkEmbeddingBatch(embeddings, options.dim)
   const margin = checkMargin(options.margin, 0.2)
   const distance = options.distance ?? 'squared'
   if (distance !== 'squared' && distance !== 'euclidean') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `distance must be 'squared' or 'euclidean', got ${describe(distance)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `distance must be 'squared' or 'euclidean', got ${describe(distance)}`,
+    )
   }
   const threads = checkThreads(options.threads)
   const t = toTriplets(triplets instanceof Triplets ? triplets.data : triplets, rows)
@@ -60,14 +70,26 @@ export function tripletLoss(embeddings: Float32Array, triplets: Triplets | Int32
   }
   const g = grad
   const r = callNative(() =>
-    binding().miningTripletLoss({ embeddings, dim, triplets: t, margin, distance, softMargin: options.softMargin === true, grad: g, threads }),
+    binding().miningTripletLoss({
+      embeddings,
+      dim,
+      triplets: t,
+      margin,
+      distance,
+      softMargin: options.softMargin === true,
+      grad: g,
+      threads,
+    }),
   )
   return { loss: r.loss, active: r.active, grad: g }
 }
 
 function toTriplets(triplets: unknown, rows: number): Int32Array {
   if (triplets === null || typeof triplets !== 'object' || typeof (triplets as ArrayLike<number>).length !== 'number') {
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, `triplets must be an Int32Array of (a, p, n) rows, got ${describe(triplets)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_TYPE,
+      `triplets must be an Int32Array of (a, p, n) rows, got ${describe(triplets)}`,
+    )
   }
   const src = triplets as ArrayLike<unknown>
   if (src.length % 3 !== 0) {
@@ -77,7 +99,10 @@ function toTriplets(triplets: unknown, rows: number): Int32Array {
   for (let i = 0; i < src.length; i++) {
     const v = src[i]
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= rows) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `triplets[${i}] = ${describe(v)} is not a row index in [0, ${rows})`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `triplets[${i}] = ${describe(v)} is not a row index in [0, ${rows})`,
+      )
     }
     out[i] = v
   }

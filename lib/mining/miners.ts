@@ -55,7 +55,10 @@ function run(
 function checkMaxTriplets(v: unknown): number | undefined {
   if (v === undefined) return undefined
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 0x7fffffff / 3) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `maxTriplets must be an integer in [0, 715827882], got ${describe(v)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `maxTriplets must be an integer in [0, 715827882], got ${describe(v)}`,
+    )
   }
   return v
 }
@@ -193,7 +196,10 @@ export class DistanceWeightedMiner implements TripletMiner {
     }
     const seed = options.seed ?? 0
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `seed must be a non-negative safe integer, got ${describe(seed)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `seed must be a non-negative safe integer, got ${describe(seed)}`,
+      )
     }
     this.seed = seed
     this.threads = checkThreads(options.threads)
@@ -238,7 +244,10 @@ export class TripletMarginMiner extends FilterMiner {
     super(options)
     const type = options.type ?? 'all'
     if (!['all', 'hard', 'semihard', 'easy'].includes(type)) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `type must be 'all', 'hard', 'semihard' or 'easy', got ${describe(type)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `type must be 'all', 'hard', 'semihard' or 'easy', got ${describe(type)}`,
+      )
     }
     this.type = type
   }

@@ -44,7 +44,7 @@ export interface TripletSamplerOptions {
 
 interface Buffer {
   items: number[]
-  keys: number[]  // min-heap on keys, items alongside
+  keys: number[] // min-heap on keys, items alongside
 }
 
 /** Deep Ranking's relevance-weighted online triplet sampler. */
@@ -65,17 +65,22 @@ export class TripletSampler {
 
   constructor(options: TripletSamplerOptions) {
     const { labels } = options
-    if (!labels || typeof labels.length !== 'number') throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'labels must be an array of category ids')
+    if (!labels || typeof labels.length !== 'number')
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'labels must be an array of category ids')
     this.n = labels.length
     this.#labels = labels
     if (!Number.isInteger(options.bufferSize) || options.bufferSize < 2) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `bufferSize must be an integer >= 2, got ${options.bufferSize}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `bufferSize must be an integer >= 2, got ${options.bufferSize}`,
+      )
     }
     this.bufferSize = options.bufferSize
     this.positiveThreshold = options.positiveThreshold ?? 1
     this.relevanceMargin = options.relevanceMargin ?? 1e-6
     this.outOfClassFraction = options.outOfClassFraction ?? 0.5
-    if (!(this.positiveThreshold > 0)) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'positiveThreshold must be > 0')
+    if (!(this.positiveThreshold > 0))
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'positiveThreshold must be > 0')
     if (!(this.outOfClassFraction >= 0 && this.outOfClassFraction <= 1)) {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'outOfClassFraction must be in [0, 1]')
     }
@@ -86,7 +91,8 @@ export class TripletSampler {
       if (!this.#members.has(c)) this.#members.set(c, [])
       this.#members.get(c)!.push(i)
     }
-    if (this.#members.size < 2) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'the sampler needs at least two categories')
+    if (this.#members.size < 2)
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'the sampler needs at least two categories')
     const rel = options.relevance
     if (rel === undefined) {
       this.#rel = (i, j) => (labels[i] === labels[j] ? 1 : 0)
@@ -94,21 +100,28 @@ export class TripletSampler {
       this.#rel = rel
     } else {
       const m = rel.matrix
-      if (m.length !== this.n * this.n) throw new SimsageError(ErrorCodes.DIM_MISMATCH, `relevance matrix must be ${this.n} x ${this.n}`)
+      if (m.length !== this.n * this.n)
+        throw new SimsageError(ErrorCodes.DIM_MISMATCH, `relevance matrix must be ${this.n} x ${this.n}`)
       this.#rel = (i, j) => m[i * this.n + j]
     }
-    this.#total = options.totalRelevance ?? ((i) => {
-      let s = 0
-      for (const j of this.#members.get(labels[i])!) if (j !== i) s += this.#rel(i, j)
-      return s
-    })
+    this.#total =
+      options.totalRelevance ??
+      ((i) => {
+        let s = 0
+        for (const j of this.#members.get(labels[i])!) if (j !== i) s += this.#rel(i, j)
+        return s
+      })
   }
 
   #totalOf(i: number): number {
     let t = this.#totals.get(i)
     if (t === undefined) {
       t = this.#total(i)
-      if (!(t >= 0) || !Number.isFinite(t)) throw new SimsageError(ErrorCodes.NON_FINITE, `total relevance of item ${i} is ${t}; it must be finite and >= 0`)
+      if (!(t >= 0) || !Number.isFinite(t))
+        throw new SimsageError(
+          ErrorCodes.NON_FINITE,
+          `total relevance of item ${i} is ${t}; it must be finite and >= 0`,
+        )
       this.#totals.set(i, t)
     }
     return t
@@ -116,13 +129,17 @@ export class TripletSampler {
 
   /** Streams item i into its category's buffer (weighted reservoir step). */
   offer(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.n) throw new SimsageError(ErrorCodes.INVALID_ID, `item ${i} is outside [0, ${this.n})`)
+    if (!Number.isInteger(i) || i < 0 || i >= this.n)
+      throw new SimsageError(ErrorCodes.INVALID_ID, `item ${i} is outside [0, ${this.n})`)
     const r = this.#totalOf(i)
-    if (r === 0) return  // an item relevant to nothing can never be a query or positive
+    if (r === 0) return // an item relevant to nothing can never be a query or positive
     const c = this.#labels[i]
     let b = this.#buffers.get(c)
-    if (!b) this.#buffers.set(c, (b = { items: [], keys: [] }))
-    const key = Math.pow(this.#rng.nextOpen(), 1 / r)
+    if (!b) {
+      b = { items: [], keys: [] }
+      this.#buffers.set(c, b)
+    }
+    const key = this.#rng.nextOpen() ** (1 / r)
     if (b.items.length < this.bufferSize) {
       b.items.push(i)
       b.keys.push(key)
@@ -147,9 +164,11 @@ export class TripletSampler {
 
   /** Draws `count` triplets as a flat Int32Array (query, positive, negative, ...). */
   sample(count: number): Int32Array {
-    if (!Number.isInteger(count) || count < 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `count must be a non-negative integer, got ${count}`)
+    if (!Number.isInteger(count) || count < 0)
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `count must be a non-negative integer, got ${count}`)
     const cats = [...this.#buffers.keys()].filter((c) => this.#buffers.get(c)!.items.length >= 2)
-    if (cats.length === 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'no buffer holds two items yet: offer items first')
+    if (cats.length === 0)
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'no buffer holds two items yet: offer items first')
     // Query distribution ∝ r_i over all buffered items of usable buffers.
     const pool: number[] = []
     const cum: number[] = []
@@ -169,7 +188,8 @@ export class TripletSampler {
       if (++attempts > this.#maxAttempts * Math.max(1, count)) {
         throw new SimsageError(
           ErrorCodes.INVALID_ARGUMENT,
-          `found ${made} of ${count} triplets satisfying r(q,p) - r(q,n) >= ${this.relevanceMargin}; relax relevanceMargin or raise outOfClassFraction`,
+          `found ${made} of ${count} triplets satisfying r(q,p) - r(q,n) >= ${this.relevanceMargin}; ` +
+            'relax relevanceMargin or raise outOfClassFraction',
         )
       }
       const q = pool[bisect(cum, this.#rng.next() * total)]
@@ -207,7 +227,8 @@ export class TripletSampler {
 
 // First index whose cumulative weight exceeds x.
 function bisect(cum: number[], x: number): number {
-  let lo = 0, hi = cum.length - 1
+  let lo = 0,
+    hi = cum.length - 1
   while (lo < hi) {
     const mid = (lo + hi) >> 1
     if (cum[mid] > x) hi = mid
@@ -232,7 +253,8 @@ function siftUp(b: Buffer, i: number): void {
 
 function siftDown(b: Buffer, i: number): void {
   for (;;) {
-    const l = 2 * i + 1, r = l + 1
+    const l = 2 * i + 1,
+      r = l + 1
     let m = i
     if (l < b.keys.length && b.keys[l] < b.keys[m]) m = l
     if (r < b.keys.length && b.keys[r] < b.keys[m]) m = r

@@ -35,10 +35,16 @@ export class Triplets implements Iterable<Triplet> {
    */
   constructor(data: Int32Array, total?: number) {
     if (!(data instanceof Int32Array)) {
-      throw new SimsageError(ErrorCodes.INVALID_TYPE, `triplets must be an Int32Array of (a, p, n) rows, got ${describe(data)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_TYPE,
+        `triplets must be an Int32Array of (a, p, n) rows, got ${describe(data)}`,
+      )
     }
     if (data.length % 3 !== 0) {
-      throw new SimsageError(ErrorCodes.DIM_MISMATCH, `triplets has length ${data.length}, which is not a multiple of 3`)
+      throw new SimsageError(
+        ErrorCodes.DIM_MISMATCH,
+        `triplets has length ${data.length}, which is not a multiple of 3`,
+      )
     }
     this.data = data
     this.length = data.length / 3

@@ -40,7 +40,10 @@ export function checkEmbeddingBatch(embeddings: unknown, dim: unknown): { dim: n
 /** Converts labels to an Int32Array of `rows` int32 class ids holding at least two classes. */
 export function toLabels(labels: unknown, rows: number): Int32Array {
   if (labels === null || typeof labels !== 'object' || typeof (labels as ArrayLike<number>).length !== 'number') {
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, `labels must be an Int32Array or an array of integers, got ${describe(labels)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_TYPE,
+      `labels must be an Int32Array or an array of integers, got ${describe(labels)}`,
+    )
   }
   const src = labels as ArrayLike<unknown>
   if (src.length !== rows) {

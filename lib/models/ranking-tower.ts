@@ -31,7 +31,13 @@ export function rankingTower(spec: TowerSpec, seed = 1): Sequential {
 }
 
 /** Embeds n rows (n x inputDim) in batches; returns n x embeddingDim (a new array). */
-export function embed(model: Sequential, x: Float32Array, inputDim: number, embeddingDim: number, batch = 1024): Float32Array {
+export function embed(
+  model: Sequential,
+  x: Float32Array,
+  inputDim: number,
+  embeddingDim: number,
+  batch = 1024,
+): Float32Array {
   const n = x.length / inputDim
   const out = new Float32Array(n * embeddingDim)
   for (let i = 0; i < n; i += batch) {
@@ -42,13 +48,22 @@ export function embed(model: Sequential, x: Float32Array, inputDim: number, embe
 }
 
 /** Saves a tower's weights (safetensors) with its shape and any string metadata. */
-export async function saveTower(path: string, model: Sequential, spec: TowerSpec, metadata: Record<string, string> = {}): Promise<void> {
-  const tensors = Object.fromEntries(Object.entries(model.state()).map(([k, v]) => [k, { shape: v.shape, data: v.data }]))
+export async function saveTower(
+  path: string,
+  model: Sequential,
+  spec: TowerSpec,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const tensors = Object.fromEntries(
+    Object.entries(model.state()).map(([k, v]) => [k, { shape: v.shape, data: v.data }]),
+  )
   await saveSafetensors(path, tensors, { ...metadata, format: 'simsage-ranking-tower', tower: JSON.stringify(spec) })
 }
 
 /** Loads a tower saved by {@link saveTower}. */
-export async function loadTower(path: string): Promise<{ model: Sequential; spec: TowerSpec; metadata: Record<string, string> }> {
+export async function loadTower(
+  path: string,
+): Promise<{ model: Sequential; spec: TowerSpec; metadata: Record<string, string> }> {
   const { tensors, metadata } = await loadSafetensors(path)
   if (metadata.format !== 'simsage-ranking-tower' || !metadata.tower) {
     throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path} is not a simsage ranking tower checkpoint`)

@@ -88,7 +88,10 @@ export interface RawBinding extends RawNnBinding, RawMiningBinding {
   setSimd(args: { level: string }): string
   setBackend(args: { backend: string }): string
   probeFmaPeak(args: { simd?: string; seconds?: number }): { gflops: number; simd: string; seconds: number }
-  probeReadBandwidth(args: { data: Float32Array; passes?: number; threads?: number }): { gbPerSec: number; seconds: number }
+  probeReadBandwidth(args: { data: Float32Array; passes?: number; threads?: number }): {
+    gbPerSec: number
+    seconds: number
+  }
   /** V8's external-memory count for this isolate in bytes (what native objects such as NativeIndex
    * report, plus ArrayBuffer backing stores). Diagnostic; Node 20's memoryUsage().external omits
    * the reported part. */

@@ -5,8 +5,13 @@
  */
 export { Parameter, type Module } from './module.js'
 export {
-  Linear, ReLU, L2Normalize, LayerNorm,
-  type LinearOptions, type L2NormalizeOptions, type LayerNormOptions,
+  Linear,
+  ReLU,
+  L2Normalize,
+  LayerNorm,
+  type LinearOptions,
+  type L2NormalizeOptions,
+  type LayerNormOptions,
 } from './layers.js'
 export { Sequential, type TensorState } from './sequential.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'

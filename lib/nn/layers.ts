@@ -65,7 +65,13 @@ export class Linear implements Module {
     checkF32(x, 'x', batch * this.inFeatures, `batch ${batch} x inFeatures ${this.inFeatures}`)
     const y = this.#y.get(batch * this.outFeatures)
     const args = {
-      x, w: this.weight.data, b: this.bias?.data, y, batch, inFeatures: this.inFeatures, outFeatures: this.outFeatures,
+      x,
+      w: this.weight.data,
+      b: this.bias?.data,
+      y,
+      batch,
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
     }
     callNative(() => binding().nnLinearForward(args))
     this.#x = x
@@ -83,8 +89,16 @@ export class Linear implements Module {
     checkF32(dy, 'dy', batch * this.outFeatures, `batch ${batch} x outFeatures ${this.outFeatures}`)
     const dx = this.#dx.get(this.inputGrad ? batch * this.inFeatures : 0)
     const args = {
-      x: this.#x!, w: this.weight.data, dy, dx: this.inputGrad ? dx : undefined, dw: this.weight.grad, db: this.bias?.grad, batch,
-      inFeatures: this.inFeatures, outFeatures: this.outFeatures, accumulate: true,
+      x: this.#x!,
+      w: this.weight.data,
+      dy,
+      dx: this.inputGrad ? dx : undefined,
+      dw: this.weight.grad,
+      db: this.bias?.grad,
+      batch,
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      accumulate: true,
     }
     callNative(() => binding().nnLinearBackward(args))
     return dx
@@ -173,7 +187,8 @@ export class L2Normalize implements Module {
 
   backward(dy: Float32Array): Float32Array {
     needForward(this.#ran, 'L2Normalize')
-    const rows = this.#rows, dim = this.#dim
+    const rows = this.#rows,
+      dim = this.#dim
     checkF32(dy, 'dy', rows * dim)
     const dx = this.#dx.get(rows * dim)
     if (rows === 0) return dx
@@ -216,7 +231,8 @@ export class LayerNorm implements Module {
   constructor(features: number, options: LayerNormOptions = {}) {
     this.features = checkFeatures(features, 'features')
     this.eps = options.eps === undefined ? 1e-5 : checkNumber(options.eps, 'eps', 0, Number.MAX_VALUE, true)
-    const affine = options.elementwiseAffine === undefined ? true : checkBool(options.elementwiseAffine, 'elementwiseAffine')
+    const affine =
+      options.elementwiseAffine === undefined ? true : checkBool(options.elementwiseAffine, 'elementwiseAffine')
     if (affine) {
       this.weight = new Parameter('weight', [features], new Float32Array(features).fill(1))
       this.bias = new Parameter('bias', [features])
@@ -228,8 +244,15 @@ export class LayerNorm implements Module {
     checkF32(x, 'x', batch * this.features, `batch ${batch} x features ${this.features}`)
     const y = this.#y.get(x.length)
     const args = {
-      x, gamma: this.weight?.data, beta: this.bias?.data, y, mean: this.#mean.get(batch), rstd: this.#rstd.get(batch),
-      rows: batch, dim: this.features, eps: this.eps,
+      x,
+      gamma: this.weight?.data,
+      beta: this.bias?.data,
+      y,
+      mean: this.#mean.get(batch),
+      rstd: this.#rstd.get(batch),
+      rows: batch,
+      dim: this.features,
+      eps: this.eps,
     }
     callNative(() => binding().nnLayerNormForward(args))
     this.#x = x
@@ -239,12 +262,22 @@ export class LayerNorm implements Module {
 
   backward(dy: Float32Array): Float32Array {
     needForward(this.#x !== undefined, 'LayerNorm')
-    const rows = this.#rows, dim = this.features
+    const rows = this.#rows,
+      dim = this.features
     checkF32(dy, 'dy', rows * dim)
     const dx = this.#dx.get(rows * dim)
     const args = {
-      x: this.#x!, gamma: this.weight?.data, mean: this.#mean.get(rows), rstd: this.#rstd.get(rows), dy, dx,
-      dgamma: this.weight?.grad, dbeta: this.bias?.grad, rows, dim, accumulate: true,
+      x: this.#x!,
+      gamma: this.weight?.data,
+      mean: this.#mean.get(rows),
+      rstd: this.#rstd.get(rows),
+      dy,
+      dx,
+      dgamma: this.weight?.grad,
+      dbeta: this.bias?.grad,
+      rows,
+      dim,
+      accumulate: true,
     }
     callNative(() => binding().nnLayerNormBackward(args))
     return dx

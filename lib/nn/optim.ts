@@ -40,29 +40,45 @@ function saveState(step: number, buffers: Float32Array[]): OptimizerState {
 /** Checks `state` against `buffers` (count and lengths), then copies it in; returns its step. */
 function loadState(state: OptimizerState, buffers: Float32Array[], kind: string): number {
   if (state === null || typeof state !== 'object' || !Array.isArray(state.buffers)) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${kind} state must be { step, buffers }, got ${describe(state)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${kind} state must be { step, buffers }, got ${describe(state)}`,
+    )
   }
   if (!Number.isSafeInteger(state.step) || state.step < 0) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${kind} state step must be a non-negative integer`)
   }
   if (state.buffers.length !== buffers.length) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${kind} state has ${state.buffers.length} buffers, expected ${buffers.length}`)
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `${kind} state has ${state.buffers.length} buffers, expected ${buffers.length}`,
+    )
   }
   state.buffers.forEach((b, i) => {
     if (!(b instanceof Float32Array)) {
       throw new SimsageError(ErrorCodes.INVALID_TYPE, `${kind} state buffers[${i}] must be a Float32Array`)
     }
     if (b.length !== buffers[i].length) {
-      throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${kind} state buffers[${i}] has length ${b.length}, expected ${buffers[i].length}`)
+      throw new SimsageError(
+        ErrorCodes.DIM_MISMATCH,
+        `${kind} state buffers[${i}] has length ${b.length}, expected ${buffers[i].length}`,
+      )
     }
   })
-  state.buffers.forEach((b, i) => buffers[i].set(b))
+  for (let i = 0; i < state.buffers.length; i++) buffers[i].set(state.buffers[i])
   return state.step
 }
 
 function checkParams(params: Iterable<Parameter>): Parameter[] {
-  if (params === null || typeof params !== 'object' || typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `params must be an iterable of Parameters, got ${describe(params)}`)
+  if (
+    params === null ||
+    typeof params !== 'object' ||
+    typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `params must be an iterable of Parameters, got ${describe(params)}`,
+    )
   }
   const list = [...params]
   for (const [i, p] of list.entries()) {
@@ -130,8 +146,13 @@ export class SGD implements Optimizer {
     const b = binding()
     this.params.forEach((p, i) => {
       const args = {
-        param: p.data, grad: p.grad, velocity: this.#velocity[i], lr: this.#lr, momentum: this.momentum,
-        weightDecay: this.weightDecay, nesterov: this.nesterov,
+        param: p.data,
+        grad: p.grad,
+        velocity: this.#velocity[i],
+        lr: this.#lr,
+        momentum: this.momentum,
+        weightDecay: this.weightDecay,
+        nesterov: this.nesterov,
       }
       callNative(() => b.nnSgdStep(args))
     })
@@ -220,8 +241,17 @@ export class Adam implements Optimizer {
     const step = this.#t + 1
     this.params.forEach((p, i) => {
       const args = {
-        param: p.data, grad: p.grad, m: this.#m[i], v: this.#v[i], step, lr: this.#lr, beta1: this.betas[0],
-        beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled,
+        param: p.data,
+        grad: p.grad,
+        m: this.#m[i],
+        v: this.#v[i],
+        step,
+        lr: this.#lr,
+        beta1: this.betas[0],
+        beta2: this.betas[1],
+        eps: this.eps,
+        weightDecay: this.weightDecay,
+        decoupled: this.decoupled,
       }
       callNative(() => b.nnAdamStep(args))
     })

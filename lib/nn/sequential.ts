@@ -22,7 +22,12 @@ export class Sequential implements Module {
 
   constructor(...modules: Module[]) {
     for (const [i, m] of modules.entries()) {
-      if (!m || typeof m.forward !== 'function' || typeof m.backward !== 'function' || typeof m.parameters !== 'function') {
+      if (
+        !m ||
+        typeof m.forward !== 'function' ||
+        typeof m.backward !== 'function' ||
+        typeof m.parameters !== 'function'
+      ) {
         throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `module ${i} is not a Module, got ${describe(m)}`)
       }
     }
@@ -91,10 +96,17 @@ export class Sequential implements Module {
       const s = state[n]
       if (!s) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `state is missing "${n}"`)
       if (!(s.data instanceof Float32Array)) {
-        throw new SimsageError(ErrorCodes.INVALID_TYPE, `state "${n}".data must be a Float32Array, got ${describe(s.data)}`)
+        throw new SimsageError(
+          ErrorCodes.INVALID_TYPE,
+          `state "${n}".data must be a Float32Array, got ${describe(s.data)}`,
+        )
       }
       const shape = Array.isArray(s.shape) ? s.shape : []
-      if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i]) || s.data.length !== p.data.length) {
+      if (
+        shape.length !== p.shape.length ||
+        shape.some((d, i) => d !== p.shape[i]) ||
+        s.data.length !== p.data.length
+      ) {
         throw new SimsageError(
           ErrorCodes.DIM_MISMATCH,
           `state "${n}" has shape [${shape}] (${s.data.length} values), expected [${p.shape}]`,

@@ -46,7 +46,10 @@ export class EmbeddingIndex implements Disposable {
 
   constructor(options: EmbeddingIndexOptions) {
     if (options === null || typeof options !== 'object') {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `EmbeddingIndex options must be an object, got ${describe(options)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `EmbeddingIndex options must be an object, got ${describe(options)}`,
+      )
     }
     this.dim = checkDim(options.dim)
     this.metric = checkMetric(options.metric ?? 'ip')
@@ -106,7 +109,10 @@ export class EmbeddingIndex implements Disposable {
     const idArr = toIdArray(ids)
     const rows = checkMatrix(vectors, this.dim, 'vectors')
     if (rows !== idArr.length) {
-      throw new SimsageError(ErrorCodes.DIM_MISMATCH, `vectors hold ${rows} rows of dim ${this.dim} but ${idArr.length} ids were given`)
+      throw new SimsageError(
+        ErrorCodes.DIM_MISMATCH,
+        `vectors hold ${rows} rows of dim ${this.dim} but ${idArr.length} ids were given`,
+      )
     }
     return { ids: idArr, vectors, normalized: false }
   }
@@ -139,7 +145,10 @@ export class EmbeddingIndex implements Disposable {
   searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResults {
     const native = this.#live()
     const args = this.#args(queries, k, options)
-    return new SearchResults(callNative(() => native.searchSync(args)), this.metric)
+    return new SearchResults(
+      callNative(() => native.searchSync(args)),
+      this.metric,
+    )
   }
 
   #args(queries: Float32Array, k: number, options?: SearchOptions) {
@@ -179,18 +188,25 @@ export class EmbeddingIndex implements Disposable {
     const index = new EmbeddingIndex({ dim: file.dim, metric: file.metric, metadata: file.metadata })
     try {
       const native = index.#live()
-      await awaitNative(callNative(() => native.addAsync({ ids: file.ids, vectors: file.vectors, normalized: file.normalized })))
+      await awaitNative(
+        callNative(() => native.addAsync({ ids: file.ids, vectors: file.vectors, normalized: file.normalized })),
+      )
     } catch (e) {
       index.dispose()
       if (e instanceof SimsageError && e.code !== ErrorCodes.OUT_OF_MEMORY) {
-        throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: stored vectors are invalid: ${e.message}`, { cause: e })
+        throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: stored vectors are invalid: ${e.message}`, {
+          cause: e,
+        })
       }
       throw e
     }
     const distinct = index.size
     if (distinct !== file.count) {
       index.dispose()
-      throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: the file repeats ids (${file.count} rows, ${distinct} distinct ids)`)
+      throw new SimsageError(
+        ErrorCodes.CORRUPT_FILE,
+        `${path}: the file repeats ids (${file.count} rows, ${distinct} distinct ids)`,
+      )
     }
     return index
   }

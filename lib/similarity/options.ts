@@ -25,7 +25,13 @@ export interface SearchOptions {
 const KNOWN = new Set(['allow', 'deny', 'exclude', 'threads'])
 
 /** Builds the native argument object for Q queries. */
-export function toRawArgs(queries: Float32Array, nq: number, dim: number, k: number, options: SearchOptions | undefined): RawSearchArgs {
+export function toRawArgs(
+  queries: Float32Array,
+  nq: number,
+  dim: number,
+  k: number,
+  options: SearchOptions | undefined,
+): RawSearchArgs {
   const args: RawSearchArgs = { queries, dim, k }
   if (options === undefined) return args
   if (options === null || typeof options !== 'object') {
@@ -40,7 +46,10 @@ export function toRawArgs(queries: Float32Array, nq: number, dim: number, k: num
   if (options.exclude !== undefined) {
     const ex = options.exclude
     if (!Array.isArray(ex)) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `exclude must be an array with one id set per query, got ${describe(ex)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `exclude must be an array with one id set per query, got ${describe(ex)}`,
+      )
     }
     if (ex.length !== nq) {
       throw new SimsageError(ErrorCodes.DIM_MISMATCH, `exclude has ${ex.length} entries but there are ${nq} queries`)

@@ -32,7 +32,15 @@ export class SearchResults implements Iterable<Matches> {
 
   /** @internal */
   constructor(
-    raw: { ids: Float64Array; scores: Float32Array; counts: Int32Array; k: number; simd: string; backend: string; threads: number },
+    raw: {
+      ids: Float64Array
+      scores: Float32Array
+      counts: Int32Array
+      k: number
+      simd: string
+      backend: string
+      threads: number
+    },
     metric: Metric,
   ) {
     this.ids = raw.ids

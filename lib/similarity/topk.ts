@@ -21,7 +21,10 @@ export interface TopkOptions extends SearchOptions {
 
 function prepare(queries: Float32Array, corpus: Float32Array, options: TopkOptions) {
   if (options === null || typeof options !== 'object') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'topk(queries, corpus, { dim, k, metric }) requires an options object')
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'topk(queries, corpus, { dim, k, metric }) requires an options object',
+    )
   }
   const { dim: d, k: kk, metric: m, ...rest } = options
   const dim = checkDim(d)
@@ -43,14 +46,21 @@ function prepare(queries: Float32Array, corpus: Float32Array, options: TopkOptio
  */
 export function topk(queries: Float32Array, corpus: Float32Array, options: TopkOptions): SearchResults {
   const { args, metric } = prepare(queries, corpus, options)
-  return new SearchResults(callNative(() => binding().topkSync(args)), metric)
+  return new SearchResults(
+    callNative(() => binding().topkSync(args)),
+    metric,
+  )
 }
 
 /**
  * Like {@link topk}, off the event loop. The corpus is not copied: do not modify it until the
  * promise settles.
  */
-export async function topkAsync(queries: Float32Array, corpus: Float32Array, options: TopkOptions): Promise<SearchResults> {
+export async function topkAsync(
+  queries: Float32Array,
+  corpus: Float32Array,
+  options: TopkOptions,
+): Promise<SearchResults> {
   const { args, metric } = prepare(queries, corpus, options)
   const raw = await awaitNative(callNative(() => binding().topkAsync(args)))
   return new SearchResults(raw, metric)

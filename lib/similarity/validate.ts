@@ -35,7 +35,10 @@ export function toIdArray(ids: unknown, name = 'ids'): Float64Array {
     return out
   }
   if (ids === null || typeof ids !== 'object' || typeof (ids as ArrayLike<number>).length !== 'number') {
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, `${name} must be an array or typed array of ids, got ${describe(ids)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_TYPE,
+      `${name} must be an array or typed array of ids, got ${describe(ids)}`,
+    )
   }
   const src = ids as ArrayLike<unknown>
   const out = new Float64Array(src.length)
@@ -49,7 +52,12 @@ export function toIdArray(ids: unknown, name = 'ids'): Float64Array {
 
 /** Like toIdArray for an iterable or array-like set of ids (e.g. a Set). */
 export function toIdSet(ids: unknown, name: string): Float64Array {
-  if (ids !== null && typeof ids === 'object' && typeof (ids as ArrayLike<number>).length !== 'number' && Symbol.iterator in ids) {
+  if (
+    ids !== null &&
+    typeof ids === 'object' &&
+    typeof (ids as ArrayLike<number>).length !== 'number' &&
+    Symbol.iterator in ids
+  ) {
     return toIdArray(Array.from(ids as Iterable<unknown>) as number[], name)
   }
   return toIdArray(ids, name)

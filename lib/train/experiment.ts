@@ -52,12 +52,30 @@ export interface ExperimentResult {
   rows: ExperimentRow[]
 }
 
-function evaluate(name: string, q: Float32Array, qLabels: Int32Array, g: Float32Array, gLabels: Int32Array, dim: number, seconds: number): ExperimentRow {
-  const m = retrievalMetrics({ vectors: q, labels: qLabels, dim }, { vectors: g, labels: gLabels, dim }, { metric: 'cosine', recallAt: [1, 10], knnK: 10, scoreAt: 30 })
+function evaluate(
+  name: string,
+  q: Float32Array,
+  qLabels: Int32Array,
+  g: Float32Array,
+  gLabels: Int32Array,
+  dim: number,
+  seconds: number,
+): ExperimentRow {
+  const m = retrievalMetrics(
+    { vectors: q, labels: qLabels, dim },
+    { vectors: g, labels: gLabels, dim },
+    { metric: 'cosine', recallAt: [1, 10], knnK: 10, scoreAt: 30 },
+  )
   const sp = similarityPrecision(q, dim, labelTriplets(qLabels, 20000, 12345), 'cosine')
   return {
     model: name,
-    metrics: { recall1: m.recall[1], recall10: m.recall[10], knnAccuracy: m.knnAccuracy, similarityPrecision: sp, scoreAt30: m.scoreAtTopK },
+    metrics: {
+      recall1: m.recall[1],
+      recall10: m.recall[10],
+      knnAccuracy: m.knnAccuracy,
+      similarityPrecision: sp,
+      scoreAt30: m.scoreAtTopK,
+    },
     train_seconds: seconds,
   }
 }
@@ -74,7 +92,9 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
     gallery = filterClasses(train, held)
     test = filterClasses(test, held)
     train = filterClasses(train, o.trainClasses)
-    split = `train on classes ${o.trainClasses.join(',')}; evaluate on held-out classes ${held.join(',')} (test queries vs their training images)`
+    split =
+      `train on classes ${o.trainClasses.join(',')}; evaluate on held-out classes ${held.join(',')} ` +
+      '(test queries vs their training images)'
   }
   log(`${split}; ${train.n} training rows, ${test.n} queries, ${gallery.n} gallery rows`)
   const rows: ExperimentRow[] = []
@@ -91,8 +111,18 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
     const optimizer = new Adam(model.parameters(), { lr: o.lr })
     const t0 = performance.now()
     const hist = trainRanking({
-      x: train.images, labels: train.labels, inputDim: train.dim, embeddingDim: o.embeddingDim, model, optimizer,
-      ...method(), epochs: o.epochs, batchSize: o.batchSize, margin: o.margin, seed: o.seed, progress: o.progress,
+      x: train.images,
+      labels: train.labels,
+      inputDim: train.dim,
+      embeddingDim: o.embeddingDim,
+      model,
+      optimizer,
+      ...method(),
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      margin: o.margin,
+      seed: o.seed,
+      progress: o.progress,
     })
     const seconds = (performance.now() - t0) / 1000
     const q = embed(model, test.images, train.dim, o.embeddingDim)
@@ -110,10 +140,23 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
 export function formatRow(r: ExperimentRow): string {
   const m = r.metrics
   return [
-    r.model.padEnd(22), m.recall1.toFixed(4).padStart(8), m.recall10.toFixed(4).padStart(8), m.knnAccuracy.toFixed(4).padStart(8),
-    m.similarityPrecision.toFixed(4).padStart(8), m.scoreAt30.toFixed(2).padStart(8), r.train_seconds.toFixed(1).padStart(9),
+    r.model.padEnd(22),
+    m.recall1.toFixed(4).padStart(8),
+    m.recall10.toFixed(4).padStart(8),
+    m.knnAccuracy.toFixed(4).padStart(8),
+    m.similarityPrecision.toFixed(4).padStart(8),
+    m.scoreAt30.toFixed(2).padStart(8),
+    r.train_seconds.toFixed(1).padStart(9),
   ].join(' ')
 }
 
 /** The table header matching {@link formatRow}. */
-export const TABLE_HEADER = ['model'.padEnd(22), 'R@1'.padStart(8), 'R@10'.padStart(8), 'kNN@10'.padStart(8), 'simPrec'.padStart(8), 'score@30'.padStart(8), 'train s'.padStart(9)].join(' ')
+export const TABLE_HEADER = [
+  'model'.padEnd(22),
+  'R@1'.padStart(8),
+  'R@10'.padStart(8),
+  'kNN@10'.padStart(8),
+  'simPrec'.padStart(8),
+  'score@30'.padStart(8),
+  'train s'.padStart(9),
+].join(' ')

@@ -48,6 +48,7 @@ export function startModuleWorker(base: string, name: string, options: WorkerOpt
   const entry = new URL(`./${name}.ts`, base)
   const tsx = tsxToRegister(execArgv)
   if (!tsx) return new Worker(entry, { ...options, execArgv })
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}) })`
+  const load = `import(${JSON.stringify(entry.href)})`
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return ${load} })`
   return new Worker(bootstrap, { ...options, execArgv, eval: true })
 }

@@ -16,7 +16,10 @@ export type OptimizerSpec =
 /** Builds the optimizer `spec` describes over `params`; the optimizer validates its options. */
 export function createOptimizer(params: Iterable<Parameter>, spec: OptimizerSpec): Optimizer {
   if (spec === null || typeof spec !== 'object') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `optimizer must be { kind: 'adam' | 'adamw' | 'sgd', lr, ... }, got ${describe(spec)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `optimizer must be { kind: 'adam' | 'adamw' | 'sgd', lr, ... }, got ${describe(spec)}`,
+    )
   }
   const { kind, ...options } = spec
   switch (kind) {
@@ -27,6 +30,9 @@ export function createOptimizer(params: Iterable<Parameter>, spec: OptimizerSpec
     case 'sgd':
       return new SGD(params, options as SGDOptions)
     default:
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `optimizer kind must be 'adam', 'adamw' or 'sgd', got ${describe(kind)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `optimizer kind must be 'adam', 'adamw' or 'sgd', got ${describe(kind)}`,
+      )
   }
 }

@@ -17,14 +17,19 @@ export interface ProgressSink {
 /** Chooses a sink: a bar when `stream` is a TTY, plain lines otherwise; `false` prints nothing. */
 export function progressSink(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressSink {
   if (!enabled) return { start() {}, tick() {}, end() {} }
-  if (!stream.isTTY) return { start() {}, tick() {}, end: (s) => void stream.write(s + '\n') }
+  if (!stream.isTTY) return { start() {}, tick() {}, end: (s) => void stream.write(`${s}\n`) }
   let bar: cliProgress.SingleBar | undefined
   let done = 0
   return {
     start(epoch, epochs, steps) {
       done = 0
       bar = new cliProgress.SingleBar(
-        { stream, format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} steps | loss {loss} | {eta}s left`, hideCursor: true, clearOnComplete: true },
+        {
+          stream,
+          format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} steps | loss {loss} | {eta}s left`,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
         cliProgress.Presets.shades_classic,
       )
       bar.start(steps, 0, { loss: '-' })
@@ -35,7 +40,7 @@ export function progressSink(enabled: boolean, stream: NodeJS.WriteStream = proc
     end(summary) {
       bar?.stop()
       bar = undefined
-      stream.write(summary + '\n')
+      stream.write(`${summary}\n`)
     },
   }
 }

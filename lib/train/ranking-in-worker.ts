@@ -159,9 +159,12 @@ function fromWorker(e: { code?: unknown; name?: string; message?: string; stack?
  * addon (node-addon-api rethrows the Napi::Error it cannot throw into a dying environment).
  */
 export async function trainRankingInWorker(o: RankingWorkerOptions): Promise<RankingWorkerResult> {
-  if (o === null || typeof o !== 'object') throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(o)}`)
-  if (!(o.x instanceof Float32Array)) throw new SimsageError(ErrorCodes.INVALID_TYPE, `x must be a Float32Array, got ${describe(o.x)}`)
-  if (!(o.labels instanceof Int32Array)) throw new SimsageError(ErrorCodes.INVALID_TYPE, `labels must be an Int32Array, got ${describe(o.labels)}`)
+  if (o === null || typeof o !== 'object')
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(o)}`)
+  if (!(o.x instanceof Float32Array))
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `x must be a Float32Array, got ${describe(o.x)}`)
+  if (!(o.labels instanceof Int32Array))
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `labels must be an Int32Array, got ${describe(o.labels)}`)
   const seed = o.seed ?? 1
   const init = o.init ?? seed
   // Built now: checks the spec and the initial state before any thread starts, and receives the
@@ -182,15 +185,29 @@ export async function trainRankingInWorker(o: RankingWorkerOptions): Promise<Ran
   const transferList = [...new Set([x.buffer, labels.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)
   const sink = typeof o.progress === 'object' ? o.progress : progressSink(o.progress === true)
   const input: RankingWorkerInput = {
-    x, labels, tower: o.tower, init, optimizer: o.optimizer, method: o.method, bufferSize, epochs: o.epochs,
-    batchSize: o.batchSize, margin, distance: o.distance, softMargin: o.softMargin, seed,
-    progress: Boolean(o.progress) || typeof o.onProgress === 'function', stop: new Int32Array(new SharedArrayBuffer(4)),
+    x,
+    labels,
+    tower: o.tower,
+    init,
+    optimizer: o.optimizer,
+    method: o.method,
+    bufferSize,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    margin,
+    distance: o.distance,
+    softMargin: o.softMargin,
+    seed,
+    progress: Boolean(o.progress) || typeof o.onProgress === 'function',
+    stop: new Int32Array(new SharedArrayBuffer(4)),
   }
   let worker: Worker
   try {
     worker = startModuleWorker(import.meta.url, 'ranking-worker', { workerData: input, transferList })
   } catch (e) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `cannot start the training worker: ${(e as Error).message}`, { cause: e })
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `cannot start the training worker: ${(e as Error).message}`, {
+      cause: e,
+    })
   }
 
   return new Promise<RankingWorkerResult>((resolve, reject) => {

@@ -47,13 +47,27 @@ function run(d: RankingWorkerInput): void {
     },
   }
   const epochs = trainRanking({
-    x: d.x, labels: d.labels, inputDim: d.tower.inputDim, embeddingDim: d.tower.embeddingDim, model, optimizer,
-    source: method.source, distance: d.distance ?? method.distance, softMargin: d.softMargin ?? method.softMargin,
-    margin: d.margin, seed: d.seed, epochs: d.epochs, batchSize: d.batchSize, progress: sink,
+    x: d.x,
+    labels: d.labels,
+    inputDim: d.tower.inputDim,
+    embeddingDim: d.tower.embeddingDim,
+    model,
+    optimizer,
+    source: method.source,
+    distance: d.distance ?? method.distance,
+    softMargin: d.softMargin ?? method.softMargin,
+    margin: d.margin,
+    seed: d.seed,
+    epochs: d.epochs,
+    batchSize: d.batchSize,
+    progress: sink,
     onEpoch: (metrics) => post({ type: 'epoch', metrics }),
   })
   const weights = model.state() // fresh copies: safe to transfer
-  post({ type: 'done', epochs, weights }, Object.values(weights).map((t) => t.data.buffer as ArrayBuffer))
+  post(
+    { type: 'done', epochs, weights },
+    Object.values(weights).map((t) => t.data.buffer as ArrayBuffer),
+  )
 }
 
 try {
@@ -63,6 +77,12 @@ try {
   if (!(e instanceof Stopped)) {
     const err = e instanceof Error ? e : new Error(String(e))
     const code = (err as { code?: unknown }).code
-    post({ type: 'error', code: typeof code === 'string' ? code : '', name: err.name, message: err.message, stack: err.stack })
+    post({
+      type: 'error',
+      code: typeof code === 'string' ? code : '',
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+    })
   }
 }

@@ -61,11 +61,18 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
   if (o.x.length !== n * o.inputDim) {
     throw new SimsageError(ErrorCodes.DIM_MISMATCH, `x holds ${o.x.length / o.inputDim} rows but there are ${n} labels`)
   }
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'epochs must be a positive integer')
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 3) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be an integer >= 3')
+  if (!Number.isInteger(o.epochs) || o.epochs < 1)
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'epochs must be a positive integer')
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 3)
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be an integer >= 3')
   const rng = new Random(o.seed ?? 1)
   const sink = typeof o.progress === 'object' ? o.progress : progressSink(o.progress === true)
-  const lossOpts = { dim: o.embeddingDim, margin: o.margin ?? 0.2, distance: o.distance ?? 'squared', softMargin: o.softMargin ?? false }
+  const lossOpts = {
+    dim: o.embeddingDim,
+    margin: o.margin ?? 0.2,
+    distance: o.distance ?? 'squared',
+    softMargin: o.softMargin ?? false,
+  }
   const xb = new Float32Array(o.batchSize * o.inputDim)
   const lb = new Int32Array(o.batchSize)
   const order = new Int32Array(n).map((_, i) => i)
@@ -75,10 +82,19 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
     const steps = Math.floor(n / o.batchSize)
     sink.start(epoch, o.epochs, steps)
     const t0 = performance.now()
-    let lossSum = 0, active = 0, triplets = 0, rows = 0
-    const sampler = o.source.kind === 'sampler'
-      ? new TripletSampler({ labels: o.labels, bufferSize: o.source.bufferSize, outOfClassFraction: o.source.outOfClassFraction ?? 0.5, seed: rng.nextU32() })
-      : undefined
+    let lossSum = 0,
+      active = 0,
+      triplets = 0,
+      rows = 0
+    const sampler =
+      o.source.kind === 'sampler'
+        ? new TripletSampler({
+            labels: o.labels,
+            bufferSize: o.source.bufferSize,
+            outOfClassFraction: o.source.outOfClassFraction ?? 0.5,
+            seed: rng.nextU32(),
+          })
+        : undefined
     for (let s = 0; s < steps; s++) {
       const slice = order.subarray(s * o.batchSize, (s + 1) * o.batchSize)
       let rowsOf: ArrayLike<number>
@@ -92,7 +108,10 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
         const local = new Int32Array(drawn.length)
         for (let j = 0; j < drawn.length; j++) {
           let r = rowOf.get(drawn[j])
-          if (r === undefined) rowOf.set(drawn[j], (r = rowOf.size))
+          if (r === undefined) {
+            r = rowOf.size
+            rowOf.set(drawn[j], r)
+          }
           local[j] = r
         }
         rowsOf = [...rowOf.keys()]
@@ -121,10 +140,18 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
     }
     const seconds = (performance.now() - t0) / 1000
     const m: EpochMetrics = {
-      epoch, loss: lossSum / Math.max(1, steps), activeFraction: triplets ? active / triplets : 0, triplets, seconds,
+      epoch,
+      loss: lossSum / Math.max(1, steps),
+      activeFraction: triplets ? active / triplets : 0,
+      triplets,
+      seconds,
       rowsPerSecond: rows / seconds,
     }
-    sink.end(`epoch ${epoch}/${o.epochs}: loss ${m.loss.toFixed(4)}, active ${(100 * m.activeFraction).toFixed(1)}% of ${triplets} triplets, ${seconds.toFixed(1)} s, ${Math.round(m.rowsPerSecond)} rows/s`)
+    sink.end(
+      `epoch ${epoch}/${o.epochs}: loss ${m.loss.toFixed(4)}, ` +
+        `active ${(100 * m.activeFraction).toFixed(1)}% of ${triplets} triplets, ` +
+        `${seconds.toFixed(1)} s, ${Math.round(m.rowsPerSecond)} rows/s`,
+    )
     history.push(m)
     o.onEpoch?.(m)
   }

@@ -44,18 +44,14 @@ void Args::check_length(const char* key, size_t actual, int64_t len) const {
              str(key) + " has length " + std::to_string(actual) + ", expected " + std::to_string(len));
 }
 
-#define SIMSAGE_TYPED_READERS(T, NapiT, napi_type, name, prefix)                              \
-  NapiT Args::prefix##_array(const char* key) const {                                         \
-    return typed(key, napi_type, name).As<NapiT>();                                           \
-  }                                                                                           \
-  T* Args::prefix(const char* key, int64_t len) const {                                       \
-    NapiT a = prefix##_array(key);                                                            \
-    check_length(key, a.ElementLength(), len);                                                \
-    return len == 0 ? static_cast<T*>(empty_data()) : a.Data();                               \
-  }                                                                                           \
-  T* Args::prefix##_opt(const char* key, int64_t len) const {                                 \
-    return has(key) ? prefix(key, len) : nullptr;                                             \
-  }
+#define SIMSAGE_TYPED_READERS(T, NapiT, napi_type, name, prefix)                                        \
+  NapiT Args::prefix##_array(const char* key) const { return typed(key, napi_type, name).As<NapiT>(); } \
+  T* Args::prefix(const char* key, int64_t len) const {                                                 \
+    NapiT a = prefix##_array(key);                                                                      \
+    check_length(key, a.ElementLength(), len);                                                          \
+    return len == 0 ? static_cast<T*>(empty_data()) : a.Data();                                         \
+  }                                                                                                     \
+  T* Args::prefix##_opt(const char* key, int64_t len) const { return has(key) ? prefix(key, len) : nullptr; }
 
 SIMSAGE_TYPED_READERS(float, Napi::Float32Array, napi_float32_array, "Float32Array", f32)
 SIMSAGE_TYPED_READERS(double, Napi::Float64Array, napi_float64_array, "Float64Array", f64)

@@ -32,10 +32,10 @@ class Args {
   Napi::Value get(const char* key) const { return o_.Get(key); }
 
   // Float32Array
-  Napi::Float32Array f32_array(const char* key) const;           // required, any length
-  float* f32(const char* key, int64_t len) const;                // required, exactly len elements
-  float* f32_opt(const char* key, int64_t len) const;            // nullptr when absent
-  float* f32_any(const char* key, int64_t* len) const;           // required, any length (written to *len)
+  Napi::Float32Array f32_array(const char* key) const;  // required, any length
+  float* f32(const char* key, int64_t len) const;       // required, exactly len elements
+  float* f32_opt(const char* key, int64_t len) const;   // nullptr when absent
+  float* f32_any(const char* key, int64_t* len) const;  // required, any length (written to *len)
   // Float64Array
   Napi::Float64Array f64_array(const char* key) const;
   double* f64(const char* key, int64_t len) const;
@@ -55,8 +55,8 @@ class Args {
   // Integers: finite, integral numbers within [min, max]; out of range throws `range_code`.
   int64_t integer(const char* key, int64_t min = -kMaxSafeInteger, int64_t max = kMaxSafeInteger,
                   const char* range_code = kInvalidArgument) const;
-  int64_t integer_or(const char* key, int64_t fallback, int64_t min = -kMaxSafeInteger,
-                     int64_t max = kMaxSafeInteger, const char* range_code = kInvalidArgument) const;
+  int64_t integer_or(const char* key, int64_t fallback, int64_t min = -kMaxSafeInteger, int64_t max = kMaxSafeInteger,
+                     const char* range_code = kInvalidArgument) const;
   // Numbers (NaN and infinities pass; the kernels check hyperparameters themselves).
   double number(const char* key) const;
   double number_or(const char* key, double fallback) const;

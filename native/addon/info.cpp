@@ -45,7 +45,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     dev.Set("index", b.devices[d].index);
     dev.Set("name", b.devices[d].name);
     dev.Set("totalMemory", static_cast<double>(b.devices[d].total_memory));
-    dev.Set("computeCapability", std::to_string(b.devices[d].compute_major) + "." + std::to_string(b.devices[d].compute_minor));
+    dev.Set("computeCapability",
+            std::to_string(b.devices[d].compute_major) + "." + std::to_string(b.devices[d].compute_minor));
     devs.Set(static_cast<uint32_t>(d), dev);
   }
   o.Set("cudaDevices", devs);
@@ -76,8 +77,10 @@ Napi::Value SetBackend(const Napi::CallbackInfo& info) {
   Args a(info, "setBackend");
   const std::string name = a.string_or("backend", "auto");
   guard(env, [&] {
-    if (name == "auto") set_preferred_backend(backend_status().cuda_available ? Backend::Cuda : Backend::Cpu);
-    else set_preferred_backend(parse_backend(name));
+    if (name == "auto")
+      set_preferred_backend(backend_status().cuda_available ? Backend::Cuda : Backend::Cpu);
+    else
+      set_preferred_backend(parse_backend(name));
   });
   return Napi::String::New(env, backend_name(preferred_backend()));
 }
@@ -120,7 +123,8 @@ Napi::Value ProbeReadBandwidth(const Napi::CallbackInfo& info) {
 // reported through AdjustExternalMemory plus ArrayBuffer backing stores. A diagnostic for tests:
 // Node 20's process.memoryUsage().external does not include the reported amounts.
 Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
 }
 
 }  // namespace

@@ -8,13 +8,14 @@
 //                nonzeroLossCutoff?, seed?, threads? }) -> { triplets: Int32Array, total }
 //   miningTripletLoss({ embeddings, dim, triplets, margin?, distance?, softMargin?, grad?, threads? })
 //       -> { loss, active }
+#include "mining/mining.h"
+
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "addon/addon.h"
 #include "addon/args.h"
-#include "mining/mining.h"
 
 namespace simsage {
 namespace addon {
@@ -78,10 +79,14 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
     p.metric = parse_distance_metric(metric.c_str());
     check_margin(p.margin);
     if (miner == "filter") return mine_filtered(p, parse_triplet_filter(type.c_str()), max_triplets, &trip);
-    if (miner == "batchHard") mine_batch_hard(p, &trip);
-    else if (miner == "semiHard") mine_semi_hard(p, &trip);
-    else if (miner == "distanceWeighted") mine_distance_weighted(p, dw, &trip);
-    else throw_error(ErrorCode::InvalidArgument, "unknown miner '" + miner + "'");
+    if (miner == "batchHard")
+      mine_batch_hard(p, &trip);
+    else if (miner == "semiHard")
+      mine_semi_hard(p, &trip);
+    else if (miner == "distanceWeighted")
+      mine_distance_weighted(p, dw, &trip);
+    else
+      throw_error(ErrorCode::InvalidArgument, "unknown miner '" + miner + "'");
     return static_cast<int64_t>(trip.size() / 3);
   });
   Napi::Int32Array t = Napi::Int32Array::New(env, trip.size());
@@ -106,8 +111,10 @@ Napi::Value TripletLoss(const Napi::CallbackInfo& info) {
   p.soft_margin = a.boolean_or("softMargin", false);
   p.threads = a.threads();
   const std::string distance = a.string_or("distance", "squared");
-  if (distance == "euclidean") p.distance = TripletDistance::Euclidean;
-  else if (distance != "squared") throw_js(env, kInvalidArgument, "distance must be 'squared' or 'euclidean'");
+  if (distance == "euclidean")
+    p.distance = TripletDistance::Euclidean;
+  else if (distance != "squared")
+    throw_js(env, kInvalidArgument, "distance must be 'squared' or 'euclidean'");
   p.grad = a.f32_opt("grad", x.b * x.dim);  // B x dim, overwritten when given
   const TripletLossResult r = guard(env, [&] { return triplet_loss(p); });
   Napi::Object out = Napi::Object::New(env);

@@ -3,12 +3,13 @@
 // array's length against the shapes, and runs synchronously: these are per-batch ops of a training
 // loop, small next to the cost of a Promise. Outputs are caller-provided Float32Arrays (written in
 // place; nothing is allocated per call).
+#include "nn/nn.h"
+
 #include <string>
 #include <utility>
 
 #include "addon/addon.h"
 #include "addon/args.h"
-#include "nn/nn.h"
 
 namespace simsage {
 namespace addon {
@@ -16,7 +17,9 @@ namespace addon {
 namespace {
 
 // A shape: an integer in [min, 2^40]; ERR_SIMSAGE_DIM_MISMATCH outside.
-int64_t dim_of(const Args& a, const char* key, int64_t min) { return a.integer(key, min, int64_t(1) << 40, kDimMismatch); }
+int64_t dim_of(const Args& a, const char* key, int64_t min) {
+  return a.integer(key, min, int64_t(1) << 40, kDimMismatch);
+}
 
 // A hyperparameter (NaN passes through: the kernels reject non-finite values with NON_FINITE).
 float num(const Args& a, const char* key, float fallback) { return static_cast<float>(a.number_or(key, fallback)); }

@@ -1,8 +1,9 @@
 #include "addon/search.h"
-#include "core/finite.h"
 
 #include <cstring>
 #include <string>
+
+#include "core/finite.h"
 
 namespace simsage {
 namespace addon {

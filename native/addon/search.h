@@ -13,7 +13,7 @@ namespace addon {
 
 // A search request copied out of JS (safe to use off the main thread once queries are copied).
 struct SearchRequest {
-  std::vector<float> queries;  // nq x dim, filled only when parse_search(copy_queries = true)
+  std::vector<float> queries;         // nq x dim, filled only when parse_search(copy_queries = true)
   const float* query_data = nullptr;  // the queries in JS memory (valid during the call)
   int64_t nq = 0, dim = 0, k = 0;
   Metric metric = Metric::InnerProduct;
@@ -34,7 +34,7 @@ struct SearchOutput {
   std::vector<float> scores;
   std::vector<int32_t> counts;
   TopkStats stats;
-  TopkParams params(const SearchRequest& r);  // sizes the buffers, points the params at them
+  TopkParams params(const SearchRequest& r);           // sizes the buffers, points the params at them
   Napi::Object to_js(Napi::Env env, int64_t k) const;  // {ids, scores, counts, k, simd, threads, backend}
 };
 

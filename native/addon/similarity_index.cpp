@@ -57,15 +57,15 @@ struct ExternalMemory {
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeIndex",
-                       {InstanceMethod<&NativeIndex::Add>("add"), InstanceMethod<&NativeIndex::AddAsync>("addAsync"),
-                        InstanceMethod<&NativeIndex::Remove>("remove"), InstanceMethod<&NativeIndex::Has>("has"),
-                        InstanceMethod<&NativeIndex::Size>("size"), InstanceMethod<&NativeIndex::Reserve>("reserve"),
-                        InstanceMethod<&NativeIndex::SearchSync>("searchSync"),
-                        InstanceMethod<&NativeIndex::SearchAsync>("searchAsync"),
-                        InstanceMethod<&NativeIndex::ExportInto>("exportInto"),
-                        InstanceMethod<&NativeIndex::Dispose>("dispose"),
-                        InstanceMethod<&NativeIndex::Disposed>("disposed")});
+    return DefineClass(
+        env, "NativeIndex",
+        {InstanceMethod<&NativeIndex::Add>("add"), InstanceMethod<&NativeIndex::AddAsync>("addAsync"),
+         InstanceMethod<&NativeIndex::Remove>("remove"), InstanceMethod<&NativeIndex::Has>("has"),
+         InstanceMethod<&NativeIndex::Size>("size"), InstanceMethod<&NativeIndex::Reserve>("reserve"),
+         InstanceMethod<&NativeIndex::SearchSync>("searchSync"),
+         InstanceMethod<&NativeIndex::SearchAsync>("searchAsync"),
+         InstanceMethod<&NativeIndex::ExportInto>("exportInto"), InstanceMethod<&NativeIndex::Dispose>("dispose"),
+         InstanceMethod<&NativeIndex::Disposed>("disposed")});
   }
 
   // new NativeIndex({ dim, metric })
@@ -103,8 +103,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     in.vectors = a.f32_any("vectors", &len);
     if (len != static_cast<int64_t>(in.ids.size()) * s.dim())
       throw_js(a.env(), kDimMismatch,
-               "vectors length " + std::to_string(len) + " != ids.length " + std::to_string(in.ids.size()) +
-                   " x dim " + std::to_string(s.dim()));
+               "vectors length " + std::to_string(len) + " != ids.length " + std::to_string(in.ids.size()) + " x dim " +
+                   std::to_string(s.dim()));
     in.normalized = a.boolean_or("normalized", false);
     return in;
   }

@@ -25,9 +25,7 @@ using namespace simsage;
 
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::vector<int64_t> parse_list(const char* s) {
   std::vector<int64_t> v;
@@ -53,15 +51,27 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     const char* v = argv[i + 1];
-    if (a == "--n") o.n = std::strtoll(v, nullptr, 10);
-    else if (a == "--dim") o.dim = std::strtoll(v, nullptr, 10);
-    else if (a == "--q") o.qs = parse_list(v);
-    else if (a == "--k") o.ks = parse_list(v);
-    else if (a == "--threads") o.threads = parse_list(v);
-    else if (a == "--reps") o.reps = std::atoi(v);
-    else if (a == "--layout") { o.panels = std::strcmp(v, "rows") != 0; o.rows = std::strcmp(v, "panels") != 0; }
-    else if (a == "--metric") o.metric = parse_metric(v);
-    else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); std::exit(2); }
+    if (a == "--n")
+      o.n = std::strtoll(v, nullptr, 10);
+    else if (a == "--dim")
+      o.dim = std::strtoll(v, nullptr, 10);
+    else if (a == "--q")
+      o.qs = parse_list(v);
+    else if (a == "--k")
+      o.ks = parse_list(v);
+    else if (a == "--threads")
+      o.threads = parse_list(v);
+    else if (a == "--reps")
+      o.reps = std::atoi(v);
+    else if (a == "--layout") {
+      o.panels = std::strcmp(v, "rows") != 0;
+      o.rows = std::strcmp(v, "panels") != 0;
+    } else if (a == "--metric")
+      o.metric = parse_metric(v);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      std::exit(2);
+    }
   }
   return o;
 }
@@ -115,8 +125,8 @@ int main(int argc, char** argv) {
     read_bw.push_back(bw);
     std::printf("streaming read of the corpus bytes, %lld thread(s): %.1f GB/s\n", (long long)t, bw);
   }
-  std::printf("\n%-7s %5s %4s %3s %12s %9s %8s %9s %8s\n", "layout", "Q", "k", "thr", "queries/s", "GFLOP/s",
-              "%peak/t", "GB/s", "%read");
+  std::printf("\n%-7s %5s %4s %3s %12s %9s %8s %9s %8s\n", "layout", "Q", "k", "thr", "queries/s", "GFLOP/s", "%peak/t",
+              "GB/s", "%read");
 
   std::vector<int64_t> out_ids(static_cast<size_t>(qmax * kmax));
   std::vector<float> out_scores(static_cast<size_t>(qmax * kmax));
@@ -143,11 +153,16 @@ int main(int argc, char** argv) {
           double best = 1e30;
           for (int r = 0; r < reps + 1; ++r) {  // first run warms up
             double t0 = now();
-            if (layout == 0) topk_panels(p, pc);
-            else topk_rowmajor(p, corpus.data(), N);
+            if (layout == 0)
+              topk_panels(p, pc);
+            else
+              topk_rowmajor(p, corpus.data(), N);
             double dt = now() - t0;
             if (r > 0 || reps == 1) best = std::min(best, dt);
-            if (r == 0 && dt > 2.0) { best = dt; break; }  // too slow for repeats
+            if (r == 0 && dt > 2.0) {
+              best = dt;
+              break;
+            }  // too slow for repeats
           }
           const double gf = flop / best / 1e9;
           std::printf("%-7s %5lld %4lld %3d %12.1f %9.1f %7.1f%%", layout == 0 ? "panels" : "rows", (long long)Q,

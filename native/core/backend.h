@@ -18,9 +18,9 @@ struct CudaDeviceInfo {
 };
 
 struct BackendStatus {
-  bool cuda_built = false;          // compiled with the CUDA backend
-  bool cuda_available = false;      // built and at least one device answered
-  std::string cuda_message;         // why CUDA is unavailable, when it is
+  bool cuda_built = false;      // compiled with the CUDA backend
+  bool cuda_available = false;  // built and at least one device answered
+  std::string cuda_message;     // why CUDA is unavailable, when it is
   std::vector<CudaDeviceInfo> devices;
 };
 

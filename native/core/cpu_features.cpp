@@ -93,9 +93,12 @@ const CpuFeatures& cpu_features() {
 
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Scalar: return "scalar";
-    case SimdLevel::Avx2: return "avx2";
-    case SimdLevel::Avx512: return "avx512";
+    case SimdLevel::Scalar:
+      return "scalar";
+    case SimdLevel::Avx2:
+      return "avx2";
+    case SimdLevel::Avx512:
+      return "avx512";
   }
   return "scalar";
 }
@@ -105,15 +108,17 @@ SimdLevel parse_simd_level(const std::string& name) {
   if (name == "avx2") return SimdLevel::Avx2;
   if (name == "avx512") return SimdLevel::Avx512;
   if (name == "auto" || name.empty()) return best_simd_level();
-  throw_error(ErrorCode::InvalidArgument,
-              "unknown SIMD level '" + name + "' (expected scalar, avx2, avx512 or auto)");
+  throw_error(ErrorCode::InvalidArgument, "unknown SIMD level '" + name + "' (expected scalar, avx2, avx512 or auto)");
 }
 
 bool simd_level_supported(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Scalar: return true;
-    case SimdLevel::Avx2: return cpu_features().avx2;
-    case SimdLevel::Avx512: return cpu_features().avx512;
+    case SimdLevel::Scalar:
+      return true;
+    case SimdLevel::Avx2:
+      return cpu_features().avx2;
+    case SimdLevel::Avx512:
+      return cpu_features().avx512;
   }
   return false;
 }

@@ -10,8 +10,8 @@ namespace simsage {
 enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
 struct CpuFeatures {
-  bool avx2 = false;     // AVX2 + FMA + F16C, with OS support for YMM state
-  bool avx512 = false;   // AVX-512 F/BW/DQ/VL, with OS support for ZMM state
+  bool avx2 = false;    // AVX2 + FMA + F16C, with OS support for YMM state
+  bool avx512 = false;  // AVX-512 F/BW/DQ/VL, with OS support for ZMM state
   std::string vendor;
   std::string brand;
 };

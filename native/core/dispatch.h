@@ -17,7 +17,9 @@ const T& table_for_level(SimdLevel level) {
 
 // table_for_level with the x86 tables when they are built, the scalar one everywhere otherwise.
 #if defined(SIMSAGE_X86)
-#define SIMSAGE_TABLE_FOR_LEVEL(T, level, scalar, avx2, avx512) ::simsage::table_for_level<T, scalar, avx2, avx512>(level)
+#define SIMSAGE_TABLE_FOR_LEVEL(T, level, scalar, avx2, avx512) \
+  ::simsage::table_for_level<T, scalar, avx2, avx512>(level)
 #else
-#define SIMSAGE_TABLE_FOR_LEVEL(T, level, scalar, avx2, avx512) ::simsage::table_for_level<T, scalar, scalar, scalar>(level)
+#define SIMSAGE_TABLE_FOR_LEVEL(T, level, scalar, avx2, avx512) \
+  ::simsage::table_for_level<T, scalar, scalar, scalar>(level)
 #endif

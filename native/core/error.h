@@ -7,18 +7,18 @@
 namespace simsage {
 
 enum class ErrorCode {
-  InvalidArgument,   // ERR_SIMSAGE_INVALID_ARGUMENT
-  DimMismatch,       // ERR_SIMSAGE_DIM_MISMATCH
-  InvalidK,          // ERR_SIMSAGE_INVALID_K
-  UnknownMetric,     // ERR_SIMSAGE_UNKNOWN_METRIC
-  NonFinite,         // ERR_SIMSAGE_NON_FINITE
-  InvalidId,         // ERR_SIMSAGE_INVALID_ID
-  Disposed,          // ERR_SIMSAGE_DISPOSED
-  CorruptFile,       // ERR_SIMSAGE_CORRUPT_FILE
-  Unsupported,       // ERR_SIMSAGE_UNSUPPORTED
-  OutOfMemory,       // ERR_SIMSAGE_OUT_OF_MEMORY
-  Cuda,              // ERR_SIMSAGE_CUDA
-  Internal,          // ERR_SIMSAGE_INTERNAL
+  InvalidArgument,  // ERR_SIMSAGE_INVALID_ARGUMENT
+  DimMismatch,      // ERR_SIMSAGE_DIM_MISMATCH
+  InvalidK,         // ERR_SIMSAGE_INVALID_K
+  UnknownMetric,    // ERR_SIMSAGE_UNKNOWN_METRIC
+  NonFinite,        // ERR_SIMSAGE_NON_FINITE
+  InvalidId,        // ERR_SIMSAGE_INVALID_ID
+  Disposed,         // ERR_SIMSAGE_DISPOSED
+  CorruptFile,      // ERR_SIMSAGE_CORRUPT_FILE
+  Unsupported,      // ERR_SIMSAGE_UNSUPPORTED
+  OutOfMemory,      // ERR_SIMSAGE_OUT_OF_MEMORY
+  Cuda,             // ERR_SIMSAGE_CUDA
+  Internal,         // ERR_SIMSAGE_INTERNAL
 };
 
 const char* error_code_name(ErrorCode code);

@@ -8,12 +8,8 @@
 
 namespace simsage {
 namespace {
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-SimdLevel supported(SimdLevel l) {
-  return supported_simd_level(l);
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+SimdLevel supported(SimdLevel l) { return supported_simd_level(l); }
 }  // namespace
 
 int64_t fma_chains_scalar(int64_t iters, float* sink) {

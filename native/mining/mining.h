@@ -130,7 +130,7 @@ enum class TripletDistance { Squared = 0, Euclidean = 1 };
 // as 0 (a subgradient). Accumulates in double.
 template <class T>
 struct TripletLossParamsT {
-  const T* embeddings = nullptr;     // b x dim
+  const T* embeddings = nullptr;  // b x dim
   int64_t b = 0;
   int64_t dim = 0;
   const int32_t* triplets = nullptr;  // n_triplets x 3

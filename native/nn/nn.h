@@ -98,7 +98,7 @@ void relu_forward_at(SimdLevel level, const ReluParams& p);
 // dx may alias dy.
 struct ReluBackwardParams {
   int64_t n = 0;
-  const float* y = nullptr;   // the forward output
+  const float* y = nullptr;  // the forward output
   const float* dy = nullptr;
   float* dx = nullptr;
   int threads = 0;
@@ -113,10 +113,10 @@ void relu_backward_at(SimdLevel level, const ReluBackwardParams& p);
 // y may alias x.
 struct L2NormParams {
   int64_t rows = 0, dim = 0;
-  float eps = 1e-12f;         // > 0
-  const float* x = nullptr;   // rows x dim
-  float* y = nullptr;         // rows x dim
-  float* norms = nullptr;     // rows
+  float eps = 1e-12f;        // > 0
+  const float* x = nullptr;  // rows x dim
+  float* y = nullptr;        // rows x dim
+  float* norms = nullptr;    // rows
   int threads = 0;
 };
 void l2normalize_forward(const L2NormParams& p);
@@ -126,11 +126,11 @@ void l2normalize_forward_at(SimdLevel level, const L2NormParams& p);
 // constant there). dx may alias dy.
 struct L2NormBackwardParams {
   int64_t rows = 0, dim = 0;
-  float eps = 1e-12f;           // the forward's eps
-  const float* y = nullptr;     // rows x dim, the forward output
-  const float* norms = nullptr; // rows, from the forward
-  const float* dy = nullptr;    // rows x dim
-  float* dx = nullptr;          // rows x dim
+  float eps = 1e-12f;            // the forward's eps
+  const float* y = nullptr;      // rows x dim, the forward output
+  const float* norms = nullptr;  // rows, from the forward
+  const float* dy = nullptr;     // rows x dim
+  float* dx = nullptr;           // rows x dim
   int threads = 0;
 };
 void l2normalize_backward(const L2NormBackwardParams& p);
@@ -144,13 +144,13 @@ void l2normalize_backward_at(SimdLevel level, const L2NormBackwardParams& p);
 // y may alias x.
 struct LayerNormParams {
   int64_t rows = 0, dim = 0;
-  float eps = 1e-5f;              // > 0; PyTorch's default
-  const float* x = nullptr;       // rows x dim
-  const float* gamma = nullptr;   // dim or null
-  const float* beta = nullptr;    // dim or null
-  float* y = nullptr;             // rows x dim
-  float* mean = nullptr;          // rows
-  float* rstd = nullptr;          // rows
+  float eps = 1e-5f;             // > 0; PyTorch's default
+  const float* x = nullptr;      // rows x dim
+  const float* gamma = nullptr;  // dim or null
+  const float* beta = nullptr;   // dim or null
+  float* y = nullptr;            // rows x dim
+  float* mean = nullptr;         // rows
+  float* rstd = nullptr;         // rows
   int threads = 0;
 };
 void layernorm_forward(const LayerNormParams& p);
@@ -161,14 +161,14 @@ void layernorm_forward_at(SimdLevel level, const LayerNormParams& p);
 // dgamma / dbeta may be null to skip; dx may alias dy.
 struct LayerNormBackwardParams {
   int64_t rows = 0, dim = 0;
-  const float* x = nullptr;       // rows x dim, the forward input
-  const float* gamma = nullptr;   // dim or null (= 1)
-  const float* mean = nullptr;    // rows, from the forward
-  const float* rstd = nullptr;    // rows, from the forward
-  const float* dy = nullptr;      // rows x dim
-  float* dx = nullptr;            // rows x dim
-  float* dgamma = nullptr;        // dim or null
-  float* dbeta = nullptr;         // dim or null
+  const float* x = nullptr;      // rows x dim, the forward input
+  const float* gamma = nullptr;  // dim or null (= 1)
+  const float* mean = nullptr;   // rows, from the forward
+  const float* rstd = nullptr;   // rows, from the forward
+  const float* dy = nullptr;     // rows x dim
+  float* dx = nullptr;           // rows x dim
+  float* dgamma = nullptr;       // dim or null
+  float* dbeta = nullptr;        // dim or null
   bool accumulate = false;
   int threads = 0;
 };
@@ -184,13 +184,13 @@ void layernorm_backward_at(SimdLevel level, const LayerNormBackwardParams& p);
 // step sets v = g, which is the same thing when dampening is 0).
 struct SgdParams {
   int64_t n = 0;
-  float* param = nullptr;        // n
-  const float* grad = nullptr;   // n
-  float* velocity = nullptr;     // n, or null when momentum == 0
-  float lr = 0.01f;              // >= 0
-  float momentum = 0.f;          // >= 0
-  float weight_decay = 0.f;      // >= 0
-  bool nesterov = false;         // requires momentum > 0
+  float* param = nullptr;       // n
+  const float* grad = nullptr;  // n
+  float* velocity = nullptr;    // n, or null when momentum == 0
+  float lr = 0.01f;             // >= 0
+  float momentum = 0.f;         // >= 0
+  float weight_decay = 0.f;     // >= 0
+  bool nesterov = false;        // requires momentum > 0
   int threads = 0;
 };
 void sgd_step(const SgdParams& p);
@@ -203,17 +203,17 @@ void sgd_step(const SgdParams& p);
 // Hutter 2019 for the decoupled decay).
 struct AdamParams {
   int64_t n = 0;
-  float* param = nullptr;        // n
-  const float* grad = nullptr;   // n
-  float* m = nullptr;            // n, first moment (starts at 0)
-  float* v = nullptr;            // n, second moment (starts at 0)
-  float lr = 1e-3f;              // >= 0
-  float beta1 = 0.9f;            // in [0, 1)
-  float beta2 = 0.999f;          // in [0, 1)
-  float eps = 1e-8f;             // > 0
-  float weight_decay = 0.f;      // >= 0
-  bool decoupled = false;        // AdamW
-  int64_t step = 1;              // t >= 1
+  float* param = nullptr;       // n
+  const float* grad = nullptr;  // n
+  float* m = nullptr;           // n, first moment (starts at 0)
+  float* v = nullptr;           // n, second moment (starts at 0)
+  float lr = 1e-3f;             // >= 0
+  float beta1 = 0.9f;           // in [0, 1)
+  float beta2 = 0.999f;         // in [0, 1)
+  float eps = 1e-8f;            // > 0
+  float weight_decay = 0.f;     // >= 0
+  bool decoupled = false;       // AdamW
+  int64_t step = 1;             // t >= 1
   int threads = 0;
 };
 void adam_step(const AdamParams& p);

@@ -36,7 +36,7 @@ constexpr int kPanel = 16;
 // |x|^2 for l2, unused for ip/cosine (cosine corpora are stored L2-normalised). `ids` may be null,
 // in which case a row's id is its index.
 struct PanelCorpus {
-  const float* panels = nullptr;  // ceil(n / 16) * dim * 16 floats; padding lanes are zero
+  const float* panels = nullptr;    // ceil(n / 16) * dim * 16 floats; padding lanes are zero
   const float* sq_norms = nullptr;  // n floats (l2 only), may be null otherwise
   const int64_t* ids = nullptr;     // n ids or null
   int64_t n = 0;
@@ -91,7 +91,7 @@ void topk_reference(const TopkParams& p, const float* corpus, int64_t n, const i
 
 // Filters as the caller gives them, in id space; build_filter turns them into a RowFilter.
 struct FilterSpec {
-  bool has_allow = false;            // an empty allow list admits nothing
+  bool has_allow = false;  // an empty allow list admits nothing
   const int64_t* allow = nullptr;
   int64_t n_allow = 0;
   const int64_t* deny = nullptr;

@@ -8,11 +8,25 @@
 #include <vector>
 
 namespace simsage_test {
-inline int& failures() { static int f = 0; return f; }
-inline int& checks() { static int c = 0; return c; }
-struct Case { const char* name; std::function<void()> fn; };
-inline std::vector<Case>& cases() { static std::vector<Case> v; return v; }
-struct Register { Register(const char* n, std::function<void()> f) { cases().push_back({n, std::move(f)}); } };
+inline int& failures() {
+  static int f = 0;
+  return f;
+}
+inline int& checks() {
+  static int c = 0;
+  return c;
+}
+struct Case {
+  const char* name;
+  std::function<void()> fn;
+};
+inline std::vector<Case>& cases() {
+  static std::vector<Case> v;
+  return v;
+}
+struct Register {
+  Register(const char* n, std::function<void()> f) { cases().push_back({n, std::move(f)}); }
+};
 
 inline int run_all() {
   for (auto& c : cases()) {
@@ -30,33 +44,38 @@ inline int run_all() {
 }
 }  // namespace simsage_test
 
-#define TEST_CASE(name)                                                     \
-  static void name();                                                       \
-  static simsage_test::Register name##_reg(#name, name);                   \
+#define TEST_CASE(name)                                  \
+  static void name();                                    \
+  static simsage_test::Register name##_reg(#name, name); \
   static void name()
 
-#define CHECK(cond, ...)                                                               \
-  do {                                                                                 \
-    ++simsage_test::checks();                                                          \
-    if (!(cond)) {                                                                     \
-      ++simsage_test::failures();                                                      \
-      if (simsage_test::failures() < 50) {                                             \
-        std::printf("  %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);         \
-        std::printf(__VA_ARGS__);                                                      \
-        std::printf("\n");                                                             \
-      }                                                                                \
-    }                                                                                  \
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    ++simsage_test::checks();                                                  \
+    if (!(cond)) {                                                             \
+      ++simsage_test::failures();                                              \
+      if (simsage_test::failures() < 50) {                                     \
+        std::printf("  %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+        std::printf(__VA_ARGS__);                                              \
+        std::printf("\n");                                                     \
+      }                                                                        \
+    }                                                                          \
   } while (0)
 
-#define EXPECT_THROW_CODE(stmt, code_)                                                 \
-  do {                                                                                 \
-    ++simsage_test::checks();                                                          \
-    bool threw_ = false;                                                               \
-    try { stmt; } catch (const simsage::Error& e_) { threw_ = e_.code() == (code_); }  \
-    if (!threw_) {                                                                     \
-      ++simsage_test::failures();                                                      \
+#define EXPECT_THROW_CODE(stmt, code_)                                                      \
+  do {                                                                                      \
+    ++simsage_test::checks();                                                               \
+    bool threw_ = false;                                                                    \
+    try {                                                                                   \
+      stmt;                                                                                 \
+    } catch (const simsage::Error& e_) {                                                    \
+      threw_ = e_.code() == (code_);                                                        \
+    }                                                                                       \
+    if (!threw_) {                                                                          \
+      ++simsage_test::failures();                                                           \
       std::printf("  %s:%d: expected %s to throw %s\n", __FILE__, __LINE__, #stmt, #code_); \
-    }                                                                                  \
+    }                                                                                       \
   } while (0)
 
-#define TEST_MAIN() int main() { return simsage_test::run_all(); }
+#define TEST_MAIN() \
+  int main() { return simsage_test::run_all(); }

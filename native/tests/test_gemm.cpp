@@ -21,15 +21,23 @@ TEST_CASE(gemm_matches_reference) {
           for (int ta = 0; ta < 2; ++ta)
             for (int tb = 0; tb < 2; ++tb) {
               GemmParams p;
-              p.trans_a = ta; p.trans_b = tb; p.m = m; p.n = n; p.k = k;
-              p.lda = (ta ? m : k) + 2; p.ldb = (tb ? k : n) + 1; p.ldc = n + 3;
+              p.trans_a = ta;
+              p.trans_b = tb;
+              p.m = m;
+              p.n = n;
+              p.k = k;
+              p.lda = (ta ? m : k) + 2;
+              p.ldb = (tb ? k : n) + 1;
+              p.ldc = n + 3;
               std::vector<float> a((ta ? k : m) * p.lda), b((tb ? n : k) * p.ldb), c(m * p.ldc), r;
               for (auto& x : a) x = nd(rng);
               for (auto& x : b) x = nd(rng);
               for (auto& x : c) x = nd(rng);
               r = c;
-              p.alpha = 0.5f; p.beta = (m + n) % 2 ? 0.f : 1.5f;
-              p.a = a.data(); p.b = b.data();
+              p.alpha = 0.5f;
+              p.beta = (m + n) % 2 ? 0.f : 1.5f;
+              p.a = a.data();
+              p.b = b.data();
               p.c = r.data();
               gemm_reference(p);
               p.c = c.data();
@@ -47,9 +55,16 @@ TEST_CASE(gemm_matches_reference) {
 
 TEST_CASE(gemm_rejects_bad_shapes) {
   GemmParams p;
-  p.m = 2; p.n = 2; p.k = 2; p.lda = 1; p.ldb = 2; p.ldc = 2;
+  p.m = 2;
+  p.n = 2;
+  p.k = 2;
+  p.lda = 1;
+  p.ldb = 2;
+  p.ldc = 2;
   float x[4] = {0};
-  p.a = x; p.b = x; p.c = x;
+  p.a = x;
+  p.b = x;
+  p.c = x;
   EXPECT_THROW_CODE(gemm(p), ErrorCode::DimMismatch);
 }
 

@@ -86,8 +86,8 @@ TEST_CASE(pairwise_levels_match_reference) {
                       int(lv), (long long)b, (long long)dim, (long long)i, (long long)j, g, r);
             }
           }
-          CHECK(bad == 0, "%s level %d b=%lld dim=%lld: %d mismatches", distance_metric_name(m), int(lv),
-                (long long)b, (long long)dim, bad);
+          CHECK(bad == 0, "%s level %d b=%lld dim=%lld: %d mismatches", distance_metric_name(m), int(lv), (long long)b,
+                (long long)dim, bad);
           if (m == DistanceMetric::SqEuclidean || m == DistanceMetric::Euclidean)
             for (int64_t i = 0; i < b; ++i) CHECK(got[i * b + i] == 0.f, "diagonal not 0");
         }
@@ -123,11 +123,21 @@ std::vector<int32_t> brute_filtered(const std::vector<float>& D, const std::vect
         const float dp = D[a * b + q], dn = D[a * b + n];
         bool keep = true;
         switch (f) {
-          case TripletFilter::Any: keep = true; break;
-          case TripletFilter::All: keep = dn < dp + m; break;
-          case TripletFilter::Hard: keep = dn < dp; break;
-          case TripletFilter::SemiHard: keep = dp <= dn && dn < dp + m; break;
-          case TripletFilter::Easy: keep = dn >= dp + m; break;
+          case TripletFilter::Any:
+            keep = true;
+            break;
+          case TripletFilter::All:
+            keep = dn < dp + m;
+            break;
+          case TripletFilter::Hard:
+            keep = dn < dp;
+            break;
+          case TripletFilter::SemiHard:
+            keep = dp <= dn && dn < dp + m;
+            break;
+          case TripletFilter::Easy:
+            keep = dn >= dp + m;
+            break;
         }
         if (keep) out.insert(out.end(), {int32_t(a), int32_t(q), int32_t(n)});
       }
@@ -182,8 +192,8 @@ void check_miners(int64_t b, int64_t dim, int classes, bool ints, uint64_t seed)
                                 TripletFilter::Easy}) {
           int64_t total = mine_filtered_at(lv, p, f, -1, &got);
           std::vector<int32_t> want = brute_filtered(D, lab, b, f, m);
-          CHECK(got == want && total * 3 == int64_t(want.size()), "filter %d m=%g b=%lld level %d: %lld vs %zu",
-                int(f), m, (long long)b, int(lv), (long long)total, want.size() / 3);
+          CHECK(got == want && total * 3 == int64_t(want.size()), "filter %d m=%g b=%lld level %d: %lld vs %zu", int(f),
+                m, (long long)b, int(lv), (long long)total, want.size() / 3);
           if (f == TripletFilter::Any) any = total;
           if (f == TripletFilter::Hard || f == TripletFilter::SemiHard || f == TripletFilter::Easy) sum += total;
           if (total > 1) {  // the cap keeps the first triplets and still reports the full count
@@ -260,7 +270,8 @@ TEST_CASE(loss_gradients_match_central_differences) {
   for (int64_t a = 0; a < b; ++a)
     for (int64_t q = 0; q < b; ++q)
       for (int64_t n = 0; n < b; ++n)
-        if (q != a && lab[q] == lab[a] && lab[n] != lab[a]) trip.insert(trip.end(), {int32_t(a), int32_t(q), int32_t(n)});
+        if (q != a && lab[q] == lab[a] && lab[n] != lab[a])
+          trip.insert(trip.end(), {int32_t(a), int32_t(q), int32_t(n)});
   trip.insert(trip.end(), {0, 0, 1});  // a == p: Euclidean subgradient 0, no NaN
   for (TripletDistance dist : {TripletDistance::Squared, TripletDistance::Euclidean})
     for (bool soft : {false, true})
@@ -292,13 +303,14 @@ TEST_CASE(loss_gradients_match_central_differences) {
         for (int64_t i = 0; i < b * dim; ++i) {
           std::vector<double> ep = e, em = e;
           ep[i] += h, em[i] -= h;
-          const double num = (loss_only(ep, b, dim, trip, dist, soft, margin) -
-                              loss_only(em, b, dim, trip, dist, soft, margin)) / (2 * h);
+          const double num =
+              (loss_only(ep, b, dim, trip, dist, soft, margin) - loss_only(em, b, dim, trip, dist, soft, margin)) /
+              (2 * h);
           CHECK(std::isfinite(grad[i]), "non-finite gradient");
           worst = std::max(worst, std::fabs(num - grad[i]) / (1e-6 + std::fabs(num)));
         }
-        CHECK(worst < 1e-5, "dist %d soft %d margin %g: worst relative gradient error %g", int(dist), int(soft),
-              margin, worst);
+        CHECK(worst < 1e-5, "dist %d soft %d margin %g: worst relative gradient error %g", int(dist), int(soft), margin,
+              worst);
         // The float entry point agrees with the double one.
         TripletLossParams pf;
         std::vector<float> gf(b * dim);

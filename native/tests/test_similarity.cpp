@@ -2,8 +2,8 @@
 // sizes, for all three metrics, row-major and panel-major corpora, with ties, k > N and filters.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -77,8 +77,8 @@ void compare(const char* what, const Out& got, const Out& ref, const std::vector
       CHECK(row >= 0, "%s unknown id %lld", what, (long long)id);
       if (row < 0) continue;
       double e = exact_score(&q[i * dim], &corpus[row * dim], dim, m);
-      CHECK(std::fabs(e - s) <= tol * (1 + std::fabs(e)), "%s q%lld slot %lld score %g exact %g", what,
-            (long long)i, (long long)j, s, e);
+      CHECK(std::fabs(e - s) <= tol * (1 + std::fabs(e)), "%s q%lld slot %lld score %g exact %g", what, (long long)i,
+            (long long)j, s, e);
       float rs = ref.scores[i * k + j];
       CHECK(std::fabs(rs - s) <= tol * (1 + std::fabs(rs)), "%s q%lld slot %lld score %g ref %g (id %lld vs %lld)",
             what, (long long)i, (long long)j, s, rs, (long long)id, (long long)ref.ids[i * k + j]);

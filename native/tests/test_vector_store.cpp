@@ -18,7 +18,8 @@ std::vector<float> export_map(const VectorStore& s, std::map<int64_t, std::vecto
   std::vector<int64_t> ids(s.size());
   s.export_rows(v.data(), ids.data(), s.size());
   out.clear();
-  for (size_t r = 0; r < ids.size(); ++r) out[ids[r]] = std::vector<float>(v.begin() + r * s.dim(), v.begin() + (r + 1) * s.dim());
+  for (size_t r = 0; r < ids.size(); ++r)
+    out[ids[r]] = std::vector<float>(v.begin() + r * s.dim(), v.begin() + (r + 1) * s.dim());
   return v;
 }
 }  // namespace
@@ -34,7 +35,11 @@ TEST_CASE(add_replace_remove) {
   // replace 20, and a repeated id within one call keeps the last vector
   std::vector<int64_t> rid = {20, 50, 50};
   std::vector<float> rv(3 * dim);
-  for (int64_t d = 0; d < dim; ++d) { rv[d] = -1; rv[dim + d] = -2; rv[2 * dim + d] = -3; }
+  for (int64_t d = 0; d < dim; ++d) {
+    rv[d] = -1;
+    rv[dim + d] = -2;
+    rv[2 * dim + d] = -3;
+  }
   s.add(rid.data(), rv.data(), 3);
   CHECK(s.size() == 5, "size after replace %lld", (long long)s.size());
   std::map<int64_t, std::vector<float>> m;
@@ -106,13 +111,22 @@ TEST_CASE(search_after_many_mutations) {
     std::vector<float> gs(3 * k), rs(3 * k);
     std::vector<int32_t> gc(3), rc(3);
     TopkParams p;
-    p.queries = q.data(); p.nq = 3; p.dim = dim; p.k = k; p.metric = metric;
-    p.out_ids = ri.data(); p.out_scores = rs.data(); p.out_counts = rc.data();
+    p.queries = q.data();
+    p.nq = 3;
+    p.dim = dim;
+    p.k = k;
+    p.metric = metric;
+    p.out_ids = ri.data();
+    p.out_scores = rs.data();
+    p.out_counts = rc.data();
     topk_reference(p, corpus.data(), static_cast<int64_t>(ids.size()), ids.data());
-    p.out_ids = gi.data(); p.out_scores = gs.data(); p.out_counts = gc.data();
+    p.out_ids = gi.data();
+    p.out_scores = gs.data();
+    p.out_counts = gc.data();
     s.search(p, FilterSpec{});
     for (int64_t j = 0; j < 3 * k; ++j) {
-      CHECK(std::fabs(gs[j] - rs[j]) <= 1e-4f * (1 + std::fabs(rs[j])), "%s slot %lld: %g vs %g", metric_name(metric), (long long)j, gs[j], rs[j]);
+      CHECK(std::fabs(gs[j] - rs[j]) <= 1e-4f * (1 + std::fabs(rs[j])), "%s slot %lld: %g vs %g", metric_name(metric),
+            (long long)j, gs[j], rs[j]);
     }
   }
 }

@@ -10,12 +10,17 @@ import { root, simsage } from '../fixtures/cli.js'
 t.test('CLI: every command family is registered', async (t) => {
   const help = simsage(['--help'])
   t.equal(help.status, 0, help.stderr)
-  for (const cmd of ['info', 'bench', 'experiment', 'train', 'eval']) t.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'), `${cmd} listed`)
+  for (const cmd of ['info', 'bench', 'experiment', 'train', 'eval'])
+    t.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'), `${cmd} listed`)
   const version = simsage(['--version'])
   t.equal(version.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, '--version')
   const info = simsage(['info'])
   t.equal(info.status, 0, info.stderr)
-  t.match(JSON.parse(info.stdout), { version: String, simd: String, backendsAvailable: Array }, 'info prints the JSON of info()')
+  t.match(
+    JSON.parse(info.stdout),
+    { version: String, simd: String, backendsAvailable: Array },
+    'info prints the JSON of info()',
+  )
   for (const sub of ['similarity', 'mining']) {
     const r = simsage(['bench', sub, '--help'])
     t.equal(r.status, 0, r.stderr)
@@ -27,29 +32,67 @@ t.test('CLI: every command family is registered', async (t) => {
 
 t.test('CLI: bench mining runs through the package entry', async (t) => {
   const out = join(t.testdir(), 'mining.json')
-  const r = simsage(['bench', 'mining', '--sizes', '32', '--dim', '8', '--budget', '0.01', '--tools', 'simsage,plain', '--json', '--out', out])
+  const r = simsage([
+    'bench',
+    'mining',
+    '--sizes',
+    '32',
+    '--dim',
+    '8',
+    '--budget',
+    '0.01',
+    '--tools',
+    'simsage,plain',
+    '--json',
+    '--out',
+    out,
+  ])
   t.equal(r.status, 0, r.stderr)
   const report = JSON.parse(r.stdout)
   t.equal(report.bench, 'mining')
   t.same(JSON.parse(readFileSync(out, 'utf8')), report, '--out holds the printed report')
-  const ok = report.cells.filter((c: { status: string; tool: string }) => c.status === 'ok' && c.tool.startsWith('simsage'))
-  t.equal(ok.length, report.cells.filter((c: { tool: string }) => c.tool.startsWith('simsage')).length, 'every simsage cell ran')
+  const ok = report.cells.filter(
+    (c: { status: string; tool: string }) => c.status === 'ok' && c.tool.startsWith('simsage'),
+  )
+  t.equal(
+    ok.length,
+    report.cells.filter((c: { tool: string }) => c.tool.startsWith('simsage')).length,
+    'every simsage cell ran',
+  )
   t.ok(ok.length >= 3, 'pairwise, batch-hard and semi-hard')
-  for (const c of report.cells.filter((x: { op: string; tool: string }) => x.op !== 'pairwise' && x.tool.startsWith('simsage'))) {
+  for (const c of report.cells.filter(
+    (x: { op: string; tool: string }) => x.op !== 'pairwise' && x.tool.startsWith('simsage'),
+  )) {
     t.ok(c.triplets > 0, `${c.tool} ${c.op}: mined ${c.triplets} triplets`)
   }
 })
 
 t.test('CLI: experiment ranking --json prints one JSON object last', async (t) => {
-  const r = simsage(['experiment', 'ranking', '--epochs', '1', '--hidden', '32', '--embedding-dim', '16',
-    '--models', 'raw-pixels,semi-hard,deep-ranking-sampler', '--train-classes', '0,1,2,3,4', '--json'])
+  const r = simsage([
+    'experiment',
+    'ranking',
+    '--epochs',
+    '1',
+    '--hidden',
+    '32',
+    '--embedding-dim',
+    '16',
+    '--models',
+    'raw-pixels,semi-hard,deep-ranking-sampler',
+    '--train-classes',
+    '0,1,2,3,4',
+    '--json',
+  ])
   t.equal(r.status, 0, r.stderr)
   const lines = r.stdout.trim().split('\n')
   const out = JSON.parse(lines[lines.length - 1])
   t.equal(out.task, 'ranking')
   t.equal(out.dataset, 'fashion-mnist')
   t.match(out.split, /held-out classes 5,6,7,8,9/)
-  t.same(out.rows.map((row: { model: string }) => row.model), ['raw-pixels', 'semi-hard', 'deep-ranking-sampler'])
+  t.same(
+    out.rows.map((row: { model: string }) => row.model),
+    ['raw-pixels', 'semi-hard', 'deep-ranking-sampler'],
+  )
   for (const row of out.rows) {
     t.ok(row.metrics.recall1 >= 0 && row.metrics.recall1 <= 1, `${row.model} recall1 in [0, 1]`)
     t.type(row.train_seconds, 'number')

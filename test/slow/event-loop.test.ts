@@ -111,7 +111,10 @@ t.test('a mutation during an in-flight search: the search sees one whole state',
   t.equal(removed, found.length, 'remove ran while the search was in flight')
   const after = index.searchSync(queries, 10)
   const res: SearchResults = await pending
-  t.ok(sameResults(res, before) || sameResults(res, after), 'the in-flight search matches the state before or after the remove')
+  t.ok(
+    sameResults(res, before) || sameResults(res, after),
+    'the in-flight search matches the state before or after the remove',
+  )
   t.notOk(sameResults(before, after), 'the two states really differ')
   index.dispose()
 })
@@ -134,9 +137,15 @@ t.test('the event loop stays responsive during addAsync and load of 1M vectors; 
   // A ticker that fires freely fires ~ms / 5 times; ask for a quarter of that (and at least 3), so a
   // loaded machine does not make the test flaky but a blocked loop (0 ticks) fails it.
   const want = Math.max(3, Math.floor(run.ms / INTERVAL_MS / 4))
-  t.ok(run.ticks >= want, `a ${INTERVAL_MS} ms timer fired ${run.ticks} times during the ${run.ms.toFixed(0)} ms addAsync (>= ${want})`)
+  t.ok(
+    run.ticks >= want,
+    `a ${INTERVAL_MS} ms timer fired ${run.ticks} times during the ${run.ms.toFixed(0)} ms addAsync (>= ${want})`,
+  )
   const queries = randomMatrix(rng, 16, dim)
-  t.ok(sameResults(asyncIndex.searchSync(queries, 10), syncIndex.searchSync(queries, 10)), 'add and addAsync built the same index')
+  t.ok(
+    sameResults(asyncIndex.searchSync(queries, 10), syncIndex.searchSync(queries, 10)),
+    'add and addAsync built the same index',
+  )
 
   const path = join(t.testdir(), 'big.ssg')
   await asyncIndex.save(path)
@@ -144,7 +153,13 @@ t.test('the event loop stays responsive during addAsync and load of 1M vectors; 
   const loaded = load.value
   t.equal(loaded.size, N, 'load restored 1,000,000 vectors')
   const wantLoad = Math.max(3, Math.floor(load.ms / INTERVAL_MS / 4))
-  t.ok(load.ticks >= wantLoad, `the timer fired ${load.ticks} times during the ${load.ms.toFixed(0)} ms load (>= ${wantLoad})`)
-  t.ok(sameResults(loaded.searchSync(queries, 10), syncIndex.searchSync(queries, 10)), 'the loaded index answers the same')
+  t.ok(
+    load.ticks >= wantLoad,
+    `the timer fired ${load.ticks} times during the ${load.ms.toFixed(0)} ms load (>= ${wantLoad})`,
+  )
+  t.ok(
+    sameResults(loaded.searchSync(queries, 10), syncIndex.searchSync(queries, 10)),
+    'the loaded index answers the same',
+  )
   for (const index of [syncIndex, asyncIndex, loaded]) index.dispose()
 })

@@ -6,7 +6,16 @@ import { join } from 'node:path'
 import t from 'tap'
 
 import {
-  Adam, embed, labelTriplets, loadFashionMnist, loadTower, rankingTower, saveTower, SemiHardMiner, similarityPrecision, trainRanking,
+  Adam,
+  embed,
+  labelTriplets,
+  loadFashionMnist,
+  loadTower,
+  rankingTower,
+  saveTower,
+  SemiHardMiner,
+  similarityPrecision,
+  trainRanking,
 } from '../../lib/index.js'
 
 const subset = join(import.meta.dirname, '..', '..', 'data', 'fashion-mnist-small')
@@ -16,20 +25,32 @@ t.test('training is deterministic, beats the untrained tower, and checkpoints ro
   const test = await loadFashionMnist(subset, 'test')
   const spec = { inputDim: 784, hidden: [64], embeddingDim: 16 }
   const triplets = labelTriplets(test.labels, 5000, 9)
-  const precisionOf = (model: ReturnType<typeof rankingTower>) => similarityPrecision(embed(model, test.images, 784, 16), 16, triplets)
+  const precisionOf = (model: ReturnType<typeof rankingTower>) =>
+    similarityPrecision(embed(model, test.images, 784, 16), 16, triplets)
   const run = () => {
     const model = rankingTower(spec, 3)
     const before = precisionOf(model)
     const hist = trainRanking({
-      x: train.images, labels: train.labels, inputDim: 784, embeddingDim: 16, model,
-      optimizer: new Adam(model.parameters(), { lr: 1e-3 }), source: { kind: 'miner', miner: new SemiHardMiner() },
-      epochs: 3, batchSize: 200, seed: 5,
+      x: train.images,
+      labels: train.labels,
+      inputDim: 784,
+      embeddingDim: 16,
+      model,
+      optimizer: new Adam(model.parameters(), { lr: 1e-3 }),
+      source: { kind: 'miner', miner: new SemiHardMiner() },
+      epochs: 3,
+      batchSize: 200,
+      seed: 5,
     })
     return { model, before, hist }
   }
   const a = run()
   const b = run()
-  t.same(a.hist.map((h) => h.loss), b.hist.map((h) => h.loss), 'same seed, same losses')
+  t.same(
+    a.hist.map((h) => h.loss),
+    b.hist.map((h) => h.loss),
+    'same seed, same losses',
+  )
   t.ok(a.hist[2].loss < a.hist[0].loss, `loss falls: ${a.hist.map((h) => h.loss.toFixed(4)).join(' -> ')}`)
   const after = precisionOf(a.model)
   t.ok(after > a.before + 0.05, `similarity precision ${a.before.toFixed(3)} -> ${after.toFixed(3)}`)
@@ -38,22 +59,49 @@ t.test('training is deterministic, beats the untrained tower, and checkpoints ro
   await saveTower(path, a.model, spec, { note: 'test' })
   const loaded = await loadTower(path)
   t.same(loaded.spec, spec)
-  t.same(Array.from(embed(loaded.model, test.images.subarray(0, 784 * 5), 784, 16)), Array.from(embed(a.model, test.images.subarray(0, 784 * 5), 784, 16)), 'same embeddings after load')
+  t.same(
+    Array.from(embed(loaded.model, test.images.subarray(0, 784 * 5), 784, 16)),
+    Array.from(embed(a.model, test.images.subarray(0, 784 * 5), 784, 16)),
+    'same embeddings after load',
+  )
   writeFileSync(path, readFileSync(path).subarray(0, 100))
   await t.rejects(loadTower(path), { code: 'ERR_SIMSAGE_CORRUPT_FILE' }, 'truncated checkpoint')
-  t.throws(() => trainRanking({
-    x: train.images, labels: train.labels.subarray(1), inputDim: 784, embeddingDim: 16, model: a.model,
-    optimizer: new Adam(a.model.parameters()), source: { kind: 'miner', miner: new SemiHardMiner() }, epochs: 1, batchSize: 64,
-  }), { code: 'ERR_SIMSAGE_DIM_MISMATCH' }, 'labels length')
+  t.throws(
+    () =>
+      trainRanking({
+        x: train.images,
+        labels: train.labels.subarray(1),
+        inputDim: 784,
+        embeddingDim: 16,
+        model: a.model,
+        optimizer: new Adam(a.model.parameters()),
+        source: { kind: 'miner', miner: new SemiHardMiner() },
+        epochs: 1,
+        batchSize: 64,
+      }),
+    { code: 'ERR_SIMSAGE_DIM_MISMATCH' },
+    'labels length',
+  )
 })
 
 t.test('the Deep Ranking sampler trains too', async (t) => {
   const train = await loadFashionMnist(subset, 'train')
   const model = rankingTower({ inputDim: 784, hidden: [32], embeddingDim: 8 }, 1)
   const hist = trainRanking({
-    x: train.images, labels: train.labels, inputDim: 784, embeddingDim: 8, model, optimizer: new Adam(model.parameters()),
-    source: { kind: 'sampler', bufferSize: 64 }, epochs: 2, batchSize: 120, seed: 2,
+    x: train.images,
+    labels: train.labels,
+    inputDim: 784,
+    embeddingDim: 8,
+    model,
+    optimizer: new Adam(model.parameters()),
+    source: { kind: 'sampler', bufferSize: 64 },
+    epochs: 2,
+    batchSize: 120,
+    seed: 2,
   })
   t.equal(hist.length, 2)
-  t.ok(hist.every((h) => h.triplets > 0 && Number.isFinite(h.loss)), 'triplets drawn and finite losses')
+  t.ok(
+    hist.every((h) => h.triplets > 0 && Number.isFinite(h.loss)),
+    'triplets drawn and finite losses',
+  )
 })

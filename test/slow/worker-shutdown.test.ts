@@ -13,16 +13,24 @@ const child = join(root, 'test', 'fixtures', 'workers', 'abandon-child.ts')
 
 for (const op of ['search', 'topk', 'sync']) {
   for (const how of ['terminate', 'exit']) {
-    t.test(`a worker that ${how === 'exit' ? 'calls process.exit()' : 'is terminated'} during ${{ search: 'EmbeddingIndex.search()', topk: 'topkAsync()', sync: 'a loop of synchronous calls' }[op]}`, async (t) => {
-      const env = { ...process.env }
-      delete env.NODE_OPTIONS
-      const r = spawnSync(process.execPath, ['--import', 'tsx', child, op, how], { cwd: root, env, encoding: 'utf8', timeout: 60_000 })
-      const out = `${r.stdout}\n${r.stderr}`
-      t.equal(r.signal, null, `the child was not killed by a signal (${r.signal})`)
-      t.equal(r.status, 0, `the child exited with 0\n${out}`)
-      t.notMatch(out, /terminate called/, 'no C++ exception escaped')
-      t.match(r.stdout, /worker exited/, 'the worker exited')
-      t.match(r.stdout, /child done/, 'the process kept running after the worker died')
-    })
+    t.test(
+      `a worker that ${how === 'exit' ? 'calls process.exit()' : 'is terminated'} during ${{ search: 'EmbeddingIndex.search()', topk: 'topkAsync()', sync: 'a loop of synchronous calls' }[op]}`,
+      async (t) => {
+        const env = { ...process.env }
+        delete env.NODE_OPTIONS
+        const r = spawnSync(process.execPath, ['--import', 'tsx', child, op, how], {
+          cwd: root,
+          env,
+          encoding: 'utf8',
+          timeout: 60_000,
+        })
+        const out = `${r.stdout}\n${r.stderr}`
+        t.equal(r.signal, null, `the child was not killed by a signal (${r.signal})`)
+        t.equal(r.status, 0, `the child exited with 0\n${out}`)
+        t.notMatch(out, /terminate called/, 'no C++ exception escaped')
+        t.match(r.stdout, /worker exited/, 'the worker exited')
+        t.match(r.stdout, /child done/, 'the process kept running after the worker died')
+      },
+    )
   }
 }

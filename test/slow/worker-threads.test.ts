@@ -17,7 +17,9 @@ function runWorker(seed: number, rounds: number): Promise<{ result: WorkloadResu
     let result: WorkloadResult | undefined
     w.on('message', (m: WorkloadResult) => (result = m))
     w.on('error', reject)
-    w.on('exit', (code) => (result ? resolve({ result, code }) : reject(new Error(`worker exited with ${code} and no result`))))
+    w.on('exit', (code) =>
+      result ? resolve({ result, code }) : reject(new Error(`worker exited with ${code} and no result`)),
+    )
   })
 }
 

@@ -35,7 +35,10 @@ struct Avx2V {
   static reg join(const nreg* a) { return {a[0], a[1]}; }
   static reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static reg load(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
-  static reg bcast(float x) { __m256 v = _mm256_set1_ps(x); return {v, v}; }
+  static reg bcast(float x) {
+    __m256 v = _mm256_set1_ps(x);
+    return {v, v};
+  }
   static reg fma(reg a, reg b, reg c) { return {_mm256_fmadd_ps(a.a, b.a, c.a), _mm256_fmadd_ps(a.b, b.b, c.b)}; }
   static reg fmsub2(reg a, reg n) {
     const __m256 two = _mm256_set1_ps(2.f);
@@ -52,7 +55,10 @@ struct Avx2V {
     uint32_t hi = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(r.b, tv, _CMP_GE_OQ)));
     return lo | (hi << 8);
   }
-  static void store(float* p, reg r) { _mm256_storeu_ps(p, r.a); _mm256_storeu_ps(p + 8, r.b); }
+  static void store(float* p, reg r) {
+    _mm256_storeu_ps(p, r.a);
+    _mm256_storeu_ps(p + 8, r.b);
+  }
   // Bit j set when lane j is NaN or +-Inf: !(|x| < inf), unordered compares true for NaN.
   static uint32_t nonfinite_mask(reg r) {
     const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), inf = _mm256_set1_ps(__builtin_inff());

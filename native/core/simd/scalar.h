@@ -23,25 +23,52 @@ struct ScalarV {
   //   nrelu(a): lane-wise 0 > a ? 0 : a (a NaN passes through);  npass_pos(y, d): lane-wise y > 0 ? d : 0;
   //   nhsum(a): the sum of a's lanes.
   static void nstore(float* p, nreg r) { store(p, r); }
-  static nreg nadd(nreg a, nreg b) { for (int j = 0; j < 16; ++j) a.v[j] += b.v[j]; return a; }
-  static nreg nsub(nreg a, nreg b) { for (int j = 0; j < 16; ++j) a.v[j] -= b.v[j]; return a; }
+  static nreg nadd(nreg a, nreg b) {
+    for (int j = 0; j < 16; ++j) a.v[j] += b.v[j];
+    return a;
+  }
+  static nreg nsub(nreg a, nreg b) {
+    for (int j = 0; j < 16; ++j) a.v[j] -= b.v[j];
+    return a;
+  }
   static nreg nmul(nreg a, nreg b) { return mul(a, b); }
-  static nreg nrelu(nreg a) { for (int j = 0; j < 16; ++j) a.v[j] = 0.f > a.v[j] ? 0.f : a.v[j]; return a; }
-  static nreg npass_pos(nreg y, nreg d) { for (int j = 0; j < 16; ++j) d.v[j] = y.v[j] > 0.f ? d.v[j] : 0.f; return d; }
+  static nreg nrelu(nreg a) {
+    for (int j = 0; j < 16; ++j) a.v[j] = 0.f > a.v[j] ? 0.f : a.v[j];
+    return a;
+  }
+  static nreg npass_pos(nreg y, nreg d) {
+    for (int j = 0; j < 16; ++j) d.v[j] = y.v[j] > 0.f ? d.v[j] : 0.f;
+    return d;
+  }
   static float nhsum(nreg a) {
     float s = 0.f;
     for (int j = 0; j < 16; ++j) s += a.v[j];
     return s;
   }
   static reg join(const nreg* a) { return a[0]; }
-  static reg zero() { reg r; for (int j = 0; j < 16; ++j) r.v[j] = 0.f; return r; }
-  static reg load(const float* p) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = p[j]; return r; }
-  static reg bcast(float x) { reg r; for (int j = 0; j < 16; ++j) r.v[j] = x; return r; }
+  static reg zero() {
+    reg r;
+    for (int j = 0; j < 16; ++j) r.v[j] = 0.f;
+    return r;
+  }
+  static reg load(const float* p) {
+    reg r;
+    for (int j = 0; j < 16; ++j) r.v[j] = p[j];
+    return r;
+  }
+  static reg bcast(float x) {
+    reg r;
+    for (int j = 0; j < 16; ++j) r.v[j] = x;
+    return r;
+  }
   static reg fma(reg a, reg b, reg c) {
     for (int j = 0; j < 16; ++j) c.v[j] += a.v[j] * b.v[j];
     return c;
   }
-  static reg fmsub2(reg a, reg n) { for (int j = 0; j < 16; ++j) a.v[j] = 2.f * a.v[j] - n.v[j]; return a; }
+  static reg fmsub2(reg a, reg n) {
+    for (int j = 0; j < 16; ++j) a.v[j] = 2.f * a.v[j] - n.v[j];
+    return a;
+  }
   // Bit j set when lane j is NaN or +-Inf: !(|x| < inf), false for NaN.
   static uint32_t nonfinite_mask(reg r) {
     uint32_t m = 0;
@@ -58,8 +85,13 @@ struct ScalarV {
     for (int j = 0; j < 16; ++j) m |= static_cast<uint32_t>(r.v[j] >= t) << j;
     return m;
   }
-  static void store(float* p, reg r) { for (int j = 0; j < 16; ++j) p[j] = r.v[j]; }
-  static reg mul(reg a, reg b) { for (int j = 0; j < 16; ++j) a.v[j] *= b.v[j]; return a; }
+  static void store(float* p, reg r) {
+    for (int j = 0; j < 16; ++j) p[j] = r.v[j];
+  }
+  static reg mul(reg a, reg b) {
+    for (int j = 0; j < 16; ++j) a.v[j] *= b.v[j];
+    return a;
+  }
   static reg load_partial(const float* p, int n) {
     reg r;
     for (int j = 0; j < 16; ++j) r.v[j] = j < n ? p[j] : 0.f;

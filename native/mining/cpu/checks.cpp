@@ -1,4 +1,6 @@
 // Argument names and checks of the mining family (mining.h).
+#include "mining/cpu/checks.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -6,17 +8,20 @@
 
 #include "core/error.h"
 #include "core/finite.h"
-#include "mining/cpu/checks.h"
 #include "mining/mining.h"
 
 namespace simsage {
 
 const char* distance_metric_name(DistanceMetric m) {
   switch (m) {
-    case DistanceMetric::SqEuclidean: return "sqeuclidean";
-    case DistanceMetric::Euclidean: return "euclidean";
-    case DistanceMetric::Cosine: return "cosine";
-    case DistanceMetric::Dot: return "dot";
+    case DistanceMetric::SqEuclidean:
+      return "sqeuclidean";
+    case DistanceMetric::Euclidean:
+      return "euclidean";
+    case DistanceMetric::Cosine:
+      return "cosine";
+    case DistanceMetric::Dot:
+      return "dot";
   }
   return "sqeuclidean";
 }
@@ -39,8 +44,8 @@ void check_mining_batch(const float* embeddings, const int32_t* labels, int64_t 
   if (!embeddings) throw_error(ErrorCode::InvalidArgument, "null embeddings");
   const int64_t bad = find_non_finite(embeddings, b * dim);
   if (bad >= 0)
-    throw_error(ErrorCode::NonFinite, "embeddings[" + std::to_string(bad) + "] (row " + std::to_string(bad / dim) +
-                                          ") is not finite");
+    throw_error(ErrorCode::NonFinite,
+                "embeddings[" + std::to_string(bad) + "] (row " + std::to_string(bad / dim) + ") is not finite");
   if (labels) {
     bool two = false;
     for (int64_t i = 1; i < b && !two; ++i) two = labels[i] != labels[0];

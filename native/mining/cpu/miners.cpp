@@ -56,11 +56,21 @@ Distances distances_for(SimdLevel level, const MineParams& p) {
 inline void filter_range(TripletFilter f, float dp, float m, float* lo, float* hi) {
   const float inf = std::numeric_limits<float>::infinity();
   switch (f) {
-    case TripletFilter::Any: *lo = -inf, *hi = inf; break;
-    case TripletFilter::All: *lo = -inf, *hi = dp + m; break;
-    case TripletFilter::Hard: *lo = -inf, *hi = dp; break;
-    case TripletFilter::SemiHard: *lo = dp, *hi = dp + m; break;
-    case TripletFilter::Easy: *lo = dp + m, *hi = inf; break;
+    case TripletFilter::Any:
+      *lo = -inf, *hi = inf;
+      break;
+    case TripletFilter::All:
+      *lo = -inf, *hi = dp + m;
+      break;
+    case TripletFilter::Hard:
+      *lo = -inf, *hi = dp;
+      break;
+    case TripletFilter::SemiHard:
+      *lo = dp, *hi = dp + m;
+      break;
+    case TripletFilter::Easy:
+      *lo = dp + m, *hi = inf;
+      break;
   }
 }
 
@@ -147,7 +157,9 @@ void mine_batch_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_
   }
 }
 
-void mine_batch_hard(const MineParams& p, std::vector<int32_t>* out) { mine_batch_hard_at(active_simd_level(), p, out); }
+void mine_batch_hard(const MineParams& p, std::vector<int32_t>* out) {
+  mine_batch_hard_at(active_simd_level(), p, out);
+}
 
 // ---- semi-hard ---------------------------------------------------------------------------------
 
@@ -247,8 +259,10 @@ void distance_weighted_probs(const float* dist_row, const int32_t* labels, int64
     total += probs[j];
   }
   for (int64_t j = 0; j < b; ++j) {
-    if (total > 0) probs[j] /= total;
-    else probs[j] = (labels[j] != labels[a] && negatives > 0) ? 1.0 / static_cast<double>(negatives) : 0.0;
+    if (total > 0)
+      probs[j] /= total;
+    else
+      probs[j] = (labels[j] != labels[a] && negatives > 0) ? 1.0 / static_cast<double>(negatives) : 0.0;
   }
 }
 

@@ -26,13 +26,21 @@ void pairwise_distances_reference(const PairwiseParams& p) {
       }
       double r = 0;
       switch (p.metric) {
-        case DistanceMetric::SqEuclidean: r = sq; break;
-        case DistanceMetric::Euclidean: r = std::sqrt(sq); break;
-        case DistanceMetric::Cosine:
-          if (i == j) r = nx > 0 ? 0.0 : 1.0;
-          else r = (nx > 0 && ny > 0) ? std::min(2.0, std::max(0.0, 1.0 - dot / std::sqrt(nx * ny))) : 1.0;
+        case DistanceMetric::SqEuclidean:
+          r = sq;
           break;
-        case DistanceMetric::Dot: r = -dot; break;
+        case DistanceMetric::Euclidean:
+          r = std::sqrt(sq);
+          break;
+        case DistanceMetric::Cosine:
+          if (i == j)
+            r = nx > 0 ? 0.0 : 1.0;
+          else
+            r = (nx > 0 && ny > 0) ? std::min(2.0, std::max(0.0, 1.0 - dot / std::sqrt(nx * ny))) : 1.0;
+          break;
+        case DistanceMetric::Dot:
+          r = -dot;
+          break;
       }
       p.out[i * b + j] = static_cast<float>(r);
     }

@@ -1,6 +1,7 @@
 // SimdLevel -> mining row kernels (baseline TU: core/dispatch.h must not be instantiated in an ISA file).
-#include "core/dispatch.h"
 #include "mining/cpu/row_kernels.h"
+
+#include "core/dispatch.h"
 
 namespace simsage {
 namespace mining {

@@ -76,7 +76,8 @@ void gemm_at(SimdLevel level, const GemmParams& p) {
   const int64_t row_blocks = (p.m + mc - 1) / mc;
   const int64_t groups = panels / tb.np;
   int64_t col_splits = 1;
-  if (threads > 1 && row_blocks < 2 * threads) col_splits = std::min<int64_t>(groups, (2 * threads + row_blocks - 1) / row_blocks);
+  if (threads > 1 && row_blocks < 2 * threads)
+    col_splits = std::min<int64_t>(groups, (2 * threads + row_blocks - 1) / row_blocks);
   const int64_t groups_per = (groups + col_splits - 1) / col_splits;
   const int64_t kc = std::min<int64_t>(nn::cpu::kKc, p.k);
   const size_t apack_size = static_cast<size_t>(mc * kc);

@@ -1,6 +1,7 @@
 // SimdLevel -> GEMM kernels (baseline TU: core/dispatch.h must not be instantiated in an ISA file).
-#include "core/dispatch.h"
 #include "nn/cpu/gemm_kernels.h"
+
+#include "core/dispatch.h"
 
 namespace simsage {
 namespace nn {

@@ -17,10 +17,10 @@ struct LayerKernels {
   // out[j] = (accumulate ? out[j] : 0) + sum_r m[r * cols + j]   (m: rows x cols)
   void (*col_sum)(int64_t rows, int64_t cols, const float* m, float* out, bool accumulate) = nullptr;
   void (*l2_fwd)(int64_t r0, int64_t r1, int64_t dim, float eps, const float* x, float* y, float* norms) = nullptr;
-  void (*l2_bwd)(int64_t r0, int64_t r1, int64_t dim, float eps, const float* y, const float* norms,
-                 const float* dy, float* dx) = nullptr;
-  void (*ln_fwd)(int64_t r0, int64_t r1, int64_t dim, float eps, const float* x, const float* gamma,
-                 const float* beta, float* y, float* mean, float* rstd) = nullptr;
+  void (*l2_bwd)(int64_t r0, int64_t r1, int64_t dim, float eps, const float* y, const float* norms, const float* dy,
+                 float* dx) = nullptr;
+  void (*ln_fwd)(int64_t r0, int64_t r1, int64_t dim, float eps, const float* x, const float* gamma, const float* beta,
+                 float* y, float* mean, float* rstd) = nullptr;
   // Adds this range's dgamma / dbeta contributions to dgamma_acc / dbeta_acc (dim each, or null).
   void (*ln_bwd)(int64_t r0, int64_t r1, int64_t dim, const float* x, const float* gamma, const float* mean,
                  const float* rstd, const float* dy, float* dx, float* dgamma_acc, float* dbeta_acc) = nullptr;

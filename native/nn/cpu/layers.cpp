@@ -134,8 +134,7 @@ void relu_forward_at(SimdLevel level, const ReluParams& p) {
   check_ptr(fn, p.x, "x");
   check_ptr(fn, p.y, "y");
   const auto k = nn::cpu::layer_kernels_for(level).relu_fwd;
-  parallel_chunks(p.n, rows_per_task(1), p.threads,
-                  [&](int64_t a, int64_t b, int) { k(b - a, p.x + a, p.y + a); });
+  parallel_chunks(p.n, rows_per_task(1), p.threads, [&](int64_t a, int64_t b, int) { k(b - a, p.x + a, p.y + a); });
 }
 
 void relu_forward(const ReluParams& p) { relu_forward_at(active_simd_level(), p); }
@@ -199,9 +198,8 @@ void layernorm_forward_at(SimdLevel level, const LayerNormParams& p) {
   check_ptr(fn, p.mean, "mean");
   check_ptr(fn, p.rstd, "rstd");
   const auto k = nn::cpu::layer_kernels_for(level).ln_fwd;
-  parallel_chunks(p.rows, rows_per_task(p.dim), p.threads, [&](int64_t a, int64_t b, int) {
-    k(a, b, p.dim, p.eps, p.x, p.gamma, p.beta, p.y, p.mean, p.rstd);
-  });
+  parallel_chunks(p.rows, rows_per_task(p.dim), p.threads,
+                  [&](int64_t a, int64_t b, int) { k(a, b, p.dim, p.eps, p.x, p.gamma, p.beta, p.y, p.mean, p.rstd); });
 }
 
 void layernorm_forward(const LayerNormParams& p) { layernorm_forward_at(active_simd_level(), p); }

@@ -19,8 +19,8 @@ void check_hyper(const char* fn, float v, const char* name, float lo, bool lo_op
   need(std::isfinite(v), ErrorCode::NonFinite, fn, std::string(name) + " is not finite");
   const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
   need(ok, ErrorCode::InvalidArgument, fn,
-       std::string(name) + " must be in " + (lo_open ? "(" : "[") + std::to_string(lo) + ", " +
-           std::to_string(hi) + (hi_open ? ")" : "]") + ", got " + std::to_string(v));
+       std::string(name) + " must be in " + (lo_open ? "(" : "[") + std::to_string(lo) + ", " + std::to_string(hi) +
+           (hi_open ? ")" : "]") + ", got " + std::to_string(v));
 }
 
 }  // namespace

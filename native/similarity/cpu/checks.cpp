@@ -9,9 +9,12 @@ namespace simsage {
 
 const char* metric_name(Metric m) {
   switch (m) {
-    case Metric::InnerProduct: return "ip";
-    case Metric::Cosine: return "cosine";
-    case Metric::L2: return "l2";
+    case Metric::InnerProduct:
+      return "ip";
+    case Metric::Cosine:
+      return "cosine";
+    case Metric::L2:
+      return "l2";
   }
   return "ip";
 }

@@ -1,8 +1,7 @@
-#include "similarity/similarity.h"
-
 #include <algorithm>
 
 #include "core/error.h"
+#include "similarity/similarity.h"
 
 namespace simsage {
 
@@ -40,8 +39,7 @@ OwnedFilter build_filter(const FilterSpec& spec, int64_t n_rows, int64_t nq,
   if (spec.exclude_offsets) {
     out.has_exclude = true;
     out.exclude_offsets.assign(static_cast<size_t>(nq) + 1, 0);
-    if (spec.exclude_offsets[0] != 0)
-      throw_error(ErrorCode::InvalidArgument, "exclude offsets must start at 0");
+    if (spec.exclude_offsets[0] != 0) throw_error(ErrorCode::InvalidArgument, "exclude offsets must start at 0");
     for (int64_t q = 0; q < nq; ++q) {
       int64_t b = spec.exclude_offsets[q], e = spec.exclude_offsets[q + 1];
       if (e < b) throw_error(ErrorCode::InvalidArgument, "exclude offsets must be non-decreasing");

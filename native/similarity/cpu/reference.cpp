@@ -36,9 +36,12 @@ void topk_reference(const TopkParams& p, const float* corpus, int64_t n, const i
         l2 += diff * diff;
       }
       float internal;  // higher is better
-      if (p.metric == Metric::InnerProduct) internal = static_cast<float>(dot);
-      else if (p.metric == Metric::Cosine) internal = (qn > 0 && xn > 0) ? static_cast<float>(dot / std::sqrt(qn * xn)) : 0.f;
-      else internal = static_cast<float>(-l2);
+      if (p.metric == Metric::InnerProduct)
+        internal = static_cast<float>(dot);
+      else if (p.metric == Metric::Cosine)
+        internal = (qn > 0 && xn > 0) ? static_cast<float>(dot / std::sqrt(qn * xn)) : 0.f;
+      else
+        internal = static_cast<float>(-l2);
       all.push_back({internal, ids ? ids[r] : r});
     }
     const int64_t keep = similarity::cpu::topk_sort_best(all.data(), static_cast<int64_t>(all.size()), K);

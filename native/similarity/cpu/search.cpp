@@ -22,8 +22,8 @@ namespace similarity {
 namespace cpu {
 namespace {
 
-constexpr int64_t kSubBlockPanels = 64;   // 1024 rows per task (512 KiB at D = 128)
-constexpr int64_t kQueryBatch = 4096;     // bounds buffer memory: threads x batch x topk_capacity(k) x 16 B
+constexpr int64_t kSubBlockPanels = 64;  // 1024 rows per task (512 KiB at D = 128)
+constexpr int64_t kQueryBatch = 4096;    // bounds buffer memory: threads x batch x topk_capacity(k) x 16 B
 // Row-major corpora, by query count (crossovers measured at dim 128, N = 1M):
 //   <= kDirectMaxQ: scanned in place (scan_rows); the row tile would compute 16 queries per pass.
 //   <= kRowTileMaxQ: the transposed row tile (run_rows: rows broadcast in place, queries packed in
@@ -47,7 +47,7 @@ float* pack_scratch(int64_t dim) {
 struct Source {
   const float* panels = nullptr;  // panel-major corpus, or null for row-major
   const float* sq_norms = nullptr;
-  const float* rows = nullptr;    // row-major corpus
+  const float* rows = nullptr;  // row-major corpus
   const int64_t* ids = nullptr;
   int64_t n = 0;
   int64_t dim = 0;
@@ -254,8 +254,8 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     // at k = 100 is a large share of a short scan). The price is one corpus read per task, so only
     // for corpora up to 2^25 floats. Measured (2 threads, D = 128, k = 100, Q = 1024): N = 100k
     // 12.1k -> 14.2k q/s; at N = 1M, or k = 10, the corpus split is as fast or faster.
-    const bool query_split = src.panels != nullptr && workers > 1 && K >= 64 && qb.nq >= 128 * threads &&
-                             N * D <= (int64_t{1} << 25);
+    const bool query_split =
+        src.panels != nullptr && workers > 1 && K >= 64 && qb.nq >= 128 * threads && N * D <= (int64_t{1} << 25);
     Buffers bufs;
     make_buffers(query_split ? 1 : workers, qb.nq, K, &bufs);
     const int used = query_split ? scan_split_queries(kt, ctx, src, p.metric, threads, qb.nq, &bufs)
@@ -281,8 +281,9 @@ TopkStats topk_rowmajor_at(SimdLevel level, const TopkParams& p, const float* co
 }
 
 TopkStats topk_panels_at(SimdLevel level, const TopkParams& p, const PanelCorpus& c) {
-  if (c.dim != p.dim) throw_error(ErrorCode::DimMismatch, "query dim " + std::to_string(p.dim) +
-                                                              " != corpus dim " + std::to_string(c.dim));
+  if (c.dim != p.dim)
+    throw_error(ErrorCode::DimMismatch,
+                "query dim " + std::to_string(p.dim) + " != corpus dim " + std::to_string(c.dim));
   if (c.n > 0 && (!c.panels || (p.metric == Metric::L2 && !c.sq_norms)))
     throw_error(ErrorCode::InvalidArgument, "null corpus buffer");
   similarity::cpu::Source s;

@@ -56,8 +56,8 @@ inline bool row_admissible(const Ctx& c, int64_t qi, int64_t row) {
 // Offers the lanes of one 16-row score vector (stored in `lanes`) whose bits are set in m to query
 // qi's top-k buffer. `row0` is the absolute row of lane 0. Scores are internal (higher is better).
 // Kept out of line: winners are rare, and the micro-tile's registers stay free of this code.
-__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::similarity::cpu::TopkBuffer& b, int64_t qi, const float* lanes,
-                                           uint32_t m, int64_t row0) {
+__attribute__((noinline)) void offer_lanes(const Ctx& c, simsage::similarity::cpu::TopkBuffer& b, int64_t qi,
+                                           const float* lanes, uint32_t m, int64_t row0) {
   while (m) {
     int j = __builtin_ctz(m);
     m &= m - 1;
@@ -86,8 +86,8 @@ inline void offer(const Ctx& c, simsage::similarity::cpu::TopkBuffer& b, int64_t
 
 // Offers one corpus row (absolute `row`) to the queries q0 + j whose bits are set in m, with score
 // lanes[j] (the transposed tile in search_rowmajor.inl: lanes are queries, not rows).
-__attribute__((noinline)) void offer_queries(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* lanes,
-                                             uint32_t m, int64_t row) {
+__attribute__((noinline)) void offer_queries(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0,
+                                             const float* lanes, uint32_t m, int64_t row) {
   while (m) {
     int j = __builtin_ctz(m);
     m &= m - 1;
@@ -116,8 +116,8 @@ inline typename V::reg load_norms(const Ctx& c, const float* norms, int64_t l0, 
 // shape), prefetched one line per panel per dimension while this one computes.
 // norms: |x|^2 per row for l2, else null. bufs[i] belongs to query q0 + i.
 template <class V, int MR, int NP, bool PF>
-inline void tile(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* qp, const float* panels,
-                 const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
+inline void tile(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* qp,
+                 const float* panels, const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   using reg = typename V::reg;
   using nreg = typename V::nreg;
   constexpr int S = V::kSub, W = 16 / S;  // native registers per panel row-vector, lanes in each
@@ -157,16 +157,17 @@ template <class V, int NP, bool PF>
 inline void tile_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t q0, const float* qp,
                      const float* panels, const float* pf, int64_t lrow0, const float* norms, int64_t row_offset) {
   switch (mr) {
-#define SIMSAGE_TILE_CASE(M)                                                                           \
-  case M:                                                                                              \
+#define SIMSAGE_TILE_CASE(M)                                                                              \
+  case M:                                                                                                 \
     if constexpr (M <= V::kMr) tile<V, M, NP, PF>(c, bufs, q0, qp, panels, pf, lrow0, norms, row_offset); \
     break;
-    SIMSAGE_TILE_CASE(1) SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4)
-    SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6) SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8)
-    SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11) SIMSAGE_TILE_CASE(12)
-    SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14) SIMSAGE_TILE_CASE(15) SIMSAGE_TILE_CASE(16)
+    SIMSAGE_TILE_CASE(1)
+    SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4) SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6)
+        SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8) SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11)
+            SIMSAGE_TILE_CASE(12) SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14) SIMSAGE_TILE_CASE(15)
+                SIMSAGE_TILE_CASE(16)
 #undef SIMSAGE_TILE_CASE
-    default: break;
+                    default : break;
   }
 }
 
@@ -202,13 +203,11 @@ void run_block(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
     const float* pf = p + 2 * NP <= pe ? gp + NP * pstride : gp;
     const float* qp = qp0;
     int64_t q0 = qb;
-    tile_any<V, NP, true>(static_cast<int>(imin(MR, qe - q0)), c, bufs + q0, q0, qp, gp, pf,
-                          p * 16, norms, row_offset);
+    tile_any<V, NP, true>(static_cast<int>(imin(MR, qe - q0)), c, bufs + q0, q0, qp, gp, pf, p * 16, norms, row_offset);
     for (q0 += MR, qp += tstride; q0 + MR <= qe; q0 += MR, qp += tstride)
       tile<V, MR, NP, false>(c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
     if (q0 < qe)
-      tile_any<V, NP, false>(static_cast<int>(qe - q0), c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms,
-                             row_offset);
+      tile_any<V, NP, false>(static_cast<int>(qe - q0), c, bufs + q0, q0, qp, gp, nullptr, p * 16, norms, row_offset);
   }
   for (; p < pe; ++p) {
     const float* gp = panels + p * pstride;

@@ -1,6 +1,7 @@
 // SimdLevel -> search kernels (baseline TU: core/dispatch.h must not be instantiated in an ISA file).
-#include "core/dispatch.h"
 #include "similarity/cpu/search_kernels.h"
+
+#include "core/dispatch.h"
 
 namespace simsage {
 namespace similarity {

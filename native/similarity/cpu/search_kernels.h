@@ -37,11 +37,11 @@ struct Ctx {
 
 struct SearchKernels {
   // Queries [qb, qe) against local panels [pb, pe); absolute row = row_offset + local row.
-  void (*run_block)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels,
-                    int64_t pb, int64_t pe, const float* norms, int64_t row_offset) = nullptr;
+  void (*run_block)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels, int64_t pb, int64_t pe,
+                    const float* norms, int64_t row_offset) = nullptr;
   // Row-major rows [r0, r0 + rows) -> panels at dst (+ |x|^2 for l2, unit rows for cosine).
-  void (*pack_rows)(const float* src, int64_t r0, int64_t rows, int64_t dim, Metric metric,
-                    float* dst, float* norms_out) = nullptr;
+  void (*pack_rows)(const float* src, int64_t r0, int64_t rows, int64_t dim, Metric metric, float* dst,
+                    float* norms_out) = nullptr;
   // Queries [qb, qe) against row-major rows [r0, r1) (absolute), without packing (few queries).
   void (*scan_rows)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
                     int64_t r1) = nullptr;

@@ -10,8 +10,8 @@ namespace kern {
 // squared norms go to norms_out[0 .. rows). Full panels move in 16 x 16 blocks through
 // V::transpose16; the dims past the last multiple of 16 and a partial last panel go lane by lane.
 template <class V>
-void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric,
-               float* dst, float* norms_out) {
+void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric, float* dst,
+               float* norms_out) {
   using reg = typename V::reg;
   const int64_t np = (rows + 15) / 16;
   const int64_t dfull = dim / 16 * 16;
@@ -94,8 +94,8 @@ inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y
 // place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
 // 1 / |x|, l2 scores 2<q,x> - |x|^2, as the panel path does after packing.
 template <class V>
-void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,
-               int64_t r1) {
+void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows,
+               int64_t r0, int64_t r1) {
   using reg = typename V::reg;
   const int64_t D = c.dim;
   for (int64_t rb = r0; rb < r1; rb += 16) {
@@ -116,8 +116,10 @@ void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
     }
     for (int64_t qi = qb; qi < qe; ++qi) {
       reg s = dot16<V>(x0, D, lim, c.q + qi * D, qi == qb ? ahead : nullptr);
-      if (c.metric == simsage::Metric::Cosine) s = V::mul(s, nr);
-      else if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, nr);
+      if (c.metric == simsage::Metric::Cosine)
+        s = V::mul(s, nr);
+      else if (c.metric == simsage::Metric::L2)
+        s = V::fmsub2(s, nr);
       offer<V>(c, bufs[qi], qi, s, rb, valid);
     }
   }
@@ -152,8 +154,8 @@ inline float row_sq_norm(const float* x, int64_t D) {
 // panel (number p0). Winners are found by comparing each row's 16 scores with the 16 queries'
 // thresholds at once; padding queries get +inf. rn[i]: row i's |x|^2 (l2) or 1 / |x| (cosine).
 template <class V, int MR, int NP>
-inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0, int64_t p0,
-                      const float* rn) {
+inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x,
+                      int64_t row0, int64_t p0, const float* rn) {
   using reg = typename V::reg;
   using nreg = typename V::nreg;
   constexpr int S = V::kSub, W = 16 / S;
@@ -176,13 +178,14 @@ inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, 
   for (int p = 0; p < NP; ++p) {
     const int64_t q0 = (p0 + p) * 16;
     alignas(64) float tb[16];
-    for (int j = 0; j < 16; ++j)
-      tb[j] = q0 + j < nq ? bufs[q0 + j].thr : __builtin_inff();
+    for (int j = 0; j < 16; ++j) tb[j] = q0 + j < nq ? bufs[q0 + j].thr : __builtin_inff();
     const reg thr = V::load(tb);
     for (int i = 0; i < MR; ++i) {
       reg s = V::join(&acc[i][p * S]);
-      if (c.metric == simsage::Metric::L2) s = V::fmsub2(s, V::bcast(rn[i]));
-      else if (c.metric == simsage::Metric::Cosine) s = V::mul(s, V::bcast(rn[i]));
+      if (c.metric == simsage::Metric::L2)
+        s = V::fmsub2(s, V::bcast(rn[i]));
+      else if (c.metric == simsage::Metric::Cosine)
+        s = V::mul(s, V::bcast(rn[i]));
       if (c.check_finite && __builtin_expect(V::nonfinite_mask(s) != 0, 0))
         c.nonfinite->store(1, std::memory_order_relaxed);
       uint32_t m = V::ge_mask_v(s, thr);
@@ -197,26 +200,28 @@ inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, 
 
 // Dispatches a tile of `mr` (1 .. V::kMr) rows.
 template <class V, int NP>
-inline void tile_rows_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x, int64_t row0,
-                          int64_t p0, const float* rn) {
+inline void tile_rows_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x,
+                          int64_t row0, int64_t p0, const float* rn) {
   switch (mr) {
-#define SIMSAGE_TILE_CASE(M) \
-  case M:                    \
+#define SIMSAGE_TILE_CASE(M)                                                      \
+  case M:                                                                         \
     if constexpr (M <= V::kMr) tile_rows<V, M, NP>(c, bufs, nq, x, row0, p0, rn); \
     break;
-    SIMSAGE_TILE_CASE(1) SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4)
-    SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6) SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8)
-    SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11) SIMSAGE_TILE_CASE(12)
-    SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14) SIMSAGE_TILE_CASE(15) SIMSAGE_TILE_CASE(16)
+    SIMSAGE_TILE_CASE(1)
+    SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4) SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6)
+        SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8) SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11)
+            SIMSAGE_TILE_CASE(12) SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14) SIMSAGE_TILE_CASE(15)
+                SIMSAGE_TILE_CASE(16)
 #undef SIMSAGE_TILE_CASE
-    default: break;
+                    default : break;
   }
 }
 
 // All nq queries (packed in Ctx::qpanel) against row-major rows [r0, r1) (absolute) of `rows`:
 // V::kMr rows at a time (read once from memory, then from L1) against every query panel.
 template <class V>
-void run_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0, int64_t r1) {
+void run_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0,
+              int64_t r1) {
   const int64_t D = c.dim;
   const int64_t npan = (nq + 15) / 16;
   for (int64_t rb = r0; rb < r1; rb += V::kMr) {

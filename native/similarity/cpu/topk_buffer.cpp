@@ -8,7 +8,9 @@ namespace cpu {
 
 namespace {
 // a is better than b: higher score, or equal score and smaller id.
-inline bool better(const TopkCand& a, const TopkCand& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); }
+inline bool better(const TopkCand& a, const TopkCand& b) {
+  return a.score > b.score || (a.score == b.score && a.id < b.id);
+}
 }  // namespace
 
 int64_t topk_capacity(int64_t k) {

@@ -1,5 +1,3 @@
-#include "similarity/similarity.h"
-
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/finite.h"
+#include "similarity/similarity.h"
 
 namespace simsage {
 
@@ -83,8 +82,8 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
   // 1. Check everything before touching the store.
   for (int64_t i = 0; i < count; ++i) {
     if (ids[i] < 0 || ids[i] > kMaxSafeId)
-      throw_error(ErrorCode::InvalidId, "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
-                                            " is not a non-negative safe integer");
+      throw_error(ErrorCode::InvalidId,
+                  "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) + " is not a non-negative safe integer");
   }
   int64_t bad = find_non_finite(vectors, count * dim_);
   if (bad >= 0)
