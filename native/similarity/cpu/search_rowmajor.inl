@@ -207,13 +207,27 @@ inline void tile_rows_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBu
   case M:                                                                         \
     if constexpr (M <= V::kMr) tile_rows<V, M, NP>(c, bufs, nq, x, row0, p0, rn); \
     break;
+    // clang-format off
     SIMSAGE_TILE_CASE(1)
-    SIMSAGE_TILE_CASE(2) SIMSAGE_TILE_CASE(3) SIMSAGE_TILE_CASE(4) SIMSAGE_TILE_CASE(5) SIMSAGE_TILE_CASE(6)
-        SIMSAGE_TILE_CASE(7) SIMSAGE_TILE_CASE(8) SIMSAGE_TILE_CASE(9) SIMSAGE_TILE_CASE(10) SIMSAGE_TILE_CASE(11)
-            SIMSAGE_TILE_CASE(12) SIMSAGE_TILE_CASE(13) SIMSAGE_TILE_CASE(14) SIMSAGE_TILE_CASE(15)
-                SIMSAGE_TILE_CASE(16)
+    SIMSAGE_TILE_CASE(2)
+    SIMSAGE_TILE_CASE(3)
+    SIMSAGE_TILE_CASE(4)
+    SIMSAGE_TILE_CASE(5)
+    SIMSAGE_TILE_CASE(6)
+    SIMSAGE_TILE_CASE(7)
+    SIMSAGE_TILE_CASE(8)
+    SIMSAGE_TILE_CASE(9)
+    SIMSAGE_TILE_CASE(10)
+    SIMSAGE_TILE_CASE(11)
+    SIMSAGE_TILE_CASE(12)
+    SIMSAGE_TILE_CASE(13)
+    SIMSAGE_TILE_CASE(14)
+    SIMSAGE_TILE_CASE(15)
+    SIMSAGE_TILE_CASE(16)
+    // clang-format on
 #undef SIMSAGE_TILE_CASE
-                    default : break;
+    default:
+      break;
   }
 }
 
