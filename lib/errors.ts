@@ -29,6 +29,8 @@ export const ErrorCodes = {
   ADDON_NOT_LOADED: 'ERR_SIMSAGE_ADDON_NOT_LOADED',
   /** Native memory could not be allocated. */
   OUT_OF_MEMORY: 'ERR_SIMSAGE_OUT_OF_MEMORY',
+  /** The operation was cancelled through its AbortSignal (e.g. training in a worker). */
+  ABORTED: 'ERR_SIMSAGE_ABORTED',
   /** A bug: please report it. */
   INTERNAL: 'ERR_SIMSAGE_INTERNAL',
 } as const

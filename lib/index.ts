@@ -18,9 +18,14 @@ export * from './nn/index.js'
 export * from './mining/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
 export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
-export { trainRanking, type EpochMetrics, type RankingTrainOptions, type TripletSource } from './train/ranking.js'
 export {
-  TRAINING_ABORTED,
+  trainRanking,
+  type EpochMetrics,
+  type RankingLoopOptions,
+  type RankingTrainOptions,
+  type TripletSource,
+} from './train/ranking.js'
+export {
   trainRankingInWorker,
   type RankingWorkerOptions,
   type RankingWorkerResult,

@@ -17,13 +17,7 @@ import { rankingModels } from './methods.js'
 import { startModuleWorker } from './module-worker.js'
 import type { OptimizerSpec } from './optimizer-spec.js'
 import { progressSink, type ProgressSink } from './progress.js'
-import type { EpochMetrics } from './ranking.js'
-
-/**
- * Code of the rejection when `signal` aborts a {@link trainRankingInWorker} run.
- * (Belongs in `ErrorCodes` as `ABORTED`; kept here until errors.ts gains it.)
- */
-export const TRAINING_ABORTED: ErrorCode = 'ERR_SIMSAGE_ABORTED'
+import type { EpochMetrics, RankingLoopOptions } from './ranking.js'
 
 /** One optimizer step done, as reported by {@link RankingWorkerOptions.onProgress}. */
 export interface TrainingProgress {
@@ -37,8 +31,12 @@ export interface TrainingProgress {
   loss: number
 }
 
-/** Options of {@link trainRankingInWorker}. Everything but the callbacks and the signal is sent to the worker. */
-export interface RankingWorkerOptions {
+/**
+ * Options of {@link trainRankingInWorker}. Everything but the callbacks and the signal is sent to the
+ * worker. `distance` and `softMargin`, when given, override the method's own (batch-hard-soft: euclidean
+ * with a soft margin; the others: squared hinge).
+ */
+export interface RankingWorkerOptions extends RankingLoopOptions {
   /** n x tower.inputDim training rows. See `transfer` for what happens to this array. */
   x: Float32Array
   /** n class ids. See `transfer`. */
@@ -60,17 +58,6 @@ export interface RankingWorkerOptions {
   method: string
   /** Buffer size of the Deep Ranking sampler (default 256, as the CLI). */
   bufferSize?: number
-  epochs: number
-  /** Rows per step (miner) or most distinct rows per step (sampler). */
-  batchSize: number
-  /** g of the hinge, also the margin of the margin miners (default 0.2). */
-  margin?: number
-  /** Overrides the method's distance (batch-hard-soft uses 'euclidean', the others 'squared'). */
-  distance?: 'squared' | 'euclidean'
-  /** Overrides the method's soft margin (on for batch-hard-soft only). */
-  softMargin?: boolean
-  /** Seed of shuffling, sampling and the distance-weighted miner (default 1). */
-  seed?: number
   /**
    * How `x` and `labels` reach the worker. Arrays backed by a SharedArrayBuffer are always shared
    * (no copy; do not write to them until the promise settles). Otherwise, by default each is
@@ -86,7 +73,7 @@ export interface RankingWorkerOptions {
   /** Called on this thread after each optimizer step. */
   onProgress?: (p: TrainingProgress) => void
   /**
-   * Aborting rejects at once with code ERR_SIMSAGE_ABORTED ({@link TRAINING_ABORTED}) and stops
+   * Aborting rejects at once with code ERR_SIMSAGE_ABORTED (`ErrorCodes.ABORTED`) and stops
    * the worker at its next step boundary (it then exits; see {@link trainRankingInWorker}).
    */
   signal?: AbortSignal
@@ -132,7 +119,7 @@ export type RankingWorkerMessage =
   | { type: 'error'; code: string; name: string; message: string; stack?: string }
 
 function aborted(signal: AbortSignal): SimsageError {
-  return new SimsageError(TRAINING_ABORTED, 'training was aborted', { cause: signal.reason })
+  return new SimsageError(ErrorCodes.ABORTED, 'training was aborted', { cause: signal.reason })
 }
 
 /** The worker's error as a SimsageError on this thread: its code kept, its stack as the cause. */

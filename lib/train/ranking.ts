@@ -18,8 +18,23 @@ export type TripletSource =
   | { kind: 'miner'; miner: TripletMiner }
   | { kind: 'sampler'; bufferSize: number; outOfClassFraction?: number }
 
+/** The loop's budget and loss settings, shared by {@link trainRanking} and the worker variant. */
+export interface RankingLoopOptions {
+  epochs: number
+  /** Rows per step (miner) or most distinct rows per step (sampler). */
+  batchSize: number
+  /** g of the hinge, also the margin of the margin miners (default 0.2). */
+  margin?: number
+  /** D of the hinge: squared (Deep Ranking, the default) or plain Euclidean distance. */
+  distance?: 'squared' | 'euclidean'
+  /** Soft-margin loss log(1 + exp(D(a,p) - D(a,n))) instead of the hinge. */
+  softMargin?: boolean
+  /** Seed of shuffling, sampling and the distance-weighted miner (default 1). */
+  seed?: number
+}
+
 /** Options of {@link trainRanking}. */
-export interface RankingTrainOptions {
+export interface RankingTrainOptions extends RankingLoopOptions {
   /** n x inputDim training rows. */
   x: Float32Array
   labels: Int32Array
@@ -28,14 +43,6 @@ export interface RankingTrainOptions {
   model: Sequential
   optimizer: Optimizer
   source: TripletSource
-  epochs: number
-  /** Rows per step (miner) or most distinct rows per step (sampler). */
-  batchSize: number
-  /** g of the hinge (default 0.2). */
-  margin?: number
-  distance?: 'squared' | 'euclidean'
-  softMargin?: boolean
-  seed?: number
   /** Progress bar (TTY) or per-epoch lines; default false. */
   progress?: boolean | ProgressSink
   /** Called after each epoch. */
