@@ -4,7 +4,7 @@
 
 import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
-import type { RawNativeIndex } from '../native/types.js'
+import type { RawNativeIndex } from '../native/similarity-types.js'
 import { encodeIndexFile, readIndexFile, writeIndexFile } from '../io/index-file.js'
 import { toRawArgs, type SearchOptions } from './options.js'
 import { SearchResults } from './results.js'

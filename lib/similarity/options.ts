@@ -2,7 +2,7 @@
  * Search options and their conversion to the native arguments.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import type { RawSearchArgs } from '../native/types.js'
+import type { RawSearchArgs } from '../native/similarity-types.js'
 import { checkThreads, describe } from '../validate.js'
 import { toIdSet } from './validate.js'
 

@@ -1,0 +1,66 @@
+/**
+ * Raw binding of the similarity family (native/addon/similarity.cpp, similarity_index.cpp), typed
+ * once (internal). Ids cross the boundary as Float64Array holding non-negative safe integers;
+ * vectors as row-major Float32Array.
+ */
+
+/** Arguments of every native search call. */
+export interface RawSearchArgs {
+  queries: Float32Array
+  dim: number
+  k: number
+  metric?: string
+  threads?: number
+  allow?: Float64Array
+  deny?: Float64Array
+  /** nq + 1 offsets into excludeIds (CSR), as integers in a Float64Array. */
+  excludeOffsets?: Float64Array
+  excludeIds?: Float64Array
+}
+
+export interface RawTopkArgs extends RawSearchArgs {
+  corpus: Float32Array
+}
+
+export interface RawSearchResult {
+  ids: Float64Array
+  scores: Float32Array
+  counts: Int32Array
+  k: number
+  simd: string
+  threads: number
+  backend: string
+}
+
+/** Ids and vectors of NativeIndex.add / addAsync. */
+export interface RawAddArgs {
+  /** n ids: non-negative safe integers (a BigInt64Array is range-checked natively). */
+  ids: Float64Array | BigInt64Array
+  /** n x dim row-major. */
+  vectors: Float32Array
+  /** The vectors are already unit length (a loaded cosine file): skip renormalising. */
+  normalized?: boolean
+}
+
+export interface RawNativeIndex {
+  add(args: RawAddArgs): void
+  /** Runs on a libuv worker thread; `vectors` is not copied (do not modify it until it settles). */
+  addAsync(args: RawAddArgs): Promise<void>
+  remove(args: { ids: Float64Array }): number
+  has(args: { id: number }): boolean
+  size(): number
+  reserve(args: { rows: number }): void
+  searchSync(args: RawSearchArgs): RawSearchResult
+  searchAsync(args: RawSearchArgs): Promise<RawSearchResult>
+  /** vectors: size x dim, ids: size; returns the rows written. */
+  exportInto(args: { vectors: Float32Array; ids: Float64Array }): number
+  dispose(): void
+  disposed(): boolean
+}
+
+/** The similarity family's functions on the binding. */
+export interface RawSimilarityBinding {
+  topkSync(args: RawTopkArgs): RawSearchResult
+  topkAsync(args: RawTopkArgs): Promise<RawSearchResult>
+  NativeIndex: new (args: { dim: number; metric: string }) => RawNativeIndex
+}
