@@ -15,7 +15,10 @@
 //   ip, l2 : every vector that enters a search (stored, query, caller-held corpus row) must have
 //            |x|^2 < kMaxSqNorm = 2^124 (|x| < 2^62 ~ 4.61e18); else ERR_SIMSAGE_NON_FINITE. Then
 //            no score and no term of the l2 expansion |q|^2 - 2<q,x> + |x|^2 (<= (|q| + |x|)^2 <
-//            2^126) overflows float32.
+//            2^126) overflows float32. Known gap: a caller-held ip corpus searched with Q <= 256
+//            (the in-place row paths) computes no row norms (measured: 40% of an in-cache scan
+//            at Q = 1), so an ip row over the bound fails there only when one of its scores
+//            overflows; every other case (index, queries, l2, ip with Q > 256) checks the norm.
 //   cosine : scale-invariant, no bound: any finite vector is normalised with a scale computed in
 //            double (subnormal and huge entries included); only an exact zero vector scores 0.
 //

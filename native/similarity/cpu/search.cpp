@@ -193,7 +193,8 @@ int scan_split_corpus(const SearchKernels& kt, const Ctx& ctx, const Source& src
                                           ", column " + std::to_string(bad % src.dim));
   for (int64_t r = 0; src.rows && metric != Metric::Cosine && r < src.n; ++r) {
     double ss = 0;
-    for (int64_t d = 0; d < src.dim; ++d) ss += static_cast<double>(src.rows[r * src.dim + d]) * src.rows[r * src.dim + d];
+    for (int64_t d = 0; d < src.dim; ++d)
+      ss += static_cast<double>(src.rows[r * src.dim + d]) * src.rows[r * src.dim + d];
     if (!(ss < static_cast<double>(kMaxSqNorm))) {
       char v[32];
       std::snprintf(v, sizeof v, "%.4g", ss);

@@ -138,8 +138,7 @@ inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y
 // Few queries [qb, qe) against row-major rows [r0, r1) (absolute) of `rows` (stride dim), read in
 // place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
 // 1 / |x| (rows outside the fast range go to offer_exact_cosine), l2 scores 2<q,x> - |x|^2, as
-// the panel path does after packing. |x|^2 is computed for every metric: ip and l2 rows must be
-// below kMaxSqNorm.
+// the panel path does after packing. l2 rows must be below kMaxSqNorm.
 template <class V>
 void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows,
                int64_t r0, int64_t r1) {
@@ -150,9 +149,14 @@ void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
     const uint32_t valid = (1u << lim) - 1u;
     const float* x0 = rows + rb * D;
     const float* ahead = rb + 32 <= r1 ? x0 + 16 * D : nullptr;
-    reg nr = dot16<V>(x0, D, lim, nullptr, ahead);
+    // ip computes no |x|^2 here (it would cost up to 40% of an in-cache scan at Q = 1): its rows
+    // are bounded only through the score check (see similarity.h).
+    const bool ip = c.metric == simsage::Metric::InnerProduct;
+    reg nr = ip ? V::zero() : dot16<V>(x0, D, lim, nullptr, ahead);
+    if (!ip) ahead = nullptr;
     uint32_t slow = 0;  // cosine rows scored by offer_exact_cosine
-    if (c.metric == simsage::Metric::Cosine) {
+    if (ip) {
+    } else if (c.metric == simsage::Metric::Cosine) {
       alignas(64) float nb[16];
       V::store(nb, nr);
       for (int j = 0; j < 16; ++j) {
@@ -169,7 +173,7 @@ void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
       c.nonfinite->store(1, std::memory_order_relaxed);  // over the magnitude bound
     }
     for (int64_t qi = qb; qi < qe; ++qi) {
-      reg s = dot16<V>(x0, D, lim, c.q + qi * D, nullptr);
+      reg s = dot16<V>(x0, D, lim, c.q + qi * D, qi == qb ? ahead : nullptr);
       if (c.metric == simsage::Metric::Cosine)
         s = V::mul(s, nr);
       else if (c.metric == simsage::Metric::L2)
@@ -305,7 +309,7 @@ void run_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t 
     float rn[16] = {};
     uint32_t slow = 0;  // cosine rows scored by offer_exact_cosine
     bool over = false;  // an ip / l2 row not below the magnitude bound
-    for (int i = 0; i < mr; ++i) {
+    for (int i = 0; c.metric != simsage::Metric::InnerProduct && i < mr; ++i) {  // ip: see scan_rows
       const float n2 = row_sq_norm<V>(x + i * D, D);
       if (c.metric != simsage::Metric::Cosine) {
         rn[i] = n2;
