@@ -76,6 +76,8 @@ export class EmbeddingIndex implements Disposable {
   /**
    * Adds vectors; an id already present is replaced, and a repeated id within one call keeps its
    * last vector. All-or-nothing: on any error (bad id, NaN, wrong length) nothing is added.
+   * 'ip' and 'l2' vectors need |x| < 2^62 (so no score overflows float32), else
+   * ERR_SIMSAGE_NON_FINITE; 'cosine' accepts any finite vector (normalised in double).
    *
    * @param ids n ids (non-negative safe integers).
    * @param vectors n x dim row-major Float32Array.
@@ -132,7 +134,9 @@ export class EmbeddingIndex implements Disposable {
    * Finds each query's k best matches, off the event loop.
    *
    * @param queries Q x dim row-major Float32Array (a single query is a Float32Array of length dim).
-   * @param k matches per query; rows with fewer candidates are padded (see {@link SearchResults}).
+   * @param k matches per query, clamped to the index size (`results.k` = min(k, size)); rows with
+   *   fewer candidates (filters) are padded (see {@link SearchResults}). For 'ip' and 'l2' a query
+   *   needs |q| < 2^62, else ERR_SIMSAGE_NON_FINITE.
    */
   async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResults> {
     const native = this.#live()

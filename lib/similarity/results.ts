@@ -13,7 +13,10 @@ export interface Matches {
   scores: Float32Array
 }
 
-/** The results of searching Q queries for their k best matches. */
+/**
+ * The results of searching Q queries for their k best matches. `k` here is min(requested k, vectors
+ * searched): a k above the corpus or index size costs no memory, and rows are Q x that k.
+ */
 export class SearchResults implements Iterable<Matches> {
   /** Q x k ids, row-major; a row with fewer than k candidates is padded with -1. */
   readonly ids: Float64Array
@@ -21,7 +24,7 @@ export class SearchResults implements Iterable<Matches> {
   readonly scores: Float32Array
   /** Per query, how many of its k slots hold a real candidate. */
   readonly counts: Int32Array
-  /** Slots per query. */
+  /** Slots per query: min(requested k, number of vectors searched); 0 for an empty index. */
   readonly k: number
   /** Number of queries. */
   readonly length: number

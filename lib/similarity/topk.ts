@@ -13,7 +13,8 @@ import { checkK, checkMetric } from './validate.js'
 export interface TopkOptions extends SearchOptions {
   /** Vector dimension D. */
   dim: number
-  /** Matches per query. k larger than the corpus returns every row and pads the rest. */
+  /** Matches per query. Clamped to the corpus rows N: the results hold min(k, N) slots per query
+   * (`results.k`). Ip/l2 vectors need |x| < 2^62, else ERR_SIMSAGE_NON_FINITE. */
   k: number
   /** 'ip' (default), 'cosine' or 'l2'. */
   metric?: Metric

@@ -1,5 +1,6 @@
 #include "addon/search.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -61,15 +62,17 @@ SearchRequest parse_search(const Args& a, bool copy_queries) {
   return r;
 }
 
-TopkParams SearchOutput::params(const SearchRequest& r) {
-  ids.assign(static_cast<size_t>(r.nq * r.k), -1);
-  scores.assign(static_cast<size_t>(r.nq * r.k), 0.f);
+TopkParams SearchOutput::params(const SearchRequest& r, int64_t rows) {
+  k_out = std::min(r.k, std::max<int64_t>(rows, 0));
+  const int64_t width = std::max<int64_t>(k_out, 1);  // the search writes (padding) rows of >= 1 slot
+  ids.assign(static_cast<size_t>(r.nq * width), -1);
+  scores.assign(static_cast<size_t>(r.nq * width), 0.f);
   counts.assign(static_cast<size_t>(r.nq), 0);
   TopkParams p;
   p.queries = r.query_ptr();
   p.nq = r.nq;
   p.dim = r.dim;
-  p.k = r.k;
+  p.k = width;
   p.metric = r.metric;
   p.threads = r.threads;
   p.out_ids = ids.data();
@@ -78,19 +81,20 @@ TopkParams SearchOutput::params(const SearchRequest& r) {
   return p;
 }
 
-Napi::Object SearchOutput::to_js(Napi::Env env, int64_t k) const {
+Napi::Object SearchOutput::to_js(Napi::Env env) const {
   Napi::Object o = Napi::Object::New(env);
-  Napi::Float64Array jid = Napi::Float64Array::New(env, ids.size());
+  const size_t n = static_cast<size_t>(counts.size() * k_out);  // the buffers' first n slots
+  Napi::Float64Array jid = Napi::Float64Array::New(env, n);
   double* jd = jid.Data();
-  for (size_t i = 0; i < ids.size(); ++i) jd[i] = static_cast<double>(ids[i]);
-  Napi::Float32Array js = Napi::Float32Array::New(env, scores.size());
-  if (!scores.empty()) std::memcpy(js.Data(), scores.data(), scores.size() * sizeof(float));
+  for (size_t i = 0; i < n; ++i) jd[i] = static_cast<double>(ids[i]);
+  Napi::Float32Array js = Napi::Float32Array::New(env, n);
+  if (n) std::memcpy(js.Data(), scores.data(), n * sizeof(float));
   Napi::Int32Array jc = Napi::Int32Array::New(env, counts.size());
   if (!counts.empty()) std::memcpy(jc.Data(), counts.data(), counts.size() * sizeof(int32_t));
   o.Set("ids", jid);
   o.Set("scores", js);
   o.Set("counts", jc);
-  o.Set("k", Napi::Number::New(env, static_cast<double>(k)));
+  o.Set("k", Napi::Number::New(env, static_cast<double>(k_out)));
   o.Set("simd", Napi::String::New(env, simd_level_name(stats.simd)));
   o.Set("threads", Napi::Number::New(env, stats.threads_used));
   o.Set("backend", Napi::String::New(env, stats.backend));

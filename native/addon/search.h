@@ -28,14 +28,17 @@ struct SearchRequest {
 // ids arrive as Float64Array holding non-negative safe integers (checked in TS, again here).
 SearchRequest parse_search(const Args& a, bool copy_queries);
 
-// Output buffers for one search.
+// Output buffers for one search over `rows` vectors: nq x k_out with k_out = min(k, rows), the k
+// the results report (a huge k costs nothing beyond the candidates; k_out = 0 for an empty corpus).
 struct SearchOutput {
   std::vector<int64_t> ids;
   std::vector<float> scores;
   std::vector<int32_t> counts;
+  int64_t k_out = 0;
   TopkStats stats;
-  TopkParams params(const SearchRequest& r);           // sizes the buffers, points the params at them
-  Napi::Object to_js(Napi::Env env, int64_t k) const;  // {ids, scores, counts, k, simd, threads, backend}
+  // Sizes the buffers for `rows` vectors and points the params at them (params.k = max(k_out, 1)).
+  TopkParams params(const SearchRequest& r, int64_t rows);
+  Napi::Object to_js(Napi::Env env) const;  // {ids, scores, counts, k: k_out, simd, threads, backend}
 };
 
 }  // namespace addon

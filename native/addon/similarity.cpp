@@ -29,7 +29,7 @@ Corpus read_corpus(const Args& a, int64_t dim) {
 
 void run_topk(const SearchRequest& r, const Corpus& c, SearchOutput& out) {
   OwnedFilter f = build_filter(r.spec(), c.n, r.nq, [&](int64_t id) { return id < c.n ? id : -1; });
-  TopkParams p = out.params(r);
+  TopkParams p = out.params(r, c.n);
   p.filter = f.view();
   out.stats = topk_rowmajor(p, c.data, c.n);
 }
@@ -41,7 +41,7 @@ Napi::Value TopkSync(const Napi::CallbackInfo& info) {
   Corpus c = read_corpus(a, r.dim);
   SearchOutput out;
   guard(env, [&] { run_topk(r, c, out); });
-  return out.to_js(env, r.k);
+  return out.to_js(env);
 }
 
 Napi::Value TopkAsync(const Napi::CallbackInfo& info) {
@@ -51,7 +51,7 @@ Napi::Value TopkAsync(const Napi::CallbackInfo& info) {
   auto out = std::make_shared<SearchOutput>();
   return PromiseWorker::queue(
       info.Env(), "simsage:topk", [r, c, out] { run_topk(*r, c, *out); },
-      [r, out](Napi::Env env) { return out->to_js(env, r->k); }, {a.get("corpus")});
+      [r, out](Napi::Env env) { return out->to_js(env); }, {a.get("corpus")});
 }
 
 }  // namespace

@@ -54,6 +54,13 @@ struct ExternalMemory {
   }
 };
 
+// Searches with the outputs sized under the store's lock: nq x min(k, size()) (search.h).
+TopkStats search(const VectorStore& s, const SearchRequest& r, SearchOutput& out) {
+  TopkParams p;
+  return s.search_sized(active_simd_level(), p, r.spec(),
+                        [&](int64_t rows, TopkParams* q) { *q = out.params(r, rows); });
+}
+
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -189,8 +196,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     SearchRequest r = parse_search(a, false);
     r.metric = s.metric();
     SearchOutput out;
-    guard(env, [&] { out.stats = s.search(out.params(r), r.spec()); });
-    return out.to_js(env, r.k);
+    guard(env, [&] { out.stats = search(s, r, out); });
+    return out.to_js(env);
   }
 
   Napi::Value SearchAsync(const Napi::CallbackInfo& info) {
@@ -202,8 +209,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     auto out = std::make_shared<SearchOutput>();
     std::shared_ptr<VectorStore> keep = store_;
     return PromiseWorker::queue(
-        env, "simsage:search", [r, out, keep] { out->stats = keep->search(out->params(*r), r->spec()); },
-        [r, out](Napi::Env env) { return out->to_js(env, r->k); });
+        env, "simsage:search", [r, out, keep] { out->stats = search(*keep, *r, *out); },
+        [out](Napi::Env env) { return out->to_js(env); });
   }
 
   // exportInto({ vectors: Float32Array (size x dim), ids: Float64Array (size) }) -> rows written

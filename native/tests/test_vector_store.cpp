@@ -71,6 +71,47 @@ TEST_CASE(add_is_all_or_nothing) {
   CHECK(m[1][0] == 1 && m[1][2] == 3, "row 1 unchanged");
 }
 
+TEST_CASE(cosine_normalises_any_finite_vector) {
+  // Subnormal entries or huge ones: the stored row has unit length (a saved index must load:
+  // load re-checks that stored values are finite); an exact zero row stays zero.
+  const int64_t dim = 4;
+  VectorStore s(dim, Metric::Cosine);
+  std::vector<int64_t> ids = {1, 2, 3, 4};
+  std::vector<float> v = {1e-39f, 0, 0, 0, 1e-44f, 1e-44f, 0, 0, 3e38f, 3e38f, 3e38f, 3e38f, 0, 0, 0, 0};
+  s.add(ids.data(), v.data(), 4);
+  std::map<int64_t, std::vector<float>> m;
+  export_map(s, m);
+  for (int64_t id : {1, 2, 3}) {
+    double n2 = 0;
+    for (float x : m[id]) {
+      CHECK(std::isfinite(x), "id %lld holds a non-finite value", (long long)id);
+      n2 += double(x) * x;
+    }
+    CHECK(std::fabs(n2 - 1) < 1e-6, "id %lld stored with |x|^2 = %g", (long long)id, n2);
+  }
+  CHECK(m[4] == std::vector<float>(dim, 0.f), "zero row stays zero");
+  VectorStore back(dim, Metric::Cosine);  // what load does with the exported rows
+  std::vector<float> rows(4 * dim);
+  std::vector<int64_t> out_ids(4);
+  s.export_rows(rows.data(), out_ids.data(), 4);
+  back.add(out_ids.data(), rows.data(), 4, true);
+  CHECK(back.size() == 4, "exported rows load back");
+}
+
+TEST_CASE(ip_l2_reject_norms_at_or_above_2_62) {
+  const int64_t dim = 2;
+  for (Metric m : {Metric::InnerProduct, Metric::L2}) {
+    VectorStore s(dim, m);
+    std::vector<int64_t> ids = {1, 2};
+    std::vector<float> v = {1, 2, 3e19f, 0};
+    EXPECT_THROW_CODE(s.add(ids.data(), v.data(), 2), ErrorCode::NonFinite);
+    CHECK(s.size() == 0, "all or nothing");
+    v[2] = 4e18f;  // |x| < 2^62 ~ 4.61e18
+    s.add(ids.data(), v.data(), 2);
+    CHECK(s.size() == 2, "below the bound is accepted");
+  }
+}
+
 TEST_CASE(search_after_many_mutations) {
   std::mt19937 rng(11);
   std::normal_distribution<float> nd;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
@@ -23,7 +24,7 @@ namespace cpu {
 namespace {
 
 constexpr int64_t kSubBlockPanels = 64;  // 1024 rows per task (512 KiB at D = 128)
-constexpr int64_t kQueryBatch = 4096;    // bounds buffer memory: threads x batch x topk_capacity(k) x 16 B
+constexpr int64_t kQueryBatch = 4096;    // bounds buffer memory: threads x batch x topk_capacity(min(k, n)) x 16 B
 // Row-major corpora, by query count (crossovers measured at dim 128, N = 1M):
 //   <= kDirectMaxQ: scanned in place (scan_rows); the row tile would compute 16 queries per pass.
 //   <= kRowTileMaxQ: the transposed row tile (run_rows: rows broadcast in place, queries packed in
@@ -69,21 +70,28 @@ void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch*
   const float* qsrc = p.queries + b->qs * D;
   b->q = qsrc;
   b->qnorm2.assign(static_cast<size_t>(nq), 0.f);
-  if (p.metric != Metric::InnerProduct) {
-    for (int64_t i = 0; i < nq; ++i) {
-      double ss = 0;
-      for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(qsrc[i * D + d]) * qsrc[i * D + d];
-      b->qnorm2[i] = static_cast<float>(ss);
-    }
+  // |q|^2 in double: the magnitude rule for ip and l2 (similarity.h), |q|^2 for l2, and for cosine a
+  // scale that works for any finite non-zero query (a float 1/|q| overflows below |q| ~ 3e-39).
+  if (p.metric == Metric::Cosine) b->qbuf.resize(nq * D);
+  for (int64_t i = 0; i < nq; ++i) {
+    const float* q = qsrc + i * D;
+    double ss = 0;
+    for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(q[d]) * q[d];
     if (p.metric == Metric::Cosine) {
-      b->qbuf.resize(nq * D);
-      for (int64_t i = 0; i < nq; ++i) {
-        float s = b->qnorm2[i] > 0 ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(b->qnorm2[i]))) : 0.f;
-        for (int64_t d = 0; d < D; ++d) b->qbuf[i * D + d] = qsrc[i * D + d] * s;
-      }
-      b->q = b->qbuf.data();
+      const double s = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
+      for (int64_t d = 0; d < D; ++d) b->qbuf[i * D + d] = static_cast<float>(q[d] * s);
+      continue;
     }
+    if (!(ss < static_cast<double>(kMaxSqNorm))) {
+      char v[32];
+      std::snprintf(v, sizeof v, "%.4g", ss);
+      throw_error(ErrorCode::NonFinite, "queries row " + std::to_string(b->qs + i) + " has |q|^2 = " + v +
+                                            ", not below 2^124 (|q| >= 2^62): its " + metric_name(p.metric) +
+                                            " scores could overflow float32");
+    }
+    b->qnorm2[i] = static_cast<float>(ss);
   }
+  if (p.metric == Metric::Cosine) b->q = b->qbuf.data();
   b->filter = p.filter;  // filters are indexed by absolute query
   if (b->filter.exclude_offsets) b->filter.exclude_offsets += b->qs;
   const float* q = b->q;
@@ -163,7 +171,8 @@ int scan_split_corpus(const SearchKernels& kt, const Ctx& ctx, const Source& src
       const int64_t r0 = pb * kPanel;
       const int64_t rows = std::min(N - r0, (pe - pb) * kPanel);
       float* buf = pack_scratch(D);
-      kt.pack_rows(src.rows, r0, rows, D, metric, buf, buf + kSubBlockPanels * kPanel * D);
+      if (!kt.pack_rows(src.rows, r0, rows, D, metric, buf, buf + kSubBlockPanels * kPanel * D))
+        ctx.nonfinite->store(1, std::memory_order_relaxed);  // a row over the magnitude bound
       panels = buf;
       norms = metric == Metric::L2 ? buf + kSubBlockPanels * kPanel * D : nullptr;
       lpb = 0;
@@ -175,12 +184,25 @@ int scan_split_corpus(const SearchKernels& kt, const Ctx& ctx, const Source& src
   });
 }
 
-// A non-finite score: a bad value in a caller-held corpus, or an overflow.
-[[noreturn]] void throw_non_finite(const Source& src) {
+// A non-finite score: a bad value in a caller-held corpus, or (ip, l2) a row over the magnitude
+// bound (similarity.h), which the kernels flag where they compute row norms.
+[[noreturn]] void throw_non_finite(const Source& src, Metric metric) {
   const int64_t bad = find_non_finite(src.rows, src.n * src.dim);
   if (bad >= 0)
     throw_error(ErrorCode::NonFinite, "corpus contains a non-finite value at row " + std::to_string(bad / src.dim) +
                                           ", column " + std::to_string(bad % src.dim));
+  for (int64_t r = 0; src.rows && metric != Metric::Cosine && r < src.n; ++r) {
+    double ss = 0;
+    for (int64_t d = 0; d < src.dim; ++d)
+      ss += static_cast<double>(src.rows[r * src.dim + d]) * src.rows[r * src.dim + d];
+    if (!(ss < static_cast<double>(kMaxSqNorm))) {
+      char v[32];
+      std::snprintf(v, sizeof v, "%.4g", ss);
+      throw_error(ErrorCode::NonFinite, "corpus row " + std::to_string(r) + " has |x|^2 = " + v +
+                                            ", not below 2^124 (|x| >= 2^62): its " + metric_name(metric) +
+                                            " scores could overflow float32");
+    }
+  }
   throw_error(ErrorCode::NonFinite, "scores overflow the float range (corpus or query values too large)");
 }
 
@@ -227,6 +249,8 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
   const int64_t n_panels = (N + kPanel - 1) / kPanel;
   const int64_t n_tasks = (n_panels + kSubBlockPanels - 1) / kSubBlockPanels;
   const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n_tasks)));
+  // Candidate buffers never need more than the corpus rows: k = 2^24 on 10 rows keeps 10 per query.
+  const int64_t Kb = std::max<int64_t>(1, std::min(K, N));
 
   for (int64_t qs = 0; qs < p.nq; qs += kQueryBatch) {
     QueryBatch qb;
@@ -239,7 +263,7 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     ctx.qpack = qb.qpack.data();
     ctx.qpanel = qb.qpanel.data();
     ctx.dim = D;
-    ctx.k = K;
+    ctx.k = Kb;
     ctx.metric = p.metric;
     ctx.filter = &qb.filter;
     ctx.ids = src.ids;
@@ -255,13 +279,13 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     // for corpora up to 2^25 floats. Measured (2 threads, D = 128, k = 100, Q = 1024): N = 100k
     // 12.1k -> 14.2k q/s; at N = 1M, or k = 10, the corpus split is as fast or faster.
     const bool query_split =
-        src.panels != nullptr && workers > 1 && K >= 64 && qb.nq >= 128 * threads && N * D <= (int64_t{1} << 25);
+        src.panels != nullptr && workers > 1 && Kb >= 64 && qb.nq >= 128 * threads && N * D <= (int64_t{1} << 25);
     Buffers bufs;
-    make_buffers(query_split ? 1 : workers, qb.nq, K, &bufs);
+    make_buffers(query_split ? 1 : workers, qb.nq, Kb, &bufs);
     const int used = query_split ? scan_split_queries(kt, ctx, src, p.metric, threads, qb.nq, &bufs)
                                  : scan_split_corpus(kt, ctx, src, p.metric, workers, qb.nq, &bufs);
     stats.threads_used = std::max(stats.threads_used, used);
-    if (nonfinite.load()) throw_non_finite(src);
+    if (nonfinite.load()) throw_non_finite(src, p.metric);
     write_results(p, qb, bufs, threads);
   }
   return stats;

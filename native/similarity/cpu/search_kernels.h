@@ -13,11 +13,19 @@ namespace simsage {
 namespace similarity {
 namespace cpu {
 
+// Cosine rows of a caller-held corpus whose float32 |x|^2 falls outside [kCosineFastMin,
+// kCosineFastMax] (a zero row, subnormal or huge entries) are scaled or scored in double instead:
+// in float their |x|^2 underflows or overflows, or loses precision to subnormal squares (the error
+// of |x|^2 is at most dim * 2^-149 absolute, below 2^-29 relative above 2^-100 for dim <= 2^20).
+constexpr float kCosineFastMin = 0x1p-100f;
+constexpr float kCosineFastMax = 0x1p100f;
+
 // What every task of one search shares.
 struct Ctx {
   // Caller-held corpora are not validated up front (that would cost a pass over them): every score
   // vector is checked instead, and a non-finite one (a NaN/Inf corpus value, or overflow) raises
-  // *nonfinite. Index corpora were validated when added, so their searches skip the check.
+  // *nonfinite; so does an ip / l2 row over the magnitude bound (checked where the kernels compute
+  // row norms). Index corpora were validated when added, so their searches skip the check.
   bool check_finite = false;
   std::atomic<int>* nonfinite = nullptr;
   const float* q = nullptr;  // nq x dim, row-major, normalised for cosine
@@ -40,7 +48,8 @@ struct SearchKernels {
   void (*run_block)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* panels, int64_t pb, int64_t pe,
                     const float* norms, int64_t row_offset) = nullptr;
   // Row-major rows [r0, r0 + rows) -> panels at dst (+ |x|^2 for l2, unit rows for cosine).
-  void (*pack_rows)(const float* src, int64_t r0, int64_t rows, int64_t dim, Metric metric, float* dst,
+  // Returns false when an ip / l2 row is not below the magnitude bound (kMaxSqNorm).
+  bool (*pack_rows)(const float* src, int64_t r0, int64_t rows, int64_t dim, Metric metric, float* dst,
                     float* norms_out) = nullptr;
   // Queries [qb, qe) against row-major rows [r0, r1) (absolute), without packing (few queries).
   void (*scan_rows)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows, int64_t r0,

@@ -6,15 +6,18 @@
 namespace kern {
 
 // Packs rows [r0, r0 + rows) of a row-major corpus (stride dim) into panel layout at dst
-// (ceil(rows/16) panels, padding lanes zero). Cosine rows are scaled to unit length; for l2 the
-// squared norms go to norms_out[0 .. rows). Full panels move in 16 x 16 blocks through
-// V::transpose16; the dims past the last multiple of 16 and a partial last panel go lane by lane.
+// (ceil(rows/16) panels, padding lanes zero). Cosine rows are scaled to unit length (in double for
+// rows outside the fast range, see search_kernels.h); for l2 the squared norms go to
+// norms_out[0 .. rows). Full panels move in 16 x 16 blocks through V::transpose16; the dims past
+// the last multiple of 16 and a partial last panel go lane by lane. Returns false when an ip / l2
+// row's |x|^2 is not below kMaxSqNorm.
 template <class V>
-void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric, float* dst,
+bool pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage::Metric metric, float* dst,
                float* norms_out) {
   using reg = typename V::reg;
   const int64_t np = (rows + 15) / 16;
   const int64_t dfull = dim / 16 * 16;
+  bool within = true;
   for (int64_t p = 0; p < np; ++p) {
     float* pd = dst + p * dim * 16;
     const float* s0 = src + (r0 + p * 16) * dim;
@@ -34,7 +37,6 @@ void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage:
       for (int64_t j = 0; j < lim; ++j)
         for (int64_t d = 0; d < dim; ++d) pd[d * 16 + j] = s0[j * dim + d];
     }
-    if (metric == simsage::Metric::InnerProduct) continue;
     // Per-lane |x|^2 over the packed panel (padding lanes are zero).
     reg ss = V::zero();
     for (int64_t d = 0; d < dim; ++d) {
@@ -43,13 +45,56 @@ void pack_rows(const float* src, int64_t r0, int64_t rows, int64_t dim, simsage:
     }
     alignas(64) float nb[16];
     V::store(nb, ss);
-    if (metric == simsage::Metric::L2) {
-      for (int64_t j = 0; j < lim; ++j) norms_out[p * 16 + j] = nb[j];
+    if (metric != simsage::Metric::Cosine) {
+      for (int64_t j = 0; j < lim; ++j) within &= nb[j] < simsage::kMaxSqNorm;  // false for NaN too
+      if (metric == simsage::Metric::L2)
+        for (int64_t j = 0; j < lim; ++j) norms_out[p * 16 + j] = nb[j];
       continue;
     }
-    for (int j = 0; j < 16; ++j) nb[j] = nb[j] > 0.f ? 1.f / std::sqrt(nb[j]) : 0.f;
+    uint32_t slow = 0;  // lanes scaled in double below
+    for (int j = 0; j < 16; ++j) {
+      if (nb[j] >= simsage::similarity::cpu::kCosineFastMin && nb[j] <= simsage::similarity::cpu::kCosineFastMax) {
+        nb[j] = 1.f / std::sqrt(nb[j]);
+      } else {
+        nb[j] = 1.f;
+        if (j < lim) slow |= 1u << j;
+      }
+    }
     const reg inv = V::load(nb);
     for (int64_t d = 0; d < dim; ++d) V::store(pd + d * 16, V::mul(V::load(pd + d * 16), inv));
+    while (slow) {
+      const int j = __builtin_ctz(slow);
+      slow &= slow - 1;
+      double sq = 0;
+      for (int64_t d = 0; d < dim; ++d) sq += static_cast<double>(pd[d * 16 + j]) * pd[d * 16 + j];
+      const double s = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;  // non-finite rows stay non-finite
+      for (int64_t d = 0; d < dim; ++d) pd[d * 16 + j] = static_cast<float>(pd[d * 16 + j] * s);
+    }
+  }
+  return within;
+}
+
+// Cosine scores of one row-major row x (absolute `row`) whose |x|^2 is outside the fast range,
+// computed in double against the unit queries [qb, qe) and offered; rare, so plain loops. A
+// non-finite row (its score is NaN) raises the non-finite flag.
+__attribute__((noinline)) void offer_exact_cosine(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb,
+                                                  int64_t qe, const float* x, int64_t row) {
+  const int64_t D = c.dim;
+  double sq = 0;
+  for (int64_t d = 0; d < D; ++d) sq += static_cast<double>(x[d]) * x[d];
+  const double s = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+  for (int64_t qi = qb; qi < qe; ++qi) {
+    const float* q = c.q + qi * D;
+    double dot = 0;
+    for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(q[d]) * x[d];
+    const float sc = static_cast<float>(dot * s);
+    if (!(sc - sc == 0.f)) {  // NaN or Inf
+      c.nonfinite->store(1, std::memory_order_relaxed);
+      continue;
+    }
+    simsage::similarity::cpu::TopkBuffer& b = bufs[qi];
+    if (sc < b.thr || !row_admissible(c, qi, row)) continue;
+    simsage::similarity::cpu::topk_push(b, sc, c.ids ? c.ids[row] : row);
   }
 }
 
@@ -92,7 +137,8 @@ inline typename V::reg dot16(const float* x0, int64_t D, int lim, const float* y
 
 // Few queries [qb, qe) against row-major rows [r0, r1) (absolute) of `rows` (stride dim), read in
 // place: 16 rows (in L1 after the first query) against each query in turn. Cosine scales by
-// 1 / |x|, l2 scores 2<q,x> - |x|^2, as the panel path does after packing.
+// 1 / |x| (rows outside the fast range go to offer_exact_cosine), l2 scores 2<q,x> - |x|^2, as
+// the panel path does after packing. l2 rows must be below kMaxSqNorm.
 template <class V>
 void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t qb, int64_t qe, const float* rows,
                int64_t r0, int64_t r1) {
@@ -103,16 +149,28 @@ void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
     const uint32_t valid = (1u << lim) - 1u;
     const float* x0 = rows + rb * D;
     const float* ahead = rb + 32 <= r1 ? x0 + 16 * D : nullptr;
-    reg nr = V::zero();
-    if (c.metric != simsage::Metric::InnerProduct) {
-      nr = dot16<V>(x0, D, lim, nullptr, ahead);
-      ahead = nullptr;
-      if (c.metric == simsage::Metric::Cosine) {
-        alignas(64) float nb[16];
-        V::store(nb, nr);
-        for (int j = 0; j < 16; ++j) nb[j] = nb[j] > 0.f ? 1.f / std::sqrt(nb[j]) : 0.f;
-        nr = V::load(nb);
+    // ip computes no |x|^2 here (it would cost up to 40% of an in-cache scan at Q = 1): its rows
+    // are bounded only through the score check (see similarity.h).
+    const bool ip = c.metric == simsage::Metric::InnerProduct;
+    reg nr = ip ? V::zero() : dot16<V>(x0, D, lim, nullptr, ahead);
+    if (!ip) ahead = nullptr;
+    uint32_t slow = 0;  // cosine rows scored by offer_exact_cosine
+    if (ip) {
+    } else if (c.metric == simsage::Metric::Cosine) {
+      alignas(64) float nb[16];
+      V::store(nb, nr);
+      for (int j = 0; j < 16; ++j) {
+        if (nb[j] >= simsage::similarity::cpu::kCosineFastMin && nb[j] <= simsage::similarity::cpu::kCosineFastMax) {
+          nb[j] = 1.f / std::sqrt(nb[j]);
+        } else {
+          nb[j] = 0.f;
+          slow |= 1u << j;
+        }
       }
+      slow &= valid;
+      nr = V::load(nb);
+    } else if (__builtin_expect(V::ge_mask(nr, simsage::kMaxSqNorm) & valid, 0)) {
+      c.nonfinite->store(1, std::memory_order_relaxed);  // over the magnitude bound
     }
     for (int64_t qi = qb; qi < qe; ++qi) {
       reg s = dot16<V>(x0, D, lim, c.q + qi * D, qi == qb ? ahead : nullptr);
@@ -120,7 +178,12 @@ void scan_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
         s = V::mul(s, nr);
       else if (c.metric == simsage::Metric::L2)
         s = V::fmsub2(s, nr);
-      offer<V>(c, bufs[qi], qi, s, rb, valid);
+      offer<V>(c, bufs[qi], qi, s, rb, valid & ~slow);
+    }
+    while (__builtin_expect(slow != 0, 0)) {
+      const int j = __builtin_ctz(slow);
+      slow &= slow - 1;
+      offer_exact_cosine(c, bufs, qb, qe, x0 + j * D, rb + j);
     }
   }
 }
@@ -153,9 +216,10 @@ inline float row_sq_norm(const float* x, int64_t D) {
 // and loads NP query vectors. `x` is the tile's first row (absolute row `row0`); qp0 the first query
 // panel (number p0). Winners are found by comparing each row's 16 scores with the 16 queries'
 // thresholds at once; padding queries get +inf. rn[i]: row i's |x|^2 (l2) or 1 / |x| (cosine).
+// skip: rows (bit i) scored elsewhere (cosine rows outside the fast range), never offered here.
 template <class V, int MR, int NP>
 inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x,
-                      int64_t row0, int64_t p0, const float* rn) {
+                      int64_t row0, int64_t p0, const float* rn, uint32_t skip) {
   using reg = typename V::reg;
   using nreg = typename V::nreg;
   constexpr int S = V::kSub, W = 16 / S;
@@ -181,6 +245,7 @@ inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, 
     for (int j = 0; j < 16; ++j) tb[j] = q0 + j < nq ? bufs[q0 + j].thr : __builtin_inff();
     const reg thr = V::load(tb);
     for (int i = 0; i < MR; ++i) {
+      if (__builtin_expect((skip >> i) & 1u, 0)) continue;
       reg s = V::join(&acc[i][p * S]);
       if (c.metric == simsage::Metric::L2)
         s = V::fmsub2(s, V::bcast(rn[i]));
@@ -201,11 +266,11 @@ inline void tile_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, 
 // Dispatches a tile of `mr` (1 .. V::kMr) rows.
 template <class V, int NP>
 inline void tile_rows_any(int mr, const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t nq, const float* x,
-                          int64_t row0, int64_t p0, const float* rn) {
+                          int64_t row0, int64_t p0, const float* rn, uint32_t skip) {
   switch (mr) {
-#define SIMSAGE_TILE_CASE(M)                                                      \
-  case M:                                                                         \
-    if constexpr (M <= V::kMr) tile_rows<V, M, NP>(c, bufs, nq, x, row0, p0, rn); \
+#define SIMSAGE_TILE_CASE(M)                                                            \
+  case M:                                                                               \
+    if constexpr (M <= V::kMr) tile_rows<V, M, NP>(c, bufs, nq, x, row0, p0, rn, skip); \
     break;
     // clang-format off
     SIMSAGE_TILE_CASE(1)
@@ -242,16 +307,29 @@ void run_rows(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t 
     const int mr = static_cast<int>(imin(V::kMr, r1 - rb));
     const float* x = rows + rb * D;
     float rn[16] = {};
-    if (c.metric != simsage::Metric::InnerProduct) {
-      for (int i = 0; i < mr; ++i) {
-        float n2 = row_sq_norm<V>(x + i * D, D);
-        rn[i] = c.metric == simsage::Metric::L2 ? n2 : (n2 > 0.f ? 1.f / std::sqrt(n2) : 0.f);
+    uint32_t slow = 0;  // cosine rows scored by offer_exact_cosine
+    bool over = false;  // an ip / l2 row not below the magnitude bound
+    for (int i = 0; c.metric != simsage::Metric::InnerProduct && i < mr; ++i) {  // ip: see scan_rows
+      const float n2 = row_sq_norm<V>(x + i * D, D);
+      if (c.metric != simsage::Metric::Cosine) {
+        rn[i] = n2;
+        over |= !(n2 < simsage::kMaxSqNorm);
+      } else if (n2 >= simsage::similarity::cpu::kCosineFastMin && n2 <= simsage::similarity::cpu::kCosineFastMax) {
+        rn[i] = 1.f / std::sqrt(n2);
+      } else {
+        slow |= 1u << i;
       }
     }
+    if (__builtin_expect(over, 0)) c.nonfinite->store(1, std::memory_order_relaxed);
     // kNp query panels per tile: the same register budget as the panel tile (kMr x kNp regs).
     int64_t p = 0;
-    for (; p + V::kNp <= npan; p += V::kNp) tile_rows_any<V, V::kNp>(mr, c, bufs, nq, x, rb, p, rn);
-    for (; p < npan; ++p) tile_rows_any<V, 1>(mr, c, bufs, nq, x, rb, p, rn);
+    for (; p + V::kNp <= npan; p += V::kNp) tile_rows_any<V, V::kNp>(mr, c, bufs, nq, x, rb, p, rn, slow);
+    for (; p < npan; ++p) tile_rows_any<V, 1>(mr, c, bufs, nq, x, rb, p, rn, slow);
+    while (__builtin_expect(slow != 0, 0)) {
+      const int i = __builtin_ctz(slow);
+      slow &= slow - 1;
+      offer_exact_cosine(c, bufs, 0, nq, x + i * D, rb + i);
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -14,7 +15,13 @@ namespace simsage {
 
 namespace {
 constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
+
+std::string format_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
 }
+}  // namespace
 
 VectorStore::VectorStore(int64_t dim, Metric metric) : dim_(dim), metric_(metric) {
   if (dim <= 0 || dim > (1 << 20)) throw_error(ErrorCode::DimMismatch, "dim must be in [1, 1048576]");
@@ -89,17 +96,28 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
   if (bad >= 0)
     throw_error(ErrorCode::NonFinite, "vectors contain a non-finite value at row " + std::to_string(bad / dim_) +
                                           ", column " + std::to_string(bad % dim_));
-  // Unit-length copies for cosine, computed before the lock.
+  // ip / l2: the magnitude bound (similarity.h). Cosine: unit-length copies, computed before the
+  // lock. Norms and scales in double: a float 1/|x| overflows for |x| < ~3e-39 (subnormal rows).
   std::vector<float> unit;
   const float* src = vectors;
-  if (metric_ == Metric::Cosine && !normalized) {
+  if (metric_ != Metric::Cosine) {
+    for (int64_t i = 0; i < count; ++i) {
+      const float* v = vectors + i * dim_;
+      double ss = 0;
+      for (int64_t d = 0; d < dim_; ++d) ss += static_cast<double>(v[d]) * v[d];
+      if (!(ss < static_cast<double>(kMaxSqNorm)))
+        throw_error(ErrorCode::NonFinite, "vectors row " + std::to_string(i) + " has |x|^2 = " + format_g(ss) +
+                                              ", not below 2^124 (|x| >= 2^62): its " + metric_name(metric_) +
+                                              " scores could overflow float32");
+    }
+  } else if (!normalized) {
     unit.resize(static_cast<size_t>(count * dim_));
     for (int64_t i = 0; i < count; ++i) {
       const float* v = vectors + i * dim_;
       double ss = 0;
       for (int64_t d = 0; d < dim_; ++d) ss += static_cast<double>(v[d]) * v[d];
-      float s = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f;
-      for (int64_t d = 0; d < dim_; ++d) unit[i * dim_ + d] = v[d] * s;
+      const double s = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
+      for (int64_t d = 0; d < dim_; ++d) unit[i * dim_ + d] = static_cast<float>(v[d] * s);
     }
     src = unit.data();
   }
@@ -166,10 +184,21 @@ TopkStats VectorStore::search(const TopkParams& p, const FilterSpec& filter) con
 }
 
 TopkStats VectorStore::search_at(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return search_locked(level, p, filter);
+}
+
+TopkStats VectorStore::search_sized(SimdLevel level, TopkParams p, const FilterSpec& filter,
+                                    const std::function<void(int64_t rows, TopkParams* p)>& size_outputs) const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  size_outputs(n_, &p);
+  return search_locked(level, p, filter);
+}
+
+TopkStats VectorStore::search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const {
   if (p.dim != dim_)
     throw_error(ErrorCode::DimMismatch, "query dim " + std::to_string(p.dim) + " != index dim " + std::to_string(dim_));
   if (p.metric != metric_) throw_error(ErrorCode::InvalidArgument, "search metric differs from the index metric");
-  std::shared_lock<std::shared_mutex> lk(mu_);
   OwnedFilter owned = build_filter(filter, n_, p.nq, [this](int64_t id) -> int64_t {
     auto it = rows_.find(id);
     return it == rows_.end() ? -1 : it->second;
