@@ -23,6 +23,17 @@ export const ErrorCodes = {
   DISPOSED: 'ERR_SIMSAGE_DISPOSED',
   /** A saved file is corrupt, truncated or not a simsage file. */
   CORRUPT_FILE: 'ERR_SIMSAGE_CORRUPT_FILE',
+  /**
+   * A file or directory named by the caller does not exist (ENOENT): a missing file to load, a
+   * missing parent directory to save into. The message names the caller's path; `cause` is Node's error.
+   */
+  NOT_FOUND: 'ERR_SIMSAGE_NOT_FOUND',
+  /**
+   * Any other file-system failure: the path is a directory, a device, a FIFO or another non-regular
+   * file; a symlink loop; permissions; a full disk. The message names the caller's path; `cause` is
+   * Node's error where there is one.
+   */
+  IO: 'ERR_SIMSAGE_IO',
   /** A file format version or feature this build does not support. */
   UNSUPPORTED: 'ERR_SIMSAGE_UNSUPPORTED',
   /** The native addon is missing or failed to load. */

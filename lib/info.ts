@@ -6,7 +6,7 @@ import { join } from 'node:path'
 
 import { callNative, ErrorCodes, SimsageError } from './errors.js'
 import { binding, packageRoot } from './native/binding.js'
-import { describe } from './validate.js'
+import { checkNumber, checkThreads, describe } from './validate.js'
 
 /** SIMD instruction-set levels of the CPU kernels. */
 export type SimdLevel = 'scalar' | 'avx2' | 'avx512'
@@ -78,16 +78,36 @@ export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
   return callNative(() => binding().setSimd({ level })) as SimdLevel
 }
 
-/** Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop. */
+/** Longest a probe may run, in seconds. */
+const MAX_PROBE_SECONDS = 60
+
+/**
+ * Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop for `seconds`
+ * (in (0, 60], default 0.3) at SIMD level `simd` (default 'auto').
+ */
 export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): {
   gflops: number
   simd: SimdLevel
 } {
-  const r = callNative(() => binding().probeFmaPeak({ simd: options.simd ?? 'auto', seconds: options.seconds ?? 0.3 }))
+  if (options === null || typeof options !== 'object') {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`)
+  }
+  const seconds = checkNumber(options.seconds ?? 0.3, 'seconds', 0, MAX_PROBE_SECONDS, true)
+  const simd = options.simd ?? 'auto'
+  if (!['scalar', 'avx2', 'avx512', 'auto'].includes(simd as string)) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `simd must be scalar, avx2, avx512 or auto, got ${describe(simd)}`,
+    )
+  }
+  const r = callNative(() => binding().probeFmaPeak({ simd, seconds }))
   return { gflops: r.gflops, simd: r.simd as SimdLevel }
 }
 
-/** Bandwidth of a plain streaming read (sum) of `data`, best of `passes`, in GB/s (1e9 bytes/s). */
+/**
+ * Bandwidth of a plain streaming read (sum) of `data`, best of `passes` (an integer in [1, 1000],
+ * default 3) on `threads` threads (default 1), in GB/s (1e9 bytes/s).
+ */
 export function probeReadBandwidth(
   data: Float32Array,
   options: { passes?: number; threads?: number } = {},
@@ -95,8 +115,17 @@ export function probeReadBandwidth(
   if (!(data instanceof Float32Array)) {
     throw new SimsageError(ErrorCodes.INVALID_TYPE, `data must be a Float32Array, got ${describe(data)}`)
   }
-  const r = callNative(() =>
-    binding().probeReadBandwidth({ data, passes: options.passes ?? 3, threads: options.threads ?? 1 }),
-  )
+  if (options === null || typeof options !== 'object') {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`)
+  }
+  const passes = options.passes ?? 3
+  if (typeof passes !== 'number' || !Number.isInteger(passes) || passes < 1 || passes > 1000) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `passes must be an integer in [1, 1000], got ${describe(passes)}`,
+    )
+  }
+  const threads = checkThreads(options.threads) ?? 1
+  const r = callNative(() => binding().probeReadBandwidth({ data, passes, threads }))
   return { gbPerSec: r.gbPerSec }
 }

@@ -291,10 +291,13 @@ t.test('damaged files are rejected', async (t) => {
 })
 
 t.test('loading a missing file', async (t) => {
-  // Not a SimsageError: readIndexFile lets Node's ENOENT through (fs.open), so callers see code ENOENT.
-  await t.rejects(EmbeddingIndex.load(join(t.testdir(), 'nope.idx')), { code: 'ENOENT' }, 'rejects with ENOENT')
+  await t.rejects(
+    EmbeddingIndex.load(join(t.testdir(), 'nope.idx')),
+    { code: ErrorCodes.NOT_FOUND },
+    'rejects with ERR_SIMSAGE_NOT_FOUND',
+  )
   await t.rejects(EmbeddingIndex.load(''), { code: ErrorCodes.INVALID_ARGUMENT }, 'an empty path is an argument error')
-  await t.rejects(EmbeddingIndex.load(t.testdir()), { code: 'EISDIR' }, 'a directory rejects with EISDIR')
+  await t.rejects(EmbeddingIndex.load(t.testdir()), { code: ErrorCodes.IO }, 'a directory rejects with ERR_SIMSAGE_IO')
 })
 
 t.test('save is atomic', async (t) => {
@@ -327,7 +330,7 @@ t.test('save is atomic', async (t) => {
 
   // A save into a directory that does not exist fails and creates nothing.
   const missing = join(dir, 'no-such-dir', 'index.idx')
-  await t.rejects(small.save(missing), { code: 'ENOENT' }, 'saving into a missing directory rejects')
+  await t.rejects(small.save(missing), { code: ErrorCodes.NOT_FOUND }, 'saving into a missing directory rejects')
   t.notOk(existsSync(join(dir, 'no-such-dir')), 'the directory was not created')
   t.same(listing(), before, 'no temporary file left behind')
 

@@ -31,7 +31,7 @@ export function buildProgram(registrars: readonly Registrar[] = libRegistrars): 
   const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
   const program = new Command()
     .name('simsage')
-    .description('Learn and serve embeddings in Node: exact top-k similarity, metric learning, HierTCN, OmniSearchSage')
+    .description('Learn and serve embeddings in Node: exact top-k similarity search and metric learning (Deep Ranking)')
     .version(version)
   for (const register of registrars) register(program)
   return program

@@ -4,59 +4,70 @@
  */
 import { join } from 'node:path'
 
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { packageRoot } from '../native/binding.js'
 import { commandGroup } from './group.js'
+import { integerOption, listOption, numberOption } from './parse.js'
 
-const list = (v: string) =>
-  v
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.length > 0)
-function ints(v: string, name: string): number[] {
-  const out = list(v).map(Number)
-  if (out.some((x) => !Number.isInteger(x) || x < 0))
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be comma-separated non-negative integers`)
-  return out
-}
-function num(v: string, name: string, min: number): number {
-  const x = Number(v)
-  if (!Number.isFinite(x) || x < min)
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be a number >= ${min}, got ${v}`)
-  return x
-}
+/** The rows of `experiment ranking` (raw pixels, then every triplet source of lib/train/methods.ts). */
+export const RANKING_METHODS = [
+  'batch-all',
+  'batch-hard',
+  'batch-hard-soft',
+  'semi-hard',
+  'distance-weighted',
+  'margin-semihard',
+  'margin-hard',
+  'deep-ranking-sampler',
+] as const
+const MODELS = ['raw-pixels', ...RANKING_METHODS]
+/** Fashion-MNIST's classes. */
+const CLASSES = 10
 
 /** The shipped Fashion-MNIST subset (3,000 training and 1,000 test images). */
 export function defaultDataDir(): string {
   return join(packageRoot(), 'data', 'fashion-mnist-small')
 }
 
-type Opts = Record<string, string | boolean | undefined>
+type Opts = Record<string, unknown>
 
 function common(cmd: Command): Command {
   return cmd
     .option('--data <dir>', 'directory with the four Fashion-MNIST IDX files (default: the shipped subset)')
-    .option('--epochs <n>', 'training epochs', '30')
-    .option('--seed <n>', 'seed for initialisation, shuffling and sampling', '1')
-    .option('--batch-size <n>', 'rows per step', '256')
-    .option('--lr <x>', 'Adam learning rate', '0.0003')
-    .option('--margin <x>', 'triplet margin g', '0.2')
-    .option('--hidden <list>', 'hidden layer widths', '512,256')
-    .option('--embedding-dim <n>', 'embedding dimension', '64')
+    .option('--epochs <n>', 'training epochs (an integer >= 1)', integerOption(1), 30)
+    .option('--seed <n>', 'seed for initialisation, shuffling and sampling (an integer >= 0)', integerOption(0), 1)
+    .option('--batch-size <n>', 'rows per step (an integer >= 3)', integerOption(3), 256)
+    .option('--lr <x>', 'Adam learning rate (a number > 0)', numberOption(0, true), 0.0003)
+    .option('--margin <x>', 'triplet margin g (a number >= 0)', numberOption(0), 0.2)
+    .option(
+      '--hidden <list>',
+      'comma-separated positive hidden layer widths',
+      listOption(
+        'positive integers',
+        (x) => {
+          const n = Number(x)
+          return Number.isInteger(n) && n >= 1 && n <= 1 << 24 ? n : undefined
+        },
+        undefined,
+        'bad width',
+      ),
+      [512, 256],
+    )
+    .option('--embedding-dim <n>', 'embedding dimension (an integer in [1, 16777216])', integerOption(1, 1 << 24), 64)
 }
 
 function parseCommon(o: Opts) {
   return {
     data: (o.data as string | undefined) ?? defaultDataDir(),
-    epochs: num(o.epochs as string, 'epochs', 1),
-    seed: num(o.seed as string, 'seed', 0),
-    batchSize: num(o.batchSize as string, 'batch-size', 3),
-    lr: num(o.lr as string, 'lr', 0),
-    margin: num(o.margin as string, 'margin', 0),
-    hidden: ints(o.hidden as string, 'hidden'),
-    embeddingDim: num(o.embeddingDim as string, 'embedding-dim', 1),
+    epochs: o.epochs as number,
+    seed: o.seed as number,
+    batchSize: o.batchSize as number,
+    lr: o.lr as number,
+    margin: o.margin as number,
+    hidden: o.hidden as number[],
+    embeddingDim: o.embeddingDim as number,
   }
 }
 
@@ -65,19 +76,37 @@ export function registerRankingCommands(program: Command): void {
   const experiment = commandGroup(program, 'experiment', 'train and evaluate every method of a task with one budget')
   common(experiment.command('ranking'))
     .description('Deep Ranking on Fashion-MNIST: every miner, the Deep Ranking sampler and raw pixels, one budget')
-    .option('--train-classes <list>', 'train on these classes only and evaluate retrieval among the others')
+    .option(
+      '--train-classes <list>',
+      'train on these classes only (comma-separated, 0-9, at least one held out) and evaluate retrieval among the others',
+      listOption(
+        `class numbers from 0 to ${CLASSES - 1}`,
+        (x) => {
+          const n = Number(x)
+          return Number.isInteger(n) && n >= 0 && n < CLASSES ? n : undefined
+        },
+        (classes) =>
+          new Set(classes).size >= CLASSES ? 'at least one class must be held out for evaluation' : undefined,
+        'bad class',
+      ),
+    )
     .option(
       '--models <list>',
-      'only these rows (raw-pixels, batch-all, batch-hard, batch-hard-soft, semi-hard, distance-weighted, ' +
-        'margin-semihard, margin-hard, deep-ranking-sampler)',
+      `only these rows (comma-separated: ${MODELS.join(', ')})`,
+      listOption(
+        `model names (${MODELS.join(', ')})`,
+        (x) => (MODELS.includes(x) ? x : undefined),
+        undefined,
+        'unknown model',
+      ),
     )
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runRankingExperiment, TABLE_HEADER } = await import('../train/experiment.js')
       const options = {
         ...parseCommon(o),
-        trainClasses: o.trainClasses ? ints(o.trainClasses as string, 'train-classes') : undefined,
-        models: o.models ? list(o.models as string) : undefined,
+        trainClasses: o.trainClasses as number[] | undefined,
+        models: o.models as string[] | undefined,
       }
       const out = o.json ? process.stderr : process.stdout
       out.write(`${TABLE_HEADER}\n`)
@@ -89,7 +118,11 @@ export function registerRankingCommands(program: Command): void {
   common(train.command('ranking'))
     .description('train a ranking tower on Fashion-MNIST and write a safetensors checkpoint')
     .requiredOption('--out <file>', 'checkpoint path (.safetensors)')
-    .option('--method <name>', 'triplet source (see `experiment ranking --models`)', 'semi-hard')
+    .addOption(
+      new Option('--method <name>', 'triplet source (see `experiment ranking --models`)')
+        .choices(RANKING_METHODS)
+        .default('semi-hard'),
+    )
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
       const { rankingModels } = await import('../train/methods.js')
@@ -99,11 +132,6 @@ export function registerRankingCommands(program: Command): void {
       const c = parseCommon(o)
       const models = rankingModels({ margin: c.margin, bufferSize: 256, seed: c.seed })
       const method = o.method as string
-      if (!models[method])
-        throw new SimsageError(
-          ErrorCodes.INVALID_ARGUMENT,
-          `unknown --method ${method}; one of ${Object.keys(models).join(', ')}`,
-        )
       const data = await loadFashionMnist(c.data, 'train')
       const spec = { inputDim: data.dim, hidden: c.hidden, embeddingDim: c.embeddingDim }
       const model = rankingTower(spec, c.seed)

@@ -16,18 +16,20 @@
  * | V + count x dim x 4 | count x 8 | ids, i64 |
  * | end - 32 | 32 | SHA-256 of every byte before it |
  *
- * Files are written atomically (temporary file, fsync, rename: write-file-atomic), so a crash never
- * leaves a half-written index under the target name; `readIndexFile` verifies size, magic, version,
- * fields and checksum before anything is built from it.
+ * Both directions stream, so a file may be larger than Node's 2 GiB limit for one read or write:
+ * `writeIndexFile` writes atomically (temporary file in the same directory, fsync, rename) in
+ * chunks, hashing each chunk as it goes; `readIndexFile` opens only a regular file, checks the header
+ * against the file's size before reading anything else, and then reads the vectors in chunks that it
+ * hashes and hands to the caller (which inserts them), so the checksum is computed in the same pass.
+ * The caller discards what it built unless the read completes: every rejection (a damaged file, a
+ * checksum mismatch at the end) comes before the index is returned.
  */
-import { createHash } from 'node:crypto'
-import { open, readFile } from 'node:fs/promises'
+import { createHash, type Hash } from 'node:crypto'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-
-import writeFileAtomic from 'write-file-atomic'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
 import type { Metric } from '../similarity/types.js'
+import { checkPath, openRegular, type RegularFile, readExactly, writeFileAtomic } from './fs.js'
 
 export const MAGIC = Buffer.from('SSGIDX\r\n', 'latin1')
 export const FORMAT_VERSION = 1
@@ -35,32 +37,36 @@ const HEADER = 64
 const DIGEST = 32
 const METRIC_CODES: Metric[] = ['ip', 'cosine', 'l2']
 
-/** What a file holds. */
-export interface IndexFileContents {
+/** The fields of a file besides its rows. */
+export interface IndexFileHead {
   dim: number
   metric: Metric
+  /** Vectors are stored unit length (cosine). */
   normalized: boolean
+  /** Rows. */
   count: number
   metadata: Record<string, unknown>
-  /** count x dim; a view into the file's bytes where aligned, else a copy. */
-  vectors: Float32Array
-  /** count ids as stored (signed 64-bit); the index's add range-checks them. */
-  ids: BigInt64Array
 }
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64
 
-/** Lays out a file for `count` rows; `fill` writes vectors and ids into the views it is given. */
-export function encodeIndexFile(
-  head: { dim: number; metric: Metric; normalized: boolean; count: number; metadata: Record<string, unknown> },
-  fill: (vectors: Float32Array, ids: Float64Array) => void,
-): Buffer {
+/** Bytes hashed between two yields to the event loop (~0.5-3 ms of SHA-256). */
+const HASH_STEP = 1 << 20
+/** Bytes of vectors read, hashed and handed over per chunk when loading, written per chunk when saving. */
+const CHUNK = 32 << 20
+
+/** Hashes `bytes` in {@link HASH_STEP} steps, yielding to the event loop between them. */
+async function hashYielding(hash: Hash, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; at += HASH_STEP) {
+    if (at > 0) await nextTurn()
+    hash.update(bytes.subarray(at, Math.min(at + HASH_STEP, bytes.length)))
+  }
+}
+
+/** Header, metadata and the zero padding up to the vectors (the file's first V bytes). */
+function headBytes(head: IndexFileHead): Buffer {
   const meta = Buffer.from(JSON.stringify(head.metadata ?? {}), 'utf8')
-  const vecOffset = align64(HEADER + meta.length)
-  const vecBytes = head.count * head.dim * 4
-  const idOffset = vecOffset + vecBytes
-  const total = idOffset + head.count * 8 + DIGEST
-  const buf = Buffer.alloc(total)
+  const buf = Buffer.alloc(align64(HEADER + meta.length))
   MAGIC.copy(buf, 0)
   buf.writeUInt32LE(FORMAT_VERSION, 8)
   buf.writeUInt32LE(head.dim, 12)
@@ -69,64 +75,136 @@ export function encodeIndexFile(
   buf.writeBigUInt64LE(BigInt(head.count), 24)
   buf.writeUInt32LE(meta.length, 32)
   meta.copy(buf, HEADER)
-  const vectors = new Float32Array(buf.buffer, buf.byteOffset + vecOffset, head.count * head.dim)
-  const ids = new Float64Array(head.count)
-  fill(vectors, ids)
-  // Not a BigInt64Array view: idOffset is only 4-byte aligned when count x dim is odd.
-  for (let i = 0; i < head.count; i++) buf.writeBigInt64LE(BigInt(ids[i]), idOffset + i * 8)
-  createHash('sha256')
-    .update(buf.subarray(0, total - DIGEST))
-    .digest()
-    .copy(buf, total - DIGEST)
   return buf
 }
 
-/** Writes a file atomically. */
-export async function writeIndexFile(path: string, data: Buffer): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'path must be a non-empty string')
-  }
-  await writeFileAtomic(path, data, { fsync: true })
+/**
+ * Writes a file atomically, streamed in chunks with the SHA-256 computed as they are written.
+ *
+ * @param vectors count x dim row-major (not modified).
+ * @param ids count ids (non-negative safe integers), stored as i64.
+ */
+export async function writeIndexFile(
+  path: string,
+  head: IndexFileHead,
+  vectors: Float32Array,
+  ids: Float64Array,
+): Promise<void> {
+  checkPath(path)
+  const first = headBytes(head)
+  await writeFileAtomic(path, 'save index to', async (write) => {
+    const hash = createHash('sha256')
+    const emit = async (bytes: Uint8Array) => {
+      await hashYielding(hash, bytes)
+      await write(bytes)
+    }
+    await emit(first)
+    const vecBytes = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength)
+    for (let at = 0; at < vecBytes.length; at += CHUNK) await emit(vecBytes.subarray(at, at + CHUNK))
+    // ids as little-endian i64 (two u32 halves: they are non-negative and below 2^53).
+    const rows = CHUNK / 8
+    const out = new DataView(new ArrayBuffer(Math.min(rows, ids.length) * 8))
+    for (let r0 = 0; r0 < ids.length; r0 += rows) {
+      const n = Math.min(rows, ids.length - r0)
+      for (let i = 0; i < n; i++) {
+        const id = ids[r0 + i]
+        out.setUint32(i * 8, id % 0x1_0000_0000, true)
+        out.setUint32(i * 8 + 4, Math.floor(id / 0x1_0000_0000), true)
+      }
+      await emit(new Uint8Array(out.buffer, 0, n * 8))
+    }
+    await write(hash.digest())
+  })
 }
 
 function corrupt(path: string, why: string): SimsageError {
   return new SimsageError(ErrorCodes.CORRUPT_FILE, `${path} is not a valid simsage index: ${why}`)
 }
 
-/** Bytes hashed between two yields to the event loop when reading (~0.5-3 ms of SHA-256). */
-const HASH_STEP = 1 << 20
-
-/**
- * Reads and verifies a file without blocking the event loop for the whole file: it is read
- * asynchronously and hashed in 1 MiB steps with a yield between them. Throws
- * ERR_SIMSAGE_CORRUPT_FILE on any inconsistency, ERR_SIMSAGE_UNSUPPORTED on an unknown version.
- */
-export async function readIndexFile(path: string): Promise<IndexFileContents> {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'path must be a non-empty string')
-  }
-  const fh = await open(path, 'r')
-  let buf: Buffer
-  try {
-    buf = await readFile(fh)
-  } finally {
-    await fh.close()
-  }
-  const layout = parseLayout(buf, path)
-  const hash = createHash('sha256')
-  for (let at = 0; at < layout.end; at += HASH_STEP) {
-    hash.update(buf.subarray(at, Math.min(at + HASH_STEP, layout.end)))
-    if (at + HASH_STEP < layout.end) await nextTurn()
-  }
-  checkDigest(hash.digest(), buf, layout, path)
-  return decodeBody(buf, layout, path)
+/** Receives a file's contents while it is read; see {@link readIndexFile}. */
+export interface IndexFileSink {
+  /** Called once, after the header and metadata are checked and before any row. */
+  begin(head: IndexFileHead): void | Promise<void>
+  /**
+   * Called for consecutive blocks of rows, in file order. `vectors` (rows x dim) is reused after the
+   * returned promise settles; `ids` (rows, as stored: signed 64-bit) is not. A rejection stops the
+   * calls (the file is still read to its end so a damaged file reports its checksum mismatch).
+   */
+  rows(ids: BigInt64Array, vectors: Float32Array): Promise<void>
 }
 
-/** Verifies and decodes a file's bytes (synchronously). */
-export function decodeIndexFile(buf: Buffer, path = '<buffer>'): IndexFileContents {
-  const layout = parseLayout(buf, path)
-  checkDigest(createHash('sha256').update(buf.subarray(0, layout.end)).digest(), buf, layout, path)
-  return decodeBody(buf, layout, path)
+/**
+ * Reads and verifies a file, streaming its rows to `sink` without blocking the event loop: reads are
+ * asynchronous and bounded by the sizes the header declares (checked against the file's size
+ * first), the SHA-256 is computed in the same pass in 1 MiB steps that yield, and each block of
+ * vectors is hashed while the sink stores the previous one. Rejects with ERR_SIMSAGE_CORRUPT_FILE on
+ * any inconsistency (a checksum mismatch is found only at the end: the caller must discard what
+ * `sink` built when this rejects), ERR_SIMSAGE_UNSUPPORTED on an unknown version,
+ * ERR_SIMSAGE_NOT_FOUND / ERR_SIMSAGE_IO on file-system errors and on a path that is not a regular
+ * file.
+ */
+export async function readIndexFile(path: string, sink: IndexFileSink): Promise<IndexFileHead> {
+  checkPath(path)
+  const f = await openRegular(path, 'load index from')
+  try {
+    return await readOpen(f, sink)
+  } finally {
+    await f.fh.close().catch(() => {})
+  }
+}
+
+async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileHead> {
+  const path = f.path
+  if (f.size < HEADER + DIGEST) throw corrupt(path, `too short (${f.size} bytes)`)
+  const header = Buffer.alloc(HEADER)
+  await readExactly(f, header, 0, HEADER, 0)
+  const l = parseLayout(header, f.size, path)
+  // Metadata and padding, ids and digest: all sizes checked against the file's size above.
+  const metaPad = Buffer.alloc(l.vecOffset - HEADER)
+  await readExactly(f, metaPad, 0, metaPad.length, HEADER)
+  const metadata = parseMetadata(metaPad.subarray(0, l.metaLen), path)
+  const idBytes = new Uint8Array(l.count * 8)
+  await readExactly(f, idBytes, 0, idBytes.length, l.idOffset)
+  const ids = new BigInt64Array(idBytes.buffer)
+  const digest = Buffer.alloc(DIGEST)
+  await readExactly(f, digest, 0, DIGEST, l.end)
+
+  const head: IndexFileHead = {
+    dim: l.dim,
+    metric: METRIC_CODES[l.metricCode],
+    normalized: (l.flags & 1) === 1,
+    count: l.count,
+    metadata,
+  }
+  const hash = createHash('sha256')
+  hash.update(header)
+  await hashYielding(hash, metaPad)
+  await sink.begin(head)
+
+  // Vectors, a block of whole rows at a time: read block b while nothing else uses its buffer, then
+  // hand it to the sink and hash it while the sink works.
+  const rowBytes = l.dim * 4
+  const blockRows = Math.max(1, Math.floor(CHUNK / rowBytes))
+  const block = new Float32Array(Math.min(blockRows, l.count) * l.dim)
+  const blockBytes = new Uint8Array(block.buffer)
+  let failure: unknown
+  for (let r0 = 0; r0 < l.count; r0 += blockRows) {
+    const n = Math.min(blockRows, l.count - r0)
+    await readExactly(f, blockBytes, 0, n * rowBytes, l.vecOffset + r0 * rowBytes)
+    const bytes = blockBytes.subarray(0, n * rowBytes)
+    const stored =
+      failure === undefined
+        ? sink.rows(ids.subarray(r0, r0 + n), block.subarray(0, n * l.dim)).catch((e: unknown) => {
+            failure = e
+          })
+        : undefined
+    await hashYielding(hash, bytes)
+    await stored
+  }
+  await hashYielding(hash, idBytes)
+  if (!hash.digest().equals(digest)) throw corrupt(path, 'checksum mismatch (the file was modified or damaged)')
+  if (failure !== undefined) throw failure
+  return head
 }
 
 interface Layout {
@@ -141,9 +219,8 @@ interface Layout {
   end: number
 }
 
-/** Checks the header and the total size against it. */
-function parseLayout(buf: Buffer, path: string): Layout {
-  if (buf.length < HEADER + DIGEST) throw corrupt(path, `too short (${buf.length} bytes)`)
+/** Checks the 64-byte header, and the file's size against the one it implies. */
+function parseLayout(buf: Buffer, size: number, path: string): Layout {
   if (!buf.subarray(0, 8).equals(MAGIC)) throw corrupt(path, 'wrong magic bytes')
   const version = buf.readUInt32LE(8)
   if (version !== FORMAT_VERSION) {
@@ -159,60 +236,31 @@ function parseLayout(buf: Buffer, path: string): Layout {
   const metaLen = buf.readUInt32LE(32)
   if (dim < 1 || dim > 1 << 20) throw corrupt(path, `bad dim ${dim}`)
   if (metricCode >= METRIC_CODES.length) throw corrupt(path, `bad metric code ${metricCode}`)
-  if (count64 > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(path, 'bad count')
-  const count = Number(count64)
   const vecOffset = align64(HEADER + metaLen)
-  const idOffset = vecOffset + count * dim * 4
-  const end = idOffset + count * 8
-  const expected = end + DIGEST
-  if (buf.length !== expected) {
+  // In BigInt so that a huge count cannot overflow the arithmetic into a plausible size.
+  const expected64 = BigInt(vecOffset) + count64 * BigInt(dim * 4 + 8) + BigInt(DIGEST)
+  if (expected64 !== BigInt(size)) {
     throw corrupt(
       path,
-      buf.length < expected
-        ? `truncated (${buf.length} of ${expected} bytes)`
-        : `${buf.length - expected} unexpected trailing bytes`,
+      expected64 > BigInt(size)
+        ? `truncated (${size} of ${expected64} bytes)`
+        : `${BigInt(size) - expected64} unexpected trailing bytes`,
     )
   }
+  const count = Number(count64)
+  const idOffset = vecOffset + count * dim * 4
+  const end = idOffset + count * 8
   return { dim, metricCode, flags, count, metaLen, vecOffset, idOffset, end }
 }
 
-function checkDigest(digest: Buffer, buf: Buffer, l: Layout, path: string): void {
-  if (!digest.equals(buf.subarray(l.end))) throw corrupt(path, 'checksum mismatch (the file was modified or damaged)')
-}
-
-function decodeBody(buf: Buffer, l: Layout, path: string): IndexFileContents {
-  let metadata: Record<string, unknown>
+function parseMetadata(bytes: Buffer, path: string): Record<string, unknown> {
+  let metadata: unknown
   try {
-    metadata = JSON.parse(buf.subarray(HEADER, HEADER + l.metaLen).toString('utf8'))
+    metadata = JSON.parse(bytes.toString('utf8'))
   } catch {
     throw corrupt(path, 'metadata is not valid JSON')
   }
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
     throw corrupt(path, 'metadata is not an object')
-  return {
-    dim: l.dim,
-    metric: METRIC_CODES[l.metricCode],
-    normalized: (l.flags & 1) === 1,
-    count: l.count,
-    metadata,
-    vectors: view(buf, l.vecOffset, l.count * l.dim, Float32Array),
-    ids: view(buf, l.idOffset, l.count, BigInt64Array),
-  }
-}
-
-/**
- * A typed view into buf where the offset is aligned for T (a large file's buffer is its own
- * ArrayBuffer), else a copy.
- */
-function view<T extends Float32Array | BigInt64Array>(
-  buf: Buffer,
-  offset: number,
-  length: number,
-  Type: { new (b: ArrayBufferLike, o: number, l: number): T; new (l: number): T; BYTES_PER_ELEMENT: number },
-): T {
-  const at = buf.byteOffset + offset
-  if (at % Type.BYTES_PER_ELEMENT === 0) return new Type(buf.buffer, at, length)
-  const out = new Type(length)
-  new Uint8Array(out.buffer).set(buf.subarray(offset, offset + length * Type.BYTES_PER_ELEMENT))
-  return out
+  return metadata as Record<string, unknown>
 }

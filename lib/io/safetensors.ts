@@ -8,13 +8,13 @@
  *                         "__metadata__": { "<key>": "<string>" } }   (padded with spaces to 8 bytes)
  *   the tensor bytes, offsets relative to the end of the header, contiguous, in header order.
  *
- * Files are written atomically (write-file-atomic); reading checks every offset and size.
+ * Files are written atomically (temporary file, fsync, rename); reading opens only a regular file,
+ * reads no more than its size, and checks the header's structure, every shape, offset and size
+ * before any tensor is copied.
  */
-import { readFile } from 'node:fs/promises'
-
-import writeFileAtomic from 'write-file-atomic'
-
 import { ErrorCodes, SimsageError } from '../errors.js'
+import { describe } from '../validate.js'
+import { readRegularFile, writeFileAtomic } from './fs.js'
 
 /** A named float32 tensor. */
 export interface Tensor {
@@ -60,51 +60,117 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   return out
 }
 
+/** A tensor's entry in the header, checked. */
+export interface TensorEntry {
+  dtype: string
+  shape: number[]
+  /** Byte offsets [begin, end) relative to the end of the header. */
+  dataOffsets: [number, number]
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/**
+ * Parses and checks a safetensors header: an object of tensor entries (each with dtype F32, a shape
+ * of non-negative integers, offsets matching the shape) that tile the data bytes exactly, and an
+ * optional `__metadata__` of strings. Nothing is allocated for the tensors here, so a caller can
+ * check the shapes against what it expects before copying anything.
+ */
+export function parseSafetensorsHeader(
+  buf: Buffer,
+  path = '<buffer>',
+): { entries: Record<string, TensorEntry>; metadata: Record<string, string>; base: number } {
+  if (!((buf as unknown) instanceof Uint8Array)) {
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `safetensors bytes must be a Uint8Array, got ${describe(buf)}`)
+  }
+  const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  if (bytes.length < 8) throw corrupt(path, 'too short')
+  const n = bytes.readBigUInt64LE(0)
+  if (n > BigInt(bytes.length - 8)) throw corrupt(path, 'header length exceeds the file (truncated?)')
+  const base = 8 + Number(n)
+  let header: unknown
+  try {
+    header = JSON.parse(bytes.subarray(8, base).toString('utf8'))
+  } catch {
+    throw corrupt(path, 'header is not JSON')
+  }
+  if (!isObject(header)) throw corrupt(path, `header is ${describe(header)}, not an object`)
+  const size = bytes.length - base
+  const entries: Record<string, TensorEntry> = {}
+  let metadata: Record<string, string> = {}
+  const spans: [number, number, string][] = []
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!isObject(entry) || Object.values(entry).some((v) => typeof v !== 'string'))
+        throw corrupt(path, '__metadata__ is not an object of strings')
+      metadata = entry as Record<string, string>
+      continue
+    }
+    if (!isObject(entry)) throw corrupt(path, `tensor ${name} has entry ${describe(entry)}, not an object`)
+    if (entry.dtype !== 'F32')
+      throw new SimsageError(
+        ErrorCodes.UNSUPPORTED,
+        `${path}: tensor ${name} has dtype ${describe(entry.dtype)}; only F32 is supported`,
+      )
+    const shape = entry.shape
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw corrupt(path, `tensor ${name} has shape ${JSON.stringify(shape)}, not a list of non-negative integers`)
+    const offsets = entry.data_offsets
+    const [b, en] = Array.isArray(offsets) ? offsets : []
+    const count = shape.reduce((a: number, x: number) => a * x, 1)
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !Number.isSafeInteger(b) ||
+      !Number.isSafeInteger(en) ||
+      b < 0 ||
+      en > size ||
+      en - b !== count * 4
+    ) {
+      throw corrupt(
+        path,
+        `tensor ${name} has bad offsets ${JSON.stringify(offsets)} for shape [${shape}] (data is ${size} bytes)`,
+      )
+    }
+    entries[name] = { dtype: 'F32', shape: shape as number[], dataOffsets: [b, en] }
+    spans.push([b, en, name])
+  }
+  // The tensors must tile the data: no overlap, no gap, nothing after the last one.
+  spans.sort((x, y) => x[0] - y[0] || x[1] - y[1])
+  let at = 0
+  for (const [b, en, name] of spans) {
+    if (b !== at)
+      throw corrupt(path, `tensor ${name} starts at byte ${b}, expected ${at} (tensors overlap or leave gaps)`)
+    at = en
+  }
+  if (at !== size) throw corrupt(path, `tensors cover ${at} of ${size} data bytes`)
+  return { entries, metadata, base }
+}
+
+/** Copies the tensors of a buffer checked by {@link parseSafetensorsHeader}. */
+export function tensorsOf(buf: Buffer, entries: Record<string, TensorEntry>, base: number): Record<string, Tensor> {
+  const tensors: Record<string, Tensor> = {}
+  for (const [name, e] of Object.entries(entries)) {
+    const [b, en] = e.dataOffsets
+    const data = new Float32Array((en - b) / 4)
+    new Uint8Array(data.buffer).set(buf.subarray(base + b, base + en))
+    tensors[name] = { shape: e.shape, data }
+  }
+  return tensors
+}
+
 /** Decodes a safetensors buffer (F32 tensors only). */
 export function decodeSafetensors(
   buf: Buffer,
   path = '<buffer>',
 ): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  if (buf.length < 8) throw corrupt(path, 'too short')
-  const n = buf.readBigUInt64LE(0)
-  if (n > BigInt(buf.length - 8)) throw corrupt(path, 'header length exceeds the file (truncated?)')
-  let header: Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
-  >
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + Number(n)).toString('utf8'))
-  } catch {
-    throw corrupt(path, 'header is not JSON')
-  }
-  const base = 8 + Number(n)
-  const size = buf.length - base
-  const tensors: Record<string, Tensor> = {}
-  let metadata: Record<string, string> = {}
-  let covered = 0
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = entry as Record<string, string>
-      continue
-    }
-    const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] }
-    if (e.dtype !== 'F32')
-      throw new SimsageError(
-        ErrorCodes.UNSUPPORTED,
-        `${path}: tensor ${name} has dtype ${e.dtype}; only F32 is supported`,
-      )
-    const [b, en] = e.data_offsets ?? []
-    const count = (e.shape ?? []).reduce((a, x) => a * x, 1)
-    if (!Number.isInteger(b) || !Number.isInteger(en) || b < 0 || en > size || en - b !== count * 4) {
-      throw corrupt(path, `tensor ${name} has bad offsets [${b}, ${en}] for shape [${e.shape}] (data is ${size} bytes)`)
-    }
-    const data = new Float32Array(count)
-    new Uint8Array(data.buffer).set(buf.subarray(base + b, base + en))
-    tensors[name] = { shape: e.shape, data }
-    covered += en - b
-  }
-  if (covered !== size) throw corrupt(path, `tensors cover ${covered} of ${size} data bytes`)
-  return { tensors, metadata }
+  const { entries, metadata, base } = parseSafetensorsHeader(buf, path)
+  return { tensors: tensorsOf(buf, entries, base), metadata }
+}
+
+/** Reads a file's bytes for {@link parseSafetensorsHeader} (a regular file only, at most 4 GiB). */
+export async function readSafetensorsFile(path: string): Promise<Buffer> {
+  return readRegularFile(path, 'load checkpoint from')
 }
 
 /** Writes a checkpoint atomically. */
@@ -113,12 +179,13 @@ export async function saveSafetensors(
   tensors: Record<string, Tensor>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { fsync: true })
+  const bytes = encodeSafetensors(tensors, metadata)
+  await writeFileAtomic(path, 'save checkpoint to', (write) => write(bytes))
 }
 
 /** Reads a checkpoint. */
 export async function loadSafetensors(
   path: string,
 ): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
-  return decodeSafetensors(await readFile(path), path)
+  return decodeSafetensors(await readSafetensorsFile(path), path)
 }

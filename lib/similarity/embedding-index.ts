@@ -5,7 +5,7 @@
 import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawNativeIndex } from '../native/similarity-types.js'
-import { encodeIndexFile, readIndexFile, writeIndexFile } from '../io/index-file.js'
+import { readIndexFile, writeIndexFile } from '../io/index-file.js'
 import { toRawArgs, type SearchOptions } from './options.js'
 import { SearchResults } from './results.js'
 import { checkDim, checkMatrix, describe } from '../validate.js'
@@ -163,56 +163,98 @@ export class EmbeddingIndex implements Disposable {
 
   /**
    * Saves the index (vectors, ids, dim, metric, metadata, checksum) to `path`, atomically: the file
-   * under `path` is either the old one or the complete new one, never a partial write.
+   * under `path` is either the old one or the complete new one, never a partial write (a temporary
+   * file in the same directory, fsynced, then renamed; removed if anything fails). The file is
+   * written in chunks with the checksum computed as it goes, so it may exceed 2 GiB.
+   *
+   * The rows are copied out in one step when the call starts (a snapshot: later mutations do not
+   * reach the file), which needs memory for one more copy of the vectors while the save runs.
+   * File-system failures reject with ERR_SIMSAGE_NOT_FOUND (a missing directory) or ERR_SIMSAGE_IO,
+   * naming `path`.
    */
   async save(path: string): Promise<void> {
     const native = this.#live()
     checkMetadata(this.metadata)
     const count = native.size()
-    const data = encodeIndexFile(
-      { dim: this.dim, metric: this.metric, normalized: this.metric === 'cosine', count, metadata: this.metadata },
-      (vectors, ids) => {
-        callNative(() => native.exportInto({ vectors, ids }))
-      },
-    )
-    await writeIndexFile(path, data)
+    if (count * this.dim > MAX_EXPORT) {
+      throw new SimsageError(
+        ErrorCodes.UNSUPPORTED,
+        `cannot save ${count} x ${this.dim} vectors: one snapshot holds at most ${MAX_EXPORT} values`,
+      )
+    }
+    let vectors: Float32Array
+    let ids: Float64Array
+    try {
+      vectors = new Float32Array(count * this.dim)
+      ids = new Float64Array(count)
+    } catch (e) {
+      throw new SimsageError(ErrorCodes.OUT_OF_MEMORY, `cannot allocate a snapshot of ${count} x ${this.dim} vectors`, {
+        cause: e,
+      })
+    }
+    callNative(() => native.exportInto({ vectors, ids }))
+    const head = {
+      dim: this.dim,
+      metric: this.metric,
+      normalized: this.metric === 'cosine',
+      count,
+      metadata: this.metadata,
+    }
+    await writeIndexFile(path, head, vectors, ids)
   }
 
   /**
    * Loads an index written by {@link save}, verifying size, magic, version, fields and the SHA-256
-   * checksum before anything is built (any damage rejects with ERR_SIMSAGE_CORRUPT_FILE, an
-   * unknown format version with ERR_SIMSAGE_UNSUPPORTED, file-system errors with Node's own codes).
+   * checksum (any damage rejects with ERR_SIMSAGE_CORRUPT_FILE, an unknown format version with
+   * ERR_SIMSAGE_UNSUPPORTED, a missing file with ERR_SIMSAGE_NOT_FOUND, a path that is not a regular
+   * file and other file-system errors with ERR_SIMSAGE_IO). Nothing is returned unless every check
+   * passes.
    *
-   * The event loop stays responsive throughout: the file is read asynchronously, the checksum is
-   * computed in 1 MiB steps that yield to the loop between them, and the vectors go in through
-   * {@link addAsync} on a worker thread.
+   * The file is streamed, so it may exceed 2 GiB, and the event loop stays responsive throughout:
+   * it is read asynchronously in 32 MiB blocks, each block is hashed in 1 MiB steps that yield to
+   * the loop while the previous one goes in through a worker thread (as {@link addAsync} does).
    */
   static async load(path: string): Promise<EmbeddingIndex> {
-    const file = await readIndexFile(path)
-    const index = new EmbeddingIndex({ dim: file.dim, metric: file.metric, metadata: file.metadata })
+    let index: EmbeddingIndex | undefined
+    let rows = 0
+    let normalized = false
     try {
-      const native = index.#live()
-      await awaitNative(
-        callNative(() => native.addAsync({ ids: file.ids, vectors: file.vectors, normalized: file.normalized })),
-      )
+      await readIndexFile(path, {
+        begin: (head) => {
+          index = new EmbeddingIndex({ dim: head.dim, metric: head.metric, metadata: head.metadata })
+          normalized = head.normalized
+          const native = index.#live()
+          callNative(() => native.reserve({ rows: head.count }))
+        },
+        rows: async (ids, vectors) => {
+          const native = (index as EmbeddingIndex).#live()
+          try {
+            await awaitNative(callNative(() => native.addAsync({ ids, vectors, normalized })))
+          } catch (e) {
+            if (e instanceof SimsageError && e.code !== ErrorCodes.OUT_OF_MEMORY) {
+              throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: stored vectors are invalid: ${e.message}`, {
+                cause: e,
+              })
+            }
+            throw e
+          }
+          rows += ids.length
+        },
+      })
     } catch (e) {
-      index.dispose()
-      if (e instanceof SimsageError && e.code !== ErrorCodes.OUT_OF_MEMORY) {
-        throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: stored vectors are invalid: ${e.message}`, {
-          cause: e,
-        })
-      }
+      index?.dispose()
       throw e
     }
-    const distinct = index.size
-    if (distinct !== file.count) {
-      index.dispose()
+    const loaded = index as EmbeddingIndex
+    const distinct = loaded.size
+    if (distinct !== rows) {
+      loaded.dispose()
       throw new SimsageError(
         ErrorCodes.CORRUPT_FILE,
-        `${path}: the file repeats ids (${file.count} rows, ${distinct} distinct ids)`,
+        `${path}: the file repeats ids (${rows} rows, ${distinct} distinct ids)`,
       )
     }
-    return index
+    return loaded
   }
 
   /** Frees the native memory. Further use throws ERR_SIMSAGE_DISPOSED; searches in flight finish. */
@@ -225,6 +267,9 @@ export class EmbeddingIndex implements Disposable {
     this.dispose()
   }
 }
+
+/** Values one save snapshot can hold: the longest Float32Array (2^32 elements, 16 GiB, on Node 20). */
+const MAX_EXPORT = 2 ** 32
 
 function checkMetadata(m: unknown): Record<string, unknown> {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) {

@@ -41,6 +41,12 @@ export function toIdArray(ids: unknown, name = 'ids'): Float64Array {
     )
   }
   const src = ids as ArrayLike<unknown>
+  if (!Number.isSafeInteger(src.length) || src.length < 0 || src.length > 2 ** 32) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_TYPE,
+      `${name}.length must be an integer in [0, 4294967296], got ${describe(src.length)}`,
+    )
+  }
   const out = new Float64Array(src.length)
   for (let i = 0; i < src.length; i++) {
     const v = src[i]

@@ -99,5 +99,5 @@ t.test('CLI: experiment ranking --json prints one JSON object last', async (t) =
   }
   const bad = simsage(['experiment', 'ranking', '--epochs', '0'])
   t.not(bad.status, 0, 'bad --epochs fails')
-  t.match(bad.stderr, /--epochs must be/)
+  t.match(bad.stderr, /option '--epochs <n>' argument '0' is invalid\. It must be an integer >= 1/)
 })
