@@ -21,7 +21,15 @@ const [mode, ...rest] = process.argv.slice(2)
 const jobs = String(cpus().length)
 
 function run(cmd, argv, env = {}) {
-  console.log(`sanitize: ${Object.keys(env).length ? `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${cmd} ${argv.join(' ')}`)
+  console.log(
+    `sanitize: ${
+      Object.keys(env).length
+        ? `${Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')} `
+        : ''
+    }${cmd} ${argv.join(' ')}`,
+  )
   const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
   if (r.error) throw r.error
   if (r.status !== 0) {

@@ -93,7 +93,7 @@ async function sequence(seed: number): Promise<string[]> {
         log.push(`${op === 0 ? 'addAsync' : 'add'} [${ids}]`)
         if (op === 0) await index.addAsync(ids, v)
         else index.add(ids, v)
-        ids.forEach((id, i) => model.set(id, rows[i]))
+        for (const [i, id] of ids.entries()) model.set(id, rows[i])
       } else if (op === 3) {
         const ids = someIds(rng, 6)
         log.push(`remove [${ids}]`)

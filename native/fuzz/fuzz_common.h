@@ -24,9 +24,9 @@ namespace simsage_fuzz {
   std::fprintf(stderr, "%s: invariant failed: %s\n", target, what);
   std::abort();
 }
-#define FUZZ_CHECK(cond, target)                            \
-  do {                                                      \
-    if (!(cond)) ::simsage_fuzz::fail(target, #cond);       \
+#define FUZZ_CHECK(cond, target)                      \
+  do {                                                \
+    if (!(cond)) ::simsage_fuzz::fail(target, #cond); \
   } while (0)
 
 // SIMSAGE_FUZZ_ALLOW_KNOWN=1 relaxes the invariants of open findings (docs/reliability.md lists
@@ -50,9 +50,23 @@ inline simsage::SimdLevel pick_level(FuzzedDataProvider& in) {
 enum class Values { Tame, Edges, RawBits };
 
 inline float edge_value(FuzzedDataProvider& in) {
-  const float v = in.PickValueInArray<float>({0.f, 1.f, -1.f, 0.5f, 2.f, -3.f, 1e-39f, -1e-39f, 1e-45f, 1e-20f,
-                                              3e19f, -3e19f, 1e30f, 3.4e38f, -3.4e38f,
-                                              std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
+  const float v = in.PickValueInArray<float>({0.f,
+                                              1.f,
+                                              -1.f,
+                                              0.5f,
+                                              2.f,
+                                              -3.f,
+                                              1e-39f,
+                                              -1e-39f,
+                                              1e-45f,
+                                              1e-20f,
+                                              3e19f,
+                                              -3e19f,
+                                              1e30f,
+                                              3.4e38f,
+                                              -3.4e38f,
+                                              std::numeric_limits<float>::min(),
+                                              std::numeric_limits<float>::max(),
                                               std::numeric_limits<float>::quiet_NaN(),
                                               std::numeric_limits<float>::infinity(),
                                               -std::numeric_limits<float>::infinity()});

@@ -72,8 +72,8 @@ inline void check_row(const char* target, simsage::Metric metric, const float* q
       for (int64_t d = 0; d < dim; ++d) std::fprintf(stderr, " %.9g", eligible[i].row[d]);
       std::fprintf(stderr, "\n");
     }
-    for (int64_t j = 0; j < k; ++j) std::fprintf(stderr, "  rank %lld: id %lld score %.9g\n", (long long)j,
-                                                 (long long)ids[j], scores[j]);
+    for (int64_t j = 0; j < k; ++j)
+      std::fprintf(stderr, "  rank %lld: id %lld score %.9g\n", (long long)j, (long long)ids[j], scores[j]);
   }
   // Open findings (docs/reliability.md): with SIMSAGE_FUZZ_ALLOW_KNOWN=1, edge values may drop
   // candidates whose score overflows (issue 8, defect 3) and equal returned scores may follow the
