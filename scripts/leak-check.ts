@@ -22,7 +22,7 @@ import {
 } from '../lib/index.js'
 
 const ri = process.argv.indexOf('--rounds')
-const rounds = ri >= 0 ? Number(process.argv[ri + 1]) : 30
+const rounds = ri >= 0 ? Number(process.argv[ri + 1]) : 100
 const dir = mkdtempSync(join(tmpdir(), 'simsage-leak-'))
 const dim = 32
 const n = 2000
