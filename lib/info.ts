@@ -78,13 +78,28 @@ export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
   return callNative(() => binding().setSimd({ level })) as SimdLevel
 }
 
-/** Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop. */
-export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): {
+/**
+ * Single-thread single-precision FMA peak (GFLOP/s, 2 flops per lane per FMA) measured with
+ * simsage's own loop: `variant` 'asm' (default: 12 independent accumulators, the FMAs listed in
+ * inline asm) or 'intrinsics' (10 chains written with intrinsics), two differently written loops
+ * that should agree. Both loops are checked against their disassembly by the native tests.
+ */
+export function probeFmaPeak(
+  options: { seconds?: number; simd?: SimdLevel | 'auto'; variant?: 'asm' | 'intrinsics' } = {},
+): {
   gflops: number
   simd: SimdLevel
+  /** FMA instructions per loop iteration the flop count assumes. */
+  fmasPerIteration: number
 } {
-  const r = callNative(() => binding().probeFmaPeak({ simd: options.simd ?? 'auto', seconds: options.seconds ?? 0.3 }))
-  return { gflops: r.gflops, simd: r.simd as SimdLevel }
+  const variant = options.variant ?? 'asm'
+  if (variant !== 'asm' && variant !== 'intrinsics') {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `variant must be 'asm' or 'intrinsics', got ${describe(variant)}`)
+  }
+  const r = callNative(() =>
+    binding().probeFmaPeak({ simd: options.simd ?? 'auto', seconds: options.seconds ?? 0.3, variant }),
+  )
+  return { gflops: r.gflops, simd: r.simd as SimdLevel, fmasPerIteration: r.fmasPerIteration }
 }
 
 /** Bandwidth of a plain streaming read (sum) of `data`, best of `passes`, in GB/s (1e9 bytes/s). */
