@@ -2,12 +2,12 @@
 // norms and the metric's transform with the per-ISA row kernels, rows split over the thread pool.
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "core/error.h"
 #include "core/parallel.h"
 #include "mining/cpu/checks.h"
 #include "mining/cpu/row_kernels.h"
+#include "mining/cpu/scratch.h"
 #include "mining/mining.h"
 #include "nn/nn.h"
 
@@ -34,16 +34,16 @@ void pairwise_distances_at(SimdLevel level, const PairwiseParams& p) {
   g.threads = threads;
   gemm_at(level, g);
 
-  std::vector<float> aux(static_cast<size_t>(b));
+  float* aux = mining::cpu::scratch<float, mining::cpu::Slot::Norms>(static_cast<size_t>(b));
   if (p.metric != DistanceMetric::Dot) {
     parallel_chunks(b, kRowsPerTask, threads, [&](int64_t r0, int64_t r1, int) {
-      k.sq_norms(p.embeddings, p.dim, r0, r1, aux.data());
+      k.sq_norms(p.embeddings, p.dim, r0, r1, aux);
       if (p.metric == DistanceMetric::Cosine)
         for (int64_t i = r0; i < r1; ++i) aux[i] = aux[i] > 0.f ? 1.f / std::sqrt(aux[i]) : 0.f;
     });
   }
   parallel_chunks(b, kRowsPerTask, threads, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t i = r0; i < r1; ++i) k.transform_row(p.out + i * b, i, b, aux.data(), p.metric);
+    for (int64_t i = r0; i < r1; ++i) k.transform_row(p.out + i * b, i, b, aux, p.metric);
   });
 }
 
