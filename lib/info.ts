@@ -94,7 +94,10 @@ export function probeFmaPeak(
 } {
   const variant = options.variant ?? 'asm'
   if (variant !== 'asm' && variant !== 'intrinsics') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `variant must be 'asm' or 'intrinsics', got ${describe(variant)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `variant must be 'asm' or 'intrinsics', got ${describe(variant)}`,
+    )
   }
   const r = callNative(() =>
     binding().probeFmaPeak({ simd: options.simd ?? 'auto', seconds: options.seconds ?? 0.3, variant }),

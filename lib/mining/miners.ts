@@ -169,7 +169,13 @@ abstract class SimpleMiner implements TripletMiner {
   }
 
   mine(embeddings: Float32Array, labels: Labels, dim: number): Triplets {
-    return run(embeddings, labels, dim, { miner: this.kind, metric: this.metric, threads: this.threads }, this.#distances)
+    return run(
+      embeddings,
+      labels,
+      dim,
+      { miner: this.kind, metric: this.metric, threads: this.threads },
+      this.#distances,
+    )
   }
 }
 

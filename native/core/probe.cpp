@@ -59,7 +59,8 @@ ProbeResult probe_fma_peak(SimdLevel level, double min_seconds, FmaProbe variant
   const bool intrinsics = variant == FmaProbe::Intrinsics;
   auto run = [&](int64_t iters, float* sink) -> int64_t {
 #if defined(SIMSAGE_X86)
-    if (level == SimdLevel::Avx512) return intrinsics ? fma_intrinsics_avx512(iters, sink) : fma_chains_avx512(iters, sink);
+    if (level == SimdLevel::Avx512)
+      return intrinsics ? fma_intrinsics_avx512(iters, sink) : fma_chains_avx512(iters, sink);
     if (level == SimdLevel::Avx2) return intrinsics ? fma_intrinsics_avx2(iters, sink) : fma_chains_avx2(iters, sink);
 #else
     (void)intrinsics;

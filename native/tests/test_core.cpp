@@ -1,18 +1,22 @@
 // Core: error codes, SIMD level parsing and step-down, thread pool scheduling and error propagation,
 // and the machine probes' loops checked against their own disassembly.
+#include <time.h>
+
 #include <atomic>
+#include <chrono>
 #include <regex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "check.h"
-#include "disasm.h"
 #include "core/backend.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/probe.h"
 #include "core/thread_pool.h"
+#include "disasm.h"
 
 using namespace simsage;
 
@@ -62,6 +66,23 @@ TEST_CASE(thread_pool_rethrows_on_caller) {
   std::atomic<int> n{0};
   parallel_for(10, 2, [&](int64_t, int) { n++; });
   CHECK(n == 10, "pool usable after an error");
+}
+
+TEST_CASE(thread_pool_idle_costs_no_cpu) {
+  // Idle workers block: over 40 ms of idling the process uses far less than the 40 ms a spinning
+  // worker would burn. A poll-before-block added to the pool must stay bounded to pass. (A CPU-time
+  // bound, not a speed test.)
+  std::atomic<int> n{0};
+  parallel_for(64, 2, [&](int64_t, int) { n++; });
+  auto cpu = [] {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+  };
+  const double c0 = cpu();
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  const double used = cpu() - c0;
+  CHECK(used < 0.015, "the idle pool used %.1f ms of CPU in 40 ms", used * 1e3);
 }
 
 TEST_CASE(backend_and_probe) {
@@ -146,8 +167,8 @@ void check_fma_loop(const char* name, SimdLevel level, FmaProbe variant, const c
   }
   const int claimed = fma_probe_fmas_per_iteration(level, variant);
   CHECK(fmas == claimed, "%s: %d FMAs per loop iteration in the binary, the probe counts %d", name, fmas, claimed);
-  CHECK(static_cast<int>(dests.size()) == fmas, "%s: %d FMAs write only %d distinct accumulators (chains merged)",
-        name, fmas, static_cast<int>(dests.size()));
+  CHECK(static_cast<int>(dests.size()) == fmas, "%s: %d FMAs write only %d distinct accumulators (chains merged)", name,
+        fmas, static_cast<int>(dests.size()));
   CHECK(wrong_width == 0, "%s: %d FMAs are not on %s registers", name, wrong_width, reg);
   std::printf("  %s: %d FMAs per iteration on %d %s accumulators\n", name, fmas, static_cast<int>(dests.size()), reg);
   if (simd_level_supported(level)) {
@@ -188,8 +209,7 @@ void check_read_loop(const char* name, SimdLevel level, const char* reg) {
   for (const Insn& i : loop) {
     std::smatch m;
     if (!is_load(i) || !std::regex_search(i.operands, m, mem)) continue;
-    loads.push_back({i.addr, m[1].matched ? hex(m[1].str()) : 0, m[2], m[3],
-                     m[4].matched ? std::stoi(m[4].str()) : 1});
+    loads.push_back({i.addr, m[1].matched ? hex(m[1].str()) : 0, m[2], m[3], m[4].matched ? std::stoi(m[4].str()) : 1});
   }
   int64_t stride = 0, shift = 0;
   uint64_t step_addr = 0;
@@ -204,7 +224,8 @@ void check_read_loop(const char* name, SimdLevel level, const char* reg) {
     }
   }
   std::vector<int64_t> offsets;
-  for (const Load& l : loads) offsets.push_back(l.disp + (l.addr > step_addr ? shift : 0));  // after the step: one stride on
+  for (const Load& l : loads)
+    offsets.push_back(l.disp + (l.addr > step_addr ? shift : 0));  // after the step: one stride on
   std::sort(offsets.begin(), offsets.end());
   bool contiguous = true;
   for (size_t k = 0; k < offsets.size(); ++k) contiguous &= offsets[k] - offsets[0] == static_cast<int64_t>(k) * width;

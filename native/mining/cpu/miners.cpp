@@ -236,7 +236,8 @@ void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t
       if (P > kSemiHardScanMaxPositives) {
         semihard_by_rank(row, lab, a, b, positives, P, res);
       } else {
-        for (int64_t i = 0; i < P; ++i) res[i] = static_cast<int32_t>(k.semihard(row, lab, lab[a], b, row[positives[i]]));
+        for (int64_t i = 0; i < P; ++i)
+          res[i] = static_cast<int32_t>(k.semihard(row, lab, lab[a], b, row[positives[i]]));
       }
     }
   });
