@@ -52,7 +52,17 @@ class DistanceBuffer {
   get(rows: number): Float32Array {
     const n = rows * rows
     if (this.#view.length === n) return this.#view
-    if (this.#buf.length < n) this.#buf = new Float32Array(n)
+    if (this.#buf.length < n) {
+      this.#buf = new Float32Array(0) // let the old matrix go before the larger one is allocated
+      try {
+        this.#buf = new Float32Array(n)
+      } catch (err) {
+        throw new SimsageError(
+          ErrorCodes.OUT_OF_MEMORY,
+          `cannot allocate the ${rows} x ${rows} distance matrix (${(err as Error).message})`,
+        )
+      }
+    }
     this.#view = this.#buf.subarray(0, n)
     return this.#view
   }
