@@ -60,7 +60,7 @@ export function registerBenchCommands(program: Command): void {
     .description(
       'pairwise distances, batch-hard and semi-hard mining: simsage vs a plain TS loop and @tensorflow/tfjs (cpu)',
     )
-    .option('--sizes <list>', 'batch sizes B, comma-separated', '256,1024,4096')
+    .option('--sizes <list>', 'batch sizes B, comma-separated', '256,1024,4096,8192')
     .option('--dim <d>', 'embedding dimension', '128')
     .option('--budget <seconds>', 'seconds of timed repetitions per cell', '0.5')
     .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')

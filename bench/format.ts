@@ -92,7 +92,8 @@ export async function formatSimilarityReport(r: SimilarityReport): Promise<strin
   if (m.fmaPeakGflops !== undefined) {
     const bw = Object.entries(m.readGbPerSec).map(([t, v]) => `${t} thread(s) ${v.toFixed(1)} GB/s`)
     out.push(
-      `FMA peak (simsage probe, ${m.fmaSimd}): ${m.fmaPeakGflops.toFixed(1)} GFLOP/s per thread; ` +
+      `FMA peak (simsage probe, ${m.fmaSimd}): ${m.fmaPeakGflops.toFixed(1)} GFLOP/s per thread ` +
+        `(second probe ${m.fmaCheckGflops?.toFixed(1)}, ratio ${m.fmaCheckRatio?.toFixed(3)}); ` +
         `streaming read of the corpus: ${bw.join(', ')}`,
     )
   } else out.push('simsage unavailable: no FMA / read-bandwidth probes, no fractions')

@@ -1,6 +1,7 @@
 /**
  * Machine ceilings the benchmark divides by: simsage's single-thread float32 FMA peak
- * (`probeFmaPeak`, a register-only FMA loop) and a plain streaming read of the corpus bytes
+ * (`probeFmaPeak`, a register-only FMA loop, checked against a second, differently written one) and a
+ * plain streaming read of the corpus bytes
  * (`probeReadBandwidth`) at each thread count.
  */
 import os from 'node:os'
@@ -19,6 +20,12 @@ export interface MachineProbe {
   readonly fmaPeakGflops?: number
   /** SIMD level the FMA probe ran with. */
   readonly fmaSimd?: string
+  /**
+   * The same peak from the second, differently written FMA loop (`variant: 'intrinsics'`), and
+   * its ratio to the first: a check on the probe itself (the two should agree within 5%).
+   */
+  readonly fmaCheckGflops?: number
+  readonly fmaCheckRatio?: number
   /** Streaming read of the corpus, GB/s (1e9 bytes), keyed by thread count. */
   readonly readGbPerSec: Record<number, number>
 }
@@ -48,6 +55,7 @@ export function probeMachine(
   const facts = hostFacts()
   if (!api) return { ...facts, readGbPerSec: {} }
   const fma = api.probeFmaPeak({ seconds: fmaSeconds })
+  const check = api.probeFmaPeak({ seconds: fmaSeconds, variant: 'intrinsics' })
   const readGbPerSec: Record<number, number> = {}
   for (const t of threads) {
     readGbPerSec[t] = api.probeReadBandwidth(corpus, { passes: 5, threads: t }).gbPerSec
@@ -57,6 +65,8 @@ export function probeMachine(
     simsageInfo: api.info(),
     fmaPeakGflops: fma.gflops,
     fmaSimd: fma.simd,
+    fmaCheckGflops: check.gflops,
+    fmaCheckRatio: check.gflops / fma.gflops,
     readGbPerSec,
   }
 }

@@ -1,12 +1,18 @@
 /**
  * Triplet mining benchmark (`simsage bench mining`): pairwise squared-Euclidean distances,
- * batch-hard and semi-hard mining of one batch, B ∈ {256, 1024, 4096}, D = 128, simsage against a
- * plain TypeScript implementation (bench/mining-plain.ts) and @tensorflow/tfjs on its pure-JS CPU
- * backend, in one process, on the same seeded data, printing times and ratios.
+ * batch-hard and semi-hard mining of one batch, B ∈ {256, 1024, 4096, 8192}, D = 128, simsage against
+ * a plain TypeScript implementation (bench/mining-plain.ts) and @tensorflow/tfjs on its pure-JS CPU
+ * backend, in one process, on the same seeded data, printing times, ratios, time per B² element and
+ * minor page faults per call (`process.resourceUsage().minorPageFault` around the timed calls).
+ *
+ * Every tool runs as a training loop would call it, batch after batch: simsage's miners keep their
+ * distance matrix between calls, and both simsage and the plain loop write pairwise distances into
+ * a reused output buffer (`pairwiseDistances(e, { out })`).
  *
  * Batches are PK batches (Hermans et al.): `perClass` rows per class. Each miner cell includes its
  * distance matrix (every tool computes it from the embeddings). tfjs semi-hard needs a B x B x B
- * tensor (TF-Addons' formulation), so it runs only up to `tfjsSemiHardMax`.
+ * tensor (TF-Addons' formulation), so it runs only up to `tfjsSemiHardMax`; its other cells only up
+ * to `tfjsMax` (over a minute per call beyond).
  */
 import os from 'node:os'
 
@@ -32,6 +38,8 @@ export interface MiningBenchOptions {
   readonly threads: number
   /** Largest B for tfjs semi-hard (B³ floats of memory). */
   readonly tfjsSemiHardMax: number
+  /** Largest B for tfjs's other cells. */
+  readonly tfjsMax: number
   /** Case-insensitive substrings of tool names to run; empty runs all. */
   readonly tools: readonly string[]
   readonly log: (line: string) => void
@@ -49,6 +57,10 @@ export interface MiningCell {
   readonly bestSeconds?: number
   readonly medianSeconds?: number
   readonly reps?: number
+  /** Best time per element of the B x B matrix, ns. */
+  readonly nsPerElement?: number
+  /** Minor page faults per timed call (the whole process: include allocation by the call). */
+  readonly pageFaultsPerCall?: number
   /** Triplets returned (miners). */
   readonly triplets?: number
   /** Share of triplets identical to the plain TS result (miners; near-ties may differ in float32). */
@@ -73,13 +85,14 @@ export interface MiningReport {
 }
 
 const DEFAULTS: Omit<MiningBenchOptions, 'log' | 'threads'> = {
-  sizes: [256, 1024, 4096],
+  sizes: [256, 1024, 4096, 8192],
   dim: 128,
   perClass: 8,
   budgetSeconds: 0.5,
   maxReps: 7,
   seed: 42,
   tfjsSemiHardMax: 256,
+  tfjsMax: 4096,
   tools: [],
 }
 
@@ -98,8 +111,12 @@ async function simsageTools(threads: number): Promise<Tool[]> {
   const make = (t: number): Impl => {
     const hard = new m.BatchHardMiner({ threads: t })
     const semi = new m.SemiHardMiner({ threads: t })
+    let out = new Float32Array(0)
     return {
-      pairwise: (e, _l, _b, dim) => m.pairwiseDistances(e, { dim, threads: t }).data,
+      pairwise: (e, _l, b, dim) => {
+        if (out.length !== b * b) out = new Float32Array(b * b)
+        return m.pairwiseDistances(e, { dim, threads: t, out }).data
+      },
       batchHard: (e, l, _b, dim) => hard.mine(e, l, dim).data,
       semiHard: (e, l, _b, dim) => semi.mine(e, l, dim).data,
     }
@@ -109,16 +126,20 @@ async function simsageTools(threads: number): Promise<Tool[]> {
   return tools
 }
 
+let plainOut = new Float32Array(0)
 const plainTool: Tool = {
   name: 'plain TS',
   impl: {
-    pairwise: (e, _l, b, dim) => plainPairwiseSq(e, b, dim),
+    pairwise: (e, _l, b, dim) => {
+      if (plainOut.length !== b * b) plainOut = new Float32Array(b * b)
+      return plainPairwiseSq(e, b, dim, plainOut)
+    },
     batchHard: (e, l, b, dim) => plainBatchHard(plainPairwiseSq(e, b, dim), l, b),
     semiHard: (e, l, b, dim) => plainSemiHard(plainPairwiseSq(e, b, dim), l, b),
   },
 }
 
-async function tfjsTool(semiMax: number): Promise<Tool> {
+async function tfjsTool(semiMax: number, max: number): Promise<Tool> {
   let tf: typeof import('@tensorflow/tfjs')
   try {
     tf = await import('@tensorflow/tfjs')
@@ -182,7 +203,7 @@ async function tfjsTool(semiMax: number): Promise<Tool> {
       return Int32Array.from(out)
     },
   }
-  return { name: 'tfjs (cpu)', impl, opLimit: { semiHard: semiMax } }
+  return { name: 'tfjs (cpu)', impl, opLimit: { pairwise: max, batchHard: max, semiHard: Math.min(semiMax, max) } }
 }
 
 /** Labels of a PK batch: rows i*perClass .. (i+1)*perClass-1 share class i, shuffled by seed. */
@@ -204,7 +225,7 @@ function time(
   fn: () => unknown,
   budget: number,
   maxReps: number,
-): { best: number; median: number; reps: number; out: unknown } {
+): { best: number; median: number; reps: number; out: unknown; faultsPerCall: number } {
   const once = () => {
     const t0 = process.hrtime.bigint()
     const out = fn()
@@ -215,14 +236,25 @@ function time(
   let out = first.out
   if (first.s >= budget) times.push(first.s)
   let spent = 0
+  const faults0 = process.resourceUsage().minorPageFault
+  let timed = 0
   while (times.length < maxReps && (times.length === 0 || spent < budget)) {
     const r = once()
     times.push(r.s)
     out = r.out
     spent += r.s
+    timed++
   }
+  const faults = process.resourceUsage().minorPageFault - faults0
   const sorted = [...times].sort((a, b) => a - b)
-  return { best: sorted[0], median: sorted[Math.floor(sorted.length / 2)], reps: times.length, out }
+  return {
+    best: sorted[0],
+    median: sorted[Math.floor(sorted.length / 2)],
+    reps: times.length,
+    out,
+    // The warm-up call is outside the count: what a loop that calls again and again pays per call.
+    faultsPerCall: timed > 0 ? faults / timed : 0,
+  }
 }
 
 function agreement(got: Int32Array, want: Int32Array): number {
@@ -245,8 +277,8 @@ export async function runMiningBench(options: Partial<MiningBenchOptions> = {}):
   const notes: string[] = []
   const wanted = (name: string) =>
     o.tools.length === 0 || o.tools.some((t) => name.toLowerCase().includes(t.toLowerCase()))
-  const tools = [...(await simsageTools(o.threads)), plainTool, await tfjsTool(o.tfjsSemiHardMax)].filter((t) =>
-    wanted(t.name),
+  const tools = [...(await simsageTools(o.threads)), plainTool, await tfjsTool(o.tfjsSemiHardMax, o.tfjsMax)].filter(
+    (t) => wanted(t.name),
   )
   for (const t of tools) if (t.unavailable) notes.push(`${t.name}: skipped, ${t.unavailable}`)
   let simsageInfo: unknown
@@ -263,7 +295,8 @@ export async function runMiningBench(options: Partial<MiningBenchOptions> = {}):
         if (!t.impl) continue
         const limit = t.opLimit?.[op]
         if (limit !== undefined && b > limit) {
-          cells.push({ tool: t.name, b, op, status: 'n/a', note: `B > ${limit}: needs a B³ tensor` })
+          const why = op === 'semiHard' && limit === o.tfjsSemiHardMax ? 'needs a B³ tensor' : 'over a minute per call'
+          cells.push({ tool: t.name, b, op, status: 'n/a', note: `B > ${limit}: ${why}` })
           continue
         }
         o.log(`mining: ${t.name} ${op} B=${b}`)
@@ -286,6 +319,8 @@ export async function runMiningBench(options: Partial<MiningBenchOptions> = {}):
             bestSeconds: r.best,
             medianSeconds: r.median,
             reps: r.reps,
+            nsPerElement: (r.best / (b * b)) * 1e9,
+            pageFaultsPerCall: r.faultsPerCall,
             triplets,
             agreement: agree,
           })
@@ -370,8 +405,23 @@ export function formatMiningReport(r: MiningReport): string {
   ratioRow('vs plain TS', 'simsageVsPlain')
   ratioRow('1t vs plain TS', 'simsage1tVsPlain')
   ratioRow('vs tfjs (cpu)', 'simsageVsTfjs')
+  lines.push('')
+  lines.push('page faults per call, ns per B² element:')
+  lines.push(pad('tool', 16) + pad('B', 7) + ops.map((op) => pad(op, 22)).join(''))
+  for (const b of o.sizes) {
+    for (const t of tools) {
+      const row = ops.map((op) => {
+        const c = r.cells.find((x) => x.tool === t && x.b === b && x.op === op)
+        if (c?.status !== 'ok') return pad('-', 22)
+        return pad(`${(c.pageFaultsPerCall ?? 0).toFixed(0)}, ${(c.nsPerElement ?? 0).toFixed(2)} ns`, 22)
+      })
+      lines.push(pad(t, 16) + pad(String(b), 7) + row.join(''))
+    }
+  }
   for (const n of r.notes) lines.push(`note: ${n}`)
-  const tfjsNa = r.cells.find((c) => c.tool === 'tfjs (cpu)' && c.status === 'n/a')
-  if (tfjsNa) lines.push(`note: tfjs semiHard ${tfjsNa.note}`)
+  const na = new Set(
+    r.cells.filter((c) => c.tool === 'tfjs (cpu)' && c.status === 'n/a').map((c) => `tfjs ${c.op} ${c.note}`),
+  )
+  for (const n of na) lines.push(`note: ${n}`)
   return lines.join('\n')
 }

@@ -227,7 +227,8 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
   else {
     const bw = options.threads.map((t) => `${t}t ${machine.readGbPerSec[t]?.toFixed(1)} GB/s`).join(', ')
     log(
-      `probes: FMA peak ${machine.fmaPeakGflops?.toFixed(1)} GFLOP/s/thread (${machine.fmaSimd}); streaming read ${bw}`,
+      `probes: FMA peak ${machine.fmaPeakGflops?.toFixed(1)} GFLOP/s/thread (${machine.fmaSimd}; second probe ` +
+        `${machine.fmaCheckGflops?.toFixed(1)}, ratio ${machine.fmaCheckRatio?.toFixed(3)}); streaming read ${bw}`,
     )
   }
 

@@ -82,12 +82,19 @@ export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
 const MAX_PROBE_SECONDS = 60
 
 /**
- * Single-thread single-precision FMA peak (GFLOP/s) measured with simsage's own loop for `seconds`
- * (in (0, 60], default 0.3) at SIMD level `simd` (default 'auto').
+ * Single-thread single-precision FMA peak (GFLOP/s, 2 flops per lane per FMA) measured with
+ * simsage's own loop for `seconds` (in (0, 60], default 0.3) at SIMD level `simd` (default 'auto'):
+ * `variant` 'asm' (default: 12 independent accumulators, the FMAs listed in inline asm) or
+ * 'intrinsics' (10 chains written with intrinsics), two differently written loops that should agree.
+ * Both loops are checked against their disassembly by the native tests.
  */
-export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'auto' } = {}): {
+export function probeFmaPeak(
+  options: { seconds?: number; simd?: SimdLevel | 'auto'; variant?: 'asm' | 'intrinsics' } = {},
+): {
   gflops: number
   simd: SimdLevel
+  /** FMA instructions per loop iteration the flop count assumes. */
+  fmasPerIteration: number
 } {
   if (options === null || typeof options !== 'object') {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`)
@@ -100,8 +107,15 @@ export function probeFmaPeak(options: { seconds?: number; simd?: SimdLevel | 'au
       `simd must be scalar, avx2, avx512 or auto, got ${describe(simd)}`,
     )
   }
-  const r = callNative(() => binding().probeFmaPeak({ simd, seconds }))
-  return { gflops: r.gflops, simd: r.simd as SimdLevel }
+  const variant = options.variant ?? 'asm'
+  if (variant !== 'asm' && variant !== 'intrinsics') {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `variant must be 'asm' or 'intrinsics', got ${describe(variant)}`,
+    )
+  }
+  const r = callNative(() => binding().probeFmaPeak({ simd, seconds, variant }))
+  return { gflops: r.gflops, simd: r.simd as SimdLevel, fmasPerIteration: r.fmasPerIteration }
 }
 
 /**

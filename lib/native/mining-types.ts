@@ -31,6 +31,8 @@ export interface RawMineArgs {
   /** Non-negative safe integer. */
   seed?: number
   threads?: number
+  /** B * B floats the miner computes its distance matrix into (overwritten); allocated per call when absent. */
+  distanceBuffer?: Float32Array
 }
 
 export interface RawMineResult {

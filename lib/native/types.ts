@@ -32,7 +32,13 @@ export interface RawBinding extends RawSimilarityBinding, RawNnBinding, RawMinin
   setThreads(args: { threads: number }): number
   setSimd(args: { level: string }): string
   setBackend(args: { backend: string }): string
-  probeFmaPeak(args: { simd?: string; seconds?: number }): { gflops: number; simd: string; seconds: number }
+  probeFmaPeak(args: { simd?: string; seconds?: number; variant?: 'asm' | 'intrinsics' }): {
+    gflops: number
+    simd: string
+    seconds: number
+    variant: string
+    fmasPerIteration: number
+  }
   probeReadBandwidth(args: { data: Float32Array; passes?: number; threads?: number }): {
     gbPerSec: number
     seconds: number

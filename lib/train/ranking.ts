@@ -80,8 +80,11 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
     distance: o.distance ?? 'squared',
     softMargin: o.softMargin ?? false,
   }
+  // Step buffers, reused by every step (a step has at most batchSize rows): no allocation, and no
+  // page faults, per step. The miner keeps its own distance matrix.
   const xb = new Float32Array(o.batchSize * o.inputDim)
   const lb = new Int32Array(o.batchSize)
+  const gradBuf = new Float32Array(o.batchSize * o.embeddingDim)
   const order = new Int32Array(n).map((_, i) => i)
   const history: EpochMetrics[] = []
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
@@ -134,7 +137,7 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
       const emb = o.model.forward(xb.subarray(0, b * o.inputDim), b)
       if (o.source.kind === 'miner') tripletIdx = o.source.miner.mine(emb, lb.subarray(0, b), o.embeddingDim).data
       o.model.zeroGrad()
-      const r = tripletLoss(emb, tripletIdx!, lossOpts)
+      const r = tripletLoss(emb, tripletIdx!, { ...lossOpts, grad: gradBuf.subarray(0, b * o.embeddingDim) })
       if (tripletIdx!.length > 0) {
         o.model.backward(r.grad)
         o.optimizer.step()

@@ -85,19 +85,26 @@ Napi::Value SetBackend(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, backend_name(preferred_backend()));
 }
 
-// probeFmaPeak({ simd?, seconds? }) -> { gflops, simd, seconds }
+// probeFmaPeak({ simd?, seconds?, variant?: 'asm' | 'intrinsics' })
+//   -> { gflops, simd, seconds, variant, fmasPerIteration }
 Napi::Value ProbeFmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "probeFmaPeak");
   const std::string name = a.string_or("simd", "auto");
   const double secs = a.number_or("seconds", 0.2);
+  const std::string variant = a.string_or("variant", "asm");
+  if (variant != "asm" && variant != "intrinsics")
+    throw_js(env, kInvalidArgument, "variant must be 'asm' or 'intrinsics'");
+  const FmaProbe v = variant == "asm" ? FmaProbe::Asm : FmaProbe::Intrinsics;
   SimdLevel l = guard(env, [&] { return parse_simd_level(name); });
   l = supported_simd_level(l);
-  ProbeResult r = guard(env, [&] { return probe_fma_peak(l, secs); });
+  ProbeResult r = guard(env, [&] { return probe_fma_peak(l, secs, v); });
   Napi::Object o = Napi::Object::New(env);
   o.Set("gflops", r.gflops);
   o.Set("simd", simd_level_name(l));
   o.Set("seconds", r.seconds);
+  o.Set("variant", variant);
+  o.Set("fmasPerIteration", fma_probe_fmas_per_iteration(l, v));
   return o;
 }
 

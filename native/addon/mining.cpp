@@ -1,11 +1,13 @@
 // Bindings of the mining family (native/mining/): registered by register_mining. All calls are
 // synchronous (a B = 4096 batch-hard pass is tens of milliseconds; training loops call them
 // between native steps). Outputs whose size is known (distance matrix, gradient) go into
-// caller-provided typed arrays; triplet lists come back as new Int32Arrays.
+// caller-provided typed arrays, and so does a miner's B x B distance matrix (`distanceBuffer`, which
+// a miner object keeps between calls). Triplet lists come back as new Int32Arrays of exactly T x 3
+// (the caller keeps them); the native list they are copied from keeps its capacity per thread.
 //
 //   miningPairwise({ embeddings, dim, metric, out, threads? }) -> simd level name
 //   miningMine({ embeddings, labels, dim, miner, metric?, margin?, type?, maxTriplets?, cutoff?,
-//                nonzeroLossCutoff?, seed?, threads? }) -> { triplets: Int32Array, total }
+//                nonzeroLossCutoff?, seed?, threads?, distanceBuffer? }) -> { triplets: Int32Array, total }
 //   miningTripletLoss({ embeddings, dim, triplets, margin?, distance?, softMargin?, grad?, threads? })
 //       -> { loss, active }
 #include "mining/mining.h"
@@ -64,6 +66,7 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
   MineParams p;
   p.embeddings = x.embeddings, p.b = x.b, p.dim = x.dim;
   p.labels = a.i32("labels", x.b);
+  p.distance_buffer = a.f32_opt("distanceBuffer", x.b * x.b);  // B x B, overwritten
   p.margin = static_cast<float>(a.number_or("margin", 0.0));
   p.threads = a.threads();
   const std::string miner = a.string_or("miner", "");
@@ -74,7 +77,8 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
   dw.cutoff = static_cast<float>(a.number_or("cutoff", dw.cutoff));
   dw.nonzero_loss_cutoff = static_cast<float>(a.number_or("nonzeroLossCutoff", dw.nonzero_loss_cutoff));
   dw.seed = static_cast<uint64_t>(a.integer_or("seed", 0));
-  std::vector<int32_t> trip;
+  thread_local std::vector<int32_t> trip;  // keeps its capacity: no allocation per call
+  trip.clear();
   const int64_t total = guard(env, [&]() -> int64_t {
     p.metric = parse_distance_metric(metric.c_str());
     check_margin(p.margin);

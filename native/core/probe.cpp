@@ -12,17 +12,41 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 SimdLevel supported(SimdLevel l) { return supported_simd_level(l); }
 }  // namespace
 
+namespace {
+constexpr int kScalarChains = 8;
+}  // namespace
+
 int64_t fma_chains_scalar(int64_t iters, float* sink) {
-  // 8 independent scalar chains; returns flops performed.
-  float a[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-  const float m = 0.999999f, c = 1e-7f;
+  // 8 independent multiply-add chains with distinct addends (identical chains would be merged);
+  // baseline x86-64 has no FMA, so this is the scalar level's mul + add rate. Returns flops.
+  float a[kScalarChains], c[kScalarChains];
+  for (int j = 0; j < kScalarChains; ++j) a[j] = 1.0f + 0.01f * static_cast<float>(j), c[j] = 1e-7f * (j + 1);
+  const float m = 0.999999f;
   for (int64_t i = 0; i < iters; ++i)
-    for (int j = 0; j < 8; ++j) a[j] = a[j] * m + c;
+    for (int j = 0; j < kScalarChains; ++j) a[j] = a[j] * m + c[j];
   float s = 0;
-  for (int j = 0; j < 8; ++j) s += a[j];
+  for (int j = 0; j < kScalarChains; ++j) s += a[j];
   *sink = s;
-  return iters * 8 * 2;
+  return iters * kScalarChains * 2;
 }
+
+int fma_probe_fmas_per_iteration(SimdLevel level, FmaProbe variant) {
+  if (supported(level) == SimdLevel::Scalar) return kScalarChains;
+  return variant == FmaProbe::Asm ? kFmaChainsAsm : kFmaChainsIntrinsics;
+}
+
+int fma_probe_lanes(SimdLevel level) {
+  switch (supported(level)) {
+    case SimdLevel::Avx512:
+      return 16;
+    case SimdLevel::Avx2:
+      return 8;
+    default:
+      return 1;
+  }
+}
+
+int read_probe_bytes_per_iteration(SimdLevel level) { return 4 * fma_probe_lanes(level) * 4; }
 
 double read_sum_scalar(const float* data, int64_t n) {
   double s = 0;
@@ -30,12 +54,16 @@ double read_sum_scalar(const float* data, int64_t n) {
   return s;
 }
 
-ProbeResult probe_fma_peak(SimdLevel level, double min_seconds) {
+ProbeResult probe_fma_peak(SimdLevel level, double min_seconds, FmaProbe variant) {
   level = supported(level);
+  const bool intrinsics = variant == FmaProbe::Intrinsics;
   auto run = [&](int64_t iters, float* sink) -> int64_t {
 #if defined(SIMSAGE_X86)
-    if (level == SimdLevel::Avx512) return fma_chains_avx512(iters, sink);
-    if (level == SimdLevel::Avx2) return fma_chains_avx2(iters, sink);
+    if (level == SimdLevel::Avx512)
+      return intrinsics ? fma_intrinsics_avx512(iters, sink) : fma_chains_avx512(iters, sink);
+    if (level == SimdLevel::Avx2) return intrinsics ? fma_intrinsics_avx2(iters, sink) : fma_chains_avx2(iters, sink);
+#else
+    (void)intrinsics;
 #endif
     return fma_chains_scalar(iters, sink);
   };

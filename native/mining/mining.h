@@ -73,6 +73,10 @@ struct MineParams {
   // Optional precomputed b x b distance matrix (pairwise_distances with `metric`); when null the
   // miner computes it. Its contents are trusted.
   const float* distances = nullptr;
+  // Optional b x b buffer (overwritten) the miner computes its distance matrix into when
+  // `distances` is null; when both are null it allocates one per call. A caller that mines batch
+  // after batch keeps one buffer: a fresh b x b matrix per call costs b^2 / 1024 page faults.
+  float* distance_buffer = nullptr;
 };
 
 // Filter miner (batch-all when filter is Any or All). Triplets come in (a, p, n) lexicographic
@@ -150,6 +154,10 @@ struct TripletLossResult {
 
 TripletLossResult triplet_loss(const TripletLossParamsT<float>& p);
 TripletLossResult triplet_loss(const TripletLossParamsT<double>& p);  // for gradient checks
+
+// Scratch: besides the b x b matrix (distance_buffer), the drivers keep their O(b), O(b dim) and
+// O(T) buffers per thread between calls (mining/cpu/scratch.h), and `out` vectors keep their
+// capacity: mining batch after batch of one size allocates nothing after the first call.
 
 // ---- shared checks (also used by the addon) ------------------------------------------------------
 

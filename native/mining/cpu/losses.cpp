@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "mining/cpu/scratch.h"
 #include "mining/mining.h"
 
 namespace simsage {
@@ -49,7 +50,9 @@ TripletLossResult loss_impl(const TripletLossParamsT<T>& p) {
   TripletLossResult res;
   if (nt == 0) return res;
   const bool euclid = p.distance == TripletDistance::Euclidean;
-  std::vector<double> loss(static_cast<size_t>(nt)), cp(static_cast<size_t>(nt)), cn(static_cast<size_t>(nt));
+  using mining::cpu::Slot;
+  double* loss = mining::cpu::scratch<double, Slot::LossTerms>(static_cast<size_t>(3 * nt));
+  double *cp = loss + nt, *cn = loss + 2 * nt;
   parallel_chunks(nt, kTripletsPerTask, p.threads, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) {
       const T* a = p.embeddings + p.triplets[3 * t] * dim;
@@ -90,12 +93,13 @@ TripletLossResult loss_impl(const TripletLossParamsT<T>& p) {
   res.loss = sum / static_cast<double>(nt);
   if (!p.grad) return res;
   const double inv_t = 1.0 / static_cast<double>(nt);
-  std::vector<double> g(static_cast<size_t>(p.b * dim), 0.0);
+  double* g = mining::cpu::scratch<double, Slot::LossGrad>(static_cast<size_t>(p.b * dim));
+  std::fill(g, g + p.b * dim, 0.0);
   for (int64_t t = 0; t < nt; ++t) {
     if (cp[t] == 0 && cn[t] == 0) continue;
     const int64_t ia = p.triplets[3 * t], iq = p.triplets[3 * t + 1], in = p.triplets[3 * t + 2];
     const T *a = p.embeddings + ia * dim, *q = p.embeddings + iq * dim, *n = p.embeddings + in * dim;
-    double *ga = g.data() + ia * dim, *gq = g.data() + iq * dim, *gn = g.data() + in * dim;
+    double *ga = g + ia * dim, *gq = g + iq * dim, *gn = g + in * dim;
     const double kp = cp[t] * inv_t, kn = cn[t] * inv_t;
     for (int64_t d = 0; d < dim; ++d) {
       const double u = static_cast<double>(a[d]) - q[d], v = static_cast<double>(a[d]) - n[d];

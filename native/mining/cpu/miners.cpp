@@ -13,6 +13,7 @@
 #include "core/parallel.h"
 #include "core/random.h"
 #include "mining/cpu/row_kernels.h"
+#include "mining/cpu/scratch.h"
 #include "mining/mining.h"
 
 namespace simsage {
@@ -24,7 +25,11 @@ constexpr int64_t kAnchorsPerTask = 8;
 // instead of P row scans.
 constexpr int64_t kSemiHardScanMaxPositives = 48;
 
-// The distance matrix a miner reads: the caller's, or one computed here.
+using mining::cpu::scratch;
+using mining::cpu::Slot;
+
+// The distance matrix a miner reads: the caller's, or one computed here (into the caller's
+// buffer when there is one).
 struct Distances {
   std::vector<float> owned;
   const float* d = nullptr;
@@ -39,16 +44,20 @@ Distances distances_for(SimdLevel level, const MineParams& p) {
     r.d = p.distances;
     return r;
   }
-  r.owned.resize(static_cast<size_t>(p.b * p.b));
+  float* buf = p.distance_buffer;
+  if (!buf) {
+    r.owned.resize(static_cast<size_t>(p.b * p.b));
+    buf = r.owned.data();
+  }
   PairwiseParams pp;
   pp.embeddings = p.embeddings;
   pp.b = p.b;
   pp.dim = p.dim;
   pp.metric = p.metric;
-  pp.out = r.owned.data();
+  pp.out = buf;
   pp.threads = p.threads;
   pairwise_distances_at(level, pp);
-  r.d = r.owned.data();
+  r.d = buf;
   return r;
 }
 
@@ -95,7 +104,8 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
   const mining::cpu::RowKernels& k = mining::cpu::row_kernels_for(level);
   const int64_t b = p.b;
   const int32_t* lab = p.labels;
-  std::vector<int64_t> offset(static_cast<size_t>(b + 1), 0);
+  int64_t* offset = scratch<int64_t, Slot::Offsets>(static_cast<size_t>(b + 1));
+  offset[0] = 0;
   parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     for (int64_t a = a0; a < a1; ++a) {
       const float* row = dist.d + a * b;
@@ -112,11 +122,9 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
   for (int64_t a = 0; a < b; ++a) offset[a + 1] += offset[a];
   const int64_t total = offset[b];
   const int64_t limit = max_triplets < 0 ? total : std::min(total, max_triplets);
-  out->assign(static_cast<size_t>(limit * 3), 0);
-  std::vector<std::vector<int32_t>> scratch(static_cast<size_t>(resolve_threads(p.threads)));
-  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int w) {
-    std::vector<int32_t>& negs = scratch[w];
-    negs.resize(static_cast<size_t>(b));
+  out->resize(static_cast<size_t>(limit * 3));  // every slot is written below
+  parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
+    int32_t* negs = scratch<int32_t, Slot::RowList>(static_cast<size_t>(b));
     for (int64_t a = a0; a < a1 && offset[a] < limit; ++a) {
       const float* row = dist.d + a * b;
       int32_t* dst = out->data() + offset[a] * 3;
@@ -125,7 +133,7 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
         if (q == a || lab[q] != lab[a]) continue;
         float lo = 0.f, hi = 0.f;
         filter_range(filter, row[q], p.margin, &lo, &hi);
-        const int64_t c = std::min(k.collect(row, lab, lab[a], b, lo, hi, negs.data()), limit - pos);
+        const int64_t c = std::min(k.collect(row, lab, lab[a], b, lo, hi, negs), limit - pos);
         for (int64_t i = 0; i < c; ++i, dst += 3) {
           dst[0] = static_cast<int32_t>(a), dst[1] = static_cast<int32_t>(q), dst[2] = negs[i];
         }
@@ -146,14 +154,19 @@ void mine_batch_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_
   Distances dist = distances_for(level, p);
   const mining::cpu::RowKernels& k = mining::cpu::row_kernels_for(level);
   const int64_t b = p.b;
-  std::vector<int64_t> pos(static_cast<size_t>(b)), neg(static_cast<size_t>(b));
+  int64_t* pos = scratch<int64_t, Slot::Hardest>(static_cast<size_t>(2 * b));
+  int64_t* neg = pos + b;
   parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     for (int64_t a = a0; a < a1; ++a) k.hardest(dist.d + a * b, p.labels, a, b, &pos[a], &neg[a]);
   });
-  out->clear();
+  int64_t n = 0;
+  for (int64_t a = 0; a < b; ++a) n += pos[a] >= 0 && neg[a] >= 0;
+  out->resize(static_cast<size_t>(3 * n));
+  int32_t* dst = out->data();
   for (int64_t a = 0; a < b; ++a) {
     if (pos[a] < 0 || neg[a] < 0) continue;
-    out->insert(out->end(), {static_cast<int32_t>(a), static_cast<int32_t>(pos[a]), static_cast<int32_t>(neg[a])});
+    dst[0] = static_cast<int32_t>(a), dst[1] = static_cast<int32_t>(pos[a]), dst[2] = static_cast<int32_t>(neg[a]);
+    dst += 3;
   }
 }
 
@@ -168,18 +181,18 @@ namespace {
 // negative farther than d[positives[i]] or -1. Positives sorted by distance; each negative n with
 // dn is a candidate for exactly the positives ranked below r(n) = #{q : dq < dn}; the answer for
 // rank i is the (dn, n)-smallest candidate over r > i (a suffix minimum).
-void semihard_by_rank(const float* d, const int32_t* lab, int64_t a, int64_t b, const std::vector<int32_t>& positives,
+void semihard_by_rank(const float* d, const int32_t* lab, int64_t a, int64_t b, const int32_t* positives, int64_t P,
                       int32_t* res) {
-  const int64_t P = static_cast<int64_t>(positives.size());
-  std::vector<float> dps(static_cast<size_t>(P));
-  std::vector<int32_t> order(static_cast<size_t>(P));
+  float* dps = scratch<float, Slot::RankDist>(static_cast<size_t>(P));
+  int32_t* order = scratch<int32_t, Slot::RankOrder>(static_cast<size_t>(P));
   for (int64_t i = 0; i < P; ++i) order[i] = static_cast<int32_t>(i);
-  std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return d[positives[x]] < d[positives[y]]; });
+  std::sort(order, order + P, [&](int32_t x, int32_t y) { return d[positives[x]] < d[positives[y]]; });
   for (int64_t i = 0; i < P; ++i) dps[i] = d[positives[order[i]]];
-  std::vector<int64_t> best(static_cast<size_t>(P + 1), -1);  // best negative per rank r
+  int64_t* best = scratch<int64_t, Slot::RankBest>(static_cast<size_t>(P + 1));  // best negative per rank r
+  std::fill(best, best + P + 1, int64_t(-1));
   for (int64_t n = 0; n < b; ++n) {
     if (lab[n] == lab[a]) continue;
-    const int64_t r = std::lower_bound(dps.begin(), dps.end(), d[n]) - dps.begin();
+    const int64_t r = std::lower_bound(dps, dps + P, d[n]) - dps;
     if (r == 0) continue;
     int64_t& cur = best[r];
     if (cur < 0 || d[n] < d[cur]) cur = n;  // n ascending: ties keep the smaller index
@@ -199,7 +212,8 @@ void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t
   const int64_t b = p.b;
   const int32_t* lab = p.labels;
   // Slot of every (a, q) positive pair, in (a, q) order.
-  std::vector<int64_t> offset(static_cast<size_t>(b + 1), 0);
+  int64_t* offset = scratch<int64_t, Slot::Offsets>(static_cast<size_t>(b + 1));
+  offset[0] = 0;
   parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
     for (int64_t a = a0; a < a1; ++a) {
       int64_t c = 0;
@@ -208,28 +222,32 @@ void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t
     }
   });
   for (int64_t a = 0; a < b; ++a) offset[a + 1] += offset[a];
-  std::vector<int32_t> posv(static_cast<size_t>(offset[b])), negv(static_cast<size_t>(offset[b]));
+  int32_t* posv = scratch<int32_t, Slot::PairPos>(static_cast<size_t>(offset[b]));
+  int32_t* negv = scratch<int32_t, Slot::PairNeg>(static_cast<size_t>(offset[b]));
   parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
-    std::vector<int32_t> positives;
     for (int64_t a = a0; a < a1; ++a) {
       const float* row = dist.d + a * b;
-      positives.clear();
-      for (int64_t q = 0; q < b; ++q)
-        if (q != a && lab[q] == lab[a]) positives.push_back(static_cast<int32_t>(q));
-      int32_t* res = negv.data() + offset[a];
-      std::copy(positives.begin(), positives.end(), posv.begin() + offset[a]);
-      if (static_cast<int64_t>(positives.size()) > kSemiHardScanMaxPositives) {
-        semihard_by_rank(row, lab, a, b, positives, res);
+      // The anchor's positives, in index order, straight into its pair slots.
+      int32_t* positives = posv + offset[a];
+      const int64_t P = offset[a + 1] - offset[a];
+      for (int64_t q = 0, i = 0; q < b; ++q)
+        if (q != a && lab[q] == lab[a]) positives[i++] = static_cast<int32_t>(q);
+      int32_t* res = negv + offset[a];
+      if (P > kSemiHardScanMaxPositives) {
+        semihard_by_rank(row, lab, a, b, positives, P, res);
       } else {
-        for (size_t i = 0; i < positives.size(); ++i)
+        for (int64_t i = 0; i < P; ++i)
           res[i] = static_cast<int32_t>(k.semihard(row, lab, lab[a], b, row[positives[i]]));
       }
     }
   });
-  out->clear();
+  int64_t n = 0;
+  for (int64_t s = 0; s < offset[b]; ++s) n += negv[s] >= 0;
+  out->resize(static_cast<size_t>(3 * n));
+  int32_t* dst = out->data();
   for (int64_t a = 0; a < b; ++a)
     for (int64_t s = offset[a]; s < offset[a + 1]; ++s)
-      if (negv[s] >= 0) out->insert(out->end(), {static_cast<int32_t>(a), posv[s], negv[s]});
+      if (negv[s] >= 0) dst[0] = static_cast<int32_t>(a), dst[1] = posv[s], dst[2] = negv[s], dst += 3;
 }
 
 void mine_semi_hard(const MineParams& p, std::vector<int32_t>* out) { mine_semi_hard_at(active_simd_level(), p, out); }
@@ -273,35 +291,41 @@ void mine_distance_weighted(const MineParams& p, const DistanceWeightedParams& d
     throw_error(ErrorCode::InvalidArgument, "distance-weighted sampling needs 0 <= cutoff < nonzeroLossCutoff");
   const int64_t b = p.b, dim = p.dim;
   const int32_t* lab = p.labels;
-  std::vector<float> unit(static_cast<size_t>(b * dim));
+  float* unit = scratch<float, Slot::Unit>(static_cast<size_t>(b * dim));
   for (int64_t i = 0; i < b; ++i) {
     double s = 0;
     for (int64_t d = 0; d < dim; ++d) s += static_cast<double>(p.embeddings[i * dim + d]) * p.embeddings[i * dim + d];
     const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
     for (int64_t d = 0; d < dim; ++d) unit[i * dim + d] = static_cast<float>(p.embeddings[i * dim + d] * inv);
   }
-  std::vector<float> dist(static_cast<size_t>(b * b));
+  std::vector<float> owned;
+  float* dist = p.distance_buffer;
+  if (!dist) {
+    owned.resize(static_cast<size_t>(b * b));
+    dist = owned.data();
+  }
   PairwiseParams pp;
-  pp.embeddings = unit.data();
+  pp.embeddings = unit;
   pp.b = b;
   pp.dim = dim;
   pp.metric = DistanceMetric::Euclidean;
-  pp.out = dist.data();
+  pp.out = dist;
   pp.threads = p.threads;
   pairwise_distances(pp);
 
-  std::vector<int64_t> offset(static_cast<size_t>(b + 1), 0);
+  int64_t* offset = scratch<int64_t, Slot::Offsets>(static_cast<size_t>(b + 1));
+  offset[0] = 0;
   for (int64_t a = 0; a < b; ++a) {
     int64_t c = 0;
     for (int64_t q = 0; q < b; ++q) c += (lab[q] == lab[a]) & (q != a);
     offset[a + 1] = offset[a] + c;
   }
-  out->assign(static_cast<size_t>(offset[b] * 3), 0);
+  out->resize(static_cast<size_t>(offset[b] * 3));  // every slot is written below
   parallel_chunks(b, kAnchorsPerTask, p.threads, [&](int64_t a0, int64_t a1, int) {
-    std::vector<double> cdf(static_cast<size_t>(b));
+    double* cdf = scratch<double, Slot::Cdf>(static_cast<size_t>(b));
     for (int64_t a = a0; a < a1; ++a) {
       if (offset[a + 1] == offset[a]) continue;
-      distance_weighted_probs(dist.data() + a * b, lab, b, a, dim, dw, cdf.data());
+      distance_weighted_probs(dist + a * b, lab, b, a, dim, dw, cdf);
       for (int64_t j = 1; j < b; ++j) cdf[j] += cdf[j - 1];
       // One stream per anchor: the draws do not depend on how anchors are split over threads.
       SplitMix64 rng(dw.seed ^ (0xD1B54A32D192ED03ull * static_cast<uint64_t>(a + 1)));
@@ -309,7 +333,7 @@ void mine_distance_weighted(const MineParams& p, const DistanceWeightedParams& d
       for (int64_t q = 0; q < b; ++q) {
         if (q == a || lab[q] != lab[a]) continue;
         const double u = rng.uniform() * cdf[b - 1];
-        int64_t n = std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin();
+        int64_t n = std::upper_bound(cdf, cdf + b, u) - cdf;
         n = std::min(n, b - 1);
         while (n > 0 && lab[n] == lab[a]) --n;  // rounding at the top end: step back to a negative
         while (lab[n] == lab[a]) ++n;
