@@ -62,12 +62,15 @@ function compare(
     return check(res, ref, { k, ids, eligible })
   }
   const problems: string[] = []
+  // Rows hold min(k, size) slots (README: a huge k allocates nothing extra).
+  const slots = Math.min(k, model.size)
+  if (res.k !== slots) problems.push(`results.k ${res.k}, expected min(k, size) = ${slots}`)
   queries.forEach((q, qi) => {
     const want = expected(model, q, metric, k, (id) => eligible(qi, id))
     if (res.counts[qi] !== want.length) problems.push(`q${qi}: count ${res.counts[qi]}, expected ${want.length}`)
-    for (let j = 0; j < k; j++) {
-      const id = res.ids[qi * k + j]
-      const s = res.scores[qi * k + j]
+    for (let j = 0; j < slots; j++) {
+      const id = res.ids[qi * slots + j]
+      const s = res.scores[qi * slots + j]
       const w = want[j]
       if (w ? id !== w.id || s !== w.s : id !== -1 || !Number.isNaN(s))
         problems.push(`q${qi} rank ${j}: got (${id}, ${s}), expected ${w ? `(${w.id}, ${w.s})` : 'padding'}`)

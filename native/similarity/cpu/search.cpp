@@ -229,6 +229,12 @@ void write_results(const TopkParams& p, const QueryBatch& qb, const Buffers& b, 
         if (p.metric == Metric::L2) s = std::max(0.f, qb.qnorm2[i] - s);
         os[j] = s;
       }
+      // l2 ranks by the key 2<q,x> - |x|^2 and adds |q|^2 only here: keys that differ by less than
+      // half an ulp of the distance round to equal distances. Order such runs toward the smaller id
+      // (the documented tie rule for returned scores); the distances stay sorted.
+      if (p.metric == Metric::L2)
+        for (int64_t j = 1; j < keep; ++j)
+          for (int64_t m = j; m > 0 && os[m - 1] == os[m] && oi[m - 1] > oi[m]; --m) std::swap(oi[m - 1], oi[m]);
       for (int64_t j = keep; j < K; ++j) {
         oi[j] = -1;
         os[j] = nan;
