@@ -96,6 +96,14 @@ t.test('CLI: experiment ranking --json prints one JSON object last', async (t) =
   for (const row of out.rows) {
     t.ok(row.metrics.recall1 >= 0 && row.metrics.recall1 <= 1, `${row.model} recall1 in [0, 1]`)
     t.type(row.train_seconds, 'number')
+    if (row.model === 'raw-pixels') continue
+    t.equal(row.epochs.length, out.options.epochs, `${row.model}: one entry per epoch`)
+    const mean =
+      row.epochs.reduce((s: number, e: { rows_per_second: number }) => s + e.rows_per_second, 0) / row.epochs.length
+    t.ok(
+      Math.abs(mean - row.rows_per_second) <= 1e-6 * mean,
+      `${row.model}: rows_per_second is the mean of the epochs'`,
+    )
   }
   const bad = simsage(['experiment', 'ranking', '--epochs', '0'])
   t.not(bad.status, 0, 'bad --epochs fails')
