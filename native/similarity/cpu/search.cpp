@@ -108,19 +108,45 @@ void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch*
 // sets x nq top-k buffers (set s, query i at bufs[s * nq + i]) over one slot array.
 struct Buffers {
   std::unique_ptr<TopkCand[]> slots;
+  size_t slot_capacity = 0;
   std::vector<TopkBuffer> bufs;
   int sets = 1;
 };
 
+// Slot storage kept between calls on one calling thread (a search runs on one calling thread at a
+// time): a fresh multi-megabyte array per call costs a page fault per 4 KiB (~300 per call at
+// Q = 1024, k = 100). Up to kKeptSlotBytes stays allocated; a larger array is freed after its call.
+constexpr size_t kKeptSlotBytes = size_t{64} << 20;
+
+Buffers& thread_buffers() {
+  thread_local Buffers b;
+  return b;
+}
+
 void make_buffers(int sets, int64_t nq, int64_t k, Buffers* b) {
   const int64_t cap = topk_capacity(k);
+  const size_t n = static_cast<size_t>(sets) * nq * cap;
   b->sets = sets;
-  b->slots.reset(new TopkCand[static_cast<size_t>(sets) * nq * cap]);
+  if (n > b->slot_capacity) {
+    b->slots.reset();
+    b->slots.reset(new TopkCand[n]);
+    b->slot_capacity = n;
+  }
   b->bufs.assign(static_cast<size_t>(sets) * nq, TopkBuffer{});
   for (size_t h = 0; h < b->bufs.size(); ++h) {
     b->bufs[h].c = b->slots.get() + h * cap;
     b->bufs[h].k = k;
     b->bufs[h].cap = cap;
+  }
+}
+
+// Frees slot storage past kKeptSlotBytes once a call is done with it.
+void trim_buffers(Buffers* b) {
+  if (b->slot_capacity * sizeof(TopkCand) > kKeptSlotBytes) {
+    b->slots.reset();
+    b->slot_capacity = 0;
+    b->bufs.clear();
+    b->bufs.shrink_to_fit();
   }
 }
 
@@ -286,8 +312,12 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     // 12.1k -> 14.2k q/s; at N = 1M, or k = 10, the corpus split is as fast or faster.
     const bool query_split =
         src.panels != nullptr && workers > 1 && Kb >= 64 && qb.nq >= 128 * threads && N * D <= (int64_t{1} << 25);
-    Buffers bufs;
+    Buffers& bufs = thread_buffers();
     make_buffers(query_split ? 1 : workers, qb.nq, Kb, &bufs);
+    struct Trim {
+      Buffers* b;
+      ~Trim() { trim_buffers(b); }
+    } trim{&bufs};
     const int used = query_split ? scan_split_queries(kt, ctx, src, p.metric, threads, qb.nq, &bufs)
                                  : scan_split_corpus(kt, ctx, src, p.metric, workers, qb.nq, &bufs);
     stats.threads_used = std::max(stats.threads_used, used);
