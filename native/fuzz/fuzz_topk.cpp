@@ -27,33 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<float> queries = matrix(in, (nq > 0 ? nq : 0) * d, mode);
 
   // Filters in id space (ids are row indices); ids drawn from [-2, n + 2).
-  FilterSpec spec;
-  std::vector<int64_t> allow, deny, ex_ids, ex_off;
-  auto some_ids = [&](std::vector<int64_t>* out) {
-    const int m = in.ConsumeIntegralInRange<int>(0, 12);
-    for (int i = 0; i < m; ++i) out->push_back(in.ConsumeIntegralInRange<int64_t>(-2, (n > 0 ? n : 0) + 2));
-  };
-  const uint8_t which = in.ConsumeIntegral<uint8_t>();
-  if (which & 1) {
-    some_ids(&allow);
-    spec.has_allow = true;
-    spec.allow = allow.data();
-    spec.n_allow = static_cast<int64_t>(allow.size());
-  }
-  if (which & 2) {
-    some_ids(&deny);
-    spec.deny = deny.data();
-    spec.n_deny = static_cast<int64_t>(deny.size());
-  }
-  if ((which & 4) && nq > 0) {
-    ex_off.push_back(0);
-    for (int64_t q = 0; q < nq; ++q) {
-      some_ids(&ex_ids);
-      ex_off.push_back(static_cast<int64_t>(ex_ids.size()));
-    }
-    spec.exclude_offsets = ex_off.data();
-    spec.exclude_ids = ex_ids.data();
-  }
+  FuzzFilter filt;
+  draw_filter(
+      in, nq, 12, [&] { return in.ConsumeIntegralInRange<int64_t>(-2, (n > 0 ? n : 0) + 2); }, &filt);
+  const FilterSpec& spec = filt.spec;
+  const std::vector<int64_t>&allow = filt.allow, &deny = filt.deny, &ex_ids = filt.ex_ids, &ex_off = filt.ex_off;
 
   const int64_t kk = k > 0 ? k : 1;
   const int64_t q_rows = nq > 0 ? nq : 0;

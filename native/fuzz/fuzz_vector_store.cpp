@@ -94,33 +94,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const int64_t nq = in.ConsumeIntegralInRange<int64_t>(0, 3);
         const int64_t k = in.ConsumeIntegralInRange<int64_t>(1, 40);
         std::vector<float> q = matrix(in, nq * dim, Values::Tame);
-        std::vector<int64_t> allow, deny, ex_ids, ex_off;
-        auto some_ids = [&](std::vector<int64_t>* out) {
-          const int m = in.ConsumeIntegralInRange<int>(0, 6);
-          for (int i = 0; i < m; ++i) out->push_back(pick_id(in));
-        };
-        FilterSpec spec;
-        const uint8_t which = in.ConsumeIntegral<uint8_t>();
-        if (which & 1) {
-          some_ids(&allow);
-          spec.has_allow = true;
-          spec.allow = allow.data();
-          spec.n_allow = static_cast<int64_t>(allow.size());
-        }
-        if (which & 2) {
-          some_ids(&deny);
-          spec.deny = deny.data();
-          spec.n_deny = static_cast<int64_t>(deny.size());
-        }
-        if ((which & 4) && nq > 0) {
-          ex_off.push_back(0);
-          for (int64_t i = 0; i < nq; ++i) {
-            some_ids(&ex_ids);
-            ex_off.push_back(static_cast<int64_t>(ex_ids.size()));
-          }
-          spec.exclude_offsets = ex_off.data();
-          spec.exclude_ids = ex_ids.data();
-        }
+        FuzzFilter filt;
+        draw_filter(
+            in, nq, 6, [&] { return pick_id(in); }, &filt);
+        const FilterSpec& spec = filt.spec;
+        const std::vector<int64_t>&allow = filt.allow, &deny = filt.deny, &ex_ids = filt.ex_ids, &ex_off = filt.ex_off;
         std::vector<int64_t> out_ids(nq * k);
         std::vector<float> out_scores(nq * k);
         std::vector<int32_t> out_counts(nq);

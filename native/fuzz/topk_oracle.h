@@ -17,6 +17,43 @@
 
 namespace simsage_fuzz {
 
+// Allow / deny / per-query exclude id lists drawn by a search target, and the FilterSpec over them
+// (spec points into the vectors: fill a FuzzFilter in place, do not copy it).
+struct FuzzFilter {
+  std::vector<int64_t> allow, deny, ex_ids, ex_off;
+  simsage::FilterSpec spec;
+};
+
+// Draws each list with probability 1/2 (up to max_ids ids each, from pick_id()); excludes need nq > 0.
+template <class PickId>
+void draw_filter(FuzzedDataProvider& in, int64_t nq, int max_ids, PickId pick_id, FuzzFilter* f) {
+  auto some_ids = [&](std::vector<int64_t>* out) {
+    const int m = in.ConsumeIntegralInRange<int>(0, max_ids);
+    for (int i = 0; i < m; ++i) out->push_back(pick_id());
+  };
+  const uint8_t which = in.ConsumeIntegral<uint8_t>();
+  if (which & 1) {
+    some_ids(&f->allow);
+    f->spec.has_allow = true;
+    f->spec.allow = f->allow.data();
+    f->spec.n_allow = static_cast<int64_t>(f->allow.size());
+  }
+  if (which & 2) {
+    some_ids(&f->deny);
+    f->spec.deny = f->deny.data();
+    f->spec.n_deny = static_cast<int64_t>(f->deny.size());
+  }
+  if ((which & 4) && nq > 0) {
+    f->ex_off.push_back(0);
+    for (int64_t q = 0; q < nq; ++q) {
+      some_ids(&f->ex_ids);
+      f->ex_off.push_back(static_cast<int64_t>(f->ex_ids.size()));
+    }
+    f->spec.exclude_offsets = f->ex_off.data();
+    f->spec.exclude_ids = f->ex_ids.data();
+  }
+}
+
 struct Candidate {
   int64_t id;
   const float* row;  // dim floats, as stored by the caller (before any normalisation)
