@@ -24,6 +24,16 @@ export const ErrorCodes = {
   /** A saved file is corrupt, truncated or not a simsage file. */
   CORRUPT_FILE: 'ERR_SIMSAGE_CORRUPT_FILE',
   /**
+   * Saved state (a stream's state blob, a checkpoint) belongs to a different model or configuration
+   * than the one asked to restore it (other sizes, kernel, dilations or layer count).
+   */
+  STATE_MISMATCH: 'ERR_SIMSAGE_STATE_MISMATCH',
+  /**
+   * A text input (CSV, JSON, JSONL) is malformed: a missing column, a bad number, a wrong field count,
+   * timestamps going backwards inside a session. The message gives the source and the line number.
+   */
+  MALFORMED_INPUT: 'ERR_SIMSAGE_MALFORMED_INPUT',
+  /**
    * A file or directory named by the caller does not exist (ENOENT): a missing file to load, a
    * missing parent directory to save into. The message names the caller's path; `cause` is Node's error.
    */

@@ -20,6 +20,8 @@ const char* error_code_name(ErrorCode code) {
       return "ERR_SIMSAGE_DISPOSED";
     case ErrorCode::CorruptFile:
       return "ERR_SIMSAGE_CORRUPT_FILE";
+    case ErrorCode::StateMismatch:
+      return "ERR_SIMSAGE_STATE_MISMATCH";
     case ErrorCode::Unsupported:
       return "ERR_SIMSAGE_UNSUPPORTED";
     case ErrorCode::OutOfMemory:

@@ -15,6 +15,7 @@ enum class ErrorCode {
   InvalidId,        // ERR_SIMSAGE_INVALID_ID
   Disposed,         // ERR_SIMSAGE_DISPOSED
   CorruptFile,      // ERR_SIMSAGE_CORRUPT_FILE
+  StateMismatch,    // ERR_SIMSAGE_STATE_MISMATCH
   Unsupported,      // ERR_SIMSAGE_UNSUPPORTED
   OutOfMemory,      // ERR_SIMSAGE_OUT_OF_MEMORY
   Cuda,             // ERR_SIMSAGE_CUDA
