@@ -7,6 +7,8 @@
  *   simsage info                      active SIMD level, backends, threads (JSON)
  *   simsage experiment ranking        every miner + the Deep Ranking sampler + raw pixels, one budget
  *   simsage train ranking / eval ranking   train a tower to a safetensors checkpoint / evaluate it
+ *   simsage experiment hiertcn        HierTCN, TCN-only, GRU-only, co-occurrence, most-popular, one budget
+ *   simsage train hiertcn / eval hiertcn   train HierTCN to a checkpoint (+ item index) / evaluate it
  *
  * A registrar loads its implementation with a dynamic `import()` inside each action, so
  * `simsage info` never pays for training code or a benchmark's peers.
@@ -17,6 +19,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 
 import { packageRoot } from '../native/binding.js'
+import { registerHierTCNCommands } from './hiertcn.js'
 import { registerInfoCommands } from './info.js'
 import { registerRankingCommands } from './ranking.js'
 
@@ -24,14 +27,14 @@ import { registerRankingCommands } from './ranking.js'
 export type Registrar = (program: Command) => void
 
 /** The library's own command families, in help order. */
-export const libRegistrars: readonly Registrar[] = [registerInfoCommands, registerRankingCommands]
+export const libRegistrars: readonly Registrar[] = [registerInfoCommands, registerRankingCommands, registerHierTCNCommands]
 
 /** Builds the command tree from `registrars`; exported so tests can drive it without spawning a process. */
 export function buildProgram(registrars: readonly Registrar[] = libRegistrars): Command {
   const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
   const program = new Command()
     .name('simsage')
-    .description('Learn and serve embeddings in Node: exact top-k similarity search and metric learning (Deep Ranking)')
+    .description('Learn and serve embeddings in Node: exact top-k similarity search, metric learning (Deep Ranking), next-item recommendation (HierTCN)')
     .version(version)
   for (const register of registrars) register(program)
   return program

@@ -14,7 +14,7 @@ import { Random } from '../random.js'
 
 /** What the lanes need of an interaction log: each user's actions as item indices, in time order. */
 export interface UserItems {
-  userItems(user: number): Int32Array
+  user(user: number): { item: Int32Array }
 }
 
 /** One batch [lanes, steps], row-major. Arrays are reused between batches. */
@@ -99,8 +99,8 @@ export class ActionLanes implements Iterable<LaneBatch> {
         for (let l = 1; l < lanes; l++) if (queued[l] < queued[lo]) lo = l
         if (queued[lo] >= steps || next >= order.length) return
         const user = order[next++]
-        const items = this.#log.userItems(user)
-        if (items.length === 0) continue
+        const items = this.#log.user(user).item
+        if (items.length < 2) continue // nothing to predict
         queues[lo].push({ user, items })
         queued[lo] += items.length
       }

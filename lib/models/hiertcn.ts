@@ -178,7 +178,7 @@ export class HierTCN {
    */
   forward(batch: SessionBatch): Predictions {
     const B = batch.queues
-    const S = batch.sessionSteps
+    const S = batch.steps
     const L = batch.maxLength
     if (B !== this.#slots) this.resetState(B)
     const D = this.spec.embeddingDim
@@ -277,7 +277,7 @@ export class HierTCN {
     const batch = this.#b
     if (!batch) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'HierTCN.backward() called before forward()')
     const B = batch.queues
-    const S = batch.sessionSteps
+    const S = batch.steps
     const L = batch.maxLength
     const D = this.spec.embeddingDim
     const H = this.gru ? this.spec.userHidden : 0

@@ -10,7 +10,8 @@
  */
 import { ActionLanes } from '../data/action-lanes.js'
 import { SessionBatches, paddedHistoryBytes } from '../data/session-batches.js'
-import { loadInteractions, splitUsers, type InteractionLog } from '../data/sessions.js'
+import { itemCounts, loadInteractions, type InteractionLog } from '../data/sessions.js'
+import { splitUsers } from '../data/split-users.js'
 import { cooccurrence, evaluateBaseline, mostPopular } from '../baselines/index.js'
 import { RankingMetrics, type RankingResult } from '../eval/ranking.js'
 import { setThreads } from '../info.js'
@@ -126,16 +127,10 @@ function peakRssMb(): number {
 }
 
 function itemFrequency(log: InteractionLog, users: Int32Array): Float32Array {
-  const f = new Float32Array(log.items.length)
+  const counts = itemCounts(log, users)
   let n = 0
-  for (const u of users) {
-    for (const it of log.userItems(u)) {
-      f[it]++
-      n++
-    }
-  }
-  for (let i = 0; i < f.length; i++) f[i] /= Math.max(n, 1)
-  return f
+  for (const c of counts) n += c
+  return Float32Array.from(counts, (c) => c / Math.max(n, 1))
 }
 
 /** Scores every prediction of every batch against all items into `metrics` (evaluation mode). */
