@@ -16,6 +16,7 @@ import { fsError, openRegular, readExactly } from '../io/fs.js'
 
 /** The longest row (in UTF-16 units) accepted while a quoted field spans lines: 1 Mi. */
 const MAX_ROW_CHARS = 1 << 20
+const BLANK = /^[ \t]*$/
 
 /** One CSV row: its fields, or `null` for a blank line; `line` is the 1-based line it starts on. */
 export interface CsvRecord {
@@ -115,11 +116,12 @@ function streamError(e: unknown, path: string, action: string): SimsageError {
 }
 
 /**
- * Yields the CSV rows of `path` (plain or gzip). Blank lines (empty or only spaces/tabs) come as
- * `fields: null` so the caller can count them. The file is closed when the iteration ends, also
- * when the caller stops early or an error is thrown.
+ * Yields the CSV rows of `path` (plain or gzip), a chunk's worth of rows at a time (one promise per
+ * chunk, not per row). Blank lines (empty or only spaces/tabs) come as `fields: null` so the caller
+ * can count them. The file is closed when the iteration ends, also when the caller stops early or
+ * an error is thrown.
  */
-export async function* csvRecords(path: string, action = 'read CSV'): AsyncGenerator<CsvRecord> {
+export async function* csvRecords(path: string, action = 'read CSV'): AsyncGenerator<CsvRecord[]> {
   const { stream, close } = await openStream(path, action)
   const decoder = new TextDecoder('utf-8', { fatal: true })
   let line = 0
@@ -127,7 +129,7 @@ export async function* csvRecords(path: string, action = 'read CSV'): AsyncGener
   // A row whose quoted field spans lines: the text so far and the line it started on.
   let open: string | undefined
   let openLine = 0
-  function* emit(text: string): Generator<CsvRecord> {
+  const emit = (text: string, out: CsvRecord[]): void => {
     line++
     if (text.charCodeAt(text.length - 1) === 13 /* \r */) text = text.slice(0, -1)
     if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1)
@@ -135,8 +137,8 @@ export async function* csvRecords(path: string, action = 'read CSV'): AsyncGener
     if (open !== undefined) {
       text = `${open}\n${text}`
       start = openLine
-    } else if (/^[ \t]*$/.test(text)) {
-      yield { line, fields: null }
+    } else if (BLANK.test(text)) {
+      out.push({ line, fields: null })
       return
     }
     const fields = splitCsvRow(text, path, start)
@@ -149,7 +151,7 @@ export async function* csvRecords(path: string, action = 'read CSV'): AsyncGener
       return
     }
     open = undefined
-    yield { line: start, fields }
+    out.push({ line: start, fields })
   }
   try {
     const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
@@ -167,15 +169,17 @@ export async function* csvRecords(path: string, action = 'read CSV'): AsyncGener
         throw malformed(path, line + 1, `not valid UTF-8 text (${(e as Error).message})`)
       }
       text = rest + text
+      const out: CsvRecord[] = []
       let from = 0
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-        yield* emit(text.slice(from, nl))
+        emit(text.slice(from, nl), out)
         from = nl + 1
       }
       rest = text.slice(from)
+      if (r.done && rest.length > 0) emit(rest, out)
+      if (out.length > 0) yield out
       if (r.done) break
     }
-    if (rest.length > 0) yield* emit(rest)
     if (open !== undefined) throw malformed(path, openLine, 'a quoted field is not closed before the end of the file')
   } finally {
     close()

@@ -258,82 +258,86 @@ export async function loadInteractions(path: string, opts: LoadInteractionsOptio
   const sessionKeys = new Map<string, number>()
   const sessionUser = new Grow((n) => new Int32Array(n))
   const sessionLast = new Grow((n) => new Float64Array(n))
-  let lastKey = ''
+  let lastUser = -1
+  let lastSid = ''
   let lastSession = -1
 
   let header: ReturnType<typeof readHeader> | undefined
   let skipped = 0
   let rows = 0
-  for await (const { line, fields } of csvRecords(p, 'load interactions from')) {
-    if (fields === null) {
-      skipped++
-      onSkip?.(line, 'blank line')
-      continue
-    }
-    if (header === undefined) {
-      header = readHeader(fields, p, line)
-      continue
-    }
-    if (fields.length !== header.width) {
-      throw malformed(p, line, `${fields.length} fields, the header has ${header.width}`)
-    }
-    const uid = fields[header.user]
-    if (uid.length === 0) throw malformed(p, line, 'empty user_id')
-    const iid = fields[header.item]
-    if (iid.length === 0) throw malformed(p, line, 'empty item')
-    const ts = parseTimestamp(fields[header.time])
-    if (Number.isNaN(ts)) {
-      throw malformed(
-        p,
-        line,
-        `timestamp ${describe(fields[header.time])} is not a number of seconds or an ISO-8601 date`,
-      )
-    }
-    let u = userIds.get(uid)
-    if (u === undefined) {
-      u = users.length
-      userIds.set(uid, u)
-      users.push(uid)
-    }
-    let it = itemIds.get(iid)
-    if (it === undefined) {
-      it = items.length
-      itemIds.set(iid, it)
-      items.push(iid)
-    }
-    if (header.session >= 0) {
-      const sid = fields[header.session]
-      if (sid.length === 0) throw malformed(p, line, 'empty session_id')
-      const key = `${u}\u0000${sid}`
-      let s = lastSession
-      if (key !== lastKey) {
-        const found = sessionKeys.get(key)
-        if (found === undefined) {
-          s = sessionUser.length
-          sessionKeys.set(key, s)
-          sessionUser.push(u)
-          sessionLast.push(ts)
-        } else {
-          s = found
-        }
-        lastKey = key
-        lastSession = s
+  reading: for await (const records of csvRecords(p, 'load interactions from')) {
+    for (const { line, fields } of records) {
+      if (fields === null) {
+        skipped++
+        onSkip?.(line, 'blank line')
+        continue
       }
-      const prev = sessionLast.data[s]
-      if (ts < prev) {
+      if (header === undefined) {
+        header = readHeader(fields, p, line)
+        continue
+      }
+      if (fields.length !== header.width) {
+        throw malformed(p, line, `${fields.length} fields, the header has ${header.width}`)
+      }
+      const uid = fields[header.user]
+      if (uid.length === 0) throw malformed(p, line, 'empty user_id')
+      const iid = fields[header.item]
+      if (iid.length === 0) throw malformed(p, line, 'empty item')
+      const ts = parseTimestamp(fields[header.time])
+      if (Number.isNaN(ts)) {
         throw malformed(
           p,
           line,
-          `timestamp ${ts} goes back in time within session ${describe(sid)} of user ${describe(uid)} (previous ${prev})`,
+          `timestamp ${describe(fields[header.time])} is not a number of seconds or an ISO-8601 date`,
         )
       }
-      sessionLast.data[s] = ts
-      rowSession.push(s)
+      let u = userIds.get(uid)
+      if (u === undefined) {
+        u = users.length
+        userIds.set(uid, u)
+        users.push(uid)
+      }
+      let it = itemIds.get(iid)
+      if (it === undefined) {
+        it = items.length
+        itemIds.set(iid, it)
+        items.push(iid)
+      }
+      if (header.session >= 0) {
+        const sid = fields[header.session]
+        if (sid.length === 0) throw malformed(p, line, 'empty session_id')
+        let s = lastSession
+        if (u !== lastUser || sid !== lastSid) {
+          const key = `${u}\u0000${sid}`
+          const found = sessionKeys.get(key)
+          if (found === undefined) {
+            s = sessionUser.length
+            sessionKeys.set(key, s)
+            sessionUser.push(u)
+            sessionLast.push(ts)
+          } else {
+            s = found
+          }
+          lastUser = u
+          lastSid = sid
+          lastSession = s
+        }
+        const prev = sessionLast.data[s]
+        if (ts < prev) {
+          throw malformed(
+            p,
+            line,
+            `timestamp ${ts} goes back in time within session ${describe(sid)} of user ${describe(uid)} (previous ${prev})`,
+          )
+        }
+        sessionLast.data[s] = ts
+        rowSession.push(s)
+      }
+      rowUser.push(u)
+      rowItem.push(it)
+      rowTime.push(ts)
+      if (++rows >= maxRows) break reading
     }
-    rowUser.push(u)
-    rowItem.push(it)
-    rowTime.push(ts)
-    if (++rows >= maxRows) break
   }
   if (header === undefined) throw malformed(p, 1, 'the file is empty (no header, no rows)')
   if (rows === 0) throw malformed(p, 1, 'the file has a header but no interaction rows')
