@@ -265,11 +265,21 @@ t.test('splitUsers: seeded, deterministic, independent of file order, close to t
 })
 
 /** Runs one epoch and checks every invariant of the generator against the log. */
-function checkEpoch(t: Test, log: InteractionLog, users: Int32Array, B: number, S: number, L: number, seed = 0) {
-  const gen = new SessionBatches(log, users, { queues: B, sessionSteps: S, maxLength: L, seed })
-  // Per user: the items seen in order (concatenated pieces) and how many times each action was a target.
-  const seen = new Map<number, number[]>()
+function checkEpoch(
+  t: Test,
+  log: InteractionLog,
+  users: Int32Array,
+  B: number,
+  S: number,
+  L: number,
+  seed = 0,
+  maxUserSessions = Number.POSITIVE_INFINITY,
+) {
+  const gen = new SessionBatches(log, users, { queues: B, sessionSteps: S, maxLength: L, seed, maxUserSessions })
+  // Per action: how often it appeared in a piece; per slot: where its current unit stands.
+  const covered = new Int32Array(log.numActions)
   const slotUser = new Int32Array(B).fill(-1)
+  const slotEnd = new Int32Array(B).fill(-1)
   let problems = 0
   const fail = (msg: string) => {
     if (problems++ < 5) t.fail(msg)
@@ -277,6 +287,14 @@ function checkEpoch(t: Test, log: InteractionLog, users: Int32Array, B: number, 
   let targets = 0
   let batches = 0
   const starts = new Set(log.sessionOffsets)
+  /** Whether action offset `a` may start a queued unit of user `u` (its first action or a segment's). */
+  const unitStart = (u: number, a: number) => {
+    if (a === log.userOffsets[u]) return true
+    for (let k = log.userSessions[u]; k < log.userSessions[u + 1]; k += maxUserSessions) {
+      if (log.sessionOffsets[k] === a) return true
+    }
+    return false
+  }
   for (const batch of gen) {
     batches++
     let actions = 0
@@ -285,29 +303,35 @@ function checkEpoch(t: Test, log: InteractionLog, users: Int32Array, B: number, 
         const j = b * S + s
         const len = batch.length[j]
         const u = batch.user[j]
+        const at = batch.offset[j]
         const base = j * L
         if (len === 0) {
-          if (u !== -1) fail('a padding step names a user')
+          if (u !== -1 || at !== -1 || batch.piece[j] !== -1) fail('a padding step names a user or offset')
           for (let p = 0; p < L; p++)
             if (batch.target[base + p] !== PAD || batch.input[base + p] !== PAD) fail('padding not PAD')
+          slotUser[b] = -1
           continue
         }
         if (len > L) fail(`piece of ${len} > L`)
-        const isNew = u !== slotUser[b]
-        if (batch.carry[j] !== (isNew ? 0 : 1))
-          fail(`carry ${batch.carry[j]} where user ${isNew ? 'changes' : 'continues'}`)
-        if (isNew && seen.has(u)) fail(`user ${u} starts twice`)
+        if (at < log.userOffsets[u] || at + len > log.userOffsets[u + 1]) fail('piece outside its user')
+        if (batch.carry[j] === 1) {
+          if (slotUser[b] !== u || slotEnd[b] !== at) fail('carry 1 but the slot does not continue its unit')
+        } else if (batch.carry[j] === 0) {
+          if (!unitStart(u, at)) fail(`carry 0 at action ${at - log.userOffsets[u]} of user ${u}, not a unit start`)
+          if (
+            slotUser[b] >= 0 &&
+            !unitStart(slotUser[b], slotEnd[b]) &&
+            slotEnd[b] !== log.userOffsets[slotUser[b] + 1]
+          )
+            fail('a unit left unfinished')
+        } else fail(`carry ${batch.carry[j]}`)
         slotUser[b] = u
-        const got = seen.get(u) ?? []
-        seen.set(u, got)
+        slotEnd[b] = at + len
         const first = log.userOffsets[u]
-        const at = first + got.length
-        if (isNew !== (got.length === 0)) fail('a user continues in another slot')
         const sessionStart = starts.has(at)
         if ((batch.piece[j] === 0) !== sessionStart) fail('piece 0 exactly at session starts')
-        if (batch.gap[j] !== (isNew ? 0 : Math.fround(log.time[at] - log.time[at - 1]))) fail('gap')
-        const ends = starts.has(at + len)
-        if (batch.sessionEnd[j] !== (ends ? 1 : 0)) fail('sessionEnd')
+        if (batch.gap[j] !== (at === first ? 0 : Math.fround(log.time[at] - log.time[at - 1]))) fail('gap')
+        if (batch.sessionEnd[j] !== (starts.has(at + len) ? 1 : 0)) fail('sessionEnd')
         for (let p = 0; p < L; p++) {
           const a = at + p
           if (p >= len) {
@@ -315,13 +339,13 @@ function checkEpoch(t: Test, log: InteractionLog, users: Int32Array, B: number, 
               fail('tail not PAD')
             continue
           }
+          covered[a]++
           if (batch.items[base + p] !== log.item[a]) fail('items differ from the log')
           const want = a === first ? PAD : log.item[a]
           if (batch.target[base + p] !== want) fail(`target at user ${u} action ${a - first}`)
           if (want !== PAD) actions++
           const input = p === 0 && sessionStart ? SESSION_START : log.item[a - 1]
           if (batch.input[base + p] !== input) fail('input is not the previous item / START')
-          got.push(log.item[a])
         }
       }
     }
@@ -331,18 +355,18 @@ function checkEpoch(t: Test, log: InteractionLog, users: Int32Array, B: number, 
   t.equal(problems, 0, 'no invariant broken')
   let expected = 0
   let singles = 0
-  for (const u of users) {
+  const inUsers = new Uint8Array(log.numUsers)
+  for (const u of users) inUsers[u] = 1
+  for (let u = 0; u < log.numUsers; u++) {
     const n = log.actionsOf(u)
-    if (n < 2) {
-      if (seen.has(u)) fail(`single-action user ${u} is in a batch`)
-      singles++
-      continue
+    const want = inUsers[u] && n >= 2 ? 1 : 0
+    if (inUsers[u] && n < 2) singles++
+    if (want) expected += n - 1
+    for (let a = log.userOffsets[u]; a < log.userOffsets[u + 1]; a++) {
+      if (covered[a] !== want) fail(`user ${u} action ${a - log.userOffsets[u]} in ${covered[a]} pieces, not ${want}`)
     }
-    expected += n - 1
-    const got = seen.get(u)
-    if (!got || got.join() !== Array.from(log.user(u).item).join()) fail(`user ${u}: pieces do not rebuild the history`)
   }
-  t.equal(problems, 0, `no history broken, ${singles} single-action users skipped`)
+  t.equal(problems, 0, `every action of the users (${singles} single-action users skipped) in exactly one piece`)
   t.equal(targets, expected, 'every valid action is a target exactly once')
   return { gen, batches }
 }
@@ -359,6 +383,7 @@ t.test('SessionBatches: every action once per epoch, resets, pieces, START token
   ]) {
     t.test(`B=${B} S=${S} L=${L}`, async (t) => {
       checkEpoch(t, log, users, B, S, L)
+      checkEpoch(t, log, users, B, S, L, 1, 2)
     })
   }
   const tiny = await loadInteractions(join(FIX, 'tiny.csv'))

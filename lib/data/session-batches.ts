@@ -13,7 +13,8 @@
  * transition is lost. `piece` and `sessionEnd` tell a model which step starts or ends a session
  * (HierTCN updates its user-level GRU once per session: after the step with `sessionEnd` 1).
  *
- * Users with fewer than `minActions` actions (default 2: nothing to predict) are skipped.
+ * Users with fewer than `minActions` actions (default 2: nothing to predict) are skipped. With
+ * `maxUserSessions`, a heavy user is queued as several segments, each starting with `carry` 0.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { Random } from '../random.js'
@@ -41,6 +42,14 @@ export interface SessionBatchesOptions {
   buffers?: number
   /** Users with fewer actions are skipped (default 2). */
   minActions?: number
+  /**
+   * Cut a user's history into segments of at most this many sessions, each queued on its own with
+   * its state reset (`carry` 0) at its start (default: no cut, whole users as in the paper). An
+   * epoch lasts at least as many steps as the longest queued unit has pieces, so one very heavy
+   * user otherwise leaves every other slot padding for most of the epoch; a cut trades that
+   * user's long-range state for throughput.
+   */
+  maxUserSessions?: number
 }
 
 /**
@@ -62,12 +71,14 @@ export interface SessionBatch {
   readonly items: Int32Array
   /** [B, S] actions in the piece; 0 = padding step (a model must leave the slot's state unchanged). */
   readonly length: Int32Array
-  /** [B, S] multiplier of the slot's recurrent user state before this step: 0 where a new user starts, else 1. */
+  /** [B, S] multiplier of the slot's recurrent user state before this step: 0 where a new user (or user segment) starts, else 1. */
   readonly carry: Float32Array
-  /** [B, S] seconds from the user's previous action (the end of its previous piece) to this piece's first; 0 for a user's first piece. */
+  /** [B, S] seconds from the user's previous action (the end of its previous piece) to this piece's first; 0 for a user's first piece (float32). */
   readonly gap: Float32Array
   /** [B, S] user index, or -1 on a padding step. */
   readonly user: Int32Array
+  /** [B, S] global action index (into the log's arrays) of the piece's first action, or -1 on padding. */
+  readonly offset: Int32Array
   /** [B, S] piece number within its session (0 = the session's start), -1 on padding. */
   readonly piece: Int32Array
   /** [B, S] 1 when this piece ends its session, else 0. */
@@ -80,11 +91,8 @@ export interface SessionBatch {
 
 /** Bytes per [b, s, p] position (input, target, items: Int32) — also what padded batching holds per position. */
 const POSITION_BYTES = 12
-/** Bytes per [b, s] step (length, carry, gap, user, piece, sessionEnd). */
-const STEP_BYTES = 21
-/** Bytes a queued user holds: Int32 item + Float64 time per action, Int32 offset per session. */
-const userBytes = (log: InteractionLog, u: number) =>
-  log.actionsOf(u) * 12 + (log.userSessions[u + 1] - log.userSessions[u] + 1) * 4
+/** Bytes per [b, s] step (length, carry, gap, user, piece, offset, sessionEnd). */
+const STEP_BYTES = 25
 
 function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1 << 24) {
@@ -109,20 +117,23 @@ function makeBatch(B: number, S: number, L: number): SessionBatch {
     gap: new Float32Array(B * S),
     user: new Int32Array(B * S),
     piece: new Int32Array(B * S),
+    offset: new Int32Array(B * S),
     sessionEnd: new Uint8Array(B * S),
     actions: 0,
     index: 0,
   }
 }
 
-/** Session pieces of user `u` with pieces of at most L actions. */
-function piecesOf(log: InteractionLog, u: number, L: number): number {
+/** Pieces of at most L actions in sessions [s0, s1). */
+function piecesOf(log: InteractionLog, s0: number, s1: number, L: number): number {
   let n = 0
-  for (let s = log.userSessions[u]; s < log.userSessions[u + 1]; s++) {
-    n += Math.ceil((log.sessionOffsets[s + 1] - log.sessionOffsets[s]) / L)
-  }
+  for (let s = s0; s < s1; s++) n += Math.ceil((log.sessionOffsets[s + 1] - log.sessionOffsets[s]) / L)
   return n
 }
+
+/** Bytes a queued segment holds: Int32 item + Float64 time per action, Int32 offset per session. */
+const segmentBytes = (log: InteractionLog, s0: number, s1: number) =>
+  (log.sessionOffsets[s1] - log.sessionOffsets[s0]) * 12 + (s1 - s0 + 1) * 4
 
 /** The queue generator; iterate it once per epoch (see the module comment). */
 export class SessionBatches implements Iterable<SessionBatch> {
@@ -135,6 +146,7 @@ export class SessionBatches implements Iterable<SessionBatch> {
   readonly #shuffle: boolean
   readonly #buffers: number
   readonly #minActions: number
+  readonly #maxUserSessions: number
   #epoch = 0
   #peakQueued = 0
 
@@ -169,6 +181,8 @@ export class SessionBatches implements Iterable<SessionBatch> {
     this.#shuffle = opts.shuffle ?? true
     this.#buffers = positiveInt(opts.buffers ?? 1, 'buffers')
     this.#minActions = positiveInt(opts.minActions ?? 2, 'minActions')
+    const mus = opts.maxUserSessions ?? Number.POSITIVE_INFINITY
+    this.#maxUserSessions = mus === Number.POSITIVE_INFINITY ? mus : positiveInt(mus, 'maxUserSessions')
   }
 
   /** Bytes of the batch arrays (all buffers). */
@@ -200,26 +214,42 @@ export class SessionBatches implements Iterable<SessionBatch> {
     const order = Int32Array.from(this.#users)
     if (this.#shuffle) new Random((this.#seed * 0x9e3779b1 + e * 0x85ebca6b) | 0).shuffle(order)
     const batches = Array.from({ length: this.#buffers }, () => makeBatch(B, S, L))
-    // Per slot: FIFO of queued users, the current user, session and action offset, pieces left.
+    // Per slot: FIFO of queued segments (user, first session, end session), the current user,
+    // session, segment end and action offset, pieces left.
     const queue: number[][] = Array.from({ length: B }, () => [])
     const head = new Int32Array(B)
     const cur = new Int32Array(B).fill(-1)
     const sess = new Int32Array(B)
+    const segStart = new Int32Array(B)
+    const segEnd = new Int32Array(B)
+    const M = this.#maxUserSessions
+    // Segments of the user being queued: the next one's first session, or -1.
+    let nextSeg = -1
+    let segUser = -1
     const at = new Int32Array(B)
     const rem = new Float64Array(B)
     let next = 0
     let queued = 0
     for (let index = 0; ; index++) {
-      // Refill: while a queue is short of S pieces, the next user goes whole to the shortest one.
+      // Refill: while a queue is short of S pieces, the next user (or user segment) goes whole to
+      // the shortest one.
       for (;;) {
         let b0 = 0
         for (let b = 1; b < B; b++) if (rem[b] < rem[b0]) b0 = b
-        if (rem[b0] >= S || next >= order.length) break
-        const u = order[next++]
-        if (log.actionsOf(u) < this.#minActions) continue
-        queue[b0].push(u)
-        rem[b0] += piecesOf(log, u, L)
-        queued += userBytes(log, u)
+        if (rem[b0] >= S || (nextSeg < 0 && next >= order.length)) break
+        if (nextSeg < 0) {
+          const u = order[next++]
+          if (log.actionsOf(u) < this.#minActions) continue
+          segUser = u
+          nextSeg = log.userSessions[u]
+        }
+        const s0 = nextSeg
+        const end = log.userSessions[segUser + 1]
+        const s1 = end - s0 > M ? s0 + M : end
+        nextSeg = s1 === end ? -1 : s1
+        queue[b0].push(segUser, s0, s1)
+        rem[b0] += piecesOf(log, s0, s1, L)
+        queued += segmentBytes(log, s0, s1)
       }
       if (queued > this.#peakQueued) this.#peakQueued = queued
       const batch = batches[index % this.#buffers]
@@ -232,13 +262,16 @@ export class SessionBatches implements Iterable<SessionBatch> {
           const base = j * L
           let newUser = false
           if (cur[b] < 0 && head[b] < queue[b].length) {
-            const u = queue[b][head[b]++]
-            if (head[b] > 64 && head[b] * 2 > queue[b].length) {
-              queue[b].splice(0, head[b])
+            const q = queue[b]
+            cur[b] = q[head[b]]
+            sess[b] = q[head[b] + 1]
+            segStart[b] = sess[b]
+            segEnd[b] = q[head[b] + 2]
+            head[b] += 3
+            if (head[b] > 192 && head[b] * 2 > q.length) {
+              q.splice(0, head[b])
               head[b] = 0
             }
-            cur[b] = u
-            sess[b] = log.userSessions[u]
             at[b] = log.sessionOffsets[sess[b]]
             newUser = true
           }
@@ -249,6 +282,7 @@ export class SessionBatches implements Iterable<SessionBatch> {
             batch.gap[j] = 0
             batch.user[j] = -1
             batch.piece[j] = -1
+            batch.offset[j] = -1
             batch.sessionEnd[j] = 0
             batch.input.fill(PAD, base, base + L)
             batch.target.fill(PAD, base, base + L)
@@ -273,17 +307,18 @@ export class SessionBatches implements Iterable<SessionBatch> {
           batch.items.fill(PAD, base + len, base + L)
           batch.length[j] = len
           batch.carry[j] = newUser ? 0 : 1
-          batch.gap[j] = newUser ? 0 : log.time[a] - log.time[a - 1]
+          batch.gap[j] = a === first ? 0 : log.time[a] - log.time[a - 1]
           batch.user[j] = u
           batch.piece[j] = (a - sStart) / L
+          batch.offset[j] = a
           batch.sessionEnd[j] = a + len === sEnd ? 1 : 0
           rem[b]--
           at[b] = a + len
           if (a + len === sEnd) {
             sess[b]++
-            if (sess[b] === log.userSessions[u + 1]) {
+            if (sess[b] === segEnd[b]) {
               cur[b] = -1
-              queued -= userBytes(log, u)
+              queued -= segmentBytes(log, segStart[b], segEnd[b])
             } else {
               at[b] = log.sessionOffsets[sess[b]]
             }
