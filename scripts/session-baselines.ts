@@ -1,6 +1,6 @@
 // Loads an interaction log, splits its users (seeded hash), evaluates the non-neural baselines on the
 // validation and test users and prints the queue generator's data memory against padded histories.
-// Usage: npx tsx scripts/session-baselines.ts [sessions.csv[.gz]] [seed] [B] [S] [L]
+// Usage: npx tsx scripts/session-baselines.ts [sessions.csv[.gz]] [seed] [B] [S] [L] [maxUserSessions]
 import {
   cooccurrence,
   evaluateBaseline,
@@ -13,7 +13,8 @@ import {
 
 const path = process.argv[2] ?? '../shared/data/symfony/sessions.csv.gz'
 const seed = Number(process.argv[3] ?? 0)
-const [B, S, L] = [Number(process.argv[4] ?? 64), Number(process.argv[5] ?? 4), Number(process.argv[6] ?? 32)]
+const [B, S, L] = [Number(process.argv[4] ?? 64), Number(process.argv[5] ?? 8), Number(process.argv[6] ?? 16)]
+const M = Number(process.argv[7] ?? 64)
 
 let t0 = performance.now()
 const log = await loadInteractions(path)
@@ -45,18 +46,23 @@ for (const make of scorers) {
   }
 }
 
-t0 = performance.now()
-const gen = new SessionBatches(log, split.train, { queues: B, sessionSteps: S, maxLength: L, seed })
-let batches = 0
-let actions = 0
-for (const b of gen) {
-  batches++
-  actions += b.actions
-}
-const genMs = performance.now() - t0
 const padded = paddedHistoryBytes(log, split.train, B)
-console.log(
-  `queue generator B=${B} S=${S} L=${L} on train users: ${batches} batches, ${actions} targets, ${genMs.toFixed(0)} ms/epoch; ` +
-    `data ${(gen.dataBytes / 1024).toFixed(1)} KiB (batch ${(gen.batchBytes / 1024).toFixed(1)} KiB) vs padded whole histories ` +
-    `${(padded / 1024).toFixed(1)} KiB: ${(padded / gen.dataBytes).toFixed(1)}x smaller`,
-)
+for (const maxUserSessions of [Number.POSITIVE_INFINITY, M]) {
+  t0 = performance.now()
+  const gen = new SessionBatches(log, split.train, { queues: B, sessionSteps: S, maxLength: L, seed, maxUserSessions })
+  let batches = 0
+  let actions = 0
+  let steps = 0
+  for (const b of gen) {
+    batches++
+    actions += b.actions
+    for (let j = 0; j < b.length.length; j++) if (b.length[j] > 0) steps++
+  }
+  const genMs = performance.now() - t0
+  console.log(
+    `queue generator B=${B} S=${S} L=${L} maxUserSessions=${maxUserSessions} on train users: ${batches} batches, ` +
+      `${actions} targets, ${((100 * steps) / (batches * B * S)).toFixed(1)}% of steps used, ${genMs.toFixed(0)} ms/epoch; ` +
+      `data ${(gen.dataBytes / 1024).toFixed(1)} KiB (batch ${(gen.batchBytes / 1024).toFixed(1)} KiB) vs padded whole ` +
+      `histories ${(padded / 1024).toFixed(1)} KiB: ${(padded / gen.dataBytes).toFixed(1)}x smaller`,
+  )
+}
