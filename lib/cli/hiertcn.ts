@@ -38,6 +38,18 @@ function common(cmd: Command): Command {
     .option('--session-steps <n>', 'session steps per HierTCN batch', integerOption(1, 4096), 4)
     .option('--max-length <n>', 'longest session piece in actions (longer sessions are cut)', integerOption(1, 4096), 16)
     .option('--gru-steps <n>', 'positions per GRU-only batch', integerOption(1, 4096), 32)
+    .option(
+      '--max-user-sessions <n>',
+      'training: queue a user as segments of at most this many sessions (HierTCN)',
+      integerOption(1),
+      64,
+    )
+    .option(
+      '--max-user-actions <n>',
+      'training: queue a user as segments of at most this many actions (GRU-only)',
+      integerOption(2),
+      256,
+    )
     .option('--embedding-dim <n>', 'item embedding size', integerOption(1, 4096), 64)
     .option('--user-hidden <n>', "HierTCN's user-level GRU hidden size", integerOption(1, 4096), 64)
     .option('--channels <list>', 'TCN block widths', positiveList('positive integers'), [64, 64, 64])
@@ -67,6 +79,8 @@ function options(o: Opts) {
     sessionSteps: o.sessionSteps as number,
     maxLength: o.maxLength as number,
     gruSteps: o.gruSteps as number,
+    maxUserSessions: o.maxUserSessions as number,
+    maxUserActions: o.maxUserActions as number,
     embeddingDim: o.embeddingDim as number,
     userHidden: o.userHidden as number,
     channels,

@@ -41,6 +41,13 @@ export interface ActionLanesOptions {
   seed?: number
   /** Shuffle the users (default true). */
   shuffle?: boolean
+  /**
+   * Queue a user as segments of at most this many positions (default: whole users). A segment
+   * after the first continues the user's sequence (its first input is the previous action) but
+   * starts with carry 0: the state resets. This keeps one very heavy user from making every other
+   * lane idle for most of an epoch (truncated back-propagation; use it for training only).
+   */
+  maxUserActions?: number
 }
 
 export class ActionLanes implements Iterable<LaneBatch> {
@@ -50,6 +57,7 @@ export class ActionLanes implements Iterable<LaneBatch> {
   readonly steps: number
   readonly #seed: number
   readonly #shuffle: boolean
+  readonly #segment: number
 
   constructor(log: UserItems, users: Int32Array, options: ActionLanesOptions) {
     const { lanes, steps } = options
@@ -62,6 +70,10 @@ export class ActionLanes implements Iterable<LaneBatch> {
     this.steps = steps
     this.#seed = options.seed ?? 0
     this.#shuffle = options.shuffle ?? true
+    this.#segment = options.maxUserActions ?? Number.POSITIVE_INFINITY
+    if (!(this.#segment >= 2)) {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `maxUserActions must be >= 2, got ${options.maxUserActions}`)
+    }
   }
 
   *[Symbol.iterator](): Iterator<LaneBatch> {
@@ -77,8 +89,11 @@ export class ActionLanes implements Iterable<LaneBatch> {
       }
     }
     let next = 0
-    // Per lane: a queue of (user, items) and the read position in its head user.
-    const queues: { user: number; items: Int32Array }[][] = Array.from({ length: lanes }, () => [])
+    // Per lane: a queue of user segments [from, to) of positions, and the read position.
+    const queues: { user: number; items: Int32Array; from: number; to: number }[][] = Array.from(
+      { length: lanes },
+      () => [],
+    )
     const queued = new Float64Array(lanes)
     const pos = new Int32Array(lanes)
     const n = lanes * steps
@@ -101,7 +116,10 @@ export class ActionLanes implements Iterable<LaneBatch> {
         const user = order[next++]
         const items = this.#log.user(user).item
         if (items.length < 2) continue // nothing to predict
-        queues[lo].push({ user, items })
+        for (let from = 0; from < items.length; from += this.#segment) {
+          const to = Math.min(items.length, from + this.#segment)
+          queues[lo].push({ user, items, from, to })
+        }
         queued[lo] += items.length
       }
     }
@@ -124,19 +142,19 @@ export class ActionLanes implements Iterable<LaneBatch> {
             batch.user[at] = -1
             continue
           }
-          const p = pos[l]
+          const p = head.from + pos[l]
           batch.input[at] = p === 0 ? -2 : head.items[p - 1]
           batch.target[at] = p === 0 ? -1 : head.items[p]
-          batch.carry[at] = p === 0 ? 0 : 1
+          batch.carry[at] = p === head.from ? 0 : 1
           batch.mask[at] = 1
           batch.user[at] = head.user
           if (p > 0) batch.actions++
           queued[l]--
-          if (p + 1 >= head.items.length) {
+          if (p + 1 >= head.to) {
             q.shift()
             pos[l] = 0
           } else {
-            pos[l] = p + 1
+            pos[l]++
           }
         }
       }

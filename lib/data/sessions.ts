@@ -134,6 +134,48 @@ export class InteractionLog {
     )
   }
 
+  /**
+   * The same log over another item vocabulary (e.g. a trained model's): item indices are those of
+   * `vocabulary`; actions on items it lacks are dropped (a documented, counted skip: `dropped`),
+   * and sessions left empty disappear. Users keep their indices.
+   */
+  withVocabulary(vocabulary: readonly string[]): { log: InteractionLog; dropped: number } {
+    const known = new Map(vocabulary.map((id, i) => [id, i]))
+    const map = Int32Array.from(this.items, (id) => known.get(id) ?? -1)
+    const item: number[] = []
+    const time: number[] = []
+    const sessionOffsets: number[] = [0]
+    const userSessions = new Int32Array(this.numUsers + 1)
+    const userOffsets = new Int32Array(this.numUsers + 1)
+    for (let u = 0; u < this.numUsers; u++) {
+      for (let s = this.userSessions[u]; s < this.userSessions[u + 1]; s++) {
+        const before = item.length
+        for (let a = this.sessionOffsets[s]; a < this.sessionOffsets[s + 1]; a++) {
+          const m = map[this.item[a]]
+          if (m < 0) continue
+          item.push(m)
+          time.push(this.time[a])
+        }
+        if (item.length > before) sessionOffsets.push(item.length)
+      }
+      userSessions[u + 1] = sessionOffsets.length - 1
+      userOffsets[u + 1] = item.length
+    }
+    const log = new InteractionLog({
+      source: this.source,
+      users: this.users,
+      items: [...vocabulary],
+      userOffsets,
+      userSessions,
+      sessionOffsets: Int32Array.from(sessionOffsets),
+      item: Int32Array.from(item),
+      time: Float64Array.from(time),
+      skipped: this.skipped,
+      sessionColumn: this.sessionColumn,
+    })
+    return { log, dropped: this.numActions - item.length }
+  }
+
   /** Number of actions of user `u`. */
   actionsOf(u: number): number {
     return this.userOffsets[u + 1] - this.userOffsets[u]

@@ -60,7 +60,7 @@ export class GRU4Rec {
       ['items.weight', this.items.weight],
       ['items.bias', this.itemBias],
       ['start', this.start],
-      ...this.gru.parameters().map((p): [string, Parameter] => [`gru.${p.name}`, p]),
+      ...this.gru.parameters().map((p: Parameter): [string, Parameter] => [`gru.${p.name}`, p]),
       ...this.head.parameters().map((p): [string, Parameter] => [`head.${p.name}`, p]),
     ]
   }

@@ -3,7 +3,8 @@
  * metadata), the item-embedding export as an `EmbeddingIndex`, and the `train hiertcn` /
  * `eval hiertcn` commands.
  */
-import { loadInteractions, splitUsers, type InteractionLog } from '../data/sessions.js'
+import { loadInteractions, type InteractionLog } from '../data/sessions.js'
+import { splitUsers } from '../data/split-users.js'
 import { SessionBatches } from '../data/session-batches.js'
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { checkPath } from '../io/fs.js'
@@ -143,23 +144,14 @@ export async function evalHierTCNCommand(o: {
   json: boolean
 }): Promise<void> {
   const { model, items } = await loadHierTCN(o.checkpoint)
-  const log = await loadInteractions(o.sessions, { sessionGap: o.sessionGap })
-  // The log's item numbers -> the checkpoint's: items the model never saw cannot be predicted (they
-  // count as misses: every known item outranks them) and are read as padding on input.
-  const known = new Map(items.map((id, i) => [id, i]))
-  const remap = Int32Array.from(log.items, (id) => known.get(id) ?? -1)
-  const users = usersOf(log, o.seed, o.users)
+  const raw = await loadInteractions(o.sessions, { sessionGap: o.sessionGap })
+  // The split is by user id, so it is the training run's; items the model never saw are dropped
+  // from the histories and counted (they cannot be predicted or embedded).
+  const users = usersOf(raw, o.seed, o.users)
+  const { log, dropped } = raw.withVocabulary(items)
   const loss = new NextItemLoss(model.items.weight, model.itemBias, { kind: 'softmax', rng: new Random(1) })
-  const batches = new SessionBatches(log, users, {
-    queues: 64,
-    sessionSteps: 4,
-    maxLength: 16,
-    seed: 0,
-    shuffle: false,
-    remap,
-  })
+  const batches = new SessionBatches(log, users, { queues: 64, sessionSteps: 4, maxLength: 16, shuffle: false })
   const m = evaluateModel(model, batches, 64, loss)
-  const unknown = remap.reduce((n, x) => n + (x < 0 ? 1 : 0), 0)
-  const out = { task: 'hiertcn', checkpoint: o.checkpoint, users: o.users, unknown_items: unknown, metrics: m }
+  const out = { task: 'hiertcn', checkpoint: o.checkpoint, users: o.users, dropped_unknown_actions: dropped, metrics: m }
   process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`)
 }

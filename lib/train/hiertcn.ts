@@ -51,6 +51,13 @@ export interface HierTCNExperimentOptions {
   maxLength: number
   /** Positions per GRU-only batch. */
   gruSteps: number
+  /**
+   * Training only: a user is queued as segments of at most this many sessions (HierTCN) with the
+   * user state reset at each, so one very heavy user does not leave the other queues idle.
+   */
+  maxUserSessions: number
+  /** The same for the GRU-only model's lanes, in actions. */
+  maxUserActions: number
   embeddingDim: number
   /** HierTCN's user-level GRU hidden size. */
   userHidden: number
@@ -78,6 +85,8 @@ export const HIERTCN_DEFAULTS: Omit<HierTCNExperimentOptions, 'sessions' | 'keep
   sessionSteps: 4,
   maxLength: 16,
   gruSteps: 32,
+  maxUserSessions: 64,
+  maxUserActions: 256,
   embeddingDim: 64,
   userHidden: 64,
   channels: [64, 64, 64],
@@ -340,6 +349,7 @@ export async function runHierTCNExperiment(o: HierTCNExperimentOptions): Promise
       maxLength: o.maxLength,
       seed: o.seed + epoch,
       shuffle: train,
+      maxUserSessions: train ? o.maxUserSessions : undefined,
     })
   const hierParams = new HierTCN(hierTCNSpec(o, V), o.seed).parameterCount
   for (const name of ['gru', 'tcn', 'hiertcn'] as const) {
@@ -349,7 +359,13 @@ export async function runHierTCNExperiment(o: HierTCNExperimentOptions): Promise
       const hidden = gruHiddenFor(hierParams, V, o.embeddingDim, 1)
       const model = new GRU4Rec({ items: V, embeddingDim: o.embeddingDim, hidden, layers: 1 }, o.seed)
       const lanes = (users: Int32Array, train: boolean, epoch: number) =>
-        new ActionLanes(data, users, { lanes: o.batchSize, steps: o.gruSteps, seed: o.seed + epoch, shuffle: train })
+        new ActionLanes(data, users, {
+          lanes: o.batchSize,
+          steps: o.gruSteps,
+          seed: o.seed + epoch,
+          shuffle: train,
+          maxUserActions: train ? o.maxUserActions : undefined,
+        })
       row = { model: 'gru', ...fitAndTest('gru', model, lanes, o.batchSize, split, freq, o) }
     } else {
       const model = new HierTCN(hierTCNSpec(o, V, name === 'tcn' ? 0 : o.userHidden), o.seed)
