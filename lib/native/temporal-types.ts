@@ -122,5 +122,9 @@ export interface RawTemporalBinding {
   temporalConv1dBackward(args: RawConv1dBackwardArgs): void
   temporalBlockForward(args: RawBlockForwardArgs): void
   temporalBlockBackward(args: RawBlockBackwardArgs): void
-  NativeTcnStream: new (args: { kernelSize: number; streams: number; blocks: RawTcnBlockWeights[] }) => RawNativeTcnStream
+  NativeTcnStream: new (args: {
+    kernelSize: number
+    streams: number
+    blocks: RawTcnBlockWeights[]
+  }) => RawNativeTcnStream
 }

@@ -126,7 +126,12 @@ export class CausalConv1d implements SequenceModule {
     needForward(this.#x !== undefined, 'CausalConv1d')
     const batch = this.#batch
     const steps = this.#steps
-    checkF32(dy, 'dy', batch * steps * this.outChannels, `batch ${batch} x steps ${steps} x outChannels ${this.outChannels}`)
+    checkF32(
+      dy,
+      'dy',
+      batch * steps * this.outChannels,
+      `batch ${batch} x steps ${steps} x outChannels ${this.outChannels}`,
+    )
     const dx = this.#dx.get(batch * steps * this.inChannels)
     const args = {
       ...this.#shape(batch, steps),

@@ -86,7 +86,10 @@ export class TCN implements SequenceModule {
     this.kernelSize = checkPositiveOption(options.kernelSize, 'kernelSize', MAX_KERNEL_SIZE)
     const { channels, dilations } = options
     if (!Array.isArray(channels) || channels.length === 0) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `channels must be a non-empty array, got ${describe(channels)}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `channels must be a non-empty array, got ${describe(channels)}`,
+      )
     }
     if (!Array.isArray(dilations) || dilations.length !== channels.length) {
       throw new SimsageError(
@@ -205,7 +208,12 @@ export class TCN implements SequenceModule {
     needForward(this.#ran, 'TCN')
     const batch = this.#batch
     const steps = this.#steps
-    checkF32(dy, 'dy', batch * steps * this.outputSize, `batch ${batch} x steps ${steps} x outputSize ${this.outputSize}`)
+    checkF32(
+      dy,
+      'dy',
+      batch * steps * this.outputSize,
+      `batch ${batch} x steps ${steps} x outputSize ${this.outputSize}`,
+    )
     let grad = dy
     for (let i = this.#blocks.length - 1; i >= 0; i--) {
       const b = this.#blocks[i]!

@@ -4,6 +4,8 @@
 // and run synchronously (per-batch ops of a training loop, like the nn bindings). NativeTcnStream
 // wraps a TcnStreamer: its rings and packed weights are native memory reported to V8 and released
 // on dispose() or by the finalizer.
+#include "temporal/temporal.h"
+
 #include <cstring>
 #include <memory>
 #include <string>
@@ -12,7 +14,6 @@
 
 #include "addon/addon.h"
 #include "addon/args.h"
-#include "temporal/temporal.h"
 
 namespace simsage {
 namespace addon {
@@ -172,15 +173,12 @@ const uint8_t* bytes_of(const Args& a, const char* key, size_t* len) {
 class NativeTcnStream : public Napi::ObjectWrap<NativeTcnStream> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeTcnStream",
-                       {InstanceMethod<&NativeTcnStream::Step>("step"),
-                        InstanceMethod<&NativeTcnStream::Reset>("reset"),
-                        InstanceMethod<&NativeTcnStream::Save>("save"),
-                        InstanceMethod<&NativeTcnStream::Restore>("restore"),
-                        InstanceMethod<&NativeTcnStream::Position>("position"),
-                        InstanceMethod<&NativeTcnStream::Describe>("describe"),
-                        InstanceMethod<&NativeTcnStream::Dispose>("dispose"),
-                        InstanceMethod<&NativeTcnStream::Disposed>("disposed")});
+    return DefineClass(
+        env, "NativeTcnStream",
+        {InstanceMethod<&NativeTcnStream::Step>("step"), InstanceMethod<&NativeTcnStream::Reset>("reset"),
+         InstanceMethod<&NativeTcnStream::Save>("save"), InstanceMethod<&NativeTcnStream::Restore>("restore"),
+         InstanceMethod<&NativeTcnStream::Position>("position"), InstanceMethod<&NativeTcnStream::Describe>("describe"),
+         InstanceMethod<&NativeTcnStream::Dispose>("dispose"), InstanceMethod<&NativeTcnStream::Disposed>("disposed")});
   }
 
   // new NativeTcnStream({ kernelSize, streams, blocks: [{ inChannels, outChannels, dilation, w1,
