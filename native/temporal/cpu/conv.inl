@@ -1,0 +1,133 @@
+// Causal-conv body over a SIMD trait V: the GEMM register tile of nn/cpu/gemm.inl (kern::tile)
+// fed by an A packer that gathers the K shifted input rows of each output row (the folded
+// reduction l = k * cin + c), with the bias as the initial value and an optional ReLU pass while
+// the task's output block is still in cache. Included inside an anonymous namespace of each per-ISA
+// file after its trait and gemm.inl. Requires <cstdint>, <cstring> and temporal/cpu/conv_kernels.h.
+
+namespace convk {
+
+using simsage::nn::cpu::kKc;
+using simsage::temporal::cpu::ConvTask;
+
+// Packs rows [r0, r0 + rows) x reduction columns [k0, k0 + kc) into MR-row tiles (element (l, i)
+// of a tile at l * MR + i), zero rows past the task and zero for taps outside the sequence.
+template <int MR>
+inline void pack_a(const ConvTask& t, int64_t r0, int64_t rows, int64_t k0, int64_t kc, float* dst) {
+  const int64_t k1 = k0 + kc;
+  for (int64_t i0 = 0; i0 < rows; i0 += MR) {
+    float* tile = dst + (i0 / MR) * kc * MR;
+    const int mr = static_cast<int>(kern::imin(MR, rows - i0));
+    if (mr < MR) std::memset(tile, 0, sizeof(float) * kc * MR);
+    for (int i = 0; i < mr; ++i) {
+      const int64_t r = r0 + i0 + i;
+      const int64_t b = r / t.steps, tt = r - b * t.steps;
+      const float* seq = t.x + b * t.steps * t.cin;
+      int64_t l = k0;
+      while (l < k1) {
+        const int64_t k = l / t.cin, c0 = l - k * t.cin;
+        const int64_t len = kern::imin(t.cin - c0, k1 - l);
+        const int64_t src_t = tt + t.offset[k];
+        float* out = tile + (l - k0) * MR + i;
+        if (src_t < 0 || src_t >= t.steps) {
+          for (int64_t c = 0; c < len; ++c) out[c * MR] = 0.f;
+        } else {
+          const float* src = seq + src_t * t.cin + c0;
+          for (int64_t c = 0; c < len; ++c) out[c * MR] = src[c];
+        }
+        l += len;
+      }
+    }
+  }
+}
+
+// One output row (row i of a packed MR-row tile) times NP panels, added into c: the short-row path
+// (streaming steps of a few streams), where the full register tile would compute MR rows for one.
+// Four independent accumulator sets over l keep the FMA pipes busy.
+template <class V>
+inline void tile_row(const float* ap, int i, const float* bp, int64_t pst, int64_t kc, float* c, int64_t ncols) {
+  using nreg = typename V::nreg;
+  constexpr int MR = V::kMr, NP = V::kNp, S = V::kSub, W = 16 / S, U = 4;
+  nreg acc[U][NP * S];
+  for (int u = 0; u < U; ++u)
+    for (int p = 0; p < NP * S; ++p) acc[u][p] = V::nzero();
+  int64_t l = 0;
+  for (; l + U <= kc; l += U)
+    for (int u = 0; u < U; ++u) {
+      const nreg a = V::nbcast(ap[(l + u) * MR + i]);
+      for (int p = 0; p < NP; ++p)
+        for (int h = 0; h < S; ++h)
+          acc[u][p * S + h] = V::nfma(a, V::nload(bp + p * pst + (l + u) * 16 + h * W), acc[u][p * S + h]);
+    }
+  for (; l < kc; ++l) {
+    const nreg a = V::nbcast(ap[l * MR + i]);
+    for (int p = 0; p < NP; ++p)
+      for (int h = 0; h < S; ++h)
+        acc[0][p * S + h] = V::nfma(a, V::nload(bp + p * pst + l * 16 + h * W), acc[0][p * S + h]);
+  }
+  alignas(64) float out[16];
+  for (int p = 0; p < NP; ++p) {
+    const int64_t c0 = p * 16;
+    if (c0 >= ncols) break;
+    nreg sum[S];
+    for (int h = 0; h < S; ++h)
+      sum[h] = V::nadd(V::nadd(acc[0][p * S + h], acc[1][p * S + h]), V::nadd(acc[2][p * S + h], acc[3][p * S + h]));
+    V::store(out, V::join(sum));
+    const int64_t lim = kern::imin(16, ncols - c0);
+    for (int64_t j = 0; j < lim; ++j) c[c0 + j] += out[j];
+  }
+}
+
+template <class V>
+void run(const ConvTask& t) {
+  constexpr int MR = V::kMr, NP = V::kNp;
+  const int64_t rows = t.r1 - t.r0;
+  const int64_t ktot = t.taps * t.cin;
+  const int64_t pst = ktot * 16;
+  const int64_t c0 = t.p0 * 16, c1 = kern::imin(t.n, t.p1 * 16);
+  if (c0 >= c1) return;
+  if (!t.accumulate) {
+    for (int64_t r = t.r0; r < t.r1; ++r) {
+      float* yr = t.y + r * t.ldy;
+      if (t.bias) {
+        std::memcpy(yr + c0, t.bias + c0, sizeof(float) * (c1 - c0));
+      } else {
+        std::memset(yr + c0, 0, sizeof(float) * (c1 - c0));
+      }
+    }
+  }
+  for (int64_t k0 = 0; k0 < ktot; k0 += kKc) {
+    const int64_t kc = kern::imin(kKc, ktot - k0);
+    pack_a<MR>(t, t.r0, rows, k0, kc, t.apack);
+    for (int64_t p = t.p0; p < t.p1; p += NP) {
+      const float* bp = t.bpack + p * pst + k0 * 16;
+      const int64_t ncols = kern::imin(16 * NP, t.n - p * 16);
+      if (ncols <= 0) break;
+      for (int64_t i0 = 0; i0 < rows; i0 += MR) {
+        const int mr = static_cast<int>(kern::imin(MR, rows - i0));
+        float* c = t.y + (t.r0 + i0) * t.ldy + p * 16;
+        if (3 * mr <= MR) {
+          for (int i = 0; i < mr; ++i) tile_row<V>(t.apack + (i0 / MR) * kc * MR, i, bp, pst, kc, c + i * t.ldy, ncols);
+        } else {
+          kern::tile<V>(t.apack + (i0 / MR) * kc * MR, bp, pst, kc, c, t.ldy, mr, ncols, 1.f, 1.f);
+        }
+      }
+    }
+  }
+  if (t.relu) {
+    for (int64_t r = t.r0; r < t.r1; ++r) {
+      float* yr = t.y + r * t.ldy;
+      for (int64_t j = c0; j < c1; ++j) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+    }
+  }
+}
+
+template <class V>
+simsage::temporal::cpu::ConvKernels make_kernels() {
+  simsage::temporal::cpu::ConvKernels tb;
+  tb.run = &run<V>;
+  tb.mr = V::kMr;
+  tb.np = V::kNp;
+  return tb;
+}
+
+}  // namespace convk
