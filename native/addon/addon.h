@@ -11,10 +11,11 @@
 namespace simsage {
 namespace addon {
 
-void register_similarity(Napi::Env env, Napi::Object exports);  // topkSync, topkAsync, NativeIndex
-void register_info(Napi::Env env, Napi::Object exports);        // info, settings, probes, externalMemory
-void register_nn(Napi::Env env, Napi::Object exports);          // nn*
-void register_mining(Napi::Env env, Napi::Object exports);      // mining*
+void register_similarity(Napi::Env env, Napi::Object exports);    // topkSync, topkAsync, NativeIndex
+void register_info(Napi::Env env, Napi::Object exports);          // info, settings, probes, externalMemory
+void register_nn(Napi::Env env, Napi::Object exports);            // nn*
+void register_mining(Napi::Env env, Napi::Object exports);        // mining*
+void register_temporal_gru(Napi::Env env, Napi::Object exports);  // gru*
 
 // Defined in similarity_index.cpp, called by register_similarity.
 Napi::Function define_native_index(Napi::Env env);
