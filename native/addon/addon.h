@@ -11,11 +11,12 @@
 namespace simsage {
 namespace addon {
 
-void register_similarity(Napi::Env env, Napi::Object exports);    // topkSync, topkAsync, NativeIndex
-void register_info(Napi::Env env, Napi::Object exports);          // info, settings, probes, externalMemory
-void register_nn(Napi::Env env, Napi::Object exports);            // nn*
-void register_mining(Napi::Env env, Napi::Object exports);        // mining*
-void register_temporal_gru(Napi::Env env, Napi::Object exports);  // gru*
+void register_similarity(Napi::Env env, Napi::Object exports);  // topkSync, topkAsync, NativeIndex
+void register_info(Napi::Env env, Napi::Object exports);        // info, settings, probes, externalMemory
+void register_nn(Napi::Env env, Napi::Object exports);          // nn*
+void register_mining(Napi::Env env, Napi::Object exports);      // mining*
+// gru* (the temporal family's GRU)
+void register_temporal_gru(Napi::Env env, Napi::Object exports);
 
 // Defined in similarity_index.cpp, called by register_similarity.
 Napi::Function define_native_index(Napi::Env env);
