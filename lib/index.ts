@@ -58,3 +58,4 @@ export {
 export { decodeIdx, encodeIdx, readIdx, type IdxTensor } from './io/idx.js'
 export { FASHION_CLASSES, filterClasses, loadFashionMnist, type LabeledImages } from './data/fashion-mnist.js'
 export * from './data/sessions-index.js'
+export * from './temporal/gru-exports.js'
