@@ -27,7 +27,7 @@ using temporal::cpu::GruCellKernels;
 
 // Reusable per-thread buffers (page faults cost more than a step of small GEMMs).
 std::vector<float>& scratch(int slot) {
-  thread_local std::vector<float> v[4];
+  thread_local std::vector<float> v[5];
   return v[slot];
 }
 
@@ -75,6 +75,22 @@ void add_col_sums(int64_t rows, int64_t cols, const float* m, float* out, int th
       for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
     }
     for (int64_t j = 0; j < w; ++j) out[c0 + j] += static_cast<float>(acc[j]);
+  });
+}
+
+// out (cols x rows) = m^T for m rows x cols, in 32 x 32 blocks, columns split over threads. The
+// weight-gradient GEMMs contract over the B*T rows; with the operand transposed first the GEMM packs
+// contiguous rows instead of gathering a column per element (about 2x faster at B*T = 12800).
+void transpose(int64_t rows, int64_t cols, const float* m, float* out, int threads) {
+  constexpr int64_t kB = 32;
+  parallel_chunks(cols, kB, threads, [&](int64_t c0, int64_t c1, int) {
+    for (int64_t r0 = 0; r0 < rows; r0 += kB) {
+      const int64_t r1 = r0 + kB < rows ? r0 + kB : rows;
+      for (int64_t c = c0; c < c1; ++c) {
+        float* dst = out + c * rows;
+        for (int64_t r = r0; r < r1; ++r) dst[r] = m[r * cols + c];
+      }
+    }
   });
 }
 
@@ -212,8 +228,11 @@ void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
     if (p.grads.tensors) {
       float* dw_ih = p.grads.tensors[4 * l];
       float* dw_hh = p.grads.tensors[4 * l + 1];
-      mm(level, true, false, H3, in_dim, BT, dgi, H3, in, in_dim, 1.f, dw_ih, in_dim, threads);
-      mm(level, true, false, H3, H, BT, dgh, H3, hp, H, 1.f, dw_hh, H, threads);
+      float* tr = grow(4, H3 * BT);  // dG^T, [3H, B*T]
+      transpose(BT, H3, dgi, tr, threads);
+      mm(level, false, false, H3, in_dim, BT, tr, BT, in, in_dim, 1.f, dw_ih, in_dim, threads);
+      transpose(BT, H3, dgh, tr, threads);
+      mm(level, false, false, H3, H, BT, tr, BT, hp, H, 1.f, dw_hh, H, threads);
       add_col_sums(BT, H3, dgi, p.grads.tensors[4 * l + 2], threads);
       add_col_sums(BT, H3, dgh, p.grads.tensors[4 * l + 3], threads);
     }
