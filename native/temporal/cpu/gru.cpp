@@ -6,7 +6,8 @@
 // state (carry applied, or passed through where the next step is masked).
 // Backward, per layer from the top: per step (last to first) one pass of the gate backward over the
 // rows and one GEMM dh += dGh_t W_hh; then the weight gradients as GEMMs over all B*T rows
-// (dW_ih += dGi^T X, dW_hh += dGh^T Hprev), the bias gradients as column sums, and dX = dGi W_ih.
+// (dW_ih += dGi^T X, dW_hh += dGh^T Hprev, each as (X^T dG)^T), the bias gradients summed per row
+// chunk inside the gate pass, and dX = dGi W_ih.
 // Row passes use fixed chunks (core/parallel.h) and the GEMMs compute each element in a fixed order,
 // so results do not depend on the thread count.
 #include <cstdint>
@@ -27,7 +28,7 @@ using temporal::cpu::GruCellKernels;
 
 // Reusable per-thread buffers (page faults cost more than a step of small GEMMs).
 std::vector<float>& scratch(int slot) {
-  thread_local std::vector<float> v[4];
+  thread_local std::vector<float> v[6];
   return v[slot];
 }
 
@@ -63,19 +64,14 @@ void mm(SimdLevel level, bool ta, bool tb, int64_t m, int64_t n, int64_t k, cons
   gemm_at(level, g);
 }
 
-// out[j] += sum over rows of m[r * cols + j], summed in double in row order (columns split over
-// threads, so the order never depends on the thread count).
-void add_col_sums(int64_t rows, int64_t cols, const float* m, float* out, int threads) {
-  constexpr int64_t kCols = 64;
-  parallel_chunks(cols, kCols, threads, [&](int64_t c0, int64_t c1, int) {
-    double acc[kCols] = {};
-    const int64_t w = c1 - c0;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* row = m + r * cols + c0;
-      for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
-    }
-    for (int64_t j = 0; j < w; ++j) out[c0 + j] += static_cast<float>(acc[j]);
-  });
+// dw (3H x n) += dG^T X for dG (rows x 3H) and X (rows x n): computed as tmp (n x 3H) = X^T dG,
+// so the GEMM gathers the narrower operand X by columns and packs dG's rows contiguously, then
+// added to dw transposed (n x 3H is small).
+void add_weight_grad(SimdLevel level, int64_t rows, int64_t h3, int64_t n, const float* dg, const float* x, float* dw,
+                     float* tmp, int threads) {
+  mm(level, true, false, n, h3, rows, x, n, dg, h3, 0.f, tmp, h3, threads);
+  for (int64_t o = 0; o < h3; ++o)
+    for (int64_t i = 0; i < n; ++i) dw[o * n + i] += tmp[i * h3 + o];
 }
 
 inline bool runs(const uint8_t* mask, int64_t i) { return !mask || mask[i] != 0; }
@@ -169,8 +165,13 @@ void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
   float* dbelow = L > 1 ? grow(2, BT * H) : nullptr;  // dL/d(outputs of the layer below)
   float* dh = grow(3, B * H);                         // dL/dh of the current step, per row
   const int threads = p.threads;
-  const int64_t chunk = row_chunk(H);
+  const int64_t chunk = row_chunk(H), chunks = (B + chunk - 1) / chunk;
+  // Bias gradients: per row chunk, sums of its rows' dGi and dGh over all steps (2 x 3H floats per
+  // chunk), reduced in chunk order at the end, so the sum order is fixed by the shape.
+  float* part = p.grads.tensors ? grow(4, chunks * 2 * H3) : nullptr;
+  float* tmp = p.grads.tensors ? grow(5, (D > H ? D : H) * H3) : nullptr;
   for (int64_t l = L - 1; l >= 0; --l) {
+    if (part) std::memset(part, 0, sizeof(float) * chunks * 2 * H3);
     const float* gates = p.workspace + l * BT * 6 * H;
     const float* hp = gates + BT * G;
     const float* in = l == 0 ? p.x : p.workspace + (l - 1) * BT * 6 * H + BT * 5 * H;
@@ -194,6 +195,13 @@ void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
           for (int64_t j = 0; j < H; ++j) d[j] = c * d[j] + g[j];
           if (runs(p.mask, i)) {
             kern.bwd(H, gates + i * G, hp + i * H, d, dgi + i * H3, dgh + i * H3, d);
+            if (part) {
+              float* pi = part + (b0 / chunk) * 2 * H3;
+              float* ph = pi + H3;
+              const float *gi = dgi + i * H3, *gh = dgh + i * H3;
+              for (int64_t j = 0; j < H3; ++j) pi[j] += gi[j];
+              for (int64_t j = 0; j < H3; ++j) ph[j] += gh[j];
+            }
           } else {  // a skipped step passes dh through
             std::memset(dgi + i * H3, 0, sizeof(float) * H3);
             std::memset(dgh + i * H3, 0, sizeof(float) * H3);
@@ -212,10 +220,16 @@ void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
     if (p.grads.tensors) {
       float* dw_ih = p.grads.tensors[4 * l];
       float* dw_hh = p.grads.tensors[4 * l + 1];
-      mm(level, true, false, H3, in_dim, BT, dgi, H3, in, in_dim, 1.f, dw_ih, in_dim, threads);
-      mm(level, true, false, H3, H, BT, dgh, H3, hp, H, 1.f, dw_hh, H, threads);
-      add_col_sums(BT, H3, dgi, p.grads.tensors[4 * l + 2], threads);
-      add_col_sums(BT, H3, dgh, p.grads.tensors[4 * l + 3], threads);
+      add_weight_grad(level, BT, H3, in_dim, dgi, in, dw_ih, tmp, threads);
+      add_weight_grad(level, BT, H3, H, dgh, hp, dw_hh, tmp, threads);
+      for (int k = 0; k < 2; ++k) {
+        float* db = p.grads.tensors[4 * l + 2 + k];
+        for (int64_t j = 0; j < H3; ++j) {
+          double s = 0;
+          for (int64_t c = 0; c < chunks; ++c) s += part[(c * 2 + k) * H3 + j];
+          db[j] += static_cast<float>(s);
+        }
+      }
     }
     if (l > 0) {
       mm(level, false, false, BT, H, H3, dgi, H3, w_ih, H, 0.f, dbelow, H, threads);

@@ -45,7 +45,8 @@ void fwd(int64_t H, const float* gi, const float* gh, const float* b_ih, const f
   using nreg = typename V::nreg;
   int64_t j = 0;
   for (; j + kW<V> <= H; j += kW<V>) {
-    const nreg ar = V::nadd(V::nadd(V::nload(gi + j), V::nload(b_ih + j)), V::nadd(V::nload(gh + j), V::nload(b_hh + j)));
+    const nreg ar =
+        V::nadd(V::nadd(V::nload(gi + j), V::nload(b_ih + j)), V::nadd(V::nload(gh + j), V::nload(b_hh + j)));
     const nreg az = V::nadd(V::nadd(V::nload(gi + H + j), V::nload(b_ih + H + j)),
                             V::nadd(V::nload(gh + H + j), V::nload(b_hh + H + j)));
     const nreg hn = V::nadd(V::nload(gh + 2 * H + j), V::nload(b_hh + 2 * H + j));
