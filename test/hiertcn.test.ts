@@ -106,7 +106,8 @@ function gradCheck(
   grads: Map<Parameter, Float32Array>,
   what: string,
 ) {
-  const h = 1e-2
+  // Small steps: the TCN's ReLUs make the objective piecewise smooth, and a large step crosses kinks.
+  const h = 2e-3
   const rng = new Random(17)
   for (const [name, p] of params) {
     let worst = 0
@@ -132,8 +133,10 @@ t.test('HierTCN: the gradient of every parameter group matches central differenc
   const users = Int32Array.from({ length: log.users.length }, (_, i) => i)
   // One batch holding several session steps per slot: the GRU state crosses steps inside it.
   const gen = new SessionBatches(log, users, { queues: 2, sessionSteps: 3, maxLength: 4, shuffle: false, buffers: 4 })
-  const batches = [...gen].slice(0, 2)
-  t.ok(batches.length >= 1, 'the log yields batches')
+  // One batch: the state carried into a later batch is detached (truncated back-propagation), so
+  // a multi-batch objective would not be the function the gradient describes.
+  const batches = [...gen].slice(0, 1)
+  t.ok(batches.length === 1, 'the log yields a batch')
   for (const userHidden of [3, 0]) {
     const spec: HierTCNSpec = {
       items: log.items.length,
@@ -175,10 +178,11 @@ t.test('GRU-only: gradients match central differences; lanes cover every action 
   const model = new GRU4Rec({ items: log.items.length, embeddingDim: 3, hidden: 4, layers: 2 }, 2)
   const l = loss(model.items.weight, model.itemBias, 'softmax')
   const params = model.namedParameters()
+  const first = batches.slice(0, 1)
   for (const [, p] of params) p.zeroGrad()
-  objective(model, l, batches, 2, (dp) => model.backward(dp))
-  const grads = new Map(params.map(([, p]) => [p, Float32Array.from(p.grad)]))
-  gradCheck(t, params, () => objective(model, l, batches, 2), grads, 'GRU-only')
+  objective(model, l, first, 2, (dp) => model.backward(dp))
+  const grads1 = new Map(params.map(([, p]) => [p, Float32Array.from(p.grad)]))
+  gradCheck(t, params, () => objective(model, l, first, 2), grads1, 'GRU-only')
 })
 
 t.test('checkpoints: round trip, damage, export as an EmbeddingIndex', async (t) => {
