@@ -31,9 +31,10 @@ export function registerBenchCommands(program: Command): void {
     .option('--seed <n>', 'data seed (queries use seed + 1)', '42')
     .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
     .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--precision <list>', 'also measure EmbeddingIndex storage types (f32,bf16,f16,i8): recall, q/s, memory')
     .option('--out <file>', 'JSON report path (default bench/results/similarity-<iso-date>.json under the cwd)')
     .action(async (opts: Opts) => {
-      const { parseSimilarityOptions, runSimilarityBench } = await import('./similarity.js')
+      const { formatPrecision, parseSimilarityOptions, runSimilarityBench } = await import('./similarity.js')
       const { formatSimilarityReport } = await import('./format.js')
       const { writeReport } = await import('./report.js')
       const options = parseSimilarityOptions({
@@ -47,11 +48,12 @@ export function registerBenchCommands(program: Command): void {
         maxReps: opts.maxReps as string,
         seed: opts.seed as string,
         tools: opts.tools as string | undefined,
+        precision: opts.precision as string | undefined,
       })
       const report = await runSimilarityBench(options)
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-      else process.stdout.write(`${await formatSimilarityReport(report)}\n`)
+      else process.stdout.write(`${await formatSimilarityReport(report)}${formatPrecision(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 

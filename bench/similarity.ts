@@ -34,8 +34,46 @@ export interface SimilarityOptions {
   readonly seed: number
   /** Case-insensitive substrings of tool names to run; empty runs all. */
   readonly tools: readonly string[]
+  /** Storage types of the precision section (`--precision f32,bf16,f16,i8`); empty skips it. */
+  readonly precision: readonly PrecisionStorage[]
   /** Progress lines (stderr by default). */
   readonly log: (line: string) => void
+}
+
+/** Storage types the precision section measures. */
+export type PrecisionStorage = 'f32' | 'bf16' | 'f16' | 'i8'
+
+/** One storage type of the precision section: memory, encoding, recall against the exact f32 index. */
+export interface PrecisionSummary {
+  readonly storage: PrecisionStorage
+  /** Bytes per stored vector without the f32 copies (EmbeddingIndex.stats, less 4 x dim when kept). */
+  readonly bytesPerVector: number
+  /** Vectors encoded per second by add (0 for f32). */
+  readonly quantizeRowsPerSec: number
+  /** Queries the recall is measured on, and k. */
+  readonly recallQueries: number
+  readonly k: number
+  /** Mean |top-k ∩ exact f32 top-k| / k, without re-ranking. */
+  readonly recall: number
+  /** The same with `rerank: 4k`. */
+  readonly recallRerank: number
+  /** Share of queries whose re-ranked top-k equals the exact top-k as a set (the true top-k was
+   * within the quantised top-4k). */
+  readonly rerankExactShare: number
+}
+
+/** One timed (storage, rerank, threads, Q) cell of the precision section. */
+export interface PrecisionCell {
+  readonly storage: PrecisionStorage
+  readonly rerank: number
+  readonly threads: number
+  readonly queries: number
+  readonly k: number
+  readonly queriesPerSec: number
+  /** queries/s over the f32 index's (no re-ranking) in the same (threads, Q). */
+  readonly ratioToF32?: number
+  /** ran.kernel of the timed search. */
+  readonly kernel: string
 }
 
 /** One (tool, threads, Q, k) measurement. */
@@ -107,6 +145,8 @@ export interface SimilarityReport {
   readonly builds: SimilarityBuild[]
   readonly cells: SimilarityCell[]
   readonly mismatches: Top1Mismatch[]
+  /** The precision section (`--precision`), when asked for. */
+  readonly precision?: { summaries: PrecisionSummary[]; cells: PrecisionCell[] }
   /** 1-minute load average when the run started (other work competes for the same cores). */
   readonly loadAvgAtStart: number
   /** Share of CPU capacity other processes used over the whole run (0..1). */
@@ -140,6 +180,7 @@ export interface RawSimilarityOptions {
   maxReps?: string | number
   seed?: string | number
   tools?: string | readonly string[]
+  precision?: string | readonly string[]
   log?: (line: string) => void
 }
 
@@ -190,8 +231,23 @@ export function parseSimilarityOptions(raw: RawSimilarityOptions = {}): Similari
     maxReps: raw.maxReps !== undefined ? parsePositive(raw.maxReps, '--max-reps', true) : d.maxReps,
     seed: raw.seed !== undefined ? Math.trunc(Number(raw.seed)) : d.seed,
     tools: tools.map((t) => t.trim().toLowerCase()).filter(Boolean),
+    precision: parsePrecision(raw.precision),
     log: raw.log ?? ((line) => process.stderr.write(`${line}\n`)),
   }
+}
+
+const STORAGES: readonly PrecisionStorage[] = ['f32', 'bf16', 'f16', 'i8']
+
+/** Parses "f32,bf16,f16,i8" (f32 is always measured: the ratios need it). */
+function parsePrecision(value: string | readonly string[] | undefined): PrecisionStorage[] {
+  if (value === undefined) return []
+  const items = (typeof value === 'string' ? value.split(',') : [...value]).map((s) => s.trim()).filter(Boolean)
+  for (const s of items) {
+    if (!STORAGES.includes(s as PrecisionStorage)) {
+      throw new RangeError(`--precision: expected storage types among ${STORAGES.join(', ')}, got "${s}"`)
+    }
+  }
+  return STORAGES.filter((s) => s === 'f32' || items.includes(s))
 }
 
 /** Id of row 0, position `j`, as a number (-1 when absent). */
@@ -252,6 +308,10 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
   }
 
   addRatios(cells)
+  const precision =
+    options.precision.length > 0 && typeof api !== 'string'
+      ? await runPrecision(api, options, corpus, queries)
+      : undefined
   return {
     bench: 'similarity',
     date: new Date().toISOString(),
@@ -262,6 +322,7 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
     builds,
     cells,
     mismatches,
+    ...(precision ? { precision } : {}),
     loadAvgAtStart,
     otherCpuDuringRun: otherCpuShare(runSnapshot, cpuSnapshot()) ?? 0,
     totalSeconds: (performance.now() - started) / 1000,
@@ -422,4 +483,137 @@ function addRatios(cells: SimilarityCell[]): void {
     if (!c.isSimsage || c.status !== 'ok' || !peer || c.queriesPerSec === undefined) continue
     cells[i] = { ...c, ratioToBestPeer: c.queriesPerSec / (peer.queriesPerSec as number), bestPeer: peer.tool }
   }
+}
+
+/**
+ * The precision section: per storage type an 'ip' EmbeddingIndex with keepF32 over the same corpus;
+ * recall@k of the first min(Q, 256) queries against the f32 index's exact top-k, without and with
+ * `rerank: 4k`; queries/s at every (threads, Q) with k = the smallest --k, without and with
+ * re-ranking; bytes per vector and encoding rate from `stats`.
+ */
+async function runPrecision(
+  api: Exclude<Awaited<ReturnType<typeof loadSimsage>>, string>,
+  options: SimilarityOptions,
+  corpus: Float32Array,
+  queries: Float32Array,
+): Promise<{ summaries: PrecisionSummary[]; cells: PrecisionCell[] }> {
+  const { n, dim, log } = options
+  const k = options.k[0]
+  const m = 4 * k
+  const maxQ = options.queries[options.queries.length - 1]
+  const nr = Math.min(maxQ, 256)
+  const ids = new Int32Array(n)
+  for (let i = 0; i < n; i++) ids[i] = i
+  const summaries: PrecisionSummary[] = []
+  const cells: PrecisionCell[] = []
+  let exact: Float64Array | undefined
+  const f32Qps = new Map<string, number>()
+  for (const storage of options.precision) {
+    const index = new api.EmbeddingIndex({ dim, metric: 'ip', storage, keepF32: storage !== 'f32' })
+    try {
+      index.add(ids, corpus.subarray(0, n * dim))
+      const st = index.stats
+      const rq = queries.subarray(0, nr * dim)
+      const plain = index.searchSync(rq, k)
+      exact ??= plain.ids
+      const reranked = storage === 'f32' ? plain : index.searchSync(rq, k, { rerank: m })
+      const overlap = (got: Float64Array) => {
+        let hit = 0
+        let full = 0
+        for (let i = 0; i < nr; i++) {
+          const want = new Set(Array.from((exact as Float64Array).subarray(i * k, (i + 1) * k)))
+          let h = 0
+          for (let j = 0; j < k; j++) if (want.has(got[i * k + j])) h++
+          hit += h
+          if (h === k) full++
+        }
+        return { recall: hit / (nr * k), exactShare: full / nr }
+      }
+      const a = overlap(plain.ids)
+      const b = overlap(reranked.ids)
+      const summary: PrecisionSummary = {
+        storage,
+        bytesPerVector: st.bytesPerVector - (st.keepF32 ? 4 * dim : 0),
+        quantizeRowsPerSec: st.quantizeRowsPerSecond,
+        recallQueries: nr,
+        k,
+        recall: a.recall,
+        recallRerank: b.recall,
+        rerankExactShare: b.exactShare,
+      }
+      summaries.push(summary)
+      log(
+        `precision ${storage}: ${summary.bytesPerVector} B/vector, recall@${k} ${a.recall.toFixed(4)}, ` +
+          `with rerank ${m} ${b.recall.toFixed(4)} (${(b.exactShare * 100).toFixed(1)}% of queries exact)`,
+      )
+      for (const rerank of storage === 'f32' ? [0] : [0, m]) {
+        for (const threads of options.threads) {
+          for (const q of options.queries) {
+            let kernel = ''
+            const timing = await timeCell(
+              (nq) => {
+                const r = index.searchSync(queries.subarray(0, nq * dim), k, rerank ? { threads, rerank } : { threads })
+                kernel = r.ran.kernel ?? ''
+                return { ids: r.ids }
+              },
+              q,
+              true,
+              { budgetSeconds: options.budgetSeconds, maxReps: options.maxReps },
+            )
+            const qps = timing.queriesTimed / timing.bestSeconds
+            const key = `${threads}/${q}`
+            if (storage === 'f32') f32Qps.set(key, qps)
+            const base = f32Qps.get(key)
+            cells.push({
+              storage,
+              rerank,
+              threads,
+              queries: q,
+              k,
+              queriesPerSec: qps,
+              kernel,
+              ...(base ? { ratioToF32: qps / base } : {}),
+            })
+            log(
+              `  ${storage}${rerank ? ` rerank ${rerank}` : ''} t=${threads} Q=${q}: ${qps.toFixed(1)} q/s` +
+                (base ? ` (${(qps / base).toFixed(2)}x f32)` : ''),
+            )
+          }
+        }
+      }
+    } finally {
+      index.dispose()
+    }
+  }
+  return { summaries, cells }
+}
+
+/** The precision section as text tables (empty when it did not run). */
+export function formatPrecision(report: SimilarityReport): string {
+  const p = report.precision
+  if (!p) return ''
+  const lines = [
+    '',
+    `precision (N=${report.options.n}, D=${report.options.dim}, ip, k=${p.summaries[0]?.k}; recall against the f32 index on ${p.summaries[0]?.recallQueries} queries)`,
+    '| storage | bytes/vector | encode vectors/s | recall@k | recall@k rerank 4k | queries exact after rerank |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ]
+  for (const s of p.summaries) {
+    lines.push(
+      `| ${s.storage} | ${s.bytesPerVector} | ${s.quantizeRowsPerSec ? s.quantizeRowsPerSec.toExponential(2) : '-'} | ` +
+        `${s.recall.toFixed(4)} | ${s.recallRerank.toFixed(4)} | ${(s.rerankExactShare * 100).toFixed(1)}% |`,
+    )
+  }
+  lines.push(
+    '',
+    '| storage | rerank | threads | Q | queries/s | x f32 | kernel |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  )
+  for (const c of p.cells) {
+    lines.push(
+      `| ${c.storage} | ${c.rerank || '-'} | ${c.threads} | ${c.queries} | ${c.queriesPerSec.toFixed(1)} | ` +
+        `${c.ratioToF32?.toFixed(2) ?? '-'} | ${c.kernel} |`,
+    )
+  }
+  return lines.join('\n')
 }

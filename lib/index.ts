@@ -6,11 +6,11 @@
  */
 export { ErrorCodes, SimsageError, type ErrorCode } from './errors.js'
 export { info, setSimd, setThreads, type Info, type SimdLevel } from './info.js'
-export { EmbeddingIndex, type EmbeddingIndexOptions } from './similarity/embedding-index.js'
-export type { IdSet, SearchOptions } from './similarity/options.js'
+export { EmbeddingIndex, type EmbeddingIndexOptions, type IndexStats } from './similarity/embedding-index.js'
+export type { IdSet, IndexSearchOptions, SearchOptions } from './similarity/options.js'
 export { SearchResults, type Matches } from './similarity/results.js'
 export { topk, topkAsync, type TopkOptions } from './similarity/topk.js'
-export type { IdsInput, Metric } from './similarity/types.js'
+export type { IdsInput, Metric, Storage } from './similarity/types.js'
 
 // Metric learning (Deep Ranking): layers and optimizers, miners and losses, the online triplet
 // sampler, training, evaluation and data loading.

@@ -107,15 +107,16 @@ t.test('the file layout matches the documented format', async (t) => {
   await index.save(path)
   const buf = readFileSync(path)
   t.equal(buf.subarray(0, 8).toString('latin1'), 'SSGIDX\r\n', 'magic')
-  t.equal(buf.readUInt32LE(8), 1, 'version 1')
+  t.equal(buf.readUInt32LE(8), 2, 'version 2')
   t.equal(buf.readUInt32LE(12), 5, 'dim')
   t.equal(buf.readUInt32LE(16), 1, 'metric code of cosine')
   t.equal(buf.readUInt32LE(20) & 1, 1, 'unit-length flag')
   const l = layout(buf)
   t.equal(l.count, 3, 'count')
   t.equal(buf.subarray(HEADER, HEADER + l.metaLen).toString('utf8'), '{"m":1}', 'metadata JSON')
+  t.equal(buf.readUInt32LE(36), 0, 'storage code of f32')
   t.ok(
-    buf.subarray(36, 64).every((b) => b === 0),
+    buf.subarray(40, 64).every((b) => b === 0),
     'reserved bytes are zero',
   )
   t.equal(l.vectors % 64, 0, 'vectors are 64-byte aligned')
@@ -262,15 +263,15 @@ t.test('damaged files are rejected', async (t) => {
 
   await loadFails(
     t,
-    variant((b) => void b.writeUInt32LE(2, 8)),
+    variant((b) => void b.writeUInt32LE(3, 8)),
     ErrorCodes.UNSUPPORTED,
-    'format version 2',
+    'format version 3',
   )
   await loadFails(
     t,
-    variant((b) => resign((b.writeUInt32LE(2, 8), b))),
+    variant((b) => resign((b.writeUInt32LE(3, 8), b))),
     ErrorCodes.UNSUPPORTED,
-    'format version 2 (re-signed)',
+    'format version 3 (re-signed)',
   )
   await loadFails(
     t,

@@ -1,18 +1,20 @@
 /**
- * The saved index file (format version 1). Little-endian throughout.
+ * The saved index file (format version 2; version 1 files still load). Little-endian throughout.
  *
  * | offset | size | field |
  * | --- | --- | --- |
  * | 0 | 8 | magic `SSGIDX\r\n` (the CR LF catches text-mode mangling) |
- * | 8 | 4 | u32 format version (1) |
+ * | 8 | 4 | u32 format version (2; 1 is read too) |
  * | 12 | 4 | u32 dim |
  * | 16 | 4 | u32 metric: 0 ip, 1 cosine, 2 l2 |
- * | 20 | 4 | u32 flags: bit 0 = vectors are unit length (cosine) |
+ * | 20 | 4 | u32 flags: bit 0 = vectors are unit length (cosine); bit 1 = keep f32 copies (v2) |
  * | 24 | 8 | u64 count (rows) |
  * | 32 | 4 | u32 metadata length M (bytes of UTF-8 JSON) |
- * | 36 | 28 | reserved, zero |
+ * | 36 | 4 | u32 storage (v2): 0 f32, 1 bf16, 2 f16, 3 i8 (version 1: reserved, zero = f32) |
+ * | 40 | 24 | reserved, zero |
  * | 64 | M | metadata JSON (an object: user metadata such as the model name and normalisation) |
- * | V = align64(64 + M) | count x dim x 4 | vectors, f32, row-major |
+ * | V = align64(64 + M) | count x dim x 4 | vectors, f32, row-major (reduced-precision storage: the
+ *   kept f32 copies, or the decoded stored values, which encode back to the same stored values) |
  * | V + count x dim x 4 | count x 8 | ids, i64 |
  * | end - 32 | 32 | SHA-256 of every byte before it |
  *
@@ -28,11 +30,14 @@ import { createHash, type Hash } from 'node:crypto'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
-import type { Metric } from '../similarity/types.js'
+import type { Metric, Storage } from '../similarity/types.js'
 import { checkPath, openRegular, type RegularFile, readExactly, writeFileAtomic } from './fs.js'
 
 export const MAGIC = Buffer.from('SSGIDX\r\n', 'latin1')
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
+/** Older versions this build still reads (version 1: no storage field, always f32). */
+const READABLE_VERSIONS = [1, 2]
+const STORAGE_CODES: Storage[] = ['f32', 'bf16', 'f16', 'i8']
 const HEADER = 64
 const DIGEST = 32
 const METRIC_CODES: Metric[] = ['ip', 'cosine', 'l2']
@@ -46,6 +51,10 @@ export interface IndexFileHead {
   /** Rows. */
   count: number
   metadata: Record<string, unknown>
+  /** How the index stores its vectors (version 1 files: 'f32'). */
+  storage?: Storage
+  /** The index keeps f32 copies for re-ranking. */
+  keepF32?: boolean
 }
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64
@@ -71,7 +80,8 @@ function headBytes(head: IndexFileHead): Buffer {
   buf.writeUInt32LE(FORMAT_VERSION, 8)
   buf.writeUInt32LE(head.dim, 12)
   buf.writeUInt32LE(METRIC_CODES.indexOf(head.metric), 16)
-  buf.writeUInt32LE(head.normalized ? 1 : 0, 20)
+  buf.writeUInt32LE((head.normalized ? 1 : 0) | (head.keepF32 ? 2 : 0), 20)
+  buf.writeUInt32LE(STORAGE_CODES.indexOf(head.storage ?? 'f32'), 36)
   buf.writeBigUInt64LE(BigInt(head.count), 24)
   buf.writeUInt32LE(meta.length, 32)
   meta.copy(buf, HEADER)
@@ -175,6 +185,8 @@ async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileH
     normalized: (l.flags & 1) === 1,
     count: l.count,
     metadata,
+    storage: STORAGE_CODES[l.storageCode],
+    keepF32: (l.flags & 2) === 2,
   }
   const hash = createHash('sha256')
   hash.update(header)
@@ -210,6 +222,7 @@ async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileH
 interface Layout {
   dim: number
   metricCode: number
+  storageCode: number
   flags: number
   count: number
   metaLen: number
@@ -223,10 +236,10 @@ interface Layout {
 function parseLayout(buf: Buffer, size: number, path: string): Layout {
   if (!buf.subarray(0, 8).equals(MAGIC)) throw corrupt(path, 'wrong magic bytes')
   const version = buf.readUInt32LE(8)
-  if (version !== FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(version)) {
     throw new SimsageError(
       ErrorCodes.UNSUPPORTED,
-      `${path}: index format version ${version} is not supported (this build reads ${FORMAT_VERSION})`,
+      `${path}: index format version ${version} is not supported (this build reads ${READABLE_VERSIONS.join(', ')})`,
     )
   }
   const dim = buf.readUInt32LE(12)
@@ -236,6 +249,9 @@ function parseLayout(buf: Buffer, size: number, path: string): Layout {
   const metaLen = buf.readUInt32LE(32)
   if (dim < 1 || dim > 1 << 20) throw corrupt(path, `bad dim ${dim}`)
   if (metricCode >= METRIC_CODES.length) throw corrupt(path, `bad metric code ${metricCode}`)
+  const storageCode = version >= 2 ? buf.readUInt32LE(36) : 0
+  if (storageCode >= STORAGE_CODES.length) throw corrupt(path, `bad storage code ${storageCode}`)
+  if (version >= 2 && flags & ~3) throw corrupt(path, `unknown flags ${flags}`)
   const vecOffset = align64(HEADER + metaLen)
   // In BigInt so that a huge count cannot overflow the arithmetic into a plausible size.
   const expected64 = BigInt(vecOffset) + count64 * BigInt(dim * 4 + 8) + BigInt(DIGEST)
@@ -250,7 +266,7 @@ function parseLayout(buf: Buffer, size: number, path: string): Layout {
   const count = Number(count64)
   const idOffset = vecOffset + count * dim * 4
   const end = idOffset + count * 8
-  return { dim, metricCode, flags, count, metaLen, vecOffset, idOffset, end }
+  return { dim, metricCode, storageCode, flags, count, metaLen, vecOffset, idOffset, end }
 }
 
 function parseMetadata(bytes: Buffer, path: string): Record<string, unknown> {

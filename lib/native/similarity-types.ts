@@ -11,6 +11,8 @@ export interface RawSearchArgs {
   k: number
   metric?: string
   threads?: number
+  /** Index searches: re-score the best max(rerank, k) exactly from the f32 copies. */
+  rerank?: number
   allow?: Float64Array
   deny?: Float64Array
   /** nq + 1 offsets into excludeIds (CSR), as integers in a Float64Array. */
@@ -30,6 +32,21 @@ export interface RawSearchResult {
   simd: string
   threads: number
   backend: string
+  /** The scan kernel: 'f32' or '<storage>-widen'. */
+  kernel: string
+  /** The final order came from exact f32 re-scoring. */
+  reranked: boolean
+}
+
+/** NativeIndex.stats(). */
+export interface RawIndexStats {
+  storage: string
+  keepF32: boolean
+  rows: number
+  vectorBytes: number
+  heldBytes: number
+  quantizeSeconds: number
+  quantizedRows: number
 }
 
 /** Ids and vectors of NativeIndex.add / addAsync. */
@@ -54,6 +71,7 @@ export interface RawNativeIndex {
   searchAsync(args: RawSearchArgs): Promise<RawSearchResult>
   /** vectors: size x dim, ids: size; returns the rows written. */
   exportInto(args: { vectors: Float32Array; ids: Float64Array }): number
+  stats(): RawIndexStats
   dispose(): void
   disposed(): boolean
 }
@@ -62,5 +80,5 @@ export interface RawNativeIndex {
 export interface RawSimilarityBinding {
   topkSync(args: RawTopkArgs): RawSearchResult
   topkAsync(args: RawTopkArgs): Promise<RawSearchResult>
-  NativeIndex: new (args: { dim: number; metric: string }) => RawNativeIndex
+  NativeIndex: new (args: { dim: number; metric: string; storage?: string; keepF32?: boolean }) => RawNativeIndex
 }

@@ -6,11 +6,11 @@ import { awaitNative, callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawNativeIndex } from '../native/similarity-types.js'
 import { readIndexFile, writeIndexFile } from '../io/index-file.js'
-import { toRawArgs, type SearchOptions } from './options.js'
+import { INDEX_KNOWN, type IndexSearchOptions, toRawArgs } from './options.js'
 import { SearchResults } from './results.js'
 import { checkDim, checkMatrix, describe } from '../validate.js'
-import type { IdsInput, Metric } from './types.js'
-import { checkK, checkMetric, toIdArray } from './validate.js'
+import type { IdsInput, Metric, Storage } from './types.js'
+import { checkK, checkMetric, checkStorage, toIdArray } from './validate.js'
 
 /** Options of {@link EmbeddingIndex}. */
 export interface EmbeddingIndexOptions {
@@ -20,6 +20,36 @@ export interface EmbeddingIndexOptions {
   metric?: Metric
   /** Free-form JSON metadata saved with the index (model name, normalisation, ...). */
   metadata?: Record<string, unknown>
+  /**
+   * How vectors are stored (default 'f32'; see {@link Storage}). Reduced precision streams fewer
+   * bytes per search; scores are those of the stored (rounded) values. 'cosine' normalises before
+   * quantising; 'l2' uses |x|^2 of the stored values. 'f16' rejects an 'ip' / 'l2' value with
+   * |x| >= 65520 (outside the f16 range) with ERR_SIMSAGE_NON_FINITE.
+   */
+  storage?: Storage
+  /**
+   * Also keep every vector in f32 (4 x dim more bytes each) so searches can re-rank exactly
+   * (`rerank` search option) and {@link save} writes the original values. Ignored for 'f32'.
+   */
+  keepF32?: boolean
+}
+
+/** What {@link EmbeddingIndex.stats} reports. */
+export interface IndexStats {
+  storage: Storage
+  /** f32 copies are kept for re-ranking. */
+  keepF32: boolean
+  /** Vectors stored. */
+  rows: number
+  /** Bytes one stored vector takes: the stored values (dim padded to 2 for bf16, 4 for i8), the
+   * i8 scale, |x|^2 for 'l2', the f32 copy when kept. Ids and the id map come on top (~48 bytes). */
+  bytesPerVector: number
+  /** Native bytes held in all, as reported to V8 (capacity included). */
+  heldBytes: number
+  /** Vectors encoded by add / addAsync / load so far ('f32': 0), and their encoding rate (vectors
+   * per second of encoding time, 0 before any). */
+  quantizedRows: number
+  quantizeRowsPerSecond: number
 }
 
 /**
@@ -40,6 +70,10 @@ export class EmbeddingIndex implements Disposable {
   readonly dim: number
   /** Similarity metric. */
   readonly metric: Metric
+  /** How vectors are stored. */
+  readonly storage: Storage
+  /** Whether f32 copies are kept for exact re-ranking. */
+  readonly keepF32: boolean
   /** JSON metadata saved with the index. */
   metadata: Record<string, unknown>
   #native: RawNativeIndex | undefined
@@ -54,8 +88,15 @@ export class EmbeddingIndex implements Disposable {
     this.dim = checkDim(options.dim)
     this.metric = checkMetric(options.metric ?? 'ip')
     this.metadata = checkMetadata(options.metadata ?? {})
+    this.storage = checkStorage(options.storage ?? 'f32')
+    const keep = options.keepF32 ?? false
+    if (typeof keep !== 'boolean') {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `keepF32 must be a boolean, got ${describe(keep)}`)
+    }
+    this.keepF32 = keep && this.storage !== 'f32'
     const Native = binding().NativeIndex
-    this.#native = callNative(() => new Native({ dim: this.dim, metric: this.metric }))
+    const args = { dim: this.dim, metric: this.metric, storage: this.storage, keepF32: this.keepF32 }
+    this.#native = callNative(() => new Native(args))
   }
 
   #live(): RawNativeIndex {
@@ -66,6 +107,20 @@ export class EmbeddingIndex implements Disposable {
   /** Number of vectors stored. */
   get size(): number {
     return this.#live().size()
+  }
+
+  /** Storage, memory per vector and encoding throughput (see {@link IndexStats}). */
+  get stats(): IndexStats {
+    const s = this.#live().stats()
+    return {
+      storage: s.storage as Storage,
+      keepF32: s.keepF32,
+      rows: s.rows,
+      bytesPerVector: s.vectorBytes,
+      heldBytes: s.heldBytes,
+      quantizedRows: s.quantizedRows,
+      quantizeRowsPerSecond: s.quantizeSeconds > 0 ? s.quantizedRows / s.quantizeSeconds : 0,
+    }
   }
 
   /** True once {@link dispose} has run. */
@@ -138,7 +193,7 @@ export class EmbeddingIndex implements Disposable {
    *   fewer candidates (filters) are padded (see {@link SearchResults}). For 'ip' and 'l2' a query
    *   needs |q| < 2^62, else ERR_SIMSAGE_NON_FINITE.
    */
-  async search(queries: Float32Array, k: number, options?: SearchOptions): Promise<SearchResults> {
+  async search(queries: Float32Array, k: number, options?: IndexSearchOptions): Promise<SearchResults> {
     const native = this.#live()
     const args = this.#args(queries, k, options)
     const raw = await awaitNative(callNative(() => native.searchAsync(args)))
@@ -146,7 +201,7 @@ export class EmbeddingIndex implements Disposable {
   }
 
   /** Like {@link search}, on the calling thread (blocks the event loop while it runs). */
-  searchSync(queries: Float32Array, k: number, options?: SearchOptions): SearchResults {
+  searchSync(queries: Float32Array, k: number, options?: IndexSearchOptions): SearchResults {
     const native = this.#live()
     const args = this.#args(queries, k, options)
     return new SearchResults(
@@ -155,14 +210,14 @@ export class EmbeddingIndex implements Disposable {
     )
   }
 
-  #args(queries: Float32Array, k: number, options?: SearchOptions) {
+  #args(queries: Float32Array, k: number, options?: IndexSearchOptions) {
     const kk = checkK(k)
     const nq = checkMatrix(queries, this.dim, 'queries')
-    return { ...toRawArgs(queries, nq, this.dim, kk, options), metric: this.metric }
+    return { ...toRawArgs(queries, nq, this.dim, kk, options, INDEX_KNOWN), metric: this.metric }
   }
 
   /**
-   * Saves the index (vectors, ids, dim, metric, metadata, checksum) to `path`, atomically: the file
+   * Saves the index (vectors, ids, dim, metric, storage, metadata, checksum) to `path`, atomically: the file
    * under `path` is either the old one or the complete new one, never a partial write (a temporary
    * file in the same directory, fsynced, then renamed; removed if anything fails). The file is
    * written in chunks with the checksum computed as it goes, so it may exceed 2 GiB.
@@ -171,6 +226,10 @@ export class EmbeddingIndex implements Disposable {
    * reach the file), which needs memory for one more copy of the vectors while the save runs.
    * File-system failures reject with ERR_SIMSAGE_NOT_FOUND (a missing directory) or ERR_SIMSAGE_IO,
    * naming `path`.
+   *
+   * Reduced-precision indexes write f32 values: the kept f32 copies, or else the decoded stored
+   * values, which encode back to the same stored values when loaded (the file is as large as an
+   * f32 index's).
    */
   async save(path: string): Promise<void> {
     const native = this.#live()
@@ -199,6 +258,8 @@ export class EmbeddingIndex implements Disposable {
       normalized: this.metric === 'cosine',
       count,
       metadata: this.metadata,
+      storage: this.storage,
+      keepF32: this.keepF32,
     }
     await writeIndexFile(path, head, vectors, ids)
   }
@@ -221,7 +282,13 @@ export class EmbeddingIndex implements Disposable {
     try {
       await readIndexFile(path, {
         begin: (head) => {
-          index = new EmbeddingIndex({ dim: head.dim, metric: head.metric, metadata: head.metadata })
+          index = new EmbeddingIndex({
+            dim: head.dim,
+            metric: head.metric,
+            metadata: head.metadata,
+            storage: head.storage,
+            keepF32: head.keepF32,
+          })
           normalized = head.normalized
           const native = index.#live()
           callNative(() => native.reserve({ rows: head.count }))

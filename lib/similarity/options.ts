@@ -22,7 +22,21 @@ export interface SearchOptions {
   threads?: number
 }
 
+/** Options of {@link EmbeddingIndex.search}: the common ones, plus exact re-ranking. */
+export interface IndexSearchOptions extends SearchOptions {
+  /**
+   * Reduced-precision indexes created with `keepF32: true`: scan for the best max(rerank, k)
+   * candidates per query in the stored precision, then re-score those from the f32 vectors exactly
+   * and return the best k. The result equals the exact f32 top-k whenever that lies within the
+   * quantised top-`rerank` (e.g. `rerank: 4 * k`). 0 or absent: no re-ranking. Ignored by an 'f32'
+   * index (already exact); ERR_SIMSAGE_INVALID_ARGUMENT on an index without f32 copies.
+   */
+  rerank?: number
+}
+
 const KNOWN = new Set(['allow', 'deny', 'exclude', 'threads'])
+/** Option names an index search accepts. */
+export const INDEX_KNOWN: ReadonlySet<string> = new Set([...KNOWN, 'rerank'])
 
 /** Builds the native argument object for Q queries. */
 export function toRawArgs(
@@ -30,7 +44,8 @@ export function toRawArgs(
   nq: number,
   dim: number,
   k: number,
-  options: SearchOptions | undefined,
+  options: IndexSearchOptions | undefined,
+  known: ReadonlySet<string> = KNOWN,
 ): RawSearchArgs {
   const args: RawSearchArgs = { queries, dim, k }
   if (options === undefined) return args
@@ -38,9 +53,16 @@ export function toRawArgs(
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `unknown search option '${key}'`)
+    if (!known.has(key)) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `unknown search option '${key}'`)
   }
   args.threads = checkThreads(options.threads)
+  if (options.rerank !== undefined) {
+    const r = options.rerank
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > 1 << 24) {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `rerank must be an integer in [0, 2^24], got ${describe(r)}`)
+    }
+    args.rerank = r
+  }
   if (options.allow !== undefined) args.allow = toIdSet(options.allow, 'allow')
   if (options.deny !== undefined) args.deny = toIdSet(options.deny, 'deny')
   if (options.exclude !== undefined) {

@@ -30,8 +30,10 @@ export class SearchResults implements Iterable<Matches> {
   readonly length: number
   /** The metric the scores are in. */
   readonly metric: Metric
-  /** Which SIMD level, backend and thread count ran the search. */
-  readonly ran: { simd: string; backend: string; threads: number }
+  /** Which SIMD level, backend and thread count ran the search; for an index also the scan kernel
+   * ('f32', or '<storage>-widen': stored values widened to f32) and whether exact f32 re-ranking
+   * produced the final order. */
+  readonly ran: { simd: string; backend: string; threads: number; kernel?: string; reranked?: boolean }
 
   /** @internal */
   constructor(
@@ -43,6 +45,8 @@ export class SearchResults implements Iterable<Matches> {
       simd: string
       backend: string
       threads: number
+      kernel?: string
+      reranked?: boolean
     },
     metric: Metric,
   ) {
@@ -53,6 +57,8 @@ export class SearchResults implements Iterable<Matches> {
     this.length = raw.counts.length
     this.metric = metric
     this.ran = { simd: raw.simd, backend: raw.backend, threads: raw.threads }
+    if (raw.kernel !== undefined) this.ran.kernel = raw.kernel
+    if (raw.reranked !== undefined) this.ran.reranked = raw.reranked
   }
 
   /** Matches of query i (views into the flat arrays, trimmed to counts[i]). */

@@ -5,5 +5,13 @@
 /** Similarity metric: inner product, cosine similarity, or squared Euclidean distance. */
 export type Metric = 'ip' | 'cosine' | 'l2'
 
+/**
+ * How an {@link EmbeddingIndex} stores its vectors: 'f32' (4 bytes per value, exact), 'bf16' or 'f16'
+ * (2 bytes; bfloat16 / IEEE half, rounded to nearest even), 'i8' (1 byte plus a 4-byte scale per
+ * vector: code = round(x / s), s = max|x| / 127). Queries stay f32; scores are those of the
+ * decoded stored values.
+ */
+export type Storage = 'f32' | 'bf16' | 'f16' | 'i8'
+
 /** Ids accepted at the API: non-negative safe integers. */
 export type IdsInput = ArrayLike<number> | BigInt64Array | BigUint64Array

@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { describe } from '../validate.js'
-import type { Metric } from './types.js'
+import type { Metric, Storage } from './types.js'
 
 export const METRICS: readonly Metric[] = ['ip', 'cosine', 'l2']
 
@@ -14,6 +14,18 @@ export function checkMetric(metric: unknown, name = 'metric'): Metric {
     throw new SimsageError(ErrorCodes.UNKNOWN_METRIC, `${name} must be 'ip', 'cosine' or 'l2', got ${describe(metric)}`)
   }
   return metric as Metric
+}
+
+const STORAGES = ['f32', 'bf16', 'f16', 'i8']
+
+export function checkStorage(storage: unknown): Storage {
+  if (typeof storage !== 'string' || !STORAGES.includes(storage)) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `storage must be 'f32', 'bf16', 'f16' or 'i8', got ${describe(storage)}`,
+    )
+  }
+  return storage as Storage
 }
 
 export function checkK(k: unknown): number {

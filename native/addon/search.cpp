@@ -29,6 +29,10 @@ SearchRequest parse_search(const Args& a, bool copy_queries) {
   r.dim = a.integer("dim");
   r.k = a.integer("k");
   r.threads = a.threads();
+  if (a.has("rerank")) {
+    r.rerank = a.integer("rerank");
+    if (r.rerank < 0) throw_js(env, kInvalidArgument, "rerank must be a non-negative integer");
+  }
   if (r.dim <= 0) throw_js(env, kDimMismatch, "dim must be a positive integer");
   if (r.k <= 0) throw_js(env, "ERR_SIMSAGE_INVALID_K", "k must be a positive integer");
   if (a.has("metric")) {
@@ -75,6 +79,7 @@ TopkParams SearchOutput::params(const SearchRequest& r, int64_t rows) {
   p.k = width;
   p.metric = r.metric;
   p.threads = r.threads;
+  p.rerank = r.rerank;
   p.out_ids = ids.data();
   p.out_scores = scores.data();
   p.out_counts = counts.data();
@@ -98,6 +103,8 @@ Napi::Object SearchOutput::to_js(Napi::Env env) const {
   o.Set("simd", Napi::String::New(env, simd_level_name(stats.simd)));
   o.Set("threads", Napi::Number::New(env, stats.threads_used));
   o.Set("backend", Napi::String::New(env, stats.backend));
+  o.Set("kernel", Napi::String::New(env, stats.kernel));
+  o.Set("reranked", Napi::Boolean::New(env, stats.reranked));
   return o;
 }
 

@@ -18,13 +18,14 @@ struct SearchRequest {
   int64_t nq = 0, dim = 0, k = 0;
   Metric metric = Metric::InnerProduct;
   int threads = 0;
+  int64_t rerank = 0;  // index searches: re-score the best max(rerank, k) exactly (TopkParams::rerank)
   std::vector<int64_t> allow, deny, exclude_offsets, exclude_ids;
   bool has_allow = false;
   FilterSpec spec() const;
   const float* query_ptr() const { return queries.empty() ? query_data : queries.data(); }
 };
 
-// Reads {queries, dim, k, metric?, threads?, allow?, deny?, excludeOffsets?, excludeIds?}.
+// Reads {queries, dim, k, metric?, threads?, rerank?, allow?, deny?, excludeOffsets?, excludeIds?}.
 // ids arrive as Float64Array holding non-negative safe integers (checked in TS, again here).
 SearchRequest parse_search(const Args& a, bool copy_queries);
 
@@ -38,7 +39,8 @@ struct SearchOutput {
   TopkStats stats;
   // Sizes the buffers for `rows` vectors and points the params at them (params.k = max(k_out, 1)).
   TopkParams params(const SearchRequest& r, int64_t rows);
-  Napi::Object to_js(Napi::Env env) const;  // {ids, scores, counts, k: k_out, simd, threads, backend}
+  // {ids, scores, counts, k: k_out, simd, threads, backend, kernel, reranked}
+  Napi::Object to_js(Napi::Env env) const;
 };
 
 }  // namespace addon

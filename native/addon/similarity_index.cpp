@@ -1,10 +1,11 @@
 // NativeIndex: the JS handle of a VectorStore. Every method takes one arguments object.
 //
-//   new NativeIndex({ dim, metric })
+//   new NativeIndex({ dim, metric, storage?: 'f32' | 'bf16' | 'f16' | 'i8', keepF32?: boolean })
 //   add({ ids, vectors, normalized? }) / addAsync(...) -> Promise<void>
 //   remove({ ids }) -> number   has({ id }) -> boolean   size()   reserve({ rows })
 //   searchSync(search args) / searchAsync(search args) -> Promise   (search.h)
-//   exportInto({ vectors, ids }) -> rows   dispose()   disposed()
+//   exportInto({ vectors, ids }) -> rows   stats() -> { storage, keepF32, vectorBytes, heldBytes,
+//   quantizeSeconds, quantizedRows }   dispose()   disposed()
 //
 // The store is shared with in-flight async work (shared_ptr), so dispose() while a search or an
 // addAsync runs frees the memory only when that work ends. The native memory the store holds is
@@ -25,9 +26,11 @@ namespace {
 // Bytes a store holds: the vector panels (capacity x dim f32), per-row bookkeeping reserved for the
 // capacity (|x|^2 f32, id i64, hash bucket) and one id -> row hash node per stored row. An estimate
 // of the allocator's view, within a few percent for dim >= 16.
+// Reduced precision: the coded panels (padded dim), the i8 scales, the f32 copies when kept.
 int64_t held_bytes(const VectorStore& s) {
   const int64_t cap = s.capacity();
-  return cap * s.dim() * static_cast<int64_t>(sizeof(float)) + cap * (4 + 8 + 8) + s.size() * 32;
+  const int64_t per_row = s.vector_bytes() - (s.metric() == Metric::L2 ? 4 : 0);  // |x|^2 is below
+  return cap * per_row + cap * (4 + 8 + 8) + s.size() * 32;
 }
 
 // What this index has reported to V8; shared with async mutations, which measure the store on
@@ -71,17 +74,21 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
          InstanceMethod<&NativeIndex::Size>("size"), InstanceMethod<&NativeIndex::Reserve>("reserve"),
          InstanceMethod<&NativeIndex::SearchSync>("searchSync"),
          InstanceMethod<&NativeIndex::SearchAsync>("searchAsync"),
-         InstanceMethod<&NativeIndex::ExportInto>("exportInto"), InstanceMethod<&NativeIndex::Dispose>("dispose"),
-         InstanceMethod<&NativeIndex::Disposed>("disposed")});
+         InstanceMethod<&NativeIndex::ExportInto>("exportInto"), InstanceMethod<&NativeIndex::Stats>("stats"),
+         InstanceMethod<&NativeIndex::Dispose>("dispose"), InstanceMethod<&NativeIndex::Disposed>("disposed")});
   }
 
-  // new NativeIndex({ dim, metric })
+  // new NativeIndex({ dim, metric, storage?, keepF32? })
   explicit NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
     Napi::Env env = info.Env();
     Args a(info, "NativeIndex");
     const int64_t dim = a.integer("dim");
     const std::string metric = a.string("metric");
-    store_ = guard(env, [&] { return std::make_shared<VectorStore>(dim, parse_metric(metric.c_str())); });
+    const std::string storage = a.string_or("storage", "f32");
+    const bool keep = a.boolean_or("keepF32", false);
+    store_ = guard(env, [&] {
+      return std::make_shared<VectorStore>(dim, parse_metric(metric.c_str()), parse_storage(storage.c_str()), keep);
+    });
   }
 
   ~NativeIndex() override { memory_->release(Env()); }
@@ -231,6 +238,21 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     double* out = ids.Data();
     for (int64_t i = 0; i < rows; ++i) out[i] = static_cast<double>(tmp[i]);
     return Napi::Number::New(env, static_cast<double>(rows));
+  }
+
+  // stats() -> { storage, keepF32, rows, vectorBytes, heldBytes, quantizeSeconds, quantizedRows }
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    VectorStore& s = store(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("storage", Napi::String::New(env, storage_name(s.storage())));
+    o.Set("keepF32", Napi::Boolean::New(env, s.keeps_f32()));
+    o.Set("rows", Napi::Number::New(env, static_cast<double>(s.size())));
+    o.Set("vectorBytes", Napi::Number::New(env, static_cast<double>(s.vector_bytes())));
+    o.Set("heldBytes", Napi::Number::New(env, static_cast<double>(held_bytes(s))));
+    o.Set("quantizeSeconds", Napi::Number::New(env, s.quantize_seconds()));
+    o.Set("quantizedRows", Napi::Number::New(env, static_cast<double>(s.quantized_rows())));
+    return o;
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

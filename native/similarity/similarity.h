@@ -28,6 +28,22 @@
 //               element (r, d) at panel (r / 16), offset d * 16 + r % 16. The SIMD micro-kernels
 //               load 16 consecutive rows' values of one dimension at once, so one pass over the
 //               corpus serves a whole block of queries from registers.
+//
+// Reduced-precision storage (VectorStore only; caller-held corpora are always f32). The query stays
+// f32; every score is the dot product of the f32 query with the DECODED stored values, accumulated
+// in f32 (the kernels widen each stored element to f32 exactly):
+//   f32  : 4 bytes / element, the panel layout above.
+//   f16  : IEEE binary16, round-to-nearest-even; 2 bytes / element, same layout (one element per
+//          lane). An ip / l2 entry whose f16 rounding overflows (|x| >= 65520) is rejected with
+//          ERR_SIMSAGE_NON_FINITE (no saturation); tiny entries round to f16 subnormals or zero.
+//   bf16 : the top 16 bits of the f32, round-to-nearest-even; 2 bytes / element, pairs of
+//          dimensions interleaved per row: (r, d) at panel offset (d / 2) * 32 + (r % 16) * 2 + d % 2.
+//   i8   : symmetric per-vector scale s: code = round(x / s) in [-127, 127], decoded x = s * code.
+//          ip / l2: s = max|x| / 127. cosine: codes from the unit vector, and s = 1 / |code| so the
+//          decoded vector has unit length. 1 byte / element + 4 (the scale); quads of dimensions
+//          interleaved per row: (r, d) at (d / 4) * 64 + (r % 16) * 4 + d % 4.
+//   Layouts with pairs / quads pad dim up to a multiple of 2 / 4 with zeros (coded_dim()).
+//   Cosine normalises (in double) before quantising; l2 uses |x|^2 of the decoded vector.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -43,6 +59,16 @@ enum class Metric { InnerProduct = 0, Cosine = 1, L2 = 2 };
 const char* metric_name(Metric m);
 Metric parse_metric(const char* name);  // "ip" | "cosine" | "l2", else ERR_SIMSAGE_UNKNOWN_METRIC
 
+enum class Storage { F32 = 0, BF16 = 1, F16 = 2, I8 = 3 };
+const char* storage_name(Storage s);
+// "f32" | "bf16" | "f16" | "i8", else ERR_SIMSAGE_INVALID_ARGUMENT.
+Storage parse_storage(const char* name);
+// Dimensions per 32-bit lane group in a coded panel (1 f32 / f16, 2 bf16, 4 i8) and bytes per element.
+int storage_group(Storage s);
+int storage_bytes(Storage s);
+// dim rounded up to a multiple of storage_group(s).
+int64_t coded_dim(int64_t dim, Storage s);
+
 constexpr int kPanel = 16;
 constexpr float kMaxSqNorm = 0x1p124f;  // ip / l2: |x|^2 must be below this (see above)
 
@@ -50,7 +76,13 @@ constexpr float kMaxSqNorm = 0x1p124f;  // ip / l2: |x|^2 must be below this (se
 // |x|^2 for l2, unused for ip/cosine (cosine corpora are stored L2-normalised). `ids` may be null,
 // in which case a row's id is its index.
 struct PanelCorpus {
-  const float* panels = nullptr;    // ceil(n / 16) * dim * 16 floats; padding lanes are zero
+  const float* panels = nullptr;  // ceil(n / 16) * dim * 16 floats; padding lanes are zero
+  // Reduced-precision storage (see the top of this file): when storage != F32, `coded` holds
+  // ceil(n / 16) * coded_dim(dim) * 16 elements in the coded layout and `panels` is unused;
+  // `scales` holds n per-row scales for i8.
+  Storage storage = Storage::F32;
+  const void* coded = nullptr;
+  const float* scales = nullptr;
   const float* sq_norms = nullptr;  // n floats (l2 only), may be null otherwise
   const int64_t* ids = nullptr;     // n ids or null
   int64_t n = 0;
@@ -79,12 +111,18 @@ struct TopkParams {
   int64_t* out_ids = nullptr;
   float* out_scores = nullptr;
   int32_t* out_counts = nullptr;
+  // VectorStore searches only (ignored elsewhere): re-score the best max(rerank, k) candidates of the
+  // reduced-precision scan exactly, from the f32 copies (VectorStore keep_f32). 0: no re-ranking.
+  int64_t rerank = 0;
 };
 
 struct TopkStats {
   SimdLevel simd = SimdLevel::Scalar;
   int threads_used = 1;
   const char* backend = "cpu";
+  // The scan kernel: "f32", or "<storage>-widen" (stored values widened to f32 at any SIMD level).
+  const char* kernel = "f32";
+  bool reranked = false;  // the final order came from exact f32 re-scoring
 };
 
 // Search a row-major corpus (n x dim, stride dim) held by the caller; ids are row indices.
@@ -138,15 +176,24 @@ OwnedFilter build_filter(const FilterSpec& spec, int64_t n_rows, int64_t nq,
 // half-applied add. A mutation waits for searches in flight (documented in the TS API).
 // Cosine stores unit-length vectors, normalised in double so that any finite non-zero vector
 // (subnormal entries included) becomes unit length; a zero vector stays zero and scores 0.
+// Storage: see the top of this file. keep_f32: also keep each vector in f32 (row-major; cosine: the
+// unit vector) for exact re-ranking (TopkParams::rerank) and for export; costs 4 x dim bytes a row.
 class VectorStore {
  public:
-  VectorStore(int64_t dim, Metric metric);
+  VectorStore(int64_t dim, Metric metric, Storage storage = Storage::F32, bool keep_f32 = false);
   ~VectorStore();
   VectorStore(const VectorStore&) = delete;
   VectorStore& operator=(const VectorStore&) = delete;
 
   int64_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
+  Storage storage() const { return storage_; }
+  bool keeps_f32() const { return keep_f32_; }
+  // Bytes one stored vector takes: coded elements (padded dim), the i8 scale, |x|^2 (l2), the f32 copy.
+  int64_t vector_bytes() const;
+  // Time spent checking and encoding vectors in add() (seconds) and the rows that went through it.
+  double quantize_seconds() const;
+  int64_t quantized_rows() const;
   int64_t size() const;
   int64_t capacity() const;
 
@@ -171,7 +218,9 @@ class VectorStore {
   TopkStats search_sized(SimdLevel level, TopkParams p, const FilterSpec& filter,
                          const std::function<void(int64_t rows, TopkParams* p)>& size_outputs) const;
 
-  // Copies all rows out in row order: vectors size() x dim (row-major), ids size().
+  // Copies all rows out in row order: vectors size() x dim (row-major), ids size(). Reduced
+  // precision: the f32 copies when kept, else the decoded stored values (re-adding them gives the
+  // same codes: encoding is idempotent on decoded values).
   // `max_rows` guards the caller's buffers: fewer rows than size() is an error.
   void export_rows(float* vectors, int64_t* ids, int64_t max_rows) const;
 
@@ -179,10 +228,21 @@ class VectorStore {
   void ensure_capacity(int64_t rows);  // requires the exclusive lock
   void write_row(int64_t row, const float* v);
   void move_row(int64_t from, int64_t to);
+  void write_coded_row(int64_t row, const void* codes);  // codes: coded_dim() elements, row order
+  void decode_row(int64_t row, float* out) const;
+  TopkStats rerank_locked(SimdLevel level, const TopkParams& p, const RowFilter& filter, const PanelCorpus& c) const;
   TopkStats search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;  // shared lock held
 
   const int64_t dim_;
   const Metric metric_;
+  const Storage storage_;
+  const bool keep_f32_;
+  const int64_t cdim_;         // coded_dim(dim_, storage_)
+  void* coded_ = nullptr;      // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
+  std::vector<float> scales_;  // i8: per row
+  std::vector<float> f32_;     // keep_f32: capacity_ x dim_ row-major
+  double quant_seconds_ = 0;
+  int64_t quant_rows_ = 0;
   mutable std::shared_mutex mu_;
   float* panels_ = nullptr;  // capacity_ / 16 panels of dim x 16 floats, 64-byte aligned
   int64_t capacity_ = 0;     // rows, multiple of 16

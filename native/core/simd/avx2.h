@@ -129,4 +129,20 @@ struct Avx2V {
     for (int rb = 0; rb < 16; rb += 8)
       for (int cb = 0; cb < 16; cb += 8) transpose8(src + rb * stride + cb, stride, dst + cb * 16 + rb, 16);
   }
+  // Widening loads of reduced-precision storage, 8 lanes (meanings in scalar.h).
+  static nreg nwiden_f16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static void nwiden_bf16x2(const uint16_t* p, nreg* o) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    o[0] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    o[1] = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  }
+  static void nwiden_i8x4(const int8_t* p, nreg* o) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    o[0] = _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(v, 24), 24));
+    o[1] = _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(v, 16), 24));
+    o[2] = _mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(v, 8), 24));
+    o[3] = _mm256_cvtepi32_ps(_mm256_srai_epi32(v, 24));
+  }
 };

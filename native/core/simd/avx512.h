@@ -110,5 +110,21 @@ struct Avx512V {
       _mm512_storeu_ps(dst + (12 + m) * 16, _mm512_shuffle_f32x4(b, e, 0xDD));
     }
   }
+  // Widening loads of reduced-precision storage, 16 lanes (meanings in scalar.h).
+  static nreg nwiden_f16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static void nwiden_bf16x2(const uint16_t* p, nreg* o) {
+    const __m512i v = _mm512_loadu_si512(p);
+    o[0] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    o[1] = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  }
+  static void nwiden_i8x4(const int8_t* p, nreg* o) {
+    const __m512i v = _mm512_loadu_si512(p);
+    o[0] = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(v, 24), 24));
+    o[1] = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(v, 16), 24));
+    o[2] = _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(v, 8), 24));
+    o[3] = _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24));
+  }
 #pragma GCC diagnostic pop
 };

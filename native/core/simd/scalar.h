@@ -127,4 +127,39 @@ struct ScalarV {
     for (int d = 0; d < 16; ++d)
       for (int j = 0; j < 16; ++j) dst[d * 16 + j] = src[j * stride + d];
   }
+  // Widening loads of reduced-precision storage (similarity's coded panels), one native register
+  // (W = 16 / kSub lanes) at a time; every trait gives them the same meaning:
+  //   nwiden_f16(p): W IEEE halves -> W floats (exact).
+  //   nwiden_bf16x2(p, o): W pairs of bf16 (lane j = p[2j], p[2j + 1]) -> o[0] = the even ones,
+  //     o[1] = the odd ones, as floats (exact).
+  //   nwiden_i8x4(p, o): W quads of int8 (lane j = p[4j .. 4j + 3]) -> o[t] = p[4j + t] as floats.
+  static float half_to_float(uint16_t h) {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+    const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+    uint32_t u;
+    if (e == 0) {
+      const float v = static_cast<float>(m) * 0x1p-24f;
+      return sign ? -v : v;
+    }
+    u = e == 31 ? (sign | 0x7F800000u | (m << 13)) : (sign | ((e + 112u) << 23) | (m << 13));
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+  }
+  static nreg nwiden_f16(const uint16_t* p) {
+    nreg r;
+    for (int j = 0; j < 16; ++j) r.v[j] = half_to_float(p[j]);
+    return r;
+  }
+  static void nwiden_bf16x2(const uint16_t* p, nreg* o) {
+    for (int j = 0; j < 16; ++j)
+      for (int t = 0; t < 2; ++t) {
+        const uint32_t u = static_cast<uint32_t>(p[2 * j + t]) << 16;
+        __builtin_memcpy(&o[t].v[j], &u, 4);
+      }
+  }
+  static void nwiden_i8x4(const int8_t* p, nreg* o) {
+    for (int j = 0; j < 16; ++j)
+      for (int t = 0; t < 4; ++t) o[t].v[j] = static_cast<float>(p[4 * j + t]);
+  }
 };

@@ -47,6 +47,10 @@ float* pack_scratch(int64_t dim) {
 // The corpus of one search: panel-major (an index) or row-major (caller memory).
 struct Source {
   const float* panels = nullptr;  // panel-major corpus, or null for row-major
+  const void* coded = nullptr;    // coded panel-major corpus (storage != F32), or null
+  Storage storage = Storage::F32;
+  const float* scales = nullptr;  // i8 row scales
+  int64_t pdim = 0;               // coded_dim(dim, storage)
   const float* sq_norms = nullptr;
   const float* rows = nullptr;  // row-major corpus
   const int64_t* ids = nullptr;
@@ -66,7 +70,7 @@ struct QueryBatch {
 };
 
 void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch* b) {
-  const int64_t D = p.dim, nq = b->nq;
+  const int64_t D = p.dim, nq = b->nq, PD = src.pdim;
   const float* qsrc = p.queries + b->qs * D;
   b->q = qsrc;
   b->qnorm2.assign(static_cast<size_t>(nq), 0.f);
@@ -95,10 +99,10 @@ void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch*
   b->filter = p.filter;  // filters are indexed by absolute query
   if (b->filter.exclude_offsets) b->filter.exclude_offsets += b->qs;
   const float* q = b->q;
-  b->qpack.assign(static_cast<size_t>((nq + mr - 1) / mr * mr * D), 0.f);
+  b->qpack.assign(static_cast<size_t>((nq + mr - 1) / mr * mr * PD), 0.f);  // zero past dim (coded padding)
   for (int64_t i = 0; i < nq; ++i)
-    for (int64_t d = 0; d < D; ++d) b->qpack[(i / mr) * D * mr + d * mr + i % mr] = q[i * D + d];
-  if (!src.panels && nq > kDirectMaxQ && nq <= kRowTileMaxQ) {
+    for (int64_t d = 0; d < D; ++d) b->qpack[(i / mr) * PD * mr + d * mr + i % mr] = q[i * D + d];
+  if (!src.panels && !src.coded && nq > kDirectMaxQ && nq <= kRowTileMaxQ) {
     b->qpanel.assign(static_cast<size_t>((nq + kPanel - 1) / kPanel * kPanel * D), 0.f);
     for (int64_t i = 0; i < nq; ++i)
       for (int64_t d = 0; d < D; ++d) b->qpanel[(i / kPanel) * D * kPanel + d * kPanel + i % kPanel] = q[i * D + d];
@@ -166,8 +170,13 @@ int scan_split_queries(const SearchKernels& kt, const Ctx& ctx, const Source& sr
   return parallel_chunks(nq, chunk, threads, [&](int64_t qb, int64_t qe, int) {
     for (int64_t pb = 0; pb < n_panels; pb += kSubBlockPanels) {  // a sub-block stays in L2
       const int64_t pe = std::min(n_panels, pb + kSubBlockPanels);
-      for (int64_t q = qb; q < qe; q += qblock)
-        kt.run_block(ctx, b->bufs.data(), q, std::min(qe, q + qblock), src.panels, pb, pe, norms, 0);
+      for (int64_t q = qb; q < qe; q += qblock) {
+        if (src.coded)
+          kt.run_coded[static_cast<int>(src.storage)](ctx, b->bufs.data(), q, std::min(qe, q + qblock), src.coded, pb,
+                                                      pe, norms, 0);
+        else
+          kt.run_block(ctx, b->bufs.data(), q, std::min(qe, q + qblock), src.panels, pb, pe, norms, 0);
+      }
     }
   });
 }
@@ -179,9 +188,16 @@ int scan_split_corpus(const SearchKernels& kt, const Ctx& ctx, const Source& src
   const int64_t N = src.n, D = src.dim;
   const int64_t n_panels = (N + kPanel - 1) / kPanel;
   const int64_t qblock = query_block(kt, D);
-  const bool packed = src.panels == nullptr;
+  const bool packed = src.panels == nullptr && src.coded == nullptr;
   return parallel_chunks(n_panels, kSubBlockPanels, workers, [&](int64_t pb, int64_t pe, int w) {
     TopkBuffer* wh = b->bufs.data() + static_cast<size_t>(w) * nq;
+    if (src.coded) {
+      const float* norms = metric == Metric::L2 ? src.sq_norms : nullptr;
+      for (int64_t qb = 0; qb < nq; qb += qblock)
+        kt.run_coded[static_cast<int>(src.storage)](ctx, wh, qb, std::min(nq, qb + qblock), src.coded, pb, pe, norms,
+                                                    0);
+      return;
+    }
     if (packed && nq <= kDirectMaxQ) {
       kt.scan_rows(ctx, wh, 0, nq, src.rows, pb * kPanel, std::min(N, pe * kPanel));
       return;
@@ -274,6 +290,10 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
   check_topk_params(p, src.n);
   TopkStats stats;
   const SearchKernels& kt = search_kernels_for(level, &stats.simd);
+  stats.kernel = src.coded ? (src.storage == Storage::BF16  ? "bf16-widen"
+                              : src.storage == Storage::F16 ? "f16-widen"
+                                                            : "i8-widen")
+                           : "f32";
   const int64_t D = p.dim, K = p.k, N = src.n;
   const int threads = resolve_threads(p.threads);
   stats.threads_used = 1;
@@ -295,13 +315,16 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     ctx.qpack = qb.qpack.data();
     ctx.qpanel = qb.qpanel.data();
     ctx.dim = D;
+    ctx.pdim = src.pdim;
+    ctx.scales = src.scales;
     ctx.k = Kb;
     ctx.metric = p.metric;
     ctx.filter = &qb.filter;
     ctx.ids = src.ids;
     ctx.n = N;
     std::atomic<int> nonfinite{0};
-    ctx.check_finite = src.panels == nullptr;  // caller-held row-major corpus (see search_kernels.h)
+    ctx.check_finite =
+        src.panels == nullptr && src.coded == nullptr;  // caller-held row-major corpus (see search_kernels.h)
     ctx.nonfinite = &nonfinite;
 
     // Large k, many queries and a small stored (panel) corpus: split the queries instead of the
@@ -310,8 +333,8 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     // at k = 100 is a large share of a short scan). The price is one corpus read per task, so only
     // for corpora up to 2^25 floats. Measured (2 threads, D = 128, k = 100, Q = 1024): N = 100k
     // 12.1k -> 14.2k q/s; at N = 1M, or k = 10, the corpus split is as fast or faster.
-    const bool query_split =
-        src.panels != nullptr && workers > 1 && Kb >= 64 && qb.nq >= 128 * threads && N * D <= (int64_t{1} << 25);
+    const bool query_split = (src.panels != nullptr || src.coded != nullptr) && workers > 1 && Kb >= 64 &&
+                             qb.nq >= 128 * threads && N * D <= (int64_t{1} << 25);
     Buffers& bufs = thread_buffers();
     make_buffers(query_split ? 1 : workers, qb.nq, Kb, &bufs);
     struct Trim {
@@ -337,6 +360,7 @@ TopkStats topk_rowmajor_at(SimdLevel level, const TopkParams& p, const float* co
   s.rows = corpus;
   s.n = n;
   s.dim = p.dim;
+  s.pdim = p.dim;
   return similarity::cpu::search(level, p, s);
 }
 
@@ -344,10 +368,16 @@ TopkStats topk_panels_at(SimdLevel level, const TopkParams& p, const PanelCorpus
   if (c.dim != p.dim)
     throw_error(ErrorCode::DimMismatch,
                 "query dim " + std::to_string(p.dim) + " != corpus dim " + std::to_string(c.dim));
-  if (c.n > 0 && (!c.panels || (p.metric == Metric::L2 && !c.sq_norms)))
+  const bool coded = c.storage != Storage::F32;
+  if (c.n > 0 && ((coded ? !c.coded : !c.panels) || (p.metric == Metric::L2 && !c.sq_norms) ||
+                  (c.storage == Storage::I8 && !c.scales)))
     throw_error(ErrorCode::InvalidArgument, "null corpus buffer");
   similarity::cpu::Source s;
-  s.panels = c.panels;
+  s.panels = coded ? nullptr : c.panels;
+  s.coded = coded ? c.coded : nullptr;
+  s.storage = c.storage;
+  s.scales = c.storage == Storage::I8 ? c.scales : nullptr;
+  s.pdim = coded_dim(c.dim, c.storage);
   s.sq_norms = c.sq_norms;
   s.ids = c.ids;
   s.n = c.n;

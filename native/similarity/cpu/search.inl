@@ -233,6 +233,8 @@ void run_block(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
   }
 }
 
+#include "similarity/cpu/search_coded.inl"
+
 }  // namespace kern
 
 #include "similarity/cpu/search_rowmajor.inl"
@@ -246,6 +248,9 @@ simsage::similarity::cpu::SearchKernels make_kernels() {
   t.pack_rows = &pack_rows<V>;
   t.scan_rows = &scan_rows<V>;
   t.run_rows = &run_rows<V>;
+  t.run_coded[static_cast<int>(simsage::Storage::BF16)] = &run_coded<V, CodecBf16>;
+  t.run_coded[static_cast<int>(simsage::Storage::F16)] = &run_coded<V, CodecF16>;
+  t.run_coded[static_cast<int>(simsage::Storage::I8)] = &run_coded<V, CodecI8>;
   t.kMr = V::kMr;
   t.kNp = V::kNp;
   return t;

@@ -32,6 +32,10 @@ struct Ctx {
   // The same queries packed in tiles of kMr (the table's): query i, dimension d at
   // qpack[(i / kMr) * dim * kMr + d * kMr + i % kMr]; the last tile is zero-padded.
   const float* qpack = nullptr;
+  // Coded (reduced-precision) corpora: the packed query tiles use pdim = coded_dim(dim) rows of
+  // dimensions (zero past dim); pdim = dim otherwise. scales: i8 per-row scales, else null.
+  int64_t pdim = 0;
+  const float* scales = nullptr;
   // For the transposed row-major tile (search_rowmajor.inl): queries in panels of 16, query q, dimension d
   // at qpanel[(q / 16) * dim * 16 + d * 16 + q % 16]; the last panel is zero-padded. Null otherwise.
   const float* qpanel = nullptr;
@@ -56,6 +60,10 @@ struct SearchKernels {
                     int64_t r1) = nullptr;
   // All nq queries (Ctx::qpanel) against row-major rows [r0, r1) (absolute), without packing rows.
   void (*run_rows)(const Ctx& c, TopkBuffer* bufs, int64_t nq, const float* rows, int64_t r0, int64_t r1) = nullptr;
+  // run_block over a coded corpus (search_coded.inl), indexed by Storage (entry F32 unused): `panels`
+  // points at the coded elements; Ctx::pdim and Ctx::scales describe them.
+  void (*run_coded[4])(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const void* panels, int64_t pb,
+                       int64_t pe, const float* norms, int64_t row_offset) = {nullptr, nullptr, nullptr, nullptr};
   int kMr = 1;  // queries per micro-tile
   int kNp = 1;  // panels per micro-tile
 };

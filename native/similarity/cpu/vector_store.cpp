@@ -1,7 +1,10 @@
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <string>
@@ -9,6 +12,9 @@
 
 #include "core/error.h"
 #include "core/finite.h"
+#include "core/parallel.h"
+#include "similarity/cpu/quant.h"
+#include "similarity/cpu/topk_buffer.h"
 #include "similarity/similarity.h"
 
 namespace simsage {
@@ -23,11 +29,39 @@ std::string format_g(double v) {
 }
 }  // namespace
 
-VectorStore::VectorStore(int64_t dim, Metric metric) : dim_(dim), metric_(metric) {
+VectorStore::VectorStore(int64_t dim, Metric metric, Storage storage, bool keep_f32)
+    : dim_(dim),
+      metric_(metric),
+      storage_(storage),
+      keep_f32_(keep_f32 && storage != Storage::F32),
+      cdim_(coded_dim(dim, storage)) {
   if (dim <= 0 || dim > (1 << 20)) throw_error(ErrorCode::DimMismatch, "dim must be in [1, 1048576]");
+  if (static_cast<int>(storage) < 0 || static_cast<int>(storage) > 3)
+    throw_error(ErrorCode::InvalidArgument, "unknown storage type");
 }
 
-VectorStore::~VectorStore() { std::free(panels_); }
+VectorStore::~VectorStore() {
+  std::free(panels_);
+  std::free(coded_);
+}
+
+int64_t VectorStore::vector_bytes() const {
+  int64_t b = storage_ == Storage::F32 ? dim_ * 4 : cdim_ * storage_bytes(storage_);
+  if (storage_ == Storage::I8) b += 4;
+  if (metric_ == Metric::L2) b += 4;
+  if (keep_f32_) b += dim_ * 4;
+  return b;
+}
+
+double VectorStore::quantize_seconds() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return quant_seconds_;
+}
+
+int64_t VectorStore::quantized_rows() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return quant_rows_;
+}
 
 int64_t VectorStore::size() const {
   std::shared_lock<std::shared_mutex> lk(mu_);
@@ -43,24 +77,52 @@ void VectorStore::ensure_capacity(int64_t rows) {
   if (rows <= capacity_) return;
   int64_t cap = std::max<int64_t>(capacity_ + capacity_ / 2, rows);
   cap = (cap + kPanel - 1) / kPanel * kPanel;
-  size_t bytes = static_cast<size_t>(cap) * dim_ * sizeof(float);
+  // One panel array: f32 (panels_) or coded elements (coded_), cdim_ x 16 elements per panel.
+  const size_t esize = static_cast<size_t>(storage_bytes(storage_));
+  size_t bytes = static_cast<size_t>(cap) * cdim_ * esize;
   bytes = (bytes + 63) / 64 * 64;
-  float* np = static_cast<float*>(std::aligned_alloc(64, bytes));
+  char* np = static_cast<char*>(std::aligned_alloc(64, bytes));
   if (!np) throw_error(ErrorCode::OutOfMemory, "cannot allocate " + std::to_string(bytes) + " bytes for vectors");
-  size_t used = static_cast<size_t>(capacity_) * dim_ * sizeof(float);
-  if (panels_ && used) std::memcpy(np, panels_, used);
-  std::memset(reinterpret_cast<char*>(np) + used, 0, bytes - used);
+  char* old = storage_ == Storage::F32 ? reinterpret_cast<char*>(panels_) : static_cast<char*>(coded_);
+  size_t used = static_cast<size_t>(capacity_) * cdim_ * esize;
+  if (old && used) std::memcpy(np, old, used);
+  std::memset(np + used, 0, bytes - used);
   try {
     sq_norms_.reserve(cap);
     ids_.reserve(cap);
     rows_.reserve(cap);
+    if (storage_ == Storage::I8) scales_.reserve(cap);
+    if (keep_f32_) f32_.reserve(static_cast<size_t>(cap) * dim_);
   } catch (const std::bad_alloc&) {
     std::free(np);
     throw_error(ErrorCode::OutOfMemory, "cannot reserve index bookkeeping for " + std::to_string(cap) + " rows");
   }
-  std::free(panels_);
-  panels_ = np;
+  std::free(old);
+  if (storage_ == Storage::F32)
+    panels_ = reinterpret_cast<float*>(np);
+  else
+    coded_ = np;
   capacity_ = cap;
+}
+
+void VectorStore::write_coded_row(int64_t row, const void* codes) {
+  const int g = storage_group(storage_);
+  if (storage_ == Storage::I8) {
+    int8_t* dst = static_cast<int8_t*>(coded_);
+    const int8_t* c = static_cast<const int8_t*>(codes);
+    for (int64_t d = 0; d < cdim_; ++d) dst[similarity::cpu::coded_index(row, d, cdim_, g)] = c[d];
+  } else {
+    uint16_t* dst = static_cast<uint16_t*>(coded_);
+    const uint16_t* c = static_cast<const uint16_t*>(codes);
+    for (int64_t d = 0; d < cdim_; ++d) dst[similarity::cpu::coded_index(row, d, cdim_, g)] = c[d];
+  }
+}
+
+void VectorStore::decode_row(int64_t row, float* out) const {
+  const int g = storage_group(storage_);
+  const float sc = storage_ == Storage::I8 ? scales_[row] : 1.f;
+  for (int64_t d = 0; d < dim_; ++d)
+    out[d] = similarity::cpu::decode_element(storage_, coded_, similarity::cpu::coded_index(row, d, cdim_, g), sc);
 }
 
 void VectorStore::reserve(int64_t rows) {
@@ -74,6 +136,21 @@ void VectorStore::write_row(int64_t row, const float* v) {
 }
 
 void VectorStore::move_row(int64_t from, int64_t to) {
+  if (storage_ != Storage::F32) {
+    const int g = storage_group(storage_);
+    const size_t es = static_cast<size_t>(storage_bytes(storage_));
+    char* base = static_cast<char*>(coded_);
+    for (int64_t d = 0; d < cdim_; ++d) {
+      char* src = base + es * similarity::cpu::coded_index(from, d, cdim_, g);
+      char* dst = base + es * similarity::cpu::coded_index(to, d, cdim_, g);
+      std::memcpy(dst, src, es);
+      std::memset(src, 0, es);
+    }
+    if (storage_ == Storage::I8) scales_[to] = scales_[from];
+    if (keep_f32_)
+      std::memcpy(f32_.data() + to * dim_, f32_.data() + from * dim_, static_cast<size_t>(dim_) * sizeof(float));
+    return;
+  }
   float* src = panels_ + (from / kPanel) * dim_ * kPanel + (from % kPanel);
   float* dst = panels_ + (to / kPanel) * dim_ * kPanel + (to % kPanel);
   for (int64_t d = 0; d < dim_; ++d) {
@@ -121,9 +198,44 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     }
     src = unit.data();
   }
+  // Reduced precision: encode every row (and |x|^2 of the decoded row for l2) before the lock, so an
+  // f16 overflow rejects the whole call. Timed for quantize_seconds().
+  const bool coded = storage_ != Storage::F32;
+  const size_t esize = static_cast<size_t>(storage_bytes(storage_));
+  std::vector<char> codes;
+  std::vector<float> cscale, cnorm;
+  double qsec = 0;
+  if (coded) {
+    const auto t0 = std::chrono::steady_clock::now();
+    codes.resize(static_cast<size_t>(count * cdim_) * esize);
+    cscale.assign(static_cast<size_t>(count), 1.f);
+    cnorm.assign(static_cast<size_t>(count), 0.f);
+    std::vector<float> dec(static_cast<size_t>(dim_));
+    for (int64_t i = 0; i < count; ++i) {
+      void* c = codes.data() + static_cast<size_t>(i * cdim_) * esize;
+      if (!similarity::cpu::encode_row(storage_, src + i * dim_, dim_, metric_ == Metric::Cosine, c, &cscale[i])) {
+        int64_t col = 0;
+        while (col < dim_ && std::fabs(src[i * dim_ + col]) < 65520.f) ++col;
+        throw_error(ErrorCode::NonFinite, "vectors row " + std::to_string(i) + ", column " + std::to_string(col) +
+                                              " = " + format_g(src[i * dim_ + col]) +
+                                              " is outside the f16 range (|x| < 65520)");
+      }
+      if (metric_ == Metric::L2) {
+        double ss = 0;
+        for (int64_t d = 0; d < dim_; ++d) {
+          const double x = similarity::cpu::decode_element(storage_, c, d, cscale[i]);
+          ss += x * x;
+        }
+        cnorm[i] = static_cast<float>(ss);
+      }
+    }
+    qsec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   std::unique_lock<std::shared_mutex> lk(mu_);
   // 2. Reserve for the worst case (all new), so the loop below cannot fail half way.
   ensure_capacity(n_ + count);
+  if (keep_f32_ && f32_.size() < static_cast<size_t>((n_ + count) * dim_))
+    f32_.resize(static_cast<size_t>((n_ + count) * dim_));  // capacity reserved: no reallocation
   // 3. Apply.
   for (int64_t i = 0; i < count; ++i) {
     const float* v = src + i * dim_;
@@ -136,6 +248,14 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
       rows_.emplace(ids[i], row);
       ids_.push_back(ids[i]);
       sq_norms_.push_back(0.f);
+      if (storage_ == Storage::I8) scales_.push_back(0.f);
+    }
+    if (coded) {
+      write_coded_row(row, codes.data() + static_cast<size_t>(i * cdim_) * esize);
+      if (storage_ == Storage::I8) scales_[row] = cscale[i];
+      sq_norms_[row] = cnorm[i];
+      if (keep_f32_) std::memcpy(f32_.data() + row * dim_, v, static_cast<size_t>(dim_) * sizeof(float));
+      continue;
     }
     write_row(row, v);
     if (metric_ == Metric::L2) {
@@ -143,6 +263,10 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
       for (int64_t d = 0; d < dim_; ++d) ss += v[d] * v[d];
       sq_norms_[row] = ss;
     }
+  }
+  if (coded) {
+    quant_seconds_ += qsec;
+    quant_rows_ += count;
   }
 }
 
@@ -162,12 +286,19 @@ int64_t VectorStore::remove(const int64_t* ids, int64_t count) {
       ids_[row] = ids_[last];
       sq_norms_[row] = sq_norms_[last];
       rows_[ids_[row]] = row;
+    } else if (storage_ != Storage::F32) {
+      const int g = storage_group(storage_);
+      const size_t es = static_cast<size_t>(storage_bytes(storage_));
+      for (int64_t d = 0; d < cdim_; ++d)
+        std::memset(static_cast<char*>(coded_) + es * similarity::cpu::coded_index(last, d, cdim_, g), 0, es);
     } else {
       float* p = panels_ + (last / kPanel) * dim_ * kPanel + (last % kPanel);
       for (int64_t d = 0; d < dim_; ++d) p[d * kPanel] = 0.f;
     }
     ids_.pop_back();
     sq_norms_.pop_back();
+    if (storage_ == Storage::I8) scales_.pop_back();
+    if (keep_f32_) f32_.resize(static_cast<size_t>(last * dim_));
     --n_;
     ++removed;
   }
@@ -207,16 +338,89 @@ TopkStats VectorStore::search_locked(SimdLevel level, const TopkParams& p, const
   q.filter = owned.view();
   PanelCorpus c;
   c.panels = panels_;
+  c.storage = storage_;
+  c.coded = coded_;
+  c.scales = scales_.data();
   c.sq_norms = sq_norms_.data();
   c.ids = ids_.data();
   c.n = n_;
   c.dim = dim_;
+  if (p.rerank < 0) throw_error(ErrorCode::InvalidArgument, "rerank must be a non-negative integer");
+  if (p.rerank > 0 && storage_ != Storage::F32) {
+    if (!keep_f32_)
+      throw_error(ErrorCode::InvalidArgument, "rerank needs the f32 vectors: create the index with keepF32 (storage '" +
+                                                  std::string(storage_name(storage_)) + "')");
+    return rerank_locked(level, q, q.filter, c);
+  }
   return topk_panels_at(level, q, c);
+}
+
+// Reduced-precision scan for the best m = min(max(rerank, k), n) rows per query (ids are rows here),
+// then each candidate re-scored in double from its f32 copy with the exact formulas (cosine: unit
+// query and unit stored vector; l2: |q - x|^2 term by term), sorted (ties toward the smaller id),
+// and the best k written with their ids.
+TopkStats VectorStore::rerank_locked(SimdLevel level, const TopkParams& p, const RowFilter&,
+                                     const PanelCorpus& corpus) const {
+  const int64_t m = std::max<int64_t>(1, std::min(std::max(p.rerank, p.k), n_));
+  const int64_t nq = p.nq, K = p.k, D = dim_;
+  std::vector<int64_t> rid(static_cast<size_t>(nq * m));
+  std::vector<float> rsc(static_cast<size_t>(nq * m));
+  std::vector<int32_t> rcnt(static_cast<size_t>(nq));
+  TopkParams q = p;
+  q.k = m;
+  q.out_ids = rid.data();
+  q.out_scores = rsc.data();
+  q.out_counts = rcnt.data();
+  PanelCorpus c = corpus;
+  c.ids = nullptr;  // rows
+  TopkStats st = topk_panels_at(level, q, c);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  parallel_chunks(nq, 16, resolve_threads(p.threads), [&](int64_t i0, int64_t i1, int) {
+    std::vector<similarity::cpu::TopkCand> cand;
+    std::vector<double> qv(static_cast<size_t>(D));
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* qs = p.queries + i * D;
+      double ss = 0;
+      for (int64_t d = 0; d < D; ++d) ss += static_cast<double>(qs[d]) * qs[d];
+      const double inv = metric_ == Metric::Cosine && ss > 0 ? 1.0 / std::sqrt(ss) : 1.0;
+      for (int64_t d = 0; d < D; ++d) qv[d] = qs[d] * inv;
+      cand.clear();
+      for (int32_t j = 0; j < rcnt[i]; ++j) {
+        const int64_t row = rid[i * m + j];
+        const float* x = f32_.data() + row * D;
+        double acc = 0;
+        if (metric_ == Metric::L2) {
+          for (int64_t d = 0; d < D; ++d) acc -= (qv[d] - x[d]) * (qv[d] - x[d]);
+        } else {
+          for (int64_t d = 0; d < D; ++d) acc += qv[d] * x[d];
+        }
+        cand.push_back({static_cast<float>(acc), ids_[row]});
+      }
+      const int64_t keep = similarity::cpu::topk_sort_best(cand.data(), static_cast<int64_t>(cand.size()), K);
+      for (int64_t j = 0; j < K; ++j) {
+        p.out_ids[i * K + j] = j < keep ? cand[j].id : -1;
+        p.out_scores[i * K + j] = j < keep ? (metric_ == Metric::L2 ? -cand[j].score : cand[j].score) : nan;
+      }
+      p.out_counts[i] = static_cast<int32_t>(keep);
+    }
+  });
+  st.reranked = true;
+  return st;
 }
 
 void VectorStore::export_rows(float* vectors, int64_t* ids, int64_t max_rows) const {
   std::shared_lock<std::shared_mutex> lk(mu_);
   if (max_rows < n_) throw_error(ErrorCode::InvalidArgument, "export buffer too small");
+  if (storage_ != Storage::F32) {
+    for (int64_t r = 0; r < n_; ++r) {
+      if (keep_f32_)
+        std::memcpy(vectors + r * dim_, f32_.data() + r * dim_, static_cast<size_t>(dim_) * sizeof(float));
+      else
+        decode_row(r, vectors + r * dim_);
+      ids[r] = ids_[r];
+    }
+    return;
+  }
   for (int64_t r = 0; r < n_; ++r) {
     const float* p = panels_ + (r / kPanel) * dim_ * kPanel + (r % kPanel);
     float* out = vectors + r * dim_;
