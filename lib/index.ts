@@ -56,3 +56,4 @@ export {
 } from './eval/retrieval.js'
 export { decodeIdx, encodeIdx, readIdx, type IdxTensor } from './io/idx.js'
 export { FASHION_CLASSES, filterClasses, loadFashionMnist, type LabeledImages } from './data/fashion-mnist.js'
+export { fashionMnistSmallPath } from './data/fashion-mnist.js'
