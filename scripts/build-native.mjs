@@ -19,7 +19,7 @@
 //   SIMSAGE_TESTS=ON|OFF           build the C++ tests (default ON in a git checkout or with --force)
 //   SIMSAGE_SKIP_BUILD=1           do nothing
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -66,6 +66,14 @@ function loadExisting() {
   }
 }
 
+/** SIMSAGE_CUDA and SIMSAGE_TESTS as an existing CMake cache holds them (lower case), or undefined. */
+function cachedOptions(file) {
+  if (!existsSync(file)) return undefined
+  const text = readFileSync(file, 'utf8')
+  const get = (name) => new RegExp(`^${name}:\\w+=(.*)$`, 'm').exec(text)?.[1].trim().toLowerCase()
+  return { SIMSAGE_CUDA: get('SIMSAGE_CUDA'), SIMSAGE_TESTS: get('SIMSAGE_TESTS') }
+}
+
 function has(cmd, args = ['--version']) {
   const r = spawnSync(cmd, args, { stdio: 'ignore' })
   return r.status === 0
@@ -86,16 +94,15 @@ if (useCmake) {
   const cuda = process.env.SIMSAGE_CUDA ?? 'auto'
   const tests = process.env.SIMSAGE_TESTS ?? (force || checkout ? 'ON' : 'OFF')
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js')
-  status = run(process.execPath, [
-    cmakeJs,
-    'build',
-    '--out',
-    'build',
-    '--parallel',
-    jobs,
-    `--CDSIMSAGE_CUDA=${cuda}`,
-    `--CDSIMSAGE_TESTS=${tests}`,
-  ])
+  const options = [`--CDSIMSAGE_CUDA=${cuda}`, `--CDSIMSAGE_TESTS=${tests}`]
+  // `cmake-js build` keeps an existing build/ cache as it is, so options that differ from the cached
+  // ones (e.g. SIMSAGE_CUDA=on after an earlier auto build) need a `configure` first.
+  const cached = cachedOptions(join(root, 'build', 'CMakeCache.txt'))
+  if (cached && (cached.SIMSAGE_CUDA !== cuda.toLowerCase() || cached.SIMSAGE_TESTS !== tests.toLowerCase())) {
+    status = run(process.execPath, [cmakeJs, 'configure', '--out', 'build', ...options])
+    if (status !== 0) process.exit(status)
+  }
+  status = run(process.execPath, [cmakeJs, 'build', '--out', 'build', '--parallel', jobs, ...options])
 } else {
   console.log('simsage: cmake not found, building the CPU-only addon with node-gyp')
   let gyp

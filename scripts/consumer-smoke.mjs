@@ -180,6 +180,12 @@ try {
     const r = run(process.execPath, [file], { cwd: app, env: consumerEnv() })
     timings.push([file, r.seconds])
     check(r.status === 0, `README example ${i + 1} (${code.split('\n')[0]}) runs in ${r.seconds.toFixed(1)} s`, tail(r))
+    // An example that states its printed ids (`console.log(...) // { ids: Float64Array [10, 20], ...`)
+    // must print them.
+    for (const m of code.matchAll(/console\.log\(.*\/\/ \{ ids: Float64Array \[([\d, ]+)\]/g)) {
+      const ids = m[1].split(',').map((x) => x.trim())
+      check(r.stdout.includes(`[ ${ids.join(', ')} ]`), `README example ${i + 1} prints the ids it states`, tail(r))
+    }
   })
 
   // CommonJS: require() where Node can require ES modules, a coded error where it cannot.
