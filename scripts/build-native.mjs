@@ -43,7 +43,8 @@ if (!fromSource && !checkout) {
   const found = loadExisting()
   if (found.ok) {
     console.log(
-      `simsage: using ${found.path} (nothing compiled; \`npm rebuild simsage --build-from-source\` builds from source)`,
+      `simsage: using ${found.path} (nothing compiled; \`SIMSAGE_BUILD_FROM_SOURCE=1 npm rebuild simsage\` ` +
+        'builds from source)',
     )
     process.exit(0)
   }

@@ -37,7 +37,7 @@ export function packageRoot(): string {
 const HOW_TO_BUILD =
   'reinstall simsage (the install script uses the prebuilt binary when one matches, and builds from ' +
   'source otherwise: CMake >= 3.19 or node-gyp, and a C++17 compiler), or build it now with ' +
-  '`npm rebuild simsage --build-from-source` (in the simsage repository: `npm run build:native`)'
+  '`SIMSAGE_BUILD_FROM_SOURCE=1 npm rebuild simsage` (in the simsage repository: `npm run build:native`)'
 
 /**
  * The path of the addon this process would load: SIMSAGE_ADDON_PATH, else node-gyp-build's choice
