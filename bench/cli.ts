@@ -32,7 +32,11 @@ export function registerBenchCommands(program: Command): void {
     .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
     .option('--json', 'print the JSON report on stdout instead of tables')
     .option('--precision <list>', 'also measure EmbeddingIndex storage types (f32,bf16,f16,i8): recall, q/s, memory')
-    .option('--out <file>', 'JSON report path (default bench/results/similarity-<iso-date>.json under the cwd)')
+    .option(
+      '--out <path>',
+      'JSON report: a .json file, or a directory for similarity-<iso-date>.json (default: bench/results/ in a ' +
+        'simsage clone, else simsage-bench/ in the OS temporary directory; the path is printed)',
+    )
     .action(async (opts: Opts) => {
       const { formatPrecision, parseSimilarityOptions, runSimilarityBench } = await import('./similarity.js')
       const { formatSimilarityReport } = await import('./format.js')
@@ -67,7 +71,11 @@ export function registerBenchCommands(program: Command): void {
     .option('--budget <seconds>', 'seconds of timed repetitions per cell', '0.5')
     .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
     .option('--json', 'print the JSON report on stdout instead of tables')
-    .option('--out <file>', 'JSON report path (default bench/results/mining-<iso-date>.json under the cwd)')
+    .option(
+      '--out <path>',
+      'JSON report: a .json file, or a directory for mining-<iso-date>.json (default: bench/results/ in a ' +
+        'simsage clone, else simsage-bench/ in the OS temporary directory; the path is printed)',
+    )
     .action(async (opts: Opts) => {
       const { runMiningBench, formatMiningReport } = await import('./mining.js')
       const { writeReport } = await import('./report.js')

@@ -48,6 +48,12 @@ export const ErrorCodes = {
   UNSUPPORTED: 'ERR_SIMSAGE_UNSUPPORTED',
   /** The native addon is missing or failed to load. */
   ADDON_NOT_LOADED: 'ERR_SIMSAGE_ADDON_NOT_LOADED',
+  /**
+   * An optional package that a feature needs is not installed (e.g. `onnxruntime-node` and
+   * `onnx-proto` for the benchmark's onnxruntime peer). The message names the packages and the
+   * `npm install` command that adds them.
+   */
+  MISSING_DEPENDENCY: 'ERR_SIMSAGE_MISSING_DEPENDENCY',
   /** Native memory could not be allocated. */
   OUT_OF_MEMORY: 'ERR_SIMSAGE_OUT_OF_MEMORY',
   /** The operation was cancelled through its AbortSignal (e.g. training in a worker). */

@@ -4,11 +4,59 @@
  * graphOptimizationLevel: 'all' }`. Threads and k are fixed per session, so the runner rebuilds
  * it when either changes; the whole batch runs in one `session.run` (the Q x N score matrix is
  * materialised: 4 GB at Q = 1024, N = 1M). Both onnxruntime-node and onnx-proto (through
- * `onnxGraph.ts`) load only in `available()`: either missing skips the row with a note.
+ * `onnxGraph.ts`) are dev dependencies, not dependencies of the package, and load only in
+ * `available()` (`loadOnnxruntime`): either missing skips the row with a note that says how to
+ * install them.
  */
 import type * as Ort from 'onnxruntime-node'
 import type { buildTopKModel as BuildTopKModel } from './onnxGraph.js'
 import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
+
+/** The command that adds this peer's packages to a project (they are not dependencies of simsage). */
+export const ONNXRUNTIME_INSTALL = 'npm install --save-dev onnxruntime-node onnx-proto'
+
+/**
+ * Loads onnxruntime-node and the graph builder (onnx-proto) on first use. Throws a SimsageError
+ * `ERR_SIMSAGE_MISSING_DEPENDENCY` naming the install command when either is not installed, and
+ * `ERR_SIMSAGE_ADDON_NOT_LOADED` when onnxruntime-node is installed but its binary does not load.
+ */
+export async function loadOnnxruntime(): Promise<{ ort: typeof Ort; buildTopKModel: typeof BuildTopKModel }> {
+  // simsage is imported here, not at the top, so that the benchmark still runs its peers (and says
+  // why) when simsage itself fails to load (bench/simsageApi.ts).
+  const { ErrorCodes, SimsageError } = await import('simsage')
+  const missing = (e: unknown) => (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
+  let ort: typeof Ort | undefined
+  try {
+    const loaded = (await import('onnxruntime-node')) as typeof Ort & { default?: typeof Ort }
+    ort = typeof loaded.InferenceSession === 'function' ? loaded : loaded.default
+  } catch (e) {
+    if (missing(e)) {
+      throw new SimsageError(
+        ErrorCodes.MISSING_DEPENDENCY,
+        `onnxruntime-node is not installed (an optional peer of the benchmark): ${ONNXRUNTIME_INSTALL}`,
+        { cause: e },
+      )
+    }
+    throw new SimsageError(
+      ErrorCodes.ADDON_NOT_LOADED,
+      `onnxruntime-node failed to load: ${(e as Error).message.split('\n')[0]}`,
+      { cause: e },
+    )
+  }
+  if (!ort || typeof ort.InferenceSession !== 'function') {
+    throw new SimsageError(ErrorCodes.ADDON_NOT_LOADED, 'onnxruntime-node has no InferenceSession')
+  }
+  try {
+    return { ort, buildTopKModel: (await import('./onnxGraph.js')).buildTopKModel }
+  } catch (e) {
+    if (!missing(e)) throw e
+    throw new SimsageError(
+      ErrorCodes.MISSING_DEPENDENCY,
+      `onnx-proto is not installed (the onnxruntime peer builds its graph with it): ${ONNXRUNTIME_INSTALL}`,
+      { cause: e },
+    )
+  }
+}
 
 /** Creates the onnxruntime-node adapter. */
 export function onnxruntimeTool(): SimilarityTool {
@@ -27,13 +75,12 @@ export function onnxruntimeTool(): SimilarityTool {
       "corpus and k are initializers; intraOpNumThreads=threads, interOpNumThreads=1, graphOptimizationLevel='all'",
     async available() {
       try {
-        const loaded = (await import('onnxruntime-node')) as typeof Ort & { default?: typeof Ort }
-        ort = typeof loaded.InferenceSession === 'function' ? loaded : loaded.default
-        if (!ort) return 'onnxruntime-node has no InferenceSession'
-        buildTopKModel = (await import('./onnxGraph.js')).buildTopKModel
+        ;({ ort, buildTopKModel } = await loadOnnxruntime())
         return true
       } catch (err) {
-        return `onnxruntime-node or onnx-proto not installed (${(err as Error).message.split('\n')[0]})`
+        const code = (err as { code?: unknown }).code
+        if (typeof code === 'string' && code.startsWith('ERR_SIMSAGE_')) return `${(err as Error).message} (${code})`
+        return `onnxruntime-node could not be loaded (${(err as Error).message.split('\n')[0]})`
       }
     },
     async build(params: BuildParams) {

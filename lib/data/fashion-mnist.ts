@@ -4,9 +4,27 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { readIdx } from '../io/idx.js'
+import { packageRoot } from '../native/binding.js'
+
+/**
+ * Absolute path of the Fashion-MNIST subset shipped inside the package (3,000 training and 1,000
+ * test images, gzip IDX): `loadFashionMnist(fashionMnistSmallPath, 'train')` works from an installed
+ * package as well as from a clone, whatever the current directory.
+ */
+export const fashionMnistSmallPath: string = join(rootOrGuess(), 'data', 'fashion-mnist-small')
+
+/** The package root; if it cannot be found (a bundler moved this file), the directory two levels up. */
+function rootOrGuess(): string {
+  try {
+    return packageRoot()
+  } catch {
+    return fileURLToPath(new URL('../..', import.meta.url))
+  }
+}
 
 /** Images as rows of floats in [0, 1] and their class labels. */
 export interface LabeledImages {
