@@ -16,6 +16,7 @@ export type { IdsInput, Metric } from './similarity/types.js'
 // sampler, training, evaluation and data loading.
 export * from './nn/index.js'
 export * from './mining/index.js'
+export * from './temporal/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
 export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
 export {

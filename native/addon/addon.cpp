@@ -8,6 +8,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   simsage::addon::register_info(env, exports);
   simsage::addon::register_nn(env, exports);
   simsage::addon::register_mining(env, exports);
+  simsage::addon::register_temporal(env, exports);
   return exports;
 }
 

@@ -15,6 +15,7 @@ void register_similarity(Napi::Env env, Napi::Object exports);  // topkSync, top
 void register_info(Napi::Env env, Napi::Object exports);        // info, settings, probes, externalMemory
 void register_nn(Napi::Env env, Napi::Object exports);          // nn*
 void register_mining(Napi::Env env, Napi::Object exports);      // mining*
+void register_temporal(Napi::Env env, Napi::Object exports);    // temporal* (conv, block), NativeTcnStream
 
 // Defined in similarity_index.cpp, called by register_similarity.
 Napi::Function define_native_index(Napi::Env env);

@@ -1,0 +1,22 @@
+// AVX2 + FMA level of the causal conv (compiled with the avx2 flags of native/sources.json only).
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "nn/cpu/gemm_kernels.h"
+#include "temporal/cpu/conv_kernels.h"
+
+namespace {
+#include "core/simd/avx2.h"
+#include "nn/cpu/gemm.inl"
+#include "temporal/cpu/conv.inl"
+}  // namespace
+
+namespace simsage {
+namespace temporal {
+namespace cpu {
+ConvKernels conv_kernels_avx2() { return convk::make_kernels<Avx2V>(); }
+}  // namespace cpu
+}  // namespace temporal
+}  // namespace simsage
