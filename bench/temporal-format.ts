@@ -192,7 +192,7 @@ export function formatTemporalReport(r: TemporalReport): string {
       lines.push(`  ${verdict.padEnd(12)} ${target}: ${passed.length}/${measured.length} places`)
       for (const c of checks) {
         if (c.pass !== false) continue
-        const value = c.threshold >= 10 ? fmtN(c.value) : c.threshold < 1 ? fmtPct(c.value) : fmtX(c.value)
+        const value = c.threshold >= 1000 ? fmtN(c.value) : c.threshold < 1 ? fmtPct(c.value) : fmtX(c.value)
         lines.push(`      miss: ${c.where}: ${value}${c.busy ? ' (timed while the CPUs were busy)' : ''}`)
       }
     }

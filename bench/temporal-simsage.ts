@@ -77,7 +77,7 @@ export async function loadTemporal(): Promise<TemporalApi | string> {
   const api = await loadSimsage()
   if (typeof api === 'string') return api
   const m = api as unknown as Record<string, unknown>
-  const missing = ['CausalConv1d', 'TCN', 'GRU'].filter((n) => typeof m[n] !== 'function')
+  const missing = ['CausalConv1d', 'TCN'].filter((n) => typeof m[n] !== 'function')
   if (missing.length > 0) return `simsage has no ${missing.join(', ')} (temporal family not in this build)`
   return makeApi(api)
 }
@@ -143,6 +143,7 @@ function makeApi(api: SimsageApi): TemporalApi {
       }
     },
     gru(o) {
+      if (typeof m.GRU !== 'function') throw new Error('simsage has no GRU (not in this build)')
       const gru = new m.GRU({ inputSize: o.inputSize, hiddenSize: o.hiddenSize, layers: 1, rng: seededRng(o.seed) })
       const ps = gru.parameters() as Param[]
       return {
