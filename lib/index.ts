@@ -57,3 +57,4 @@ export {
 } from './eval/retrieval.js'
 export { decodeIdx, encodeIdx, readIdx, type IdxTensor } from './io/idx.js'
 export { FASHION_CLASSES, filterClasses, loadFashionMnist, type LabeledImages } from './data/fashion-mnist.js'
+export * from './temporal/gru-exports.js'

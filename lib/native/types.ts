@@ -7,6 +7,7 @@ import type { RawMiningBinding } from './mining-types.js'
 import type { RawNnBinding } from './nn-types.js'
 import type { RawSimilarityBinding } from './similarity-types.js'
 import type { RawTemporalBinding } from './temporal-types.js'
+import type { RawTemporalGruBinding } from './temporal-gru-types.js'
 
 export interface RawInfo {
   cpu: { vendor: string; brand: string; simdSupported: string[] }
@@ -27,7 +28,12 @@ export interface RawInfo {
  * family's functions are typed in <family>-types.ts (similarity, nn, mining); this file adds the
  * library-wide settings and information calls.
  */
-export interface RawBinding extends RawSimilarityBinding, RawNnBinding, RawMiningBinding, RawTemporalBinding {
+export interface RawBinding
+  extends RawSimilarityBinding,
+    RawNnBinding,
+    RawMiningBinding,
+    RawTemporalBinding,
+    RawTemporalGruBinding {
   info(): RawInfo
   /** 0 restores the machine default; returns the default now in force. */
   setThreads(args: { threads: number }): number

@@ -16,6 +16,8 @@ void register_info(Napi::Env env, Napi::Object exports);        // info, setting
 void register_nn(Napi::Env env, Napi::Object exports);          // nn*
 void register_mining(Napi::Env env, Napi::Object exports);      // mining*
 void register_temporal(Napi::Env env, Napi::Object exports);    // temporal* (conv, block), NativeTcnStream
+// gru* (the temporal family's GRU)
+void register_temporal_gru(Napi::Env env, Napi::Object exports);
 
 // Defined in similarity_index.cpp, called by register_similarity.
 Napi::Function define_native_index(Napi::Env env);

@@ -45,6 +45,23 @@ struct ScalarV {
     for (int j = 0; j < 16; ++j) s += a.v[j];
     return s;
   }
+  // Transcendental steps for the temporal family's gate math (gru_cell.inl):
+  //   ndiv(a, b): lane-wise a / b;
+  //   nexp(a): lane-wise e^a with a clamped to [-87.33, 88.37] first (so the result is a normal
+  //     float in [~1.2e-38, ~2.4e38]; a NaN passes through); the x86 traits use a Cephes-style
+  //     polynomial (relative error ~2 ulp), this one the libm builtin.
+  static nreg ndiv(nreg a, nreg b) {
+    for (int j = 0; j < 16; ++j) a.v[j] /= b.v[j];
+    return a;
+  }
+  static nreg nexp(nreg a) {
+    for (int j = 0; j < 16; ++j) {
+      float x = a.v[j];
+      x = x < -87.33f ? -87.33f : (x > 88.37f ? 88.37f : x);
+      a.v[j] = __builtin_expf(x);
+    }
+    return a;
+  }
   static reg join(const nreg* a) { return a[0]; }
   static reg zero() {
     reg r;
