@@ -1,5 +1,5 @@
 /**
- * Command `simsage bench similarity|mining`: the benchmarks' registrar, added to the program by the
+ * Command `simsage bench similarity|mining|temporal`: the benchmarks' registrar, added to the program by the
  * bin entry (bin/simsage.ts). Each action loads its benchmark with a dynamic `import()`, so other
  * commands never load a benchmark's peers.
  */
@@ -14,7 +14,7 @@ const list = (v: unknown) =>
     .map((x) => x.trim())
     .filter((x) => x.length > 0)
 
-/** Adds `bench similarity` and `bench mining` to the program. */
+/** Adds `bench similarity`, `bench mining` and `bench temporal` to the program. */
 export function registerBenchCommands(program: Command): void {
   const bench = program.command('bench').description('benchmarks against the tools you would use instead')
   bench
@@ -88,6 +88,49 @@ export function registerBenchCommands(program: Command): void {
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       else process.stdout.write(`${formatMiningReport(report)}\n`)
+      process.stderr.write(`report written to ${path}\n`)
+    })
+
+  bench
+    .command('temporal')
+    .description(
+      'causal dilated conv1d, a residual TCN, the GRU and streaming: simsage vs onnxruntime-node and a plain TS loop',
+    )
+    .option('--quick', 'smoke run, well under 30 s: C = 64, T = 256, d = 1,4, GRU B = 64, tiny budgets')
+    .option('--threads <list>', 'thread counts, comma-separated (simsage setThreads = onnxruntime intraOpNumThreads)')
+    .option('--channels <list>', 'conv and TCN channel counts C, comma-separated (default 64,256)')
+    .option('--steps <list>', 'conv and TCN sequence lengths T, comma-separated (default 256,1024)')
+    .option('--dilations <list>', 'conv dilations d, comma-separated (default 1,2,4,8)')
+    .option('--sections <list>', 'conv, tcn, gru, stream (default all), comma-separated')
+    .option('--budget <seconds>', 'seconds of timed repetitions per cell (default 0.3, quick 0.03)')
+    .option('--max-reps <n>', 'most repetitions per cell (default 5, quick 2)')
+    .option('--seed <n>', 'data and weight seed', '42')
+    .option(
+      '--tools <list>',
+      'only tools whose name contains one of these (simsage, onnxruntime, plain), comma-separated',
+    )
+    .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--out <file>', 'JSON report path (default bench/results/temporal-<iso-date>.json under the cwd)')
+    .action(async (opts: Opts) => {
+      const { parseTemporalOptions, runTemporalBench } = await import('./temporal.js')
+      const { formatTemporalReport } = await import('./temporal-format.js')
+      const { writeReport } = await import('./report.js')
+      const options = parseTemporalOptions({
+        quick: opts.quick === true,
+        threads: opts.threads as string | undefined,
+        channels: opts.channels as string | undefined,
+        steps: opts.steps as string | undefined,
+        dilations: opts.dilations as string | undefined,
+        sections: opts.sections as string | undefined,
+        budget: opts.budget as string | undefined,
+        maxReps: opts.maxReps as string | undefined,
+        seed: opts.seed as string,
+        tools: opts.tools as string | undefined,
+      })
+      const report = await runTemporalBench(options)
+      const path = await writeReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      else process.stdout.write(`${formatTemporalReport(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 }
