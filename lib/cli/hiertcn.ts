@@ -59,7 +59,7 @@ function common(cmd: Command): Command {
     .option('--decay-tau <seconds>', 'user-state decay exp(-gap/tau) between sessions; 0 = none', numberOption(0), 0)
     .addOption(new Option('--loss <name>', 'training loss').choices(LOSSES).default('softmax'))
     .option('--negatives <n>', 'sampled negatives per batch (sampled, hinge)', integerOption(1), 512)
-    .option('--lr <x>', 'Adam learning rate', numberOption(0, true), 0.002)
+    .option('--lr <x>', 'Adam learning rate', numberOption(0, true), 0.01)
 }
 
 function options(o: Opts) {

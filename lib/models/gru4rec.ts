@@ -24,6 +24,8 @@ export class GRU4Rec {
   readonly spec: GRU4RecSpec
   readonly items: Embedding
   readonly itemBias: Parameter
+  /** The output item table [items, D]: an item's score is p · output[item] + itemBias[item]. */
+  readonly output: Parameter
   readonly start: Parameter
   readonly gru: GRU
   readonly head: Linear
@@ -49,6 +51,7 @@ export class GRU4Rec {
     const D = spec.embeddingDim
     this.items = new Embedding(spec.items, D, { rng })
     this.itemBias = new Parameter('item_bias', [spec.items])
+    this.output = new Embedding(spec.items, D, { rng }).weight
     this.start = new Parameter('start', [D])
     for (let i = 0; i < D; i++) this.start.data[i] = (rng.next() * 2 - 1) / Math.sqrt(D)
     this.gru = new GRU({ inputSize: D, hiddenSize: spec.hidden, layers: spec.layers, rng })
@@ -59,6 +62,7 @@ export class GRU4Rec {
     return [
       ['items.weight', this.items.weight],
       ['items.bias', this.itemBias],
+      ['output.weight', this.output],
       ['start', this.start],
       ...this.gru.parameters().map((p: Parameter): [string, Parameter] => [`gru.${p.name}`, p]),
       ...this.head.parameters().map((p): [string, Parameter] => [`head.${p.name}`, p]),

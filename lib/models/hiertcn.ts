@@ -2,9 +2,11 @@
  * HierTCN (You et al., "Hierarchical Temporal Convolutional Networks for Dynamic Recommender
  * Systems", WWW 2019): a user-level GRU over sessions and a session-level causal TCN over actions.
  *
- * - Items: one table E [items, D] (the item projection), tied with the output layer: an item's
- *   score for a prediction p is p · E[item] + bias[item]. The trained E is the item embedding that
- *   `exportItemIndex` writes as an `EmbeddingIndex`.
+ * - Items: an input table E [items, D] (the item projection) and an output table O [items, D]:
+ *   an item's score for a prediction p is p · O[item] + bias[item]. (Untied: with one table the
+ *   model must map an item's vector near its successors' from the same table, and on the symfony
+ *   log it learned markedly slower.) `itemIndex` exports O as an `EmbeddingIndex`, so a
+ *   prediction p is a query against it.
  * - High level: a GRU (`userLayers` layers, hidden H) whose input for a session is the mean of the
  *   session's item projections. It is updated once per session, after that session's predictions:
  *   the state used inside session s is the state after session s − 1, multiplied by the slot's
@@ -94,6 +96,8 @@ export class HierTCN {
   readonly items: Embedding
   /** Per-item score bias [items]. */
   readonly itemBias: Parameter
+  /** The output item table [items, D]: an item's score is p · output[item] + itemBias[item]. */
+  readonly output: Parameter
   /** The session-start token's projection [D]. */
   readonly start: Parameter
   readonly gru: GRU | undefined
@@ -123,6 +127,7 @@ export class HierTCN {
     const H = spec.userHidden
     this.items = new Embedding(spec.items, D, { rng })
     this.itemBias = new Parameter('item_bias', [spec.items])
+    this.output = new Embedding(spec.items, D, { rng }).weight
     this.start = new Parameter('start', [D])
     for (let i = 0; i < D; i++) this.start.data[i] = (rng.next() * 2 - 1) / Math.sqrt(D)
     this.gru = H > 0 ? new GRU({ inputSize: D, hiddenSize: H, layers: spec.userLayers, rng }) : undefined
@@ -142,6 +147,7 @@ export class HierTCN {
     const out: [string, Parameter][] = [
       ['items.weight', this.items.weight],
       ['items.bias', this.itemBias],
+      ['output.weight', this.output],
       ['start', this.start],
     ]
     if (this.gru) for (const p of this.gru.parameters()) out.push([`gru.${p.name}`, p])

@@ -81,7 +81,8 @@ export async function loadHierTCN(
 }
 
 /**
- * The model's item embeddings (the tied item table E) as an inner-product `EmbeddingIndex`: id i is
+ * The model's output item embeddings (O: a prediction p scores item i as p · O[i] + bias[i]) as an
+ * inner-product `EmbeddingIndex` (the bias is not in it: add it to re-rank exactly): id i is
  * item i of the vocabulary, which is saved in the index metadata (`items`), so the OmniSearchSage
  * task can use them as frozen pre-existing embeddings.
  */
@@ -93,7 +94,7 @@ export function itemIndex(model: HierTCN, items: readonly string[]): EmbeddingIn
   })
   index.add(
     Float64Array.from({ length: items.length }, (_, i) => i),
-    model.items.weight.data,
+    model.output.data,
   )
   return index
 }
@@ -149,7 +150,7 @@ export async function evalHierTCNCommand(o: {
   // from the histories and counted (they cannot be predicted or embedded).
   const users = usersOf(raw, o.seed, o.users)
   const { log, dropped } = raw.withVocabulary(items)
-  const loss = new NextItemLoss(model.items.weight, model.itemBias, { kind: 'softmax', rng: new Random(1) })
+  const loss = new NextItemLoss(model.output, model.itemBias, { kind: 'softmax', rng: new Random(1) })
   const batches = new SessionBatches(log, users, { queues: 64, sessionSteps: 4, maxLength: 16, shuffle: false })
   const m = evaluateModel(model, batches, 64, loss)
   const out = { task: 'hiertcn', checkpoint: o.checkpoint, users: o.users, dropped_unknown_actions: dropped, metrics: m }

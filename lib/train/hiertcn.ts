@@ -30,7 +30,7 @@ export interface NextItemModel<Batch> {
   parameters(): Parameter[]
   resetState(slots: number): void
   training: boolean
-  readonly items: { weight: Parameter }
+  readonly output: Parameter
   readonly itemBias: Parameter
 }
 
@@ -96,7 +96,7 @@ export const HIERTCN_DEFAULTS: Omit<HierTCNExperimentOptions, 'sessions' | 'keep
   decayTau: 0,
   loss: 'softmax',
   negatives: 512,
-  lr: 0.002,
+  lr: 0.01,
 }
 
 export const HIERTCN_MODELS = ['popular', 'cooccurrence', 'gru', 'tcn', 'hiertcn'] as const
@@ -219,7 +219,7 @@ function fitAndTest<B>(
   o: HierTCNExperimentOptions,
 ): Omit<HierTCNRow, 'model'> {
   const rng = new Random(o.seed * 7919 + 13)
-  const loss = new NextItemLoss(model.items.weight, model.itemBias, {
+  const loss = new NextItemLoss(model.output, model.itemBias, {
     kind: o.loss,
     negatives: o.negatives,
     itemFrequency: freq,
