@@ -170,11 +170,18 @@ t.test('GRU-only: gradients match central differences; lanes cover every action 
       if (b.target[i] >= 0) seen.push(b.target[i])
       if (b.mask[i] && b.input[i] === -2) t.equal(b.carry[i], 0, 'a user start resets the state')
     }
-    batches.push({ ...b, input: b.input.slice(), target: b.target.slice(), carry: b.carry.slice(), mask: b.mask.slice(), user: b.user.slice() })
+    batches.push({
+      ...b,
+      input: b.input.slice(),
+      target: b.target.slice(),
+      carry: b.carry.slice(),
+      mask: b.mask.slice(),
+      user: b.user.slice(),
+    })
   }
   let expected = 0
   for (let u = 0; u < log.users.length; u++) expected += Math.max(0, log.actionsOf(u) - 1)
-  t.equal(seen.length, expected, 'every action after a user\'s first is a target exactly once')
+  t.equal(seen.length, expected, "every action after a user's first is a target exactly once")
   const model = new GRU4Rec({ items: log.items.length, embeddingDim: 3, hidden: 4, layers: 2 }, 2)
   const l = loss(model.output, model.itemBias, 'softmax')
   const params = model.namedParameters()

@@ -25,7 +25,10 @@ const positiveList = (what: string) =>
 
 function common(cmd: Command): Command {
   return cmd
-    .requiredOption('--sessions <csv>', 'interaction log: CSV (or .csv.gz) with user_id, timestamp, item [, session_id]')
+    .requiredOption(
+      '--sessions <csv>',
+      'interaction log: CSV (or .csv.gz) with user_id, timestamp, item [, session_id]',
+    )
     .option(
       '--session-gap <seconds>',
       'cut sessions at gaps longer than this when the file has no session_id',
@@ -36,7 +39,12 @@ function common(cmd: Command): Command {
     .option('--threads <n>', 'native threads (an integer >= 1; default: all cores)', integerOption(1, 256))
     .option('--batch-size <n>', 'queues (HierTCN) / lanes (GRU-only) per batch', integerOption(1, 65536), 64)
     .option('--session-steps <n>', 'session steps per HierTCN batch', integerOption(1, 4096), 4)
-    .option('--max-length <n>', 'longest session piece in actions (longer sessions are cut)', integerOption(1, 4096), 16)
+    .option(
+      '--max-length <n>',
+      'longest session piece in actions (longer sessions are cut)',
+      integerOption(1, 4096),
+      16,
+    )
     .option('--gru-steps <n>', 'positions per GRU-only batch', integerOption(1, 4096), 32)
     .option(
       '--max-user-sessions <n>',
@@ -132,7 +140,11 @@ export function registerHierTCNCommands(program: Command): void {
     .option('--export-index <file>', 'also write the item embeddings as an EmbeddingIndex file (ids = item numbers)')
     .action(async (o: Opts) => {
       const { trainHierTCNCommand } = await import('../train/hiertcn-checkpoint.js')
-      await trainHierTCNCommand({ ...options(o), out: o.out as string, exportIndex: o.exportIndex as string | undefined })
+      await trainHierTCNCommand({
+        ...options(o),
+        out: o.out as string,
+        exportIndex: o.exportIndex as string | undefined,
+      })
     })
 
   const evalCmd = commandGroup(program, 'eval', 'evaluate a checkpoint')

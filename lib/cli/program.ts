@@ -27,14 +27,20 @@ import { registerRankingCommands } from './ranking.js'
 export type Registrar = (program: Command) => void
 
 /** The library's own command families, in help order. */
-export const libRegistrars: readonly Registrar[] = [registerInfoCommands, registerRankingCommands, registerHierTCNCommands]
+export const libRegistrars: readonly Registrar[] = [
+  registerInfoCommands,
+  registerRankingCommands,
+  registerHierTCNCommands,
+]
 
 /** Builds the command tree from `registrars`; exported so tests can drive it without spawning a process. */
 export function buildProgram(registrars: readonly Registrar[] = libRegistrars): Command {
   const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
   const program = new Command()
     .name('simsage')
-    .description('Learn and serve embeddings in Node: exact top-k similarity search, metric learning (Deep Ranking), next-item recommendation (HierTCN)')
+    .description(
+      'Learn and serve embeddings in Node: exact top-k similarity search, metric learning (Deep Ranking), next-item recommendation (HierTCN)',
+    )
     .version(version)
   for (const register of registrars) register(program)
   return program

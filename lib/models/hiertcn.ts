@@ -79,8 +79,8 @@ export function checkHierTCNSpec(spec: HierTCNSpec): HierTCNSpec {
   if (!Array.isArray(spec.channels) || spec.channels.length < 1 || spec.channels.length !== spec.dilations?.length) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'channels and dilations must be non-empty lists of one length')
   }
-  spec.channels.forEach((c, i) => int(c, `channels[${i}]`, 1))
-  spec.dilations.forEach((d, i) => int(d, `dilations[${i}]`, 1, 1 << 16))
+  for (const [i, c] of spec.channels.entries()) int(c, `channels[${i}]`, 1)
+  for (const [i, d] of spec.dilations.entries()) int(d, `dilations[${i}]`, 1, 1 << 16)
   if (!(spec.dropout >= 0 && spec.dropout < 1)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `dropout must be in [0, 1), got ${spec.dropout}`)
   }

@@ -17,7 +17,7 @@
  */
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
-import { Parameter, Scratch } from '../nn/module.js'
+import { type Parameter, Scratch } from '../nn/module.js'
 import type { RandomSource } from '../random.js'
 
 /** Which loss {@link NextItemLoss} computes. */

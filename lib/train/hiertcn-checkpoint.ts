@@ -153,6 +153,12 @@ export async function evalHierTCNCommand(o: {
   const loss = new NextItemLoss(model.output, model.itemBias, { kind: 'softmax', rng: new Random(1) })
   const batches = new SessionBatches(log, users, { queues: 64, sessionSteps: 4, maxLength: 16, shuffle: false })
   const m = evaluateModel(model, batches, 64, loss)
-  const out = { task: 'hiertcn', checkpoint: o.checkpoint, users: o.users, dropped_unknown_actions: dropped, metrics: m }
+  const out = {
+    task: 'hiertcn',
+    checkpoint: o.checkpoint,
+    users: o.users,
+    dropped_unknown_actions: dropped,
+    metrics: m,
+  }
   process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`)
 }

@@ -202,7 +202,7 @@ function snapshot(params: Parameter[]): Float32Array[] {
 }
 
 function restore(params: Parameter[], snap: Float32Array[]): void {
-  params.forEach((p, i) => p.data.set(snap[i]))
+  for (const [i, p] of params.entries()) p.data.set(snap[i])
 }
 
 /**
