@@ -286,14 +286,15 @@ export function hierTCNSpec(o: HierTCNExperimentOptions, items: number, userHidd
 
 /**
  * The GRU-only model's hidden size that brings its parameter count closest to `target` (the
- * item table and head are shared costs; the GRU takes the rest).
+ * item tables and head are shared costs; the GRU takes the rest).
  */
 export function gruHiddenFor(target: number, items: number, d: number, layers: number): number {
   let best = 1
   let bestGap = Infinity
   for (let h = 8; h <= 2048; h += 8) {
     const gru = 3 * h * (d + h + 2) + (layers - 1) * 3 * h * (2 * h + 2)
-    const total = items * (d + 1) + d + gru + h * d + d
+    // input and output item tables, item bias, start token, GRU, head
+    const total = items * (2 * d + 1) + d + gru + h * d + d
     const gap = Math.abs(total - target)
     if (gap < bestGap) {
       bestGap = gap
