@@ -82,7 +82,8 @@ t.test('experiment hiertcn --json: every row, the figures, one JSON line', async
     t.ok(row.peak_rss_mb > 0, `${row.model}: peak memory reported`)
   }
   const co = result.rows.find((x: { model: string }) => x.model === 'cooccurrence')
-  t.ok(co.metrics.recall1 > 0.9, `chains are learnable: co-occurrence R@1 ${co.metrics.recall1}`)
+  // Within a session the next item is certain; a session's first item is random (1 in 40).
+  t.ok(co.metrics.recall1 > 0.5, `chains are learnable: co-occurrence R@1 ${co.metrics.recall1}`)
   for (const m of ['gru', 'hiertcn']) {
     const row = result.rows.find((x: { model: string }) => x.model === m)
     t.ok(row.params > 0 && row.actions_per_second > 0 && row.best_epoch >= 1, `${m}: training figures`)
