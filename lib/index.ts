@@ -60,3 +60,24 @@ export { FASHION_CLASSES, filterClasses, loadFashionMnist, type LabeledImages } 
 export * from './data/sessions-index.js'
 export * from './temporal/gru-exports.js'
 export { fashionMnistSmallPath } from './data/fashion-mnist.js'
+
+// Next-item recommendation (HierTCN): models, losses, serving, training and checkpoints.
+export { HierTCN, checkHierTCNSpec, type HierTCNSpec, type Predictions } from './models/hiertcn.js'
+export { GRU4Rec, type GRU4RecSpec } from './models/gru4rec.js'
+export { NextItemLoss, type NextItemLossKind, type NextItemLossOptions } from './models/next-item-loss.js'
+export {
+  HierTCNRecommender,
+  type Recommendation,
+  type RecommendOptions,
+  type ServingHistory,
+} from './models/hiertcn-recommender.js'
+export { ActionLanes, type ActionLanesOptions, type LaneBatch } from './data/action-lanes.js'
+export { Embedding, type EmbeddingOptions } from './nn/embedding.js'
+export {
+  HIERTCN_DEFAULTS,
+  runHierTCNExperiment,
+  type HierTCNExperimentOptions,
+  type HierTCNResult,
+  type HierTCNRow,
+} from './train/hiertcn.js'
+export { itemIndex, loadHierTCN, saveHierTCN } from './train/hiertcn-checkpoint.js'

@@ -11,6 +11,7 @@ import { SessionBatches } from '../lib/data/session-batches.js'
 import { loadInteractions } from '../lib/data/sessions.js'
 import { GRU4Rec } from '../lib/models/gru4rec.js'
 import { HierTCN, type HierTCNSpec } from '../lib/models/hiertcn.js'
+import { HierTCNRecommender } from '../lib/models/hiertcn-recommender.js'
 import { NextItemLoss, type NextItemLossKind } from '../lib/models/next-item-loss.js'
 import { Parameter } from '../lib/nn/module.js'
 import { Random } from '../lib/random.js'
@@ -224,4 +225,65 @@ t.test('checkpoints: round trip, damage, export as an EmbeddingIndex', async (t)
   t.ok(res.get(0).ids.length === 1, 'searchable')
   t.same(index.metadata.items, items, 'the vocabulary rides in the index metadata')
   index.dispose()
+})
+
+t.test('HierTCNRecommender: the prediction for a history equals the evaluation path', async (t) => {
+  const log = await loadInteractions(writeLog())
+  const spec: HierTCNSpec = {
+    items: log.items.length,
+    embeddingDim: 4,
+    userHidden: 3,
+    userLayers: 2,
+    channels: [5, 4],
+    dilations: [1, 2],
+    kernelSize: 2,
+    dropout: 0.2,
+    decayTau: 86400,
+  }
+  const model = new HierTCN(spec, 6)
+  const L = 4
+  const rec = new HierTCNRecommender(model, log.items, { maxLength: L })
+  let checked = 0
+  for (let u = 0; u < log.users.length; u++) {
+    const h = log.user(u)
+    const n = h.item.length
+    if (n < 2) continue
+    const session = new Int32Array(n)
+    for (let s = 0; s + 1 < h.sessionStart.length; s++) session.fill(s, h.sessionStart[s], h.sessionStart[s + 1])
+    const newSession = session[n - 1] !== session[n - 2]
+    const history = {
+      items: Array.from(h.item.subarray(0, n - 1), (i) => log.items[i]),
+      sessions: Array.from(session.subarray(0, n - 1)),
+      times: Array.from(h.time.subarray(0, n - 1)),
+    }
+    const [r] = await rec.recommend([history], 3, { newSession, time: h.time[n - 1] })
+    // The evaluation path: the user's whole log; its last prediction row is for the last action.
+    const l = loss(model.output, model.itemBias, 'softmax')
+    model.training = false
+    model.resetState(1)
+    let last: Float32Array | undefined
+    for (const b of new SessionBatches(log, Int32Array.of(u), {
+      queues: 1,
+      sessionSteps: 2,
+      maxLength: L,
+      shuffle: false,
+    })) {
+      const pr = model.forward(b)
+      if (pr.rows > 0) last = Float32Array.from(l.scores(pr.p, pr.rows).subarray((pr.rows - 1) * log.items.length))
+    }
+    const order = Array.from(last!.keys()).sort((a, b) => last![b] - last![a])
+    t.same(
+      r.items,
+      order.slice(0, 3).map((i) => log.items[i]),
+      `user ${u}: the same top 3`,
+    )
+    for (let j = 0; j < 3; j++) t.ok(Math.abs(r.scores[j] - last![order[j]]) < 1e-4, `user ${u}: score ${j}`)
+    checked++
+  }
+  t.ok(checked >= 3, `${checked} users checked`)
+  const [ex] = await rec.recommend([{ items: [log.items[0], 'never-seen'] }], 3, { excludeSeen: true })
+  t.equal(ex.unknown, 1, 'an unknown item is skipped and counted')
+  t.notOk(ex.items.includes(log.items[0]), 'excludeSeen drops what the user touched')
+  rec.dispose()
+  await rejectsCode(t, () => rec.recommend([{ items: [] }], 1), 'ERR_SIMSAGE_DISPOSED', 'disposed')
 })

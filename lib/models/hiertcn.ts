@@ -199,7 +199,8 @@ export class HierTCN {
     const mask = this.#mask
     const tau = this.spec.decayTau
     for (let i = 0; i < BS; i++) {
-      const decay = tau > 0 && batch.gap[i] > 0 ? Math.exp(-batch.gap[i] / tau) : 1
+      // Decay between sessions only (a continued piece of a long session is not a new session).
+      const decay = tau > 0 && batch.piece[i] === 0 && batch.gap[i] > 0 ? Math.exp(-batch.gap[i] / tau) : 1
       carry[i] = batch.carry[i] * decay
       mask[i] = batch.length[i] > 0 ? 1 : 0
     }
@@ -211,12 +212,15 @@ export class HierTCN {
         const n = batch.length[i]
         if (n === 0) continue
         const o = i * D
+        let valid = 0
         for (let p = 0; p < n; p++) {
           const it = batch.items[i * L + p]
+          if (it < 0) continue // a serving query position: no item yet
           const e = it * D
           for (let j = 0; j < D; j++) m[o + j] += E[e + j]
+          valid++
         }
-        for (let j = 0; j < D; j++) m[o + j] /= n
+        if (valid > 0) for (let j = 0; j < D; j++) m[o + j] /= valid
       }
       // Swap the state buffers: h0 (this batch's start) stays intact until backward.
       const h0 = this.#hNext
@@ -328,9 +332,13 @@ export class HierTCN {
         const n = batch.length[i]
         if (n === 0) continue
         const o = i * D
+        let valid = 0
+        for (let p = 0; p < n; p++) if (batch.items[i * L + p] >= 0) valid++
         for (let p = 0; p < n; p++) {
-          const e = batch.items[i * L + p] * D
-          for (let j = 0; j < D; j++) E[e + j] += dm[o + j] / n
+          const it = batch.items[i * L + p]
+          if (it < 0) continue
+          const e = it * D
+          for (let j = 0; j < D; j++) E[e + j] += dm[o + j] / valid
         }
       }
     }
