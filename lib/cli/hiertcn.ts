@@ -45,7 +45,7 @@ function common(cmd: Command): Command {
       integerOption(1, 4096),
       16,
     )
-    .option('--gru-steps <n>', 'positions per GRU-only batch', integerOption(1, 4096), 32)
+    .option('--gru-steps <n>', 'positions per GRU-only batch', integerOption(1, 4096), 8)
     .option(
       '--max-user-sessions <n>',
       'training: queue a user as segments of at most this many sessions (HierTCN)',
@@ -67,7 +67,8 @@ function common(cmd: Command): Command {
     .option('--decay-tau <seconds>', 'user-state decay exp(-gap/tau) between sessions; 0 = none', numberOption(0), 0)
     .addOption(new Option('--loss <name>', 'training loss').choices(LOSSES).default('softmax'))
     .option('--negatives <n>', 'sampled negatives per batch (sampled, hinge)', integerOption(1), 512)
-    .option('--lr <x>', 'Adam learning rate', numberOption(0, true), 0.01)
+    .option('--lr <x>', 'Adam learning rate (HierTCN, TCN-only)', numberOption(0, true), 0.01)
+    .option('--gru-lr <x>', 'Adam learning rate of the GRU-only model', numberOption(0, true), 0.002)
 }
 
 function options(o: Opts) {
@@ -99,6 +100,7 @@ function options(o: Opts) {
     loss: o.loss as (typeof LOSSES)[number],
     negatives: o.negatives as number,
     lr: o.lr as number,
+    gruLr: o.gruLr as number,
   }
 }
 

@@ -69,6 +69,8 @@ export interface HierTCNExperimentOptions {
   loss: NextItemLossKind
   negatives: number
   lr: number
+  /** Adam learning rate of the GRU-only model (its recurrence diverges at HierTCN's rate). */
+  gruLr: number
   /** Only these rows (default all): popular, cooccurrence, gru, tcn, hiertcn. */
   models?: string[]
   progress?: boolean
@@ -84,7 +86,7 @@ export const HIERTCN_DEFAULTS: Omit<HierTCNExperimentOptions, 'sessions' | 'keep
   batchSize: 64,
   sessionSteps: 4,
   maxLength: 16,
-  gruSteps: 32,
+  gruSteps: 8,
   maxUserSessions: 64,
   maxUserActions: 256,
   embeddingDim: 64,
@@ -97,6 +99,7 @@ export const HIERTCN_DEFAULTS: Omit<HierTCNExperimentOptions, 'sessions' | 'keep
   loss: 'softmax',
   negatives: 512,
   lr: 0.01,
+  gruLr: 0.002,
 }
 
 export const HIERTCN_MODELS = ['popular', 'cooccurrence', 'gru', 'tcn', 'hiertcn'] as const
@@ -226,7 +229,7 @@ function fitAndTest<B>(
     rng,
   })
   const params = model.parameters()
-  const optimizer = new Adam(params, { lr: o.lr })
+  const optimizer = new Adam(params, { lr: name === 'gru' ? o.gruLr : o.lr })
   const sink = progressSink(o.progress ?? false)
   let best = { epoch: 0, mrr: -1, recall10: 0 }
   let bestSnap = snapshot(params)
