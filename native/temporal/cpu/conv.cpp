@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "nn/cpu/gemm_kernels.h"
 #include "temporal/cpu/conv_kernels.h"
@@ -38,6 +39,7 @@ std::vector<float>& dw_scratch() {
 
 constexpr int64_t kRowTiles = 6;              // register tiles of rows per task
 constexpr int64_t kDwChunk = 1024;            // time rows per dW reduction chunk (fixed: determinism)
+constexpr int64_t kDbColumns = 32;            // bias-gradient columns per task
 constexpr double kMinParallelWork = 1 << 18;  // multiply-adds worth a pool hand-off
 
 void grow(std::vector<float>* v, size_t n) {
@@ -140,13 +142,16 @@ void conv1d_backward_at(SimdLevel level, const Conv1dBackwardParams& p) {
   const int64_t cin = p.in_channels, cout = p.out_channels, taps = p.kernel_size;
   const int threads = resolve_threads(p.threads);
 
-  if (p.db) {  // column sums of dy, rows in order (double accumulators)
-    std::vector<double> acc(static_cast<size_t>(cout), 0.0);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* d = p.dy + r * cout;
-      for (int64_t o = 0; o < cout; ++o) acc[o] += d[o];
-    }
-    for (int64_t o = 0; o < cout; ++o) p.db[o] = static_cast<float>((p.accumulate ? p.db[o] : 0.0) + acc[o]);
+  if (p.db) {  // column sums of dy, rows in order (double accumulators), column ranges on the pool
+    const int db_threads = rows * cout >= (int64_t(1) << 16) ? threads : 1;
+    parallel_chunks(cout, kDbColumns, db_threads, [&](int64_t o0, int64_t o1, int) {
+      double acc[kDbColumns] = {};
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* d = p.dy + r * cout;
+        for (int64_t o = o0; o < o1; ++o) acc[o - o0] += d[o];
+      }
+      for (int64_t o = o0; o < o1; ++o) p.db[o] = static_cast<float>((p.accumulate ? p.db[o] : 0.0) + acc[o - o0]);
+    });
   }
 
   if (p.dx && rows > 0) {  // dx[u] = sum_k dy[u + s_k] W_k: B row l = k * cout + o, column c
