@@ -1,11 +1,12 @@
 // GRU forward and backward through time on the CPU (semantics and layouts in temporal/temporal.h).
 //
 // Forward, per layer: one GEMM projects every step's input (X[B*T, in] W_ih^T, written into the
-// first 3H columns of the gates rows, ldc = 4H); then per step one recurrent GEMM h[B, H] W_hh^T and
-// one pass of the gate kernel over the batch rows, which also prepares the next step's previous
-// state (carry applied, or passed through where the next step is masked).
-// Backward, per layer from the top: per step (last to first) one pass of the gate backward over the
-// rows and one GEMM dh += dGh_t W_hh; then the weight gradients as GEMMs over all B*T rows
+// first 3H columns of the gates rows, ldc = 4H); then, per fixed chunk of batch rows on one thread
+// (rows never interact through time), for every step the chunk's recurrent GEMM h W_hh^T (W_hh
+// packed once per layer) and the gate kernel over its rows, which also prepares the next step's
+// previous state (carry applied, or passed through where the next step is masked).
+// Backward, per layer from the top: per row chunk, per step (last to first) the gate backward over
+// its rows and its rows of dh += dGh_t W_hh; then the weight gradients as GEMMs over all B*T rows
 // (dW_ih += dGi^T X, dW_hh += dGh^T Hprev, each as (X^T dG)^T), the bias gradients summed per row
 // chunk inside the gate pass, and dX = dGi W_ih.
 // Row passes use fixed chunks (core/parallel.h) and the GEMMs compute each element in a fixed order,
