@@ -232,6 +232,48 @@ TEST_CASE(results_do_not_depend_on_the_thread_count) {
   }
 }
 
+// A batch of several fixed row chunks (row_chunk(H) = 4096 / H rows each: 13 rows at H = 300, the
+// last chunk short), each running its own recurrent GEMM through time: the forward against the
+// double reference, and every row's y, h_n, dx and dh0 equal to the same row run alone (one chunk),
+// at 1 and 2 threads, at every level.
+TEST_CASE(row_chunks_match_rows_run_alone) {
+  const int64_t B = 30, T = 4;
+  Model m(2, 9, 300);
+  Batch bt(m, B, T, true, true);
+  const Vec dy = randv(static_cast<size_t>(B * T * m.H)), dhn = randv(static_cast<size_t>(m.L * B * m.H));
+  DVec yr, hnr;
+  reference(m, to_d(m.t), to_d(bt.x), to_d(bt.h0), bt, &yr, &hnr);
+  for (SimdLevel level : kLevels)
+    for (int threads : {1, 2}) {
+      Forward f = run_forward(level, m, bt, threads);
+      Backward g = run_backward(level, m, bt, f, dy, dhn, threads);
+      CHECK(worst(f.y, yr) < 1e-5 && worst(f.hn, hnr) < 1e-5, "%s %d threads: forward vs reference %g %g",
+            simd_level_name(level), threads, worst(f.y, yr), worst(f.hn, hnr));
+      double e = 0;
+      for (int64_t b = 0; b < B; b += 7) {
+        Batch one(m, 1, T, true, true);
+        std::copy_n(&bt.x[b * T * m.D], T * m.D, one.x.begin());
+        std::copy_n(&bt.carry[b * T], T, one.carry.begin());
+        std::copy_n(&bt.mask[b * T], T, one.mask.begin());
+        Vec dy1(dy.begin() + b * T * m.H, dy.begin() + (b + 1) * T * m.H), dhn1(m.L * m.H);
+        for (int64_t l = 0; l < m.L; ++l) {
+          std::copy_n(&bt.h0[(l * B + b) * m.H], m.H, &one.h0[l * m.H]);
+          std::copy_n(&dhn[(l * B + b) * m.H], m.H, &dhn1[l * m.H]);
+        }
+        Forward f1 = run_forward(level, m, one, 1);
+        Backward g1 = run_backward(level, m, one, f1, dy1, dhn1, 1);
+        for (int64_t i = 0; i < T * m.H; ++i) e = std::max(e, (double)std::fabs(f1.y[i] - f.y[b * T * m.H + i]));
+        for (int64_t i = 0; i < T * m.D; ++i) e = std::max(e, (double)std::fabs(g1.dx[i] - g.dx[b * T * m.D + i]));
+        for (int64_t l = 0; l < m.L; ++l)
+          for (int64_t j = 0; j < m.H; ++j) {
+            e = std::max(e, (double)std::fabs(f1.hn[l * m.H + j] - f.hn[(l * B + b) * m.H + j]));
+            e = std::max(e, (double)std::fabs(g1.dh0[l * m.H + j] - g.dh0[(l * B + b) * m.H + j]));
+          }
+      }
+      CHECK(e == 0, "%s %d threads: rows differ from the rows run alone by %g", simd_level_name(level), threads, e);
+    }
+}
+
 // L = sum(wy .* y) + sum(wh .* h_n); the kernel's gradients against central differences of the
 // double reference, for x, h0 and every tensor.
 void gradient_check(SimdLevel level, int64_t L, int64_t D, int64_t H, bool carry, bool mask) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "nn/cpu/gemm_kernels.h"
 #include "temporal/cpu/conv_kernels.h"
@@ -36,8 +37,10 @@ std::vector<float>& dw_scratch() {
   return v;
 }
 
-constexpr int64_t kRowTiles = 6;    // register tiles of rows per task
-constexpr int64_t kDwChunk = 1024;  // time rows per dW reduction chunk (fixed: determinism)
+constexpr int64_t kRowTiles = 6;              // register tiles of rows per task
+constexpr int64_t kDwChunk = 1024;            // time rows per dW reduction chunk (fixed: determinism)
+constexpr int64_t kDbColumns = 32;            // bias-gradient columns per task
+constexpr double kMinParallelWork = 1 << 18;  // multiply-adds worth a pool hand-off
 
 void grow(std::vector<float>* v, size_t n) {
   if (v->size() < n) v->resize(n);
@@ -77,8 +80,11 @@ void run_conv_tasks(const ConvKernels& tb, const ConvTask& proto, int64_t rows, 
     col_splits = std::min<int64_t>(groups, (2 * threads + row_blocks - 1) / row_blocks);
   const int64_t groups_per = (groups + col_splits - 1) / col_splits;
   const size_t apack_size = static_cast<size_t>(mc * nn::cpu::kKc);
-  const int run_threads = row_blocks * col_splits > 1 ? threads : 1;
-  parallel_for(row_blocks * col_splits, run_threads, [&](int64_t task, int) {
+  // Below kMinParallelWork multiply-adds a pool hand-off (waking a worker) costs more than the
+  // work: run on the calling thread (a streaming step of one row, a short sequence).
+  const double work = static_cast<double>(rows) * static_cast<double>(proto.taps * proto.cin) * panels * 16;
+  const int run_threads = row_blocks * col_splits > 1 && work >= kMinParallelWork ? threads : 1;
+  auto task_fn = [&](int64_t task, int) {
     ConvTask t = proto;
     const int64_t rb = task / col_splits, cs = task % col_splits;
     t.r0 = rb * mc;
@@ -90,7 +96,12 @@ void run_conv_tasks(const ConvKernels& tb, const ConvTask& proto, int64_t rows, 
     grow(&ap, apack_size);
     t.apack = ap.data();
     tb.run(t);
-  });
+  };
+  if (run_threads == 1) {  // in order on this thread, without building a std::function
+    for (int64_t task = 0; task < row_blocks * col_splits; ++task) task_fn(task, 0);
+  } else {
+    parallel_for(row_blocks * col_splits, run_threads, task_fn);
+  }
 }
 
 }  // namespace cpu
@@ -131,13 +142,16 @@ void conv1d_backward_at(SimdLevel level, const Conv1dBackwardParams& p) {
   const int64_t cin = p.in_channels, cout = p.out_channels, taps = p.kernel_size;
   const int threads = resolve_threads(p.threads);
 
-  if (p.db) {  // column sums of dy, rows in order (double accumulators)
-    std::vector<double> acc(static_cast<size_t>(cout), 0.0);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* d = p.dy + r * cout;
-      for (int64_t o = 0; o < cout; ++o) acc[o] += d[o];
-    }
-    for (int64_t o = 0; o < cout; ++o) p.db[o] = static_cast<float>((p.accumulate ? p.db[o] : 0.0) + acc[o]);
+  if (p.db) {  // column sums of dy, rows in order (double accumulators), column ranges on the pool
+    const int db_threads = rows * cout >= (int64_t(1) << 16) ? threads : 1;
+    parallel_chunks(cout, kDbColumns, db_threads, [&](int64_t o0, int64_t o1, int) {
+      double acc[kDbColumns] = {};
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* d = p.dy + r * cout;
+        for (int64_t o = o0; o < o1; ++o) acc[o - o0] += d[o];
+      }
+      for (int64_t o = o0; o < o1; ++o) p.db[o] = static_cast<float>((p.accumulate ? p.db[o] : 0.0) + acc[o - o0]);
+    });
   }
 
   if (p.dx && rows > 0) {  // dx[u] = sum_k dy[u + s_k] W_k: B row l = k * cout + o, column c

@@ -43,26 +43,28 @@ inline void pack_a(const ConvTask& t, int64_t r0, int64_t rows, int64_t k0, int6
 // One output row (row i of a packed MR-row tile) times NP panels, added into c: the short-row path
 // (streaming steps of a few streams), where the full register tile would compute MR rows for one.
 // Four independent accumulator sets over l keep the FMA pipes busy.
+// `a` holds the row's kc reduction values at stride `as` (MR inside a packed tile, 1 for a row read
+// in place).
 template <class V>
-inline void tile_row(const float* ap, int i, const float* bp, int64_t pst, int64_t kc, float* c, int64_t ncols) {
+inline void tile_row(const float* a, int64_t as, const float* bp, int64_t pst, int64_t kc, float* c, int64_t ncols) {
   using nreg = typename V::nreg;
-  constexpr int MR = V::kMr, NP = V::kNp, S = V::kSub, W = 16 / S, U = 4;
+  constexpr int NP = V::kNp, S = V::kSub, W = 16 / S, U = 4;
   nreg acc[U][NP * S];
   for (int u = 0; u < U; ++u)
     for (int p = 0; p < NP * S; ++p) acc[u][p] = V::nzero();
   int64_t l = 0;
   for (; l + U <= kc; l += U)
     for (int u = 0; u < U; ++u) {
-      const nreg a = V::nbcast(ap[(l + u) * MR + i]);
+      const nreg av = V::nbcast(a[(l + u) * as]);
       for (int p = 0; p < NP; ++p)
         for (int h = 0; h < S; ++h)
-          acc[u][p * S + h] = V::nfma(a, V::nload(bp + p * pst + (l + u) * 16 + h * W), acc[u][p * S + h]);
+          acc[u][p * S + h] = V::nfma(av, V::nload(bp + p * pst + (l + u) * 16 + h * W), acc[u][p * S + h]);
     }
   for (; l < kc; ++l) {
-    const nreg a = V::nbcast(ap[l * MR + i]);
+    const nreg av = V::nbcast(a[l * as]);
     for (int p = 0; p < NP; ++p)
       for (int h = 0; h < S; ++h)
-        acc[0][p * S + h] = V::nfma(a, V::nload(bp + p * pst + l * 16 + h * W), acc[0][p * S + h]);
+        acc[0][p * S + h] = V::nfma(av, V::nload(bp + p * pst + l * 16 + h * W), acc[0][p * S + h]);
   }
   alignas(64) float out[16];
   for (int p = 0; p < NP; ++p) {
@@ -95,8 +97,21 @@ void run(const ConvTask& t) {
       }
     }
   }
+  // A short task whose rows lie in x as they are (one tap at offset 0: row r at x + r * cin, the
+  // streaming GEMMs) reads them in place: no packing, same products in the same order.
+  const bool in_place = 3 * rows <= MR && t.taps == 1 && t.offset[0] == 0;
   for (int64_t k0 = 0; k0 < ktot; k0 += kKc) {
     const int64_t kc = kern::imin(kKc, ktot - k0);
+    if (in_place) {
+      for (int64_t p = t.p0; p < t.p1; p += NP) {
+        const int64_t ncols = kern::imin(16 * NP, t.n - p * 16);
+        if (ncols <= 0) break;
+        const float* bp = t.bpack + p * pst + k0 * 16;
+        for (int64_t r = t.r0; r < t.r1; ++r)
+          tile_row<V>(t.x + r * t.cin + k0, 1, bp, pst, kc, t.y + r * t.ldy + p * 16, ncols);
+      }
+      continue;
+    }
     pack_a<MR>(t, t.r0, rows, k0, kc, t.apack);
     for (int64_t p = t.p0; p < t.p1; p += NP) {
       const float* bp = t.bpack + p * pst + k0 * 16;
@@ -106,7 +121,8 @@ void run(const ConvTask& t) {
         const int mr = static_cast<int>(kern::imin(MR, rows - i0));
         float* c = t.y + (t.r0 + i0) * t.ldy + p * 16;
         if (3 * mr <= MR) {
-          for (int i = 0; i < mr; ++i) tile_row<V>(t.apack + (i0 / MR) * kc * MR, i, bp, pst, kc, c + i * t.ldy, ncols);
+          for (int i = 0; i < mr; ++i)
+            tile_row<V>(t.apack + (i0 / MR) * kc * MR + i, MR, bp, pst, kc, c + i * t.ldy, ncols);
         } else {
           kern::tile<V>(t.apack + (i0 / MR) * kc * MR, bp, pst, kc, c, t.ldy, mr, ncols, 1.f, 1.f);
         }

@@ -1,11 +1,12 @@
 // GRU forward and backward through time on the CPU (semantics and layouts in temporal/temporal.h).
 //
 // Forward, per layer: one GEMM projects every step's input (X[B*T, in] W_ih^T, written into the
-// first 3H columns of the gates rows, ldc = 4H); then per step one recurrent GEMM h[B, H] W_hh^T and
-// one pass of the gate kernel over the batch rows, which also prepares the next step's previous
-// state (carry applied, or passed through where the next step is masked).
-// Backward, per layer from the top: per step (last to first) one pass of the gate backward over the
-// rows and one GEMM dh += dGh_t W_hh; then the weight gradients as GEMMs over all B*T rows
+// first 3H columns of the gates rows, ldc = 4H); then, per fixed chunk of batch rows on one thread
+// (rows never interact through time), for every step the chunk's recurrent GEMM h W_hh^T (W_hh
+// packed once per layer) and the gate kernel over its rows, which also prepares the next step's
+// previous state (carry applied, or passed through where the next step is masked).
+// Backward, per layer from the top: per row chunk, per step (last to first) the gate backward over
+// its rows and its rows of dh += dGh_t W_hh; then the weight gradients as GEMMs over all B*T rows
 // (dW_ih += dGi^T X, dW_hh += dGh^T Hprev, each as (X^T dG)^T), the bias gradients summed per row
 // chunk inside the gate pass, and dX = dGi W_ih.
 // Row passes use fixed chunks (core/parallel.h) and the GEMMs compute each element in a fixed order,
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "nn/cpu/gemm_kernels.h"
 #include "nn/nn.h"
 #include "temporal/cpu/gru_cell_kernels.h"
 #include "temporal/cpu/gru_checks.h"
@@ -28,7 +30,7 @@ using temporal::cpu::GruCellKernels;
 
 // Reusable per-thread buffers (page faults cost more than a step of small GEMMs).
 std::vector<float>& scratch(int slot) {
-  thread_local std::vector<float> v[6];
+  thread_local std::vector<float> v[7];
   return v[slot];
 }
 
@@ -74,6 +76,53 @@ void add_weight_grad(SimdLevel level, int64_t rows, int64_t h3, int64_t n, const
     for (int64_t i = 0; i < n; ++i) dw[o * n + i] += tmp[i * h3 + o];
 }
 
+// op(B) (k x n) packed for nn's GEMM tile (nn/cpu/gemm_kernels.h: panels of 16 columns, element
+// (l, j) of panel p at p * k * 16 + l * 16 + j, zero past n, the panel count a multiple of np):
+// op(B)[l, j] = b[j * k + l] when trans (W_hh^T for the forward), b[l * n + j] otherwise.
+int64_t pack_b(const nn::cpu::GemmKernels& gk, const float* b, int64_t k, int64_t n, bool trans, int slot) {
+  const int64_t panels = ((n + 15) / 16 + gk.np - 1) / gk.np * gk.np;
+  float* dst = grow(slot, panels * k * 16);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t l = 0; l < k; ++l)
+      for (int64_t j = 0; j < 16; ++j) {
+        const int64_t c = p * 16 + j;
+        dst[(p * k + l) * 16 + j] = c >= n ? 0.f : trans ? b[c * k + l] : b[l * n + c];
+      }
+  return panels;
+}
+
+// The rows [b0, b1) of C (ldc) = A op(B) + beta C, A row b at a + b * lda, on the calling thread
+// with op(B) packed by pack_b; apack: ceil((b1 - b0) / mr) * mr * min(kKc, k) floats. Every element
+// is summed in the same order as gemm_at's, whatever the row range.
+void rows_mm(const nn::cpu::GemmKernels& gk, const float* a, int64_t lda, const float* bpack, int64_t panels, int64_t n,
+             int64_t k, float beta, float* c, int64_t ldc, int64_t b0, int64_t b1, float* apack) {
+  nn::cpu::Task t;
+  t.a = a;
+  t.lda = lda;
+  t.bpack = bpack;
+  t.m = b1;
+  t.n = n;
+  t.k = k;
+  t.c = c;
+  t.ldc = ldc;
+  t.beta = beta;
+  t.i0 = b0;
+  t.i1 = b1;
+  t.p0 = 0;
+  t.p1 = panels;
+  t.apack = apack;
+  gk.run(t);
+}
+
+// Scratch of one worker's A tiles for rows_mm over `rows` rows.
+float* apack_scratch(const nn::cpu::GemmKernels& gk, int64_t rows, int64_t k) {
+  thread_local std::vector<float> v;
+  const int64_t kc = k < nn::cpu::kKc ? k : nn::cpu::kKc;
+  const size_t need = static_cast<size_t>((rows + gk.mr - 1) / gk.mr * gk.mr * kc);
+  if (v.size() < need) v.resize(need);
+  return v.data();
+}
+
 inline bool runs(const uint8_t* mask, int64_t i) { return !mask || mask[i] != 0; }
 
 // hp = (step runs ? carry : 1) * h, the previous state a step sees (h may alias hp).
@@ -107,6 +156,7 @@ int64_t gru_workspace_size(int64_t layers, int64_t batch, int64_t steps, int64_t
 void gru_forward_at(SimdLevel level, const GruForwardParams& p) {
   temporal::cpu::check_gru_forward(p);
   const GruCellKernels& kern = temporal::cpu::gru_cell_kernels_for(level);
+  const nn::cpu::GemmKernels& gk = nn::cpu::gemm_kernels_for(level);
   const int64_t L = p.w.layers, B = p.batch, T = p.steps, D = p.w.input_size, H = p.w.hidden_size;
   const int64_t BT = B * T, G = 4 * H;
   float* ws = p.workspace ? p.workspace : grow(0, gru_workspace_size(L, B, T, H));
@@ -132,9 +182,14 @@ void gru_forward_at(SimdLevel level, const GruForwardParams& p) {
         std::memset(dst, 0, sizeof(float) * H);
       }
     }
-    for (int64_t t = 0; t < T; ++t) {
-      mm(level, false, true, B, 3 * H, H, hp + t * H, T * H, w_hh, H, 0.f, gh, 3 * H, threads);
-      parallel_chunks(B, chunk, threads, [&](int64_t b0, int64_t b1, int) {
+    // Rows are independent through time: each fixed chunk of rows runs its own recurrent GEMM and
+    // gate pass for every step, one pool hand-off per layer instead of three per step.
+    const int64_t panels = pack_b(gk, w_hh, H, 3 * H, true, 6);
+    const float* bpack = scratch(6).data();
+    parallel_chunks(B, chunk, threads, [&](int64_t b0, int64_t b1, int) {
+      float* apack = apack_scratch(gk, b1 - b0, H);
+      for (int64_t t = 0; t < T; ++t) {
+        rows_mm(gk, hp + t * H, T * H, bpack, panels, 3 * H, H, 0.f, gh, 3 * H, b0, b1, apack);
         for (int64_t b = b0; b < b1; ++b) {
           const int64_t i = b * T + t;
           float* h = out + i * H;
@@ -145,8 +200,8 @@ void gru_forward_at(SimdLevel level, const GruForwardParams& p) {
           }
           if (t + 1 < T) prev_state(h, hp + (i + 1) * H, H, p.carry, p.mask, i + 1);
         }
-      });
-    }
+      }
+    });
     if (p.h_n)
       for (int64_t b = 0; b < B; ++b)
         std::memcpy(p.h_n + (l * B + b) * H, out + (b * T + T - 1) * H, sizeof(float) * H);
@@ -158,6 +213,7 @@ void gru_forward(const GruForwardParams& p) { gru_forward_at(active_simd_level()
 void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
   temporal::cpu::check_gru_backward(p);
   const GruCellKernels& kern = temporal::cpu::gru_cell_kernels_for(level);
+  const nn::cpu::GemmKernels& gk = nn::cpu::gemm_kernels_for(level);
   const int64_t L = p.w.layers, B = p.batch, T = p.steps, D = p.w.input_size, H = p.w.hidden_size;
   const int64_t BT = B * T, G = 4 * H, H3 = 3 * H;
   float* dgi = grow(0, BT * H3);                      // [B, T, 3H]
@@ -184,8 +240,13 @@ void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
     } else {
       std::memset(dh, 0, sizeof(float) * B * H);
     }
-    for (int64_t t = T - 1; t >= 0; --t) {
-      parallel_chunks(B, chunk, threads, [&](int64_t b0, int64_t b1, int) {
+    // As the forward: each fixed chunk of rows runs every step (gate backward, then its rows of
+    // dh += dGh_t W_hh) on one thread.
+    const int64_t panels = pack_b(gk, w_hh, H3, H, false, 6);
+    const float* bpack = scratch(6).data();
+    parallel_chunks(B, chunk, threads, [&](int64_t b0, int64_t b1, int) {
+      float* apack = apack_scratch(gk, b1 - b0, H3);
+      for (int64_t t = T - 1; t >= 0; --t) {
         for (int64_t b = b0; b < b1; ++b) {
           const int64_t i = b * T + t;
           float* d = dh + b * H;
@@ -207,9 +268,9 @@ void gru_backward_at(SimdLevel level, const GruBackwardParams& p) {
             std::memset(dgh + i * H3, 0, sizeof(float) * H3);
           }
         }
-      });
-      mm(level, false, false, B, H, H3, dgh + t * H3, T * H3, w_hh, H, 1.f, dh, H, threads);
-    }
+        rows_mm(gk, dgh + t * H3, T * H3, bpack, panels, H, H3, 1.f, dh, H, b0, b1, apack);
+      }
+    });
     if (p.dh0) {
       for (int64_t b = 0; b < B; ++b) {
         const int64_t i = b * T;

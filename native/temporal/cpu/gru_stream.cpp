@@ -37,7 +37,9 @@ void gemm_nt(SimdLevel level, int64_t m, int64_t n, int64_t k, const float* a, c
   g.ldb = k;
   g.c = c;
   g.ldc = ldc;
-  g.threads = threads;
+  // A step of a few streams is less work than waking a pool worker (and the packing's hand-off):
+  // below 2^18 multiply-adds it runs on the calling thread (gemm_at's sums do not depend on threads).
+  g.threads = static_cast<double>(m) * n * k < (1 << 18) ? 1 : threads;
   gemm_at(level, g);
 }
 

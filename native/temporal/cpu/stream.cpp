@@ -27,6 +27,7 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kHeader = 8 + 4 + 8 + 8 + 8;  // magic, version, fingerprint, position, float count
 constexpr int64_t kPanelAlign = 4;             // every table's np divides it
 constexpr int64_t kGatherChunk = 64;           // stream rows per gather task
+constexpr int64_t kResidualChunk = 1 << 15;    // floats per task of the residual + ReLU pass
 
 struct Conv {
   int64_t cin = 0, cout = 0, taps = 1, dilation = 1;
@@ -266,11 +267,12 @@ void TcnStreamer::step_at(SimdLevel level, const float* x, int64_t rows, const i
       res = out;
     }
     const float* h2 = im.h2.data();
-    const int64_t n = rows * cout;
-    for (int64_t i = 0; i < n; ++i) {
-      const float s = h2[i] + res[i];
-      out[i] = s > 0.f ? s : 0.f;
-    }
+    parallel_chunks(rows * cout, kResidualChunk, threads, [&](int64_t i0, int64_t i1, int) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float s = h2[i] + res[i];
+        out[i] = s > 0.f ? s : 0.f;
+      }
+    });
     in = out;
   }
   std::memcpy(y, in, sizeof(float) * rows * output_size_);
