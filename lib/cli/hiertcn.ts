@@ -63,7 +63,7 @@ function common(cmd: Command): Command {
     .option('--channels <list>', 'TCN block widths', positiveList('positive integers'), [64, 64, 64])
     .option('--dilations <list>', 'TCN block dilations (one per block)', positiveList('positive integers'), [1, 2, 4])
     .option('--kernel-size <n>', 'TCN kernel size', integerOption(1, 64), 3)
-    .option('--dropout <x>', 'TCN dropout in [0, 1)', numberOption(0), 0.1)
+    .option('--dropout <x>', 'TCN dropout in [0, 1)', numberOption(0), 0.3)
     .option('--decay-tau <seconds>', 'user-state decay exp(-gap/tau) between sessions; 0 = none', numberOption(0), 0)
     .addOption(new Option('--loss <name>', 'training loss').choices(LOSSES).default('softmax'))
     .option('--negatives <n>', 'sampled negatives per batch (sampled, hinge)', integerOption(1), 512)

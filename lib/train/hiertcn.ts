@@ -94,7 +94,7 @@ export const HIERTCN_DEFAULTS: Omit<HierTCNExperimentOptions, 'sessions' | 'keep
   channels: [64, 64, 64],
   dilations: [1, 2, 4],
   kernelSize: 3,
-  dropout: 0.1,
+  dropout: 0.3,
   decayTau: 0,
   loss: 'softmax',
   negatives: 512,
