@@ -32,7 +32,7 @@ export interface RawSearchResult {
   simd: string
   threads: number
   backend: string
-  /** The scan kernel: 'f32' or '<storage>-widen'. */
+  /** The scan kernel: 'f32', '<storage>-widen', or a fast path: 'bf16-dpbf16', 'i8-vnni' (similarity.h). */
   kernel: string
   /** The final order came from exact f32 re-scoring. */
   reranked: boolean
