@@ -230,12 +230,17 @@ t.test('the index file keeps the storage; version 1 files still load', async (t)
         const loaded = await EmbeddingIndex.load(path)
         t.equal(loaded.storage, storage)
         t.equal(loaded.keepF32, keepF32)
+        // Version 3 writes the codes: the vectors take the storage's bytes (+ i8 scale, + f32 copies).
+        const rec = dim * (storage === 'i8' ? 1 : 2) + (storage === 'i8' ? 4 : 0) + (keepF32 ? 4 * dim : 0)
+        const file = readFileSync(path)
+        const metaLen = file.readUInt32LE(32)
+        t.equal(file.length, Math.ceil((64 + metaLen) / 64) * 64 + 50 * (rec + 8) + 32, `${storage} file size`)
         const a = index.searchSync(queries, 6)
         const b = loaded.searchSync(queries, 6)
         let sd = 0
         for (let j = 0; j < a.scores.length; j++) sd = Math.max(sd, Math.abs(a.scores[j] - b.scores[j]))
         t.ok(
-          [...a.ids].join() === [...b.ids].join() && sd < 1e-6,
+          [...a.ids].join() === [...b.ids].join() && sd === 0,
           `${storage} ${metric} keepF32 ${keepF32}: the loaded index searches the same (${sd})`,
         )
         index.dispose()
@@ -249,7 +254,42 @@ t.test('the index file keeps the storage; version 1 files still load', async (t)
   const v2 = join(dir, 'f32.idx')
   await f32.save(v2)
   const buf = readFileSync(v2)
-  t.equal(buf.readUInt32LE(8), 2, 'written as version 2')
+  t.equal(buf.readUInt32LE(8), 3, 'written as version 3')
+  // An f32 index's file has the version 2 layout: as version 2 with a reduced storage code (and the
+  // keep-f32 flag) it is what the version 2 writer produced for a reduced-precision index (f32
+  // values), and loads by encoding them: the same as a fresh index built from those values.
+  for (const [code, storage] of [
+    [1, 'bf16'],
+    [3, 'i8'],
+  ] as [number, Storage][]) {
+    const two = Buffer.from(buf)
+    two.writeUInt32LE(2, 8)
+    two.writeUInt32LE(code, 36)
+    two.writeUInt32LE(2, 20)
+    writeFileSync(join(dir, `v2-${storage}.idx`), resign(two))
+    const fromV2 = await EmbeddingIndex.load(join(dir, `v2-${storage}.idx`))
+    const fresh = new EmbeddingIndex({ dim, metric: 'l2', storage, keepF32: true })
+    fresh.add(ids, corpus)
+    t.equal(fromV2.storage, storage, `a version 2 ${storage} file loads as ${storage}`)
+    t.same(fromV2.searchSync(queries, 5).scores, fresh.searchSync(queries, 5).scores, 'and searches as a fresh index')
+    fromV2.dispose()
+    fresh.dispose()
+  }
+  // Damaged codes (re-signed, so only the record checks catch them): CORRUPT_FILE.
+  for (const storage of ['bf16', 'i8'] as Storage[]) {
+    const src = join(dir, `${storage}-ip-false.idx`)
+    const b = Buffer.from(readFileSync(src))
+    const at = Math.ceil((64 + b.readUInt32LE(32)) / 64) * 64
+    if (storage === 'bf16')
+      b.writeUInt16LE(0x7fc0, at) // NaN
+    else b.writeInt8(-128, at)
+    writeFileSync(join(dir, `bad-${storage}.idx`), resign(b))
+    await t.rejects(
+      EmbeddingIndex.load(join(dir, `bad-${storage}.idx`)),
+      { code: ErrorCodes.CORRUPT_FILE },
+      `${storage}: an invalid code`,
+    )
+  }
   buf.writeUInt32LE(1, 8)
   const v1 = join(dir, 'v1.idx')
   writeFileSync(v1, resign(buf))

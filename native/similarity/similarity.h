@@ -227,6 +227,19 @@ class VectorStore {
   // `normalized`: vectors are already unit length (a loaded cosine file); skip renormalising.
   void add(const int64_t* ids, const float* vectors, int64_t count, bool normalized = false);
 
+  // Reduced-precision storage only: adds rows given as stored records (record_bytes() each, the
+  // index file's layout, little-endian): dim codes (2 bytes bf16 / f16, 1 byte i8) in dimension
+  // order, then the i8 scale (f32), then with keep_f32 the dim f32 values (cosine: the unit vector).
+  // The codes are kept as given (no re-encoding). Checked before anything changes, as add(): ids,
+  // codes that decode to a finite value (i8: in [-127, 127], scale finite and >= 0), f32 copies
+  // finite, and for ip / l2 the magnitude bound on the decoded row and the copy.
+  void add_records(const int64_t* ids, const uint8_t* records, int64_t count);
+  // Bytes of one record (reduced precision; f32 storage: dim x 4, plain values).
+  int64_t record_bytes() const;
+  // Copies all rows out as records (add_records' layout; f32 storage: the values), in row order.
+  // `max_rows` guards the caller's buffers: fewer rows than size() is an error.
+  void export_records(uint8_t* records, int64_t* ids, int64_t max_rows) const;
+
   // Removes the ids present; returns how many were removed. The last row moves into each hole.
   int64_t remove(const int64_t* ids, int64_t count);
   bool has(int64_t id) const;
@@ -253,6 +266,11 @@ class VectorStore {
   void move_row(int64_t from, int64_t to);
   void write_coded_row(int64_t row, const void* codes);  // codes: coded_dim() elements, row order
   void decode_row(int64_t row, float* out) const;
+  // Steps 2-3 of add (under the exclusive lock): rows already checked and, reduced precision,
+  // encoded: codes count x cdim_ elements, per row scale (i8), code sum (i8), |x|^2 (l2); src: the
+  // f32 rows (f32 storage, or the copies when keep_f32_; else unused).
+  void apply_rows(const int64_t* ids, const float* src, const char* codes, const float* cscale, const int32_t* csum,
+                  const float* cnorm, int64_t count, double qsec);
   TopkStats rerank_locked(SimdLevel level, const TopkParams& p, const RowFilter& filter, const PanelCorpus& c) const;
   TopkStats search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;  // shared lock held
 

@@ -543,4 +543,57 @@ TEST_CASE(fast_paths_run_only_at_the_avx512_level) {
   CHECK(std::strcmp(t.kernel, "i8-widen") == 0, "no code sums ran %s", t.kernel);
 }
 
+TEST_CASE(records_round_trip_with_the_same_codes) {
+  std::mt19937 rng(41);
+  const int64_t dim = 13, n = 37;
+  auto v = random_matrix(n, dim, rng);
+  std::vector<int64_t> ids(n);
+  for (int64_t r = 0; r < n; ++r) ids[r] = 3 * r;
+  auto q = random_matrix(5, dim, rng);
+  for (Storage st : kCoded)
+    for (Metric m : kMetrics)
+      for (bool keep : {false, true}) {
+        VectorStore a(dim, m, st, keep);
+        a.add(ids.data(), v.data(), n);
+        const int64_t rb = a.record_bytes();
+        CHECK(rb == dim * storage_bytes(st) + (st == Storage::I8 ? 4 : 0) + (keep ? 4 * dim : 0), "record bytes");
+        std::vector<uint8_t> rec(n * rb);
+        std::vector<int64_t> eid(n);
+        a.export_records(rec.data(), eid.data(), n);
+        VectorStore b(dim, m, st, keep);
+        b.add_records(eid.data(), rec.data(), n);
+        std::vector<uint8_t> rec2(n * rb);
+        std::vector<int64_t> eid2(n);
+        b.export_records(rec2.data(), eid2.data(), n);
+        CHECK(rec == rec2 && eid == eid2, "%s %s keep %d: records differ after a round trip", storage_name(st),
+              metric_name(m), keep);
+        Out x(5, 6), y(5, 6);
+        a.search(params(q, 5, dim, 6, m, x, 1, keep ? 20 : 0), FilterSpec{});
+        b.search(params(q, 5, dim, 6, m, y, 1, keep ? 20 : 0), FilterSpec{});
+        CHECK(x.ids == y.ids && x.scores == y.scores, "%s %s: searches differ after a round trip", storage_name(st),
+              metric_name(m));
+      }
+  // Invalid records change nothing.
+  VectorStore s(4, Metric::InnerProduct, Storage::I8);
+  std::vector<uint8_t> r(8, 0);
+  float one = 1.f;
+  std::memcpy(&r[4], &one, 4);
+  std::vector<int64_t> id = {5};
+  r[0] = 0x80;  // -128
+  EXPECT_THROW_CODE(s.add_records(id.data(), r.data(), 1), ErrorCode::InvalidArgument);
+  r[0] = 1;
+  float nan = NAN;
+  std::memcpy(&r[4], &nan, 4);
+  EXPECT_THROW_CODE(s.add_records(id.data(), r.data(), 1), ErrorCode::NonFinite);
+  CHECK(s.size() == 0, "nothing applied");
+  std::memcpy(&r[4], &one, 4);
+  s.add_records(id.data(), r.data(), 1);
+  CHECK(s.size() == 1 && s.has(5), "a valid record applies");
+  VectorStore h(2, Metric::L2, Storage::F16);
+  std::vector<uint8_t> inf = {0x00, 0x7C, 0x00, 0x3C};  // +inf, 1.0
+  EXPECT_THROW_CODE(h.add_records(id.data(), inf.data(), 1), ErrorCode::NonFinite);
+  VectorStore f(2, Metric::L2, Storage::F32);
+  EXPECT_THROW_CODE(f.add_records(id.data(), inf.data(), 1), ErrorCode::InvalidArgument);
+}
+
 TEST_MAIN()

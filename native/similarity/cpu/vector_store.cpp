@@ -243,6 +243,13 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     }
     qsec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  apply_rows(ids, src, coded ? codes.data() : nullptr, cscale.data(), csum.data(), cnorm.data(), count, qsec);
+}
+
+void VectorStore::apply_rows(const int64_t* ids, const float* src, const char* codes, const float* cscale,
+                             const int32_t* csum, const float* cnorm, int64_t count, double qsec) {
+  const bool coded = storage_ != Storage::F32;
+  const size_t esize = static_cast<size_t>(storage_bytes(storage_));
   std::unique_lock<std::shared_mutex> lk(mu_);
   // 2. Reserve for the worst case (all new), so the loop below cannot fail half way.
   ensure_capacity(n_ + count);
@@ -250,7 +257,7 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     f32_.resize(static_cast<size_t>((n_ + count) * dim_));  // capacity reserved: no reallocation
   // 3. Apply.
   for (int64_t i = 0; i < count; ++i) {
-    const float* v = src + i * dim_;
+    const float* v = src ? src + i * dim_ : nullptr;
     int64_t row;
     auto it = rows_.find(ids[i]);
     if (it != rows_.end()) {
@@ -266,7 +273,7 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
       }
     }
     if (coded) {
-      write_coded_row(row, codes.data() + static_cast<size_t>(i * cdim_) * esize);
+      write_coded_row(row, codes + static_cast<size_t>(i * cdim_) * esize);
       if (storage_ == Storage::I8) {
         scales_[row] = cscale[i];
         code_sums_[row] = csum[i];
