@@ -58,7 +58,12 @@ struct FastI8 {
   using acc_t = __m512i;
   static constexpr int G = 4;
   SIMSAGE_X512 static acc_t zero() { return _mm512_setzero_si512(); }
-  SIMSAGE_X512 static acc_t step(acc_t a, __m512i x, __m512i q) { return _mm512_dpbusd_epi32(a, q, x); }
+  // _mm512_dpbusd_epi32(a, q, x) in place: around the builtin, GCC 12 keeps a register copy and a
+  // stack copy of every accumulator of the 12 x 2 tile (measured: 1.3x f32 instead of 2x+).
+  SIMSAGE_X512 static acc_t step(acc_t a, __m512i x, __m512i q) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(a) : "v"(q), "v"(x));
+    return a;
+  }
   struct Panel {
     __m512i offset;  // 128 x code sum per row
     __m512 scale;    // s_x per row
