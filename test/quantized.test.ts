@@ -146,6 +146,40 @@ t.test('f16 and i8 stay close to f32; rerank over the whole index is exact', asy
   }
 })
 
+t.test('fast paths: only at avx512, same results on 1 and 2 threads, rerank exact', async (t) => {
+  const rng = mulberry32(19)
+  const dim = 33
+  const n = 700
+  const corpus = randomMatrix(rng, n, dim)
+  const queries = randomMatrix(rng, 40, dim)
+  const ids = Array.from({ length: n }, (_, i) => i)
+  const f32 = new EmbeddingIndex({ dim, metric: 'ip' })
+  f32.add(ids, corpus)
+  const exact = f32.searchSync(queries, 5)
+  for (const storage of ['bf16', 'i8'] as Storage[]) {
+    const fast = storage === 'bf16' ? 'bf16-dpbf16' : 'i8-vnni'
+    const index = new EmbeddingIndex({ dim, metric: 'ip', storage, keepF32: true })
+    index.add(ids, corpus)
+    for (const level of LEVELS) {
+      setSimd(level)
+      const one = index.searchSync(queries, 5, { threads: 1 })
+      const two = index.searchSync(queries, 5, { threads: 2 })
+      const kernel = one.ran.kernel
+      t.ok(
+        kernel === `${storage}-widen` || (level === 'avx512' && kernel === fast),
+        `${storage} at ${level}: kernel ${kernel}`,
+      )
+      t.same([...two.ids], [...one.ids], `${storage} at ${level}: 1 and 2 threads agree (ids)`)
+      t.same([...two.scores], [...one.scores], `${storage} at ${level}: 1 and 2 threads agree (scores)`)
+      const rr = index.searchSync(queries, 5, { rerank: n })
+      t.same([...rr.ids], [...exact.ids], `${storage} at ${level}: rerank over everything is the f32 top-k`)
+    }
+    setSimd('auto')
+    index.dispose()
+  }
+  f32.dispose()
+})
+
 t.test('stats: storage, bytes per vector, encoding throughput', async (t) => {
   const rng = mulberry32(4)
   const dim = 17
