@@ -19,6 +19,13 @@
 
 #include "similarity/cpu/search_kernels.h"
 
+// The BF16 intrinsics need GCC >= 10 or clang >= 9; older compilers build an empty table (the
+// widening paths run).
+#if (defined(__clang__) && __clang_major__ >= 9) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 10)
+#define SIMSAGE_HAVE_X512 1
+#endif
+
+#if defined(SIMSAGE_HAVE_X512)
 #define SIMSAGE_X512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni")))
 
 namespace {
@@ -190,15 +197,18 @@ SIMSAGE_X512 void run_fast(const Ctx& c, Buf* bufs, int64_t qb, int64_t qe, cons
 
 }  // namespace kern
 }  // namespace
+#endif  // SIMSAGE_HAVE_X512
 
 namespace simsage {
 namespace similarity {
 namespace cpu {
 FastCodedKernels search_fast_kernels_avx512x() {
   FastCodedKernels t;
+#if defined(SIMSAGE_HAVE_X512)
   t.bf16_dpbf16 = &kern::run_fast<kern::FastBf16>;
   t.i8_vnni = &kern::run_fast<kern::FastI8>;
   t.kMr = kern::kFastMr;
+#endif
   return t;
 }
 }  // namespace cpu
