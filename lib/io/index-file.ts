@@ -1,10 +1,10 @@
 /**
- * The saved index file (format version 2; version 1 files still load). Little-endian throughout.
+ * The saved index file (format version 3; versions 1 and 2 still load). Little-endian throughout.
  *
  * | offset | size | field |
  * | --- | --- | --- |
  * | 0 | 8 | magic `SSGIDX\r\n` (the CR LF catches text-mode mangling) |
- * | 8 | 4 | u32 format version (2; 1 is read too) |
+ * | 8 | 4 | u32 format version (3; 1 and 2 are read too) |
  * | 12 | 4 | u32 dim |
  * | 16 | 4 | u32 metric: 0 ip, 1 cosine, 2 l2 |
  * | 20 | 4 | u32 flags: bit 0 = vectors are unit length (cosine); bit 1 = keep f32 copies (v2) |
@@ -13,10 +13,18 @@
  * | 36 | 4 | u32 storage (v2): 0 f32, 1 bf16, 2 f16, 3 i8 (version 1: reserved, zero = f32) |
  * | 40 | 24 | reserved, zero |
  * | 64 | M | metadata JSON (an object: user metadata such as the model name and normalisation) |
- * | V = align64(64 + M) | count x dim x 4 | vectors, f32, row-major (reduced-precision storage: the
- *   kept f32 copies, or the decoded stored values, which encode back to the same stored values) |
- * | V + count x dim x 4 | count x 8 | ids, i64 |
+ * | V = align64(64 + M) | count x R | rows, one record of R bytes each (below) |
+ * | V + count x R | count x 8 | ids, i64 |
  * | end - 32 | 32 | SHA-256 of every byte before it |
+ *
+ *
+ * Records. f32 storage (and every version 1 or 2 file): R = dim x 4, the f32 values. Version 3 with
+ * reduced-precision storage: the stored codes, so the file is as small as the storage and loads back
+ * with the same codes (no re-encoding): dim codes (bf16 / f16: u16, i8: i8; 2 or 1 bytes), then for
+ * i8 the row's f32 scale (4 bytes), then with keep-f32 (flag bit 1) the row's dim f32 values
+ * (cosine: the unit vector). R = dim x (2 | 1) + (i8: 4) + (keep-f32: dim x 4). Version 2 files of
+ * reduced-precision indexes hold f32 values (the kept copies, or the decoded stored values), which
+ * encode back to the same stored values.
  *
  * Both directions stream, so a file may be larger than Node's 2 GiB limit for one read or write:
  * `writeIndexFile` writes atomically (temporary file in the same directory, fsync, rename) in
@@ -34,9 +42,9 @@ import type { Metric, Storage } from '../similarity/types.js'
 import { checkPath, openRegular, type RegularFile, readExactly, writeFileAtomic } from './fs.js'
 
 export const MAGIC = Buffer.from('SSGIDX\r\n', 'latin1')
-export const FORMAT_VERSION = 2
-/** Older versions this build still reads (version 1: no storage field, always f32). */
-const READABLE_VERSIONS = [1, 2]
+export const FORMAT_VERSION = 3
+/** Versions this build reads (1: no storage field, always f32; 2: f32 values for every storage). */
+const READABLE_VERSIONS = [1, 2, 3]
 const STORAGE_CODES: Storage[] = ['f32', 'bf16', 'f16', 'i8']
 const HEADER = 64
 const DIGEST = 32
@@ -58,6 +66,17 @@ export interface IndexFileHead {
 }
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64
+
+/** Bytes of one row's record in a file of `version` (see the top of this file). */
+export function recordBytes(
+  version: number,
+  dim: number,
+  storage: Storage | undefined,
+  keepF32: boolean | undefined,
+): number {
+  if (version < 3 || storage === undefined || storage === 'f32') return dim * 4
+  return dim * (storage === 'i8' ? 1 : 2) + (storage === 'i8' ? 4 : 0) + (keepF32 ? dim * 4 : 0)
+}
 
 /** Bytes hashed between two yields to the event loop (~0.5-3 ms of SHA-256). */
 const HASH_STEP = 1 << 20
@@ -91,16 +110,24 @@ function headBytes(head: IndexFileHead): Buffer {
 /**
  * Writes a file atomically, streamed in chunks with the SHA-256 computed as they are written.
  *
- * @param vectors count x dim row-major (not modified).
+ * @param vectors the rows (not modified): count x dim f32 values for 'f32' storage, else count
+ *   records of {@link recordBytes} (format {@link FORMAT_VERSION}) bytes each.
  * @param ids count ids (non-negative safe integers), stored as i64.
  */
 export async function writeIndexFile(
   path: string,
   head: IndexFileHead,
-  vectors: Float32Array,
+  vectors: Float32Array | Uint8Array,
   ids: Float64Array,
 ): Promise<void> {
   checkPath(path)
+  const want = head.count * recordBytes(FORMAT_VERSION, head.dim, head.storage, head.keepF32)
+  if (vectors.byteLength !== want || ids.length !== head.count) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `index file rows: ${vectors.byteLength} bytes and ${ids.length} ids, expected ${want} and ${head.count}`,
+    )
+  }
   const first = headBytes(head)
   await writeFileAtomic(path, 'save index to', async (write) => {
     const hash = createHash('sha256')
@@ -141,6 +168,11 @@ export interface IndexFileSink {
    * calls (the file is still read to its end so a damaged file reports its checksum mismatch).
    */
   rows(ids: BigInt64Array, vectors: Float32Array): Promise<void>
+  /**
+   * Instead of `rows` for a version 3 file with reduced-precision storage: consecutive blocks of
+   * records ({@link recordBytes} each), reused after the returned promise settles, as `rows`.
+   */
+  records(ids: BigInt64Array, records: Uint8Array): Promise<void>
 }
 
 /**
@@ -195,10 +227,11 @@ async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileH
 
   // Vectors, a block of whole rows at a time: read block b while nothing else uses its buffer, then
   // hand it to the sink and hash it while the sink works.
-  const rowBytes = l.dim * 4
+  const rowBytes = l.recordBytes
+  const coded = l.version >= 3 && head.storage !== 'f32'
   const blockRows = Math.max(1, Math.floor(CHUNK / rowBytes))
-  const block = new Float32Array(Math.min(blockRows, l.count) * l.dim)
-  const blockBytes = new Uint8Array(block.buffer)
+  const blockBytes = new Uint8Array(Math.min(blockRows, l.count) * rowBytes)
+  const block = coded ? undefined : new Float32Array(blockBytes.buffer)
   let failure: unknown
   for (let r0 = 0; r0 < l.count; r0 += blockRows) {
     const n = Math.min(blockRows, l.count - r0)
@@ -206,7 +239,10 @@ async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileH
     const bytes = blockBytes.subarray(0, n * rowBytes)
     const stored =
       failure === undefined
-        ? sink.rows(ids.subarray(r0, r0 + n), block.subarray(0, n * l.dim)).catch((e: unknown) => {
+        ? (block
+            ? sink.rows(ids.subarray(r0, r0 + n), block.subarray(0, n * l.dim))
+            : sink.records(ids.subarray(r0, r0 + n), bytes)
+          ).catch((e: unknown) => {
             failure = e
           })
         : undefined
@@ -220,6 +256,9 @@ async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileH
 }
 
 interface Layout {
+  version: number
+  /** Bytes per row record. */
+  recordBytes: number
   dim: number
   metricCode: number
   storageCode: number
@@ -253,8 +292,9 @@ function parseLayout(buf: Buffer, size: number, path: string): Layout {
   if (storageCode >= STORAGE_CODES.length) throw corrupt(path, `bad storage code ${storageCode}`)
   if (version >= 2 && flags & ~3) throw corrupt(path, `unknown flags ${flags}`)
   const vecOffset = align64(HEADER + metaLen)
+  const rb = recordBytes(version, dim, STORAGE_CODES[storageCode], (flags & 2) === 2)
   // In BigInt so that a huge count cannot overflow the arithmetic into a plausible size.
-  const expected64 = BigInt(vecOffset) + count64 * BigInt(dim * 4 + 8) + BigInt(DIGEST)
+  const expected64 = BigInt(vecOffset) + count64 * BigInt(rb + 8) + BigInt(DIGEST)
   if (expected64 !== BigInt(size)) {
     throw corrupt(
       path,
@@ -264,9 +304,9 @@ function parseLayout(buf: Buffer, size: number, path: string): Layout {
     )
   }
   const count = Number(count64)
-  const idOffset = vecOffset + count * dim * 4
+  const idOffset = vecOffset + count * rb
   const end = idOffset + count * 8
-  return { dim, metricCode, storageCode, flags, count, metaLen, vecOffset, idOffset, end }
+  return { version, recordBytes: rb, dim, metricCode, storageCode, flags, count, metaLen, vecOffset, idOffset, end }
 }
 
 function parseMetadata(bytes: Buffer, path: string): Record<string, unknown> {

@@ -32,7 +32,7 @@ export interface RawSearchResult {
   simd: string
   threads: number
   backend: string
-  /** The scan kernel: 'f32' or '<storage>-widen'. */
+  /** The scan kernel: 'f32', '<storage>-widen', or a fast path: 'bf16-dpbf16', 'i8-vnni' (similarity.h). */
   kernel: string
   /** The final order came from exact f32 re-scoring. */
   reranked: boolean
@@ -44,6 +44,8 @@ export interface RawIndexStats {
   keepF32: boolean
   rows: number
   vectorBytes: number
+  /** Bytes of one row's record (exportRecordsInto / addRecordsAsync; 'f32': dim x 4). */
+  recordBytes: number
   heldBytes: number
   quantizeSeconds: number
   quantizedRows: number
@@ -71,6 +73,10 @@ export interface RawNativeIndex {
   searchAsync(args: RawSearchArgs): Promise<RawSearchResult>
   /** vectors: size x dim, ids: size; returns the rows written. */
   exportInto(args: { vectors: Float32Array; ids: Float64Array }): number
+  /** Reduced precision: rows as stored records (the index file's layout); returns the rows written. */
+  exportRecordsInto(args: { records: Uint8Array; ids: Float64Array }): number
+  /** Reduced precision: adds stored records as they are (no re-encoding), on a libuv worker thread. */
+  addRecordsAsync(args: { ids: Float64Array | BigInt64Array; records: Uint8Array }): Promise<void>
   stats(): RawIndexStats
   dispose(): void
   disposed(): boolean

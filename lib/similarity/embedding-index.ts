@@ -227,9 +227,8 @@ export class EmbeddingIndex implements Disposable {
    * File-system failures reject with ERR_SIMSAGE_NOT_FOUND (a missing directory) or ERR_SIMSAGE_IO,
    * naming `path`.
    *
-   * Reduced-precision indexes write f32 values: the kept f32 copies, or else the decoded stored
-   * values, which encode back to the same stored values when loaded (the file is as large as an
-   * f32 index's).
+   * Reduced-precision indexes write their stored codes (and i8 scales, and with `keepF32` the f32
+   * copies): the file is about as small as the storage, and loads back with the same codes.
    */
   async save(path: string): Promise<void> {
     const native = this.#live()
@@ -241,17 +240,30 @@ export class EmbeddingIndex implements Disposable {
         `cannot save ${count} x ${this.dim} vectors: one snapshot holds at most ${MAX_EXPORT} values`,
       )
     }
-    let vectors: Float32Array
+    const coded = this.storage !== 'f32'
+    const recBytes = coded ? native.stats().recordBytes : 0
+    if (coded && count * recBytes > MAX_EXPORT) {
+      throw new SimsageError(
+        ErrorCodes.UNSUPPORTED,
+        `cannot save ${count} rows of ${recBytes} bytes: one snapshot holds at most ${MAX_EXPORT} bytes`,
+      )
+    }
+    let vectors: Float32Array | Uint8Array
     let ids: Float64Array
     try {
-      vectors = new Float32Array(count * this.dim)
+      vectors = coded ? new Uint8Array(count * recBytes) : new Float32Array(count * this.dim)
       ids = new Float64Array(count)
     } catch (e) {
       throw new SimsageError(ErrorCodes.OUT_OF_MEMORY, `cannot allocate a snapshot of ${count} x ${this.dim} vectors`, {
         cause: e,
       })
     }
-    callNative(() => native.exportInto({ vectors, ids }))
+    const out = vectors
+    callNative(() =>
+      out instanceof Uint8Array
+        ? native.exportRecordsInto({ records: out, ids })
+        : native.exportInto({ vectors: out, ids }),
+    )
     const head = {
       dim: this.dim,
       metric: this.metric,
@@ -307,6 +319,20 @@ export class EmbeddingIndex implements Disposable {
           }
           rows += ids.length
         },
+        records: async (ids, records) => {
+          const native = (index as EmbeddingIndex).#live()
+          try {
+            await awaitNative(callNative(() => native.addRecordsAsync({ ids, records })))
+          } catch (e) {
+            if (e instanceof SimsageError && e.code !== ErrorCodes.OUT_OF_MEMORY) {
+              throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: stored vectors are invalid: ${e.message}`, {
+                cause: e,
+              })
+            }
+            throw e
+          }
+          rows += ids.length
+        },
       })
     } catch (e) {
       index?.dispose()
@@ -335,7 +361,7 @@ export class EmbeddingIndex implements Disposable {
   }
 }
 
-/** Values one save snapshot can hold: the longest Float32Array (2^32 elements, 16 GiB, on Node 20). */
+/** Elements one save snapshot can hold: the longest typed array (2^32 elements on Node 20). */
 const MAX_EXPORT = 2 ** 32
 
 function checkMetadata(m: unknown): Record<string, unknown> {

@@ -4,8 +4,10 @@
 //   add({ ids, vectors, normalized? }) / addAsync(...) -> Promise<void>
 //   remove({ ids }) -> number   has({ id }) -> boolean   size()   reserve({ rows })
 //   searchSync(search args) / searchAsync(search args) -> Promise   (search.h)
-//   exportInto({ vectors, ids }) -> rows   stats() -> { storage, keepF32, vectorBytes, heldBytes,
-//   quantizeSeconds, quantizedRows }   dispose()   disposed()
+//   exportInto({ vectors, ids }) -> rows   stats() -> { storage, keepF32, vectorBytes, recordBytes,
+//   heldBytes, quantizeSeconds, quantizedRows }   dispose()   disposed()
+//   addRecordsAsync({ ids, records }) -> Promise<void>   exportRecordsInto({ records, ids }) -> rows
+//   (reduced precision: rows as stored records, the index file's layout; VectorStore::add_records)
 //
 // The store is shared with in-flight async work (shared_ptr), so dispose() while a search or an
 // addAsync runs frees the memory only when that work ends. The native memory the store holds is
@@ -75,6 +77,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
          InstanceMethod<&NativeIndex::SearchSync>("searchSync"),
          InstanceMethod<&NativeIndex::SearchAsync>("searchAsync"),
          InstanceMethod<&NativeIndex::ExportInto>("exportInto"), InstanceMethod<&NativeIndex::Stats>("stats"),
+         InstanceMethod<&NativeIndex::AddRecordsAsync>("addRecordsAsync"),
+         InstanceMethod<&NativeIndex::ExportRecordsInto>("exportRecordsInto"),
          InstanceMethod<&NativeIndex::Dispose>("dispose"), InstanceMethod<&NativeIndex::Disposed>("disposed")});
   }
 
@@ -240,6 +244,62 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return Napi::Number::New(env, static_cast<double>(rows));
   }
 
+  // A Uint8Array argument of exactly `len` bytes.
+  static uint8_t* u8(const Args& a, const char* key, int64_t len) {
+    Napi::Value v = a.get(key);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw_js(a.env(), kInvalidArgument, std::string(key) + " must be a Uint8Array");
+    Napi::Uint8Array arr = v.As<Napi::Uint8Array>();
+    if (static_cast<int64_t>(arr.ElementLength()) != len)
+      throw_js(
+          a.env(), kDimMismatch,
+          std::string(key) + " has " + std::to_string(arr.ElementLength()) + " bytes, expected " + std::to_string(len));
+    return arr.Data();
+  }
+
+  // addRecordsAsync({ ids: Float64Array | BigInt64Array, records: Uint8Array (n x recordBytes) })
+  // -> Promise<void>: VectorStore::add_records on a libuv worker thread (reduced precision only; a
+  // loaded index file's rows). `records` is not copied: do not modify it until the promise settles.
+  Napi::Value AddRecordsAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "addRecordsAsync");
+    VectorStore& s = store(env);
+    auto ids = std::make_shared<std::vector<int64_t>>(a.ids("ids"));
+    const uint8_t* rec = u8(a, "records", static_cast<int64_t>(ids->size()) * s.record_bytes());
+    auto bytes = std::make_shared<int64_t>(0);
+    std::shared_ptr<VectorStore> keep = store_;
+    std::shared_ptr<ExternalMemory> memory = memory_;
+    return PromiseWorker::queue(
+        env, "simsage:addRecords",
+        [ids, rec, keep, bytes] {
+          keep->add_records(ids->data(), rec, static_cast<int64_t>(ids->size()));
+          *bytes = held_bytes(*keep);
+        },
+        [bytes, memory](Napi::Env env) -> Napi::Value {
+          memory->set(env, *bytes);
+          return env.Undefined();
+        },
+        {a.get("records"), info.This()});
+  }
+
+  // exportRecordsInto({ records: Uint8Array (size x recordBytes), ids: Float64Array (size) }) -> rows
+  Napi::Value ExportRecordsInto(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "exportRecordsInto");
+    VectorStore& s = store(env);
+    Napi::Float64Array ids = a.f64_array("ids");
+    const int64_t rows = static_cast<int64_t>(ids.ElementLength());
+    uint8_t* rec = u8(a, "records", rows * s.record_bytes());
+    std::vector<int64_t> tmp(static_cast<size_t>(rows));
+    guard(env, [&] {
+      if (s.size() != rows) throw Error(ErrorCode::InvalidArgument, "export buffers must hold exactly size() rows");
+      s.export_records(rec, tmp.data(), rows);
+    });
+    double* out = ids.Data();
+    for (int64_t i = 0; i < rows; ++i) out[i] = static_cast<double>(tmp[i]);
+    return Napi::Number::New(env, static_cast<double>(rows));
+  }
+
   // stats() -> { storage, keepF32, rows, vectorBytes, heldBytes, quantizeSeconds, quantizedRows }
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -249,6 +309,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     o.Set("keepF32", Napi::Boolean::New(env, s.keeps_f32()));
     o.Set("rows", Napi::Number::New(env, static_cast<double>(s.size())));
     o.Set("vectorBytes", Napi::Number::New(env, static_cast<double>(s.vector_bytes())));
+    o.Set("recordBytes", Napi::Number::New(env, static_cast<double>(s.record_bytes())));
     o.Set("heldBytes", Napi::Number::New(env, static_cast<double>(held_bytes(s))));
     o.Set("quantizeSeconds", Napi::Number::New(env, s.quantize_seconds()));
     o.Set("quantizedRows", Napi::Number::New(env, static_cast<double>(s.quantized_rows())));

@@ -47,6 +47,12 @@ CpuFeatures detect() {
     bool avx512f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
     f.avx2 = avx && avx2 && fma && f16c && ymm_ok;
     f.avx512 = f.avx2 && avx512f && dq && bw && vl && zmm_ok;
+    f.avx512_vnni = f.avx512 && (c & (1u << 11));
+    const unsigned max_sub = a;  // leaf 7 subleaf 0 EAX: highest subleaf
+    if (max_sub >= 1) {
+      __cpuid_count(7, 1, a, b, c, d);
+      f.avx512_bf16 = f.avx512 && (a & (1u << 5));
+    }
   }
   unsigned ext = __get_cpuid_max(0x80000000, nullptr);
   if (ext >= 0x80000004) {

@@ -12,6 +12,9 @@ enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 struct CpuFeatures {
   bool avx2 = false;    // AVX2 + FMA + F16C, with OS support for YMM state
   bool avx512 = false;  // AVX-512 F/BW/DQ/VL, with OS support for ZMM state
+  // Extensions used by fast paths that run only at the AVX-512 level (and only when it is active):
+  bool avx512_bf16 = false;  // vdpbf16ps (cpuid leaf 7 subleaf 1 EAX bit 5), requires avx512
+  bool avx512_vnni = false;  // vpdpbusd (cpuid leaf 7 subleaf 0 ECX bit 11), requires avx512
   std::string vendor;
   std::string brand;
 };

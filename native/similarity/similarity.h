@@ -44,6 +44,22 @@
 //          interleaved per row: (r, d) at (d / 4) * 64 + (r % 16) * 4 + d % 4.
 //   Layouts with pairs / quads pad dim up to a multiple of 2 / 4 with zeros (coded_dim()).
 //   Cosine normalises (in double) before quantising; l2 uses |x|^2 of the decoded vector.
+//
+// Fast paths (TopkStats::kernel says which ran). At the AVX-512 level only (the active or requested
+// level; SIMSAGE_SIMD / setSimd stepping down disables them), on CPUs that have the instructions,
+// unless TopkParams::widen_only. They round the QUERY too, so their scores differ slightly from the
+// widening path's (re-ranking, TopkParams::rerank, makes the final order exact):
+//   bf16-dpbf16 (AVX512_BF16 vdpbf16ps): the query (cosine: the unit query) rounded to bf16 (round
+//          to nearest even), dotted with the stored pairs; each instruction adds the exact products
+//          of a pair of dimensions to an f32 accumulator, odd dimension first, each add rounded (RNE),
+//          subnormal inputs and results flushed to zero. Score = <bf16(q), x> (l2: |q|^2 - 2 that +
+//          |x|^2, with |q|^2 of the f32 query, clamped at 0 as every l2 distance).
+//   i8-vnni (AVX512_VNNI vpdpbusd): the query quantised like a stored row (s_q = max|q| / 127, codes
+//          c_q = round(q / s_q) in [-127, 127]) and offset to unsigned bytes (c_q + 128); the int32
+//          dot with the stored codes is corrected by 128 x the row's code sum (PanelCorpus::
+//          code_sums), which makes it the exact integer sum(c_q * c_x). Score = float(that) * s_x *
+//          s_q, in that order in f32. Needs code_sums and coded_dim <= 65536 (no int32 overflow);
+//          otherwise the widening path runs.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -83,6 +99,9 @@ struct PanelCorpus {
   Storage storage = Storage::F32;
   const void* coded = nullptr;
   const float* scales = nullptr;
+  // i8 only, optional: n per-row sums of the row's codes (the VNNI path's offset correction); null
+  // leaves the i8 search on the widening path.
+  const int32_t* code_sums = nullptr;
   const float* sq_norms = nullptr;  // n floats (l2 only), may be null otherwise
   const int64_t* ids = nullptr;     // n ids or null
   int64_t n = 0;
@@ -114,13 +133,17 @@ struct TopkParams {
   // VectorStore searches only (ignored elsewhere): re-score the best max(rerank, k) candidates of the
   // reduced-precision scan exactly, from the f32 copies (VectorStore keep_f32). 0: no re-ranking.
   int64_t rerank = 0;
+  // Reduced precision: never take a fast path that rounds the query (bf16-dpbf16, i8-vnni; see the
+  // top of this file); the widening path runs at every level. For tests and benchmarks.
+  bool widen_only = false;
 };
 
 struct TopkStats {
   SimdLevel simd = SimdLevel::Scalar;
   int threads_used = 1;
   const char* backend = "cpu";
-  // The scan kernel: "f32", or "<storage>-widen" (stored values widened to f32 at any SIMD level).
+  // The scan kernel: "f32", "<storage>-widen" (stored values widened to f32 at any SIMD level),
+  // "bf16-dpbf16" or "i8-vnni" (the fast paths at the top of this file).
   const char* kernel = "f32";
   bool reranked = false;  // the final order came from exact f32 re-scoring
 };
@@ -204,6 +227,19 @@ class VectorStore {
   // `normalized`: vectors are already unit length (a loaded cosine file); skip renormalising.
   void add(const int64_t* ids, const float* vectors, int64_t count, bool normalized = false);
 
+  // Reduced-precision storage only: adds rows given as stored records (record_bytes() each, the
+  // index file's layout, little-endian): dim codes (2 bytes bf16 / f16, 1 byte i8) in dimension
+  // order, then the i8 scale (f32), then with keep_f32 the dim f32 values (cosine: the unit vector).
+  // The codes are kept as given (no re-encoding). Checked before anything changes, as add(): ids,
+  // codes that decode to a finite value (i8: in [-127, 127], scale finite and >= 0), f32 copies
+  // finite, and for ip / l2 the magnitude bound on the decoded row and the copy.
+  void add_records(const int64_t* ids, const uint8_t* records, int64_t count);
+  // Bytes of one record (reduced precision; f32 storage: dim x 4, plain values).
+  int64_t record_bytes() const;
+  // Copies all rows out as records (add_records' layout; f32 storage: the values), in row order.
+  // `max_rows` guards the caller's buffers: fewer rows than size() is an error.
+  void export_records(uint8_t* records, int64_t* ids, int64_t max_rows) const;
+
   // Removes the ids present; returns how many were removed. The last row moves into each hole.
   int64_t remove(const int64_t* ids, int64_t count);
   bool has(int64_t id) const;
@@ -230,6 +266,11 @@ class VectorStore {
   void move_row(int64_t from, int64_t to);
   void write_coded_row(int64_t row, const void* codes);  // codes: coded_dim() elements, row order
   void decode_row(int64_t row, float* out) const;
+  // Steps 2-3 of add (under the exclusive lock): rows already checked and, reduced precision,
+  // encoded: codes count x cdim_ elements, per row scale (i8), code sum (i8), |x|^2 (l2); src: the
+  // f32 rows (f32 storage, or the copies when keep_f32_; else unused).
+  void apply_rows(const int64_t* ids, const float* src, const char* codes, const float* cscale, const int32_t* csum,
+                  const float* cnorm, int64_t count, double qsec);
   TopkStats rerank_locked(SimdLevel level, const TopkParams& p, const RowFilter& filter, const PanelCorpus& c) const;
   TopkStats search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;  // shared lock held
 
@@ -237,10 +278,11 @@ class VectorStore {
   const Metric metric_;
   const Storage storage_;
   const bool keep_f32_;
-  const int64_t cdim_;         // coded_dim(dim_, storage_)
-  void* coded_ = nullptr;      // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
-  std::vector<float> scales_;  // i8: per row
-  std::vector<float> f32_;     // keep_f32: capacity_ x dim_ row-major
+  const int64_t cdim_;              // coded_dim(dim_, storage_)
+  void* coded_ = nullptr;           // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
+  std::vector<float> scales_;       // i8: per row
+  std::vector<int32_t> code_sums_;  // i8: per row, the sum of its codes (PanelCorpus::code_sums)
+  std::vector<float> f32_;          // keep_f32: capacity_ x dim_ row-major
   double quant_seconds_ = 0;
   int64_t quant_rows_ = 0;
   mutable std::shared_mutex mu_;

@@ -15,6 +15,7 @@
 #include "core/finite.h"
 #include "core/parallel.h"
 #include "similarity/cpu/checks.h"
+#include "similarity/cpu/quant.h"
 #include "similarity/cpu/search_kernels.h"
 #include "similarity/similarity.h"
 
@@ -49,8 +50,14 @@ struct Source {
   const float* panels = nullptr;  // panel-major corpus, or null for row-major
   const void* coded = nullptr;    // coded panel-major corpus (storage != F32), or null
   Storage storage = Storage::F32;
-  const float* scales = nullptr;  // i8 row scales
-  int64_t pdim = 0;               // coded_dim(dim, storage)
+  const float* scales = nullptr;       // i8 row scales
+  const int32_t* code_sums = nullptr;  // i8 row code sums (optional)
+  int64_t pdim = 0;                    // coded_dim(dim, storage)
+  // Coded corpora: the scan kernel chosen in search() (run_coded of the level, or a fast path, which
+  // reads Ctx::qpack32 instead of Ctx::qpack).
+  void (*run)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const void* panels, int64_t pb, int64_t pe,
+              const float* norms, int64_t row_offset) = nullptr;
+  Storage fast = Storage::F32;  // BF16 / I8 when run is a fast path
   const float* sq_norms = nullptr;
   const float* rows = nullptr;  // row-major corpus
   const int64_t* ids = nullptr;
@@ -61,13 +68,42 @@ struct Source {
 // Queries [qs, qs + nq) as the kernels read them (layouts in search_kernels.h).
 struct QueryBatch {
   int64_t qs = 0, nq = 0;
-  const float* q = nullptr;   // nq x dim: the caller's rows, or qbuf
-  std::vector<float> qbuf;    // cosine: the rows scaled to unit length (a zero query stays zero)
-  std::vector<float> qnorm2;  // nq: |q|^2 for cosine and l2 (l2 adds it back to the scores), else 0
-  std::vector<float> qpack;   // tiles of kMr queries
-  std::vector<float> qpanel;  // panels of 16 queries, for the transposed row tile only
-  RowFilter filter;           // the caller's, exclusion offsets shifted to this batch
+  const float* q = nullptr;       // nq x dim: the caller's rows, or qbuf
+  std::vector<float> qbuf;        // cosine: the rows scaled to unit length (a zero query stays zero)
+  std::vector<float> qnorm2;      // nq: |q|^2 for cosine and l2 (l2 adds it back to the scores), else 0
+  std::vector<float> qpack;       // tiles of kMr queries
+  std::vector<float> qpanel;      // panels of 16 queries, for the transposed row tile only
+  std::vector<uint32_t> qpack32;  // fast coded paths: rounded query groups (Ctx::qpack32)
+  std::vector<float> qscale;      // i8-vnni: per-query scale s_q
+  RowFilter filter;               // the caller's, exclusion offsets shifted to this batch
 };
+
+// The fast paths' query tiles (Ctx::qpack32): bf16 pairs (low half the even dimension), or i8 codes
+// of the query quantised like a stored row, offset to u8 (c + 128), four per 32 bits.
+void pack_fast_queries(const Source& src, const float* q, int64_t D, int64_t nq, int mr, QueryBatch* b) {
+  const int64_t PD = src.pdim, G = storage_group(src.fast), ng = PD / G;
+  b->qpack32.assign(static_cast<size_t>((nq + mr - 1) / mr * mr * ng), 0u);
+  if (src.fast == Storage::I8) b->qscale.assign(static_cast<size_t>(nq), 0.f);
+  std::vector<int8_t> codes(static_cast<size_t>(PD));
+  for (int64_t i = 0; i < nq; ++i) {
+    uint32_t* t = b->qpack32.data() + (i / mr) * ng * mr + i % mr;
+    const float* qi = q + i * D;
+    if (src.fast == Storage::BF16) {
+      for (int64_t g = 0; g < ng; ++g) {
+        const uint32_t lo = f32_to_bf16(qi[2 * g]);
+        const uint32_t hi = 2 * g + 1 < D ? f32_to_bf16(qi[2 * g + 1]) : 0u;
+        t[g * mr] = lo | (hi << 16);
+      }
+      continue;
+    }
+    encode_row(Storage::I8, qi, D, false, codes.data(), &b->qscale[i]);
+    for (int64_t g = 0; g < ng; ++g) {
+      uint32_t w = 0;
+      for (int j = 0; j < 4; ++j) w |= static_cast<uint32_t>(static_cast<uint8_t>(codes[g * 4 + j] + 128)) << (8 * j);
+      t[g * mr] = w;
+    }
+  }
+}
 
 void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch* b) {
   const int64_t D = p.dim, nq = b->nq, PD = src.pdim;
@@ -99,6 +135,10 @@ void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch*
   b->filter = p.filter;  // filters are indexed by absolute query
   if (b->filter.exclude_offsets) b->filter.exclude_offsets += b->qs;
   const float* q = b->q;
+  if (src.fast != Storage::F32) {
+    pack_fast_queries(src, q, D, nq, mr, b);
+    return;
+  }
   b->qpack.assign(static_cast<size_t>((nq + mr - 1) / mr * mr * PD), 0.f);  // zero past dim (coded padding)
   for (int64_t i = 0; i < nq; ++i)
     for (int64_t d = 0; d < D; ++d) b->qpack[(i / mr) * PD * mr + d * mr + i % mr] = q[i * D + d];
@@ -172,8 +212,7 @@ int scan_split_queries(const SearchKernels& kt, const Ctx& ctx, const Source& sr
       const int64_t pe = std::min(n_panels, pb + kSubBlockPanels);
       for (int64_t q = qb; q < qe; q += qblock) {
         if (src.coded)
-          kt.run_coded[static_cast<int>(src.storage)](ctx, b->bufs.data(), q, std::min(qe, q + qblock), src.coded, pb,
-                                                      pe, norms, 0);
+          src.run(ctx, b->bufs.data(), q, std::min(qe, q + qblock), src.coded, pb, pe, norms, 0);
         else
           kt.run_block(ctx, b->bufs.data(), q, std::min(qe, q + qblock), src.panels, pb, pe, norms, 0);
       }
@@ -194,8 +233,7 @@ int scan_split_corpus(const SearchKernels& kt, const Ctx& ctx, const Source& src
     if (src.coded) {
       const float* norms = metric == Metric::L2 ? src.sq_norms : nullptr;
       for (int64_t qb = 0; qb < nq; qb += qblock)
-        kt.run_coded[static_cast<int>(src.storage)](ctx, wh, qb, std::min(nq, qb + qblock), src.coded, pb, pe, norms,
-                                                    0);
+        src.run(ctx, wh, qb, std::min(nq, qb + qblock), src.coded, pb, pe, norms, 0);
       return;
     }
     if (packed && nq <= kDirectMaxQ) {
@@ -286,14 +324,42 @@ void write_results(const TopkParams& p, const QueryBatch& qb, const Buffers& b, 
   });
 }
 
-TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
+// The coded scan kernel: a fast path (similarity.h) when the level in use is AVX-512, the CPU has
+// the extension and the caller allows it, else the level's widening run_coded. Sets stats.kernel.
+void choose_coded_kernel(const SearchKernels& kt, const TopkParams& p, Source* src, TopkStats* stats) {
+  src->run = kt.run_coded[static_cast<int>(src->storage)];
+  src->fast = Storage::F32;
+  stats->kernel = src->storage == Storage::BF16  ? "bf16-widen"
+                  : src->storage == Storage::F16 ? "f16-widen"
+                                                 : "i8-widen";
+#if defined(SIMSAGE_X86)
+  if (p.widen_only || stats->simd != SimdLevel::Avx512) return;
+  const CpuFeatures& f = cpu_features();
+  if (!f.avx512 || !(src->storage == Storage::BF16 ? f.avx512_bf16 : src->storage == Storage::I8 && f.avx512_vnni))
+    return;
+  static const FastCodedKernels fk = search_fast_kernels_avx512x();
+  if (fk.kMr != kt.kMr) return;  // the query tiles are packed with the table's kMr
+  if (src->storage == Storage::BF16 && fk.bf16_dpbf16) {
+    src->run = fk.bf16_dpbf16;
+    src->fast = Storage::BF16;
+    stats->kernel = "bf16-dpbf16";
+  } else if (src->storage == Storage::I8 && fk.i8_vnni && src->code_sums && src->pdim <= 65536) {
+    // 65536 x 255 x 127 < 2^31: the int32 accumulator cannot overflow.
+    src->run = fk.i8_vnni;
+    src->fast = Storage::I8;
+    stats->kernel = "i8-vnni";
+  }
+#else
+  (void)p;
+#endif
+}
+
+TopkStats search(SimdLevel level, const TopkParams& p, Source src) {
   check_topk_params(p, src.n);
   TopkStats stats;
   const SearchKernels& kt = search_kernels_for(level, &stats.simd);
-  stats.kernel = src.coded ? (src.storage == Storage::BF16  ? "bf16-widen"
-                              : src.storage == Storage::F16 ? "f16-widen"
-                                                            : "i8-widen")
-                           : "f32";
+  stats.kernel = "f32";
+  if (src.coded) choose_coded_kernel(kt, p, &src, &stats);
   const int64_t D = p.dim, K = p.k, N = src.n;
   const int threads = resolve_threads(p.threads);
   stats.threads_used = 1;
@@ -317,6 +383,9 @@ TopkStats search(SimdLevel level, const TopkParams& p, const Source& src) {
     ctx.dim = D;
     ctx.pdim = src.pdim;
     ctx.scales = src.scales;
+    ctx.qpack32 = qb.qpack32.data();
+    ctx.qscale = qb.qscale.data();
+    ctx.code_sums = src.code_sums;
     ctx.k = Kb;
     ctx.metric = p.metric;
     ctx.filter = &qb.filter;
@@ -377,6 +446,7 @@ TopkStats topk_panels_at(SimdLevel level, const TopkParams& p, const PanelCorpus
   s.coded = coded ? c.coded : nullptr;
   s.storage = c.storage;
   s.scales = c.storage == Storage::I8 ? c.scales : nullptr;
+  s.code_sums = c.storage == Storage::I8 ? c.code_sums : nullptr;
   s.pdim = coded_dim(c.dim, c.storage);
   s.sq_norms = c.sq_norms;
   s.ids = c.ids;

@@ -48,15 +48,17 @@ inline void ctile(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int6
   for (int i = 0; i < MR; ++i)
     for (int p = 0; p < NP * S; ++p) acc[i][p] = V::nzero();
   for (int64_t d = 0; d < PD; d += G) {
+    // All panels' values of this group first, then one broadcast per query feeding NP * S FMAs (as
+    // the f32 tile): looping panels outermost instead keeps MR broadcasts live across the panels,
+    // which spills accumulators of the MR x 2 tile.
+    nreg x[NP * S][G];
     for (int p = 0; p < NP; ++p)
-      for (int h = 0; h < S; ++h) {
-        nreg x[G];
-        C::template widen<V>(panels + p * pstride + d * simsage::kPanel + h * W * G, x);
-        for (int t = 0; t < G; ++t)
-          for (int i = 0; i < MR; ++i) {
-            nreg b = V::nbcast(qp[(d + t) * V::kMr + i]);
-            acc[i][p * S + h] = V::nfma(b, x[t], acc[i][p * S + h]);
-          }
+      for (int h = 0; h < S; ++h)
+        C::template widen<V>(panels + p * pstride + d * simsage::kPanel + h * W * G, x[p * S + h]);
+    for (int t = 0; t < G; ++t)
+      for (int i = 0; i < MR; ++i) {
+        nreg b = V::nbcast(qp[(d + t) * V::kMr + i]);
+        for (int p = 0; p < NP * S; ++p) acc[i][p] = V::nfma(b, x[p][t], acc[i][p]);
       }
   }
   for (int p = 0; p < NP; ++p) {
@@ -125,8 +127,20 @@ void run_coded(const Ctx& c, simsage::similarity::cpu::TopkBuffer* bufs, int64_t
     for (; p < pe; ++p) ctile_any<V, C, 1>(mr, c, bufs + qb, qb, qp0, panels + p * pstride, p * 16, norms, row_offset);
     return;
   }
-  constexpr int MR = V::kMr;
-  for (int64_t p = pb; p < pe; ++p) {
+  // Compute-bound: groups of V::kNp panels (the f32 tile's shape) against every query tile, then
+  // the last panels one at a time.
+  // (i8: the 4 widened dimensions of 2 panels and 24 accumulators do not fit 32 registers.)
+  constexpr int MR = V::kMr, NP = C::G <= 2 ? V::kNp : 1;
+  int64_t p = pb;
+  for (; p + NP <= pe; p += NP) {
+    const E* gp = panels + p * pstride;
+    const float* qp = qp0;
+    int64_t q0 = qb;
+    for (; q0 + MR <= qe; q0 += MR, qp += tstride)
+      ctile<V, C, MR, NP>(c, bufs + q0, q0, qp, gp, p * 16, norms, row_offset);
+    if (q0 < qe) ctile_any<V, C, NP>(static_cast<int>(qe - q0), c, bufs + q0, q0, qp, gp, p * 16, norms, row_offset);
+  }
+  for (; p < pe; ++p) {
     const E* gp = panels + p * pstride;
     const float* qp = qp0;
     int64_t q0 = qb;

@@ -36,6 +36,13 @@ struct Ctx {
   // dimensions (zero past dim); pdim = dim otherwise. scales: i8 per-row scales, else null.
   int64_t pdim = 0;
   const float* scales = nullptr;
+  // The fast coded paths (FastCodedKernels): queries rounded to 32-bit groups of codes (bf16 pairs,
+  // or i8 quads offset to u8), tiles of kMr: query i, group g at
+  // qpack32[(i / kMr) * (pdim / G) * kMr + g * kMr + i % kMr]; the last tile is zero-padded.
+  // qscale: i8 per-query scale s_q (indexed by query of the batch); code_sums: i8 per-row code sums.
+  const uint32_t* qpack32 = nullptr;
+  const float* qscale = nullptr;
+  const int32_t* code_sums = nullptr;
   // For the transposed row-major tile (search_rowmajor.inl): queries in panels of 16, query q, dimension d
   // at qpanel[(q / 16) * dim * 16 + d * 16 + q % 16]; the last panel is zero-padded. Null otherwise.
   const float* qpanel = nullptr;
@@ -72,6 +79,20 @@ SearchKernels search_kernels_scalar();
 #if defined(SIMSAGE_X86)
 SearchKernels search_kernels_avx2();
 SearchKernels search_kernels_avx512();
+#endif
+
+// The fast coded paths (similarity.h), AVX-512 only: run_coded's signature over Ctx::qpack32.
+// Each entry is null where the build lacks it; call one only when the CPU has its extension.
+struct FastCodedKernels {
+  void (*bf16_dpbf16)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const void* panels, int64_t pb,
+                      int64_t pe, const float* norms, int64_t row_offset) = nullptr;
+  void (*i8_vnni)(const Ctx& c, TopkBuffer* bufs, int64_t qb, int64_t qe, const void* panels, int64_t pb, int64_t pe,
+                  const float* norms, int64_t row_offset) = nullptr;
+  int kMr = 1;  // queries per micro-tile (qpack32 tiles)
+};
+#if defined(SIMSAGE_X86)
+// search_avx512x.cpp. Only returns function addresses (no AVX-512 instructions run).
+FastCodedKernels search_fast_kernels_avx512x();
 #endif
 
 // Level -> table (a level the CPU lacks or the build left out steps down); `used` gets the level.

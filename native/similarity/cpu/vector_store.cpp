@@ -92,6 +92,7 @@ void VectorStore::ensure_capacity(int64_t rows) {
     ids_.reserve(cap);
     rows_.reserve(cap);
     if (storage_ == Storage::I8) scales_.reserve(cap);
+    if (storage_ == Storage::I8) code_sums_.reserve(cap);
     if (keep_f32_) f32_.reserve(static_cast<size_t>(cap) * dim_);
   } catch (const std::bad_alloc&) {
     std::free(np);
@@ -146,7 +147,10 @@ void VectorStore::move_row(int64_t from, int64_t to) {
       std::memcpy(dst, src, es);
       std::memset(src, 0, es);
     }
-    if (storage_ == Storage::I8) scales_[to] = scales_[from];
+    if (storage_ == Storage::I8) {
+      scales_[to] = scales_[from];
+      code_sums_[to] = code_sums_[from];
+    }
     if (keep_f32_)
       std::memcpy(f32_.data() + to * dim_, f32_.data() + from * dim_, static_cast<size_t>(dim_) * sizeof(float));
     return;
@@ -204,12 +208,14 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
   const size_t esize = static_cast<size_t>(storage_bytes(storage_));
   std::vector<char> codes;
   std::vector<float> cscale, cnorm;
+  std::vector<int32_t> csum;
   double qsec = 0;
   if (coded) {
     const auto t0 = std::chrono::steady_clock::now();
     codes.resize(static_cast<size_t>(count * cdim_) * esize);
     cscale.assign(static_cast<size_t>(count), 1.f);
     cnorm.assign(static_cast<size_t>(count), 0.f);
+    if (storage_ == Storage::I8) csum.assign(static_cast<size_t>(count), 0);
     std::vector<float> dec(static_cast<size_t>(dim_));
     for (int64_t i = 0; i < count; ++i) {
       void* c = codes.data() + static_cast<size_t>(i * cdim_) * esize;
@@ -219,6 +225,12 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
         throw_error(ErrorCode::NonFinite, "vectors row " + std::to_string(i) + ", column " + std::to_string(col) +
                                               " = " + format_g(src[i * dim_ + col]) +
                                               " is outside the f16 range (|x| < 65520)");
+      }
+      if (storage_ == Storage::I8) {
+        const int8_t* ci = static_cast<const int8_t*>(c);
+        int32_t sum = 0;
+        for (int64_t d = 0; d < cdim_; ++d) sum += ci[d];
+        csum[i] = sum;
       }
       if (metric_ == Metric::L2) {
         double ss = 0;
@@ -231,6 +243,13 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     }
     qsec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  apply_rows(ids, src, coded ? codes.data() : nullptr, cscale.data(), csum.data(), cnorm.data(), count, qsec);
+}
+
+void VectorStore::apply_rows(const int64_t* ids, const float* src, const char* codes, const float* cscale,
+                             const int32_t* csum, const float* cnorm, int64_t count, double qsec) {
+  const bool coded = storage_ != Storage::F32;
+  const size_t esize = static_cast<size_t>(storage_bytes(storage_));
   std::unique_lock<std::shared_mutex> lk(mu_);
   // 2. Reserve for the worst case (all new), so the loop below cannot fail half way.
   ensure_capacity(n_ + count);
@@ -238,7 +257,7 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     f32_.resize(static_cast<size_t>((n_ + count) * dim_));  // capacity reserved: no reallocation
   // 3. Apply.
   for (int64_t i = 0; i < count; ++i) {
-    const float* v = src + i * dim_;
+    const float* v = src ? src + i * dim_ : nullptr;
     int64_t row;
     auto it = rows_.find(ids[i]);
     if (it != rows_.end()) {
@@ -248,11 +267,17 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
       rows_.emplace(ids[i], row);
       ids_.push_back(ids[i]);
       sq_norms_.push_back(0.f);
-      if (storage_ == Storage::I8) scales_.push_back(0.f);
+      if (storage_ == Storage::I8) {
+        scales_.push_back(0.f);
+        code_sums_.push_back(0);
+      }
     }
     if (coded) {
-      write_coded_row(row, codes.data() + static_cast<size_t>(i * cdim_) * esize);
-      if (storage_ == Storage::I8) scales_[row] = cscale[i];
+      write_coded_row(row, codes + static_cast<size_t>(i * cdim_) * esize);
+      if (storage_ == Storage::I8) {
+        scales_[row] = cscale[i];
+        code_sums_[row] = csum[i];
+      }
       sq_norms_[row] = cnorm[i];
       if (keep_f32_) std::memcpy(f32_.data() + row * dim_, v, static_cast<size_t>(dim_) * sizeof(float));
       continue;
@@ -297,7 +322,10 @@ int64_t VectorStore::remove(const int64_t* ids, int64_t count) {
     }
     ids_.pop_back();
     sq_norms_.pop_back();
-    if (storage_ == Storage::I8) scales_.pop_back();
+    if (storage_ == Storage::I8) {
+      scales_.pop_back();
+      code_sums_.pop_back();
+    }
     if (keep_f32_) f32_.resize(static_cast<size_t>(last * dim_));
     --n_;
     ++removed;
@@ -341,6 +369,7 @@ TopkStats VectorStore::search_locked(SimdLevel level, const TopkParams& p, const
   c.storage = storage_;
   c.coded = coded_;
   c.scales = scales_.data();
+  c.code_sums = code_sums_.data();
   c.sq_norms = sq_norms_.data();
   c.ids = ids_.data();
   c.n = n_;

@@ -1,0 +1,126 @@
+// VectorStore rows as stored records (similarity.h, add_records): what the index file (format 3)
+// holds for reduced-precision storage, so a saved index loads back with the same codes and the file
+// is as small as the storage.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/finite.h"
+#include "similarity/cpu/quant.h"
+#include "similarity/similarity.h"
+
+namespace simsage {
+
+namespace {
+constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
+
+std::string where(int64_t row) { return "records row " + std::to_string(row); }
+}  // namespace
+
+int64_t VectorStore::record_bytes() const {
+  if (storage_ == Storage::F32) return dim_ * 4;
+  return dim_ * storage_bytes(storage_) + (storage_ == Storage::I8 ? 4 : 0) + (keep_f32_ ? dim_ * 4 : 0);
+}
+
+void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_t count) {
+  if (storage_ == Storage::F32) throw_error(ErrorCode::InvalidArgument, "add_records: f32 storage takes add()");
+  if (count < 0) throw_error(ErrorCode::InvalidArgument, "negative count");
+  if (count == 0) return;
+  if (!ids || !records) throw_error(ErrorCode::InvalidArgument, "null ids or records");
+  for (int64_t i = 0; i < count; ++i)
+    if (ids[i] < 0 || ids[i] > kMaxSafeId)
+      throw_error(ErrorCode::InvalidId,
+                  "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) + " is not a non-negative safe integer");
+  const int64_t rb = record_bytes();
+  const size_t es = static_cast<size_t>(storage_bytes(storage_));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<char> codes(static_cast<size_t>(count * cdim_) * es, 0);
+  std::vector<float> cscale(static_cast<size_t>(count), 1.f), cnorm(static_cast<size_t>(count), 0.f);
+  std::vector<int32_t> csum(static_cast<size_t>(count), 0);
+  std::vector<float> f32(keep_f32_ ? static_cast<size_t>(count * dim_) : 0);
+  const bool bounded = metric_ != Metric::Cosine;
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* rec = records + i * rb;
+    char* c = codes.data() + static_cast<size_t>(i * cdim_) * es;
+    std::memcpy(c, rec, static_cast<size_t>(dim_) * es);  // padding codes stay zero
+    const uint8_t* tail = rec + dim_ * es;
+    if (storage_ == Storage::I8) {
+      std::memcpy(&cscale[i], tail, 4);
+      tail += 4;
+      if (!std::isfinite(cscale[i]) || cscale[i] < 0)
+        throw_error(ErrorCode::NonFinite, where(i) + " has an invalid i8 scale " + std::to_string(cscale[i]));
+      const int8_t* ci = reinterpret_cast<const int8_t*>(c);
+      for (int64_t d = 0; d < dim_; ++d) {
+        if (ci[d] == -128)
+          throw_error(ErrorCode::InvalidArgument, where(i) + " has the i8 code -128 (outside [-127, 127])");
+        csum[i] += ci[d];
+      }
+    } else {
+      const uint16_t exp = storage_ == Storage::BF16 ? 0x7F80u : 0x7C00u;
+      for (int64_t d = 0; d < dim_; ++d) {
+        uint16_t h;
+        std::memcpy(&h, c + 2 * d, 2);
+        if ((h & exp) == exp)
+          throw_error(ErrorCode::NonFinite, where(i) + ", column " + std::to_string(d) + " is not a finite code");
+      }
+    }
+    double ss = 0;
+    for (int64_t d = 0; d < dim_; ++d) {
+      const double x = similarity::cpu::decode_element(storage_, c, d, cscale[i]);
+      ss += x * x;
+    }
+    if (bounded && !(ss < static_cast<double>(kMaxSqNorm)))
+      throw_error(ErrorCode::NonFinite, where(i) + " decodes to |x|^2 not below 2^124");
+    cnorm[i] = static_cast<float>(ss);
+    if (keep_f32_) {
+      float* v = f32.data() + i * dim_;
+      std::memcpy(v, tail, static_cast<size_t>(dim_) * 4);
+      if (find_non_finite(v, dim_) >= 0) throw_error(ErrorCode::NonFinite, where(i) + " has a non-finite f32 value");
+      double vs = 0;
+      for (int64_t d = 0; d < dim_; ++d) vs += static_cast<double>(v[d]) * v[d];
+      if (bounded && !(vs < static_cast<double>(kMaxSqNorm)))
+        throw_error(ErrorCode::NonFinite, where(i) + " has an f32 copy with |x|^2 not below 2^124");
+    }
+  }
+  const double qsec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  apply_rows(ids, keep_f32_ ? f32.data() : nullptr, codes.data(), cscale.data(), csum.data(), cnorm.data(), count,
+             qsec);
+}
+
+void VectorStore::export_records(uint8_t* records, int64_t* ids, int64_t max_rows) const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  if (max_rows < n_) throw_error(ErrorCode::InvalidArgument, "export buffer too small");
+  const int64_t rb = record_bytes();
+  if (storage_ == Storage::F32) {
+    for (int64_t r = 0; r < n_; ++r) {
+      const float* p = panels_ + (r / kPanel) * dim_ * kPanel + (r % kPanel);
+      uint8_t* out = records + r * rb;
+      for (int64_t d = 0; d < dim_; ++d) std::memcpy(out + 4 * d, p + d * kPanel, 4);
+      ids[r] = ids_[r];
+    }
+    return;
+  }
+  const int g = storage_group(storage_);
+  const size_t es = static_cast<size_t>(storage_bytes(storage_));
+  const char* base = static_cast<const char*>(coded_);
+  for (int64_t r = 0; r < n_; ++r) {
+    uint8_t* out = records + r * rb;
+    for (int64_t d = 0; d < dim_; ++d)
+      std::memcpy(out + es * d, base + es * similarity::cpu::coded_index(r, d, cdim_, g), es);
+    uint8_t* tail = out + dim_ * es;
+    if (storage_ == Storage::I8) {
+      std::memcpy(tail, &scales_[r], 4);
+      tail += 4;
+    }
+    if (keep_f32_) std::memcpy(tail, f32_.data() + r * dim_, static_cast<size_t>(dim_) * 4);
+    ids[r] = ids_[r];
+  }
+}
+
+}  // namespace simsage
