@@ -179,9 +179,6 @@ class TcnStreamer {
   uint64_t fingerprint_ = 0;
 };
 
-// CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of n bytes, continuing from crc (0 to start).
-uint32_t crc32_update(uint32_t crc, const uint8_t* data, size_t n);
-
 // ---- GRU ----
 //
 // A multi-layer GRU with PyTorch's conventions (torch.nn.GRU, batch_first = True, bias = True), so

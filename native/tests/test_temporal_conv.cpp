@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "check.h"
+#include "core/checksum.h"
 #include "core/error.h"
 #include "temporal/temporal.h"
 

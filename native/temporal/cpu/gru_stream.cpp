@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/finite.h"
 #include "core/parallel.h"
@@ -49,22 +50,6 @@ constexpr uint8_t kMagic[4] = {'S', 'G', 'R', 'U'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHeader = 20;  // magic, version, fingerprint, float count
 
-// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib's crc32.
-uint32_t crc32(const uint8_t* data, size_t n) {
-  static const std::vector<uint32_t> table = [] {
-    std::vector<uint32_t> t(256);
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
 // FNV-1a over "gru", layers, D and H (each as 8 little-endian bytes).
 uint64_t fingerprint(const GruWeights& w) {
   uint64_t h = 1469598103934665603ull;
@@ -73,13 +58,6 @@ uint64_t fingerprint(const GruWeights& w) {
   for (int64_t v : {w.layers, w.input_size, w.hidden_size})
     for (int k = 0; k < 8; ++k) mix(static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * k)));
   return h;
-}
-
-template <class T>
-T read_le(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));  // the supported targets are little endian
-  return v;
 }
 
 }  // namespace
@@ -133,12 +111,12 @@ void gru_state_save(const GruWeights& w, const float* state, uint8_t* out) {
   const uint32_t count = static_cast<uint32_t>(w.layers * w.hidden_size);
   const uint64_t fp = fingerprint(w);
   std::memcpy(out, kMagic, 4);
-  std::memcpy(out + 4, &kVersion, 4);
-  std::memcpy(out + 8, &fp, 8);
-  std::memcpy(out + 16, &count, 4);
+  put_u32(out + 4, kVersion);
+  put_u64(out + 8, fp);
+  put_u32(out + 16, count);
   std::memcpy(out + kHeader, state, sizeof(float) * count);
-  const uint32_t crc = crc32(out, size - 4);
-  std::memcpy(out + size - 4, &crc, 4);
+  const uint32_t crc = crc32_update(0, out, size - 4);
+  put_u32(out + size - 4, crc);
 }
 
 void gru_state_restore(const GruWeights& w, const uint8_t* bytes, size_t size, float* state) {
@@ -149,15 +127,15 @@ void gru_state_restore(const GruWeights& w, const uint8_t* bytes, size_t size, f
   need(size >= kHeader + 4, ErrorCode::CorruptFile, fn,
        "a GRU state blob has at least " + std::to_string(kHeader + 4) + " bytes, got " + std::to_string(size));
   need(std::memcmp(bytes, kMagic, 4) == 0, ErrorCode::CorruptFile, fn, "not a GRU state blob (bad magic)");
-  const uint64_t count = read_le<uint32_t>(bytes + 16);
+  const uint64_t count = get_u32(bytes + 16);
   need(size == kHeader + 4 * count + 4, ErrorCode::CorruptFile, fn,
        "blob of " + std::to_string(size) + " bytes does not hold the " + std::to_string(count) +
            " floats it declares (truncated?)");
-  need(read_le<uint32_t>(bytes + size - 4) == crc32(bytes, size - 4), ErrorCode::CorruptFile, fn,
+  need(get_u32(bytes + size - 4) == crc32_update(0, bytes, size - 4), ErrorCode::CorruptFile, fn,
        "checksum mismatch (damaged blob)");
-  const uint32_t version = read_le<uint32_t>(bytes + 4);
+  const uint32_t version = get_u32(bytes + 4);
   need(version == kVersion, ErrorCode::CorruptFile, fn, "unknown GRU state version " + std::to_string(version));
-  need(read_le<uint64_t>(bytes + 8) == fingerprint(w) && size == want, ErrorCode::StateMismatch, fn,
+  need(get_u64(bytes + 8) == fingerprint(w) && size == want, ErrorCode::StateMismatch, fn,
        "the state was saved by a GRU of another shape (layers, input size or hidden size differ)");
   std::vector<float> tmp(count);
   std::memcpy(tmp.data(), bytes + kHeader, sizeof(float) * count);

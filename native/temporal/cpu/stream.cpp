@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/thread_pool.h"
@@ -42,44 +43,7 @@ struct Block {
   Conv conv1, conv2, proj;  // proj.cout == 0 without a projection
 };
 
-uint64_t fnv(uint64_t h, uint64_t v) {
-  for (int i = 0; i < 8; ++i) h = (h ^ ((v >> (8 * i)) & 0xFF)) * 0x100000001B3ull;
-  return h;
-}
-
-void put_u32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void put_u64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t get_u32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return v;
-}
-uint64_t get_u64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
 }  // namespace
-
-uint32_t crc32_update(uint32_t crc, const uint8_t* data, size_t n) {
-  static const std::vector<uint32_t> table = [] {
-    std::vector<uint32_t> t(256);
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 struct TcnStreamer::Impl {
   int64_t taps = 1;
@@ -161,8 +125,8 @@ TcnStreamer::TcnStreamer(int64_t kernel_size, const std::vector<TcnBlockWeights>
   Impl* im = new Impl();
   try {
     im->taps = kernel_size;
-    uint64_t fp = fnv(0xCBF29CE484222325ull, static_cast<uint64_t>(kernel_size));
-    fp = fnv(fp, blocks.size());
+    uint64_t fp = fnv1a_u64(kFnvOffset, static_cast<uint64_t>(kernel_size));
+    fp = fnv1a_u64(fp, blocks.size());
     int64_t prev = blocks[0].in_channels;
     for (size_t i = 0; i < blocks.size(); ++i) {
       const TcnBlockWeights& b = blocks[i];
@@ -183,7 +147,7 @@ TcnStreamer::TcnStreamer(int64_t kernel_size, const std::vector<TcnBlockWeights>
       if (b.wd) im->init_conv(&blk.proj, b.in_channels, b.out_channels, 1, 1, b.wd, b.bd);
       for (uint64_t v : {static_cast<uint64_t>(b.in_channels), static_cast<uint64_t>(b.out_channels),
                          static_cast<uint64_t>(b.dilation), static_cast<uint64_t>(b.wd != nullptr)})
-        fp = fnv(fp, v);
+        fp = fnv1a_u64(fp, v);
       prev = b.out_channels;
     }
     need(static_cast<double>(im->state_floats) * streams < 1e11, ErrorCode::OutOfMemory, fn, "state too large");
