@@ -33,6 +33,17 @@ export function registerBenchCommands(program: Command): void {
     .option('--json', 'print the JSON report on stdout instead of tables')
     .option('--precision <list>', 'also measure EmbeddingIndex storage types (f32,bf16,f16,i8): recall, q/s, memory')
     .option(
+      '--precision-data <kind>',
+      "data of the precision section: random (the run's seeded data) or fashion (Fashion-MNIST, 60k train images " +
+        'as corpus, 10k test images as queries, fixed random projection to 64-d)',
+      'random',
+    )
+    .option(
+      '--fashion-dir <dir>',
+      'Fashion-MNIST directory for --precision-data fashion',
+      '../shared/data/fashion-mnist',
+    )
+    .option(
       '--out <path>',
       'JSON report: a .json file, or a directory for similarity-<iso-date>.json (default: bench/results/ in a ' +
         'simsage clone, else simsage-bench/ in the OS temporary directory; the path is printed)',
@@ -53,6 +64,8 @@ export function registerBenchCommands(program: Command): void {
         seed: opts.seed as string,
         tools: opts.tools as string | undefined,
         precision: opts.precision as string | undefined,
+        precisionData: opts.precisionData as string,
+        fashionDir: opts.fashionDir as string,
       })
       const report = await runSimilarityBench(options)
       const path = await writeReport(report, opts.out as string | undefined)

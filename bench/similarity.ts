@@ -12,7 +12,9 @@ import os from 'node:os'
 import { cpuSnapshot, otherCpuShare, probeMachine, type MachineProbe } from './machine.js'
 import { timeCell } from './measure.js'
 import { allTools, type SimilarityTool } from './peers/index.js'
-import { loadSimsage } from './simsageApi.js'
+import { loadUsearch, type UsearchExactStorage, usearchExact, usearchMissing } from './peers/usearchPrecision.js'
+import { fashionPrecisionData, type PrecisionData, type PrecisionDataKind } from './precision-data.js'
+import { loadSimsage, type SimsageApi } from './simsageApi.js'
 
 /** Benchmark settings, already validated. */
 export interface SimilarityOptions {
@@ -36,6 +38,10 @@ export interface SimilarityOptions {
   readonly tools: readonly string[]
   /** Storage types of the precision section (`--precision f32,bf16,f16,i8`); empty skips it. */
   readonly precision: readonly PrecisionStorage[]
+  /** Data of the precision section (`--precision-data random|fashion`). */
+  readonly precisionData: PrecisionDataKind
+  /** Fashion-MNIST directory for `--precision-data fashion`. */
+  readonly fashionDir: string
   /** Progress lines (stderr by default). */
   readonly log: (line: string) => void
 }
@@ -60,6 +66,44 @@ export interface PrecisionSummary {
   /** Share of queries whose re-ranked top-k equals the exact top-k as a set (the true top-k was
    * within the quantised top-4k). */
   readonly rerankExactShare: number
+}
+
+/** usearch's exact search in one storage type: recall against simsage's exact f32 index. */
+export interface PeerPrecisionSummary {
+  readonly storage: UsearchExactStorage
+  readonly bytesPerVector: number
+  readonly recall: number
+}
+
+/** One timed (storage, threads, Q) cell of usearch's exact search, with simsage's ratio. */
+export interface PeerPrecisionCell {
+  readonly storage: UsearchExactStorage
+  readonly threads: number
+  readonly queries: number
+  /** Queries in each timed call (usearch is timed on a prefix when a batch is slow). */
+  readonly queriesTimed: number
+  readonly k: number
+  readonly queriesPerSec: number
+  /** simsage's queries/s in the same (storage, no re-ranking, threads, Q) over usearch's. */
+  readonly simsageOverPeer?: number
+}
+
+/** The precision section's results. */
+export interface PrecisionSection {
+  /** What the data is, its size. */
+  readonly data: string
+  readonly n: number
+  readonly dim: number
+  readonly summaries: PrecisionSummary[]
+  readonly cells: PrecisionCell[]
+  /** usearch's exact search at the storage types its binding offers. */
+  readonly peer?: {
+    readonly name: string
+    readonly summaries: PeerPrecisionSummary[]
+    readonly cells: PeerPrecisionCell[]
+  }
+  /** What could not be measured, and why (usearch storage types it lacks, usearch absent). */
+  readonly notes: string[]
 }
 
 /** One timed (storage, rerank, threads, Q) cell of the precision section. */
@@ -146,7 +190,7 @@ export interface SimilarityReport {
   readonly cells: SimilarityCell[]
   readonly mismatches: Top1Mismatch[]
   /** The precision section (`--precision`), when asked for. */
-  readonly precision?: { summaries: PrecisionSummary[]; cells: PrecisionCell[] }
+  readonly precision?: PrecisionSection
   /** 1-minute load average when the run started (other work competes for the same cores). */
   readonly loadAvgAtStart: number
   /** Share of CPU capacity other processes used over the whole run (0..1). */
@@ -166,6 +210,7 @@ export const similarityDefaults = {
   fullBudgetSeconds: 3,
   maxReps: 7,
   seed: 42,
+  fashionDir: '../shared/data/fashion-mnist',
 } as const
 
 /** Raw option values as the command line gives them (strings or already parsed). */
@@ -181,6 +226,8 @@ export interface RawSimilarityOptions {
   seed?: string | number
   tools?: string | readonly string[]
   precision?: string | readonly string[]
+  precisionData?: string
+  fashionDir?: string
   log?: (line: string) => void
 }
 
@@ -232,6 +279,8 @@ export function parseSimilarityOptions(raw: RawSimilarityOptions = {}): Similari
     seed: raw.seed !== undefined ? Math.trunc(Number(raw.seed)) : d.seed,
     tools: tools.map((t) => t.trim().toLowerCase()).filter(Boolean),
     precision: parsePrecision(raw.precision),
+    precisionData: parsePrecisionData(raw.precisionData),
+    fashionDir: raw.fashionDir ?? similarityDefaults.fashionDir,
     log: raw.log ?? ((line) => process.stderr.write(`${line}\n`)),
   }
 }
@@ -248,6 +297,13 @@ function parsePrecision(value: string | readonly string[] | undefined): Precisio
     }
   }
   return STORAGES.filter((s) => s === 'f32' || items.includes(s))
+}
+
+/** Parses `--precision-data`: 'random' (default) or 'fashion'. */
+function parsePrecisionData(value: string | undefined): PrecisionDataKind {
+  if (value === undefined || value === 'random') return 'random'
+  if (value === 'fashion') return 'fashion'
+  throw new RangeError(`--precision-data: expected random or fashion, got "${value}"`)
 }
 
 /** Id of row 0, position `j`, as a number (-1 when absent). */
@@ -310,7 +366,7 @@ export async function runSimilarityBench(options: SimilarityOptions): Promise<Si
   addRatios(cells)
   const precision =
     options.precision.length > 0 && typeof api !== 'string'
-      ? await runPrecision(api, options, corpus, queries)
+      ? await runPrecisionOn(api, options, corpus, queries)
       : undefined
   return {
     bench: 'similarity',
@@ -486,28 +542,80 @@ function addRatios(cells: SimilarityCell[]): void {
 }
 
 /**
- * The precision section: per storage type an 'ip' EmbeddingIndex with keepF32 over the same corpus;
- * recall@k of the first min(Q, 256) queries against the f32 index's exact top-k, without and with
- * `rerank: 4k`; queries/s at every (threads, Q) with k = the smallest --k, without and with
- * re-ranking; bytes per vector and encoding rate from `stats`.
+ * The precision section on the data `--precision-data` names: the run's seeded corpus and queries
+ * (`random`) or Fashion-MNIST embeddings (`fashion`; skipped with a note when not found).
  */
-async function runPrecision(
-  api: Exclude<Awaited<ReturnType<typeof loadSimsage>>, string>,
+async function runPrecisionOn(
+  api: SimsageApi,
   options: SimilarityOptions,
   corpus: Float32Array,
   queries: Float32Array,
-): Promise<{ summaries: PrecisionSummary[]; cells: PrecisionCell[] }> {
+): Promise<PrecisionSection | undefined> {
   const { n, dim, log } = options
+  const maxQ = options.queries[options.queries.length - 1]
+  if (options.precisionData === 'random') {
+    const label = 'seeded normal float32, queries from seed + 1'
+    const data = { label, corpus, n, dim, queries, nQueries: maxQ, recallQueries: Math.min(maxQ, 256) }
+    return runPrecision(api, options, data)
+  }
+  const t0 = performance.now()
+  const data = await fashionPrecisionData(api, options.fashionDir, options.seed)
+  if (typeof data === 'string') {
+    log(`precision: skipped, ${data}`)
+    return undefined
+  }
+  log(`precision data: ${data.label} (${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+  return runPrecision(api, options, data)
+}
+
+/** Mean |got top-k ∩ want top-k| / k over the first `nq` queries, and the share of queries equal as sets. */
+function overlapAt(
+  want: ArrayLike<number | bigint>,
+  got: ArrayLike<number | bigint>,
+  nq: number,
+  k: number,
+): { recall: number; exactShare: number } {
+  let hit = 0
+  let full = 0
+  for (let i = 0; i < nq; i++) {
+    const w = new Set<number>()
+    for (let j = 0; j < k; j++) w.add(Number(want[i * k + j]))
+    let h = 0
+    for (let j = 0; j < k; j++) if (w.has(Number(got[i * k + j]))) h++
+    hit += h
+    if (h === k) full++
+  }
+  return { recall: hit / (nq * k), exactShare: full / nq }
+}
+
+/**
+ * The precision section: per storage type an 'ip' EmbeddingIndex with keepF32 over the corpus;
+ * recall@k of the first `recallQueries` queries against the f32 index's exact top-k, without and
+ * with `rerank: 4k`; queries/s at every (threads, Q <= the queries available) with k = the
+ * smallest --k, without and with re-ranking; bytes per vector and encoding rate from `stats`.
+ * Then usearch's exactSearch at the storage types its binding offers (f32, i8), on the same data
+ * and queries: recall against the same exact top-k, queries/s, simsage's ratio; a note for each
+ * requested type it lacks.
+ */
+async function runPrecision(
+  api: SimsageApi,
+  options: SimilarityOptions,
+  data: PrecisionData,
+): Promise<PrecisionSection> {
+  const { log } = options
+  const { n, dim, corpus, queries } = data
   const k = options.k[0]
   const m = 4 * k
-  const maxQ = options.queries[options.queries.length - 1]
-  const nr = Math.min(maxQ, 256)
+  const nr = data.recallQueries
+  const qs = options.queries.filter((q) => q <= data.nQueries)
   const ids = new Int32Array(n)
   for (let i = 0; i < n; i++) ids[i] = i
   const summaries: PrecisionSummary[] = []
   const cells: PrecisionCell[] = []
+  const notes: string[] = []
   let exact: Float64Array | undefined
   const f32Qps = new Map<string, number>()
+  const simsageQps = new Map<string, number>()
   for (const storage of options.precision) {
     const index = new api.EmbeddingIndex({ dim, metric: 'ip', storage, keepF32: storage !== 'f32' })
     try {
@@ -517,20 +625,8 @@ async function runPrecision(
       const plain = index.searchSync(rq, k)
       exact ??= plain.ids
       const reranked = storage === 'f32' ? plain : index.searchSync(rq, k, { rerank: m })
-      const overlap = (got: Float64Array) => {
-        let hit = 0
-        let full = 0
-        for (let i = 0; i < nr; i++) {
-          const want = new Set(Array.from((exact as Float64Array).subarray(i * k, (i + 1) * k)))
-          let h = 0
-          for (let j = 0; j < k; j++) if (want.has(got[i * k + j])) h++
-          hit += h
-          if (h === k) full++
-        }
-        return { recall: hit / (nr * k), exactShare: full / nr }
-      }
-      const a = overlap(plain.ids)
-      const b = overlap(reranked.ids)
+      const a = overlapAt(exact, plain.ids, nr, k)
+      const b = overlapAt(exact, reranked.ids, nr, k)
       const summary: PrecisionSummary = {
         storage,
         bytesPerVector: st.bytesPerVector - (st.keepF32 ? 4 * dim : 0),
@@ -548,7 +644,7 @@ async function runPrecision(
       )
       for (const rerank of storage === 'f32' ? [0] : [0, m]) {
         for (const threads of options.threads) {
-          for (const q of options.queries) {
+          for (const q of qs) {
             let kernel = ''
             const timing = await timeCell(
               (nq) => {
@@ -563,6 +659,7 @@ async function runPrecision(
             const qps = timing.queriesTimed / timing.bestSeconds
             const key = `${threads}/${q}`
             if (storage === 'f32') f32Qps.set(key, qps)
+            if (rerank === 0) simsageQps.set(`${storage}/${key}`, qps)
             const base = f32Qps.get(key)
             cells.push({
               storage,
@@ -585,16 +682,61 @@ async function runPrecision(
       index.dispose()
     }
   }
-  return { summaries, cells }
+
+  const section = { data: data.label, n, dim, summaries, cells, notes }
+  const mod = await loadUsearch()
+  if (typeof mod === 'string') {
+    notes.push(`usearch rows skipped: ${mod}`)
+    log(`precision: usearch rows skipped, ${mod}`)
+    return section
+  }
+  for (const s of options.precision) if (s === 'bf16' || s === 'f16') notes.push(usearchMissing[s])
+  for (const note of notes) log(`precision: ${note}`)
+  const peerSummaries: PeerPrecisionSummary[] = []
+  const peerCells: PeerPrecisionCell[] = []
+  for (const storage of options.precision.filter((s): s is UsearchExactStorage => s === 'f32' || s === 'i8')) {
+    const us = usearchExact(mod, storage, corpus, n, dim)
+    const got = us.search(queries.subarray(0, nr * dim), nr, k, Math.max(...options.threads))
+    const recall = overlapAt(exact as Float64Array, got, nr, k).recall
+    peerSummaries.push({ storage, bytesPerVector: us.bytesPerVector, recall })
+    log(`precision usearch ${storage}: ${us.bytesPerVector} B/vector, recall@${k} ${recall.toFixed(4)}`)
+    for (const threads of options.threads) {
+      for (const q of qs) {
+        const timing = await timeCell(
+          (nq) => ({ ids: us.search(queries.subarray(0, nq * dim), nq, k, threads) }),
+          q,
+          false,
+          { budgetSeconds: options.budgetSeconds, maxReps: options.maxReps },
+        )
+        const qps = timing.queriesTimed / timing.bestSeconds
+        const mine = simsageQps.get(`${storage}/${threads}/${q}`)
+        peerCells.push({
+          storage,
+          threads,
+          queries: q,
+          queriesTimed: timing.queriesTimed,
+          k,
+          queriesPerSec: qps,
+          ...(mine ? { simsageOverPeer: mine / qps } : {}),
+        })
+        log(
+          `  usearch ${storage} t=${threads} Q=${q}: ${qps.toFixed(1)} q/s` +
+            (mine ? ` (simsage ${(mine / qps).toFixed(2)}x)` : ''),
+        )
+      }
+    }
+  }
+  return { ...section, peer: { name: 'usearch exactSearch', summaries: peerSummaries, cells: peerCells } }
 }
 
 /** The precision section as text tables (empty when it did not run). */
 export function formatPrecision(report: SimilarityReport): string {
   const p = report.precision
   if (!p) return ''
+  const k = p.summaries[0]?.k
   const lines = [
     '',
-    `precision (N=${report.options.n}, D=${report.options.dim}, ip, k=${p.summaries[0]?.k}; recall against the f32 index on ${p.summaries[0]?.recallQueries} queries)`,
+    `precision (${p.data}; N=${p.n}, D=${p.dim}, ip, k=${k}; recall against the f32 index on ${p.summaries[0]?.recallQueries} queries)`,
     '| storage | bytes/vector | encode vectors/s | recall@k | recall@k rerank 4k | queries exact after rerank |',
     '| --- | --- | --- | --- | --- | --- |',
   ]
@@ -615,5 +757,23 @@ export function formatPrecision(report: SimilarityReport): string {
         `${c.ratioToF32?.toFixed(2) ?? '-'} | ${c.kernel} |`,
     )
   }
+  if (p.peer && p.peer.summaries.length > 0) {
+    lines.push(
+      '',
+      `${p.peer.name} at the storage types its Node binding searches exactly (same data and queries; i8: one ` +
+        'global corpus scale, per-query scale, codes made by the benchmark)',
+      '| storage | bytes/vector | recall@k | threads | Q | queries/s | simsage / usearch |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    )
+    for (const c of p.peer.cells) {
+      const s = p.peer.summaries.find((x) => x.storage === c.storage)
+      const timed = c.queriesTimed < c.queries ? ` (timed on ${c.queriesTimed})` : ''
+      lines.push(
+        `| ${c.storage} | ${s?.bytesPerVector ?? '-'} | ${s?.recall.toFixed(4) ?? '-'} | ${c.threads} | ${c.queries}${timed} | ` +
+          `${c.queriesPerSec.toFixed(1)} | ${c.simsageOverPeer?.toFixed(2) ?? '-'} |`,
+      )
+    }
+  }
+  for (const note of p.notes) lines.push('', `note: ${note}`)
   return lines.join('\n')
 }

@@ -8,6 +8,10 @@
  * The adapter therefore splits a batch into calls of at most `maxScratchBytes` of that scratch;
  * queries are independent, which also lets the runner time a prefix of the batch.
  * usearch's IP "distance" is `1 - dot`, ascending, so its first id is the largest inner product.
+ *
+ * usearch 2.25's native exactSearch reads `array.buffer` from its start and ignores the typed
+ * array's `byteOffset`: a `subarray` not at offset 0 is searched as the buffer's first rows. The
+ * adapter therefore hands it only arrays at offset 0 (`atOffsetZero`), copying a chunk otherwise.
  */
 import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
 
@@ -47,7 +51,7 @@ export function usearchTool(): SimilarityTool {
     },
     async build(params: BuildParams) {
       // exactSearch takes the raw row-major corpus on every call: nothing to build.
-      corpus = params.corpus
+      corpus = atOffsetZero(params.corpus.subarray(0, params.n * params.dim))
       dim = params.dim
       n = params.n
     },
@@ -57,7 +61,7 @@ export function usearchTool(): SimilarityTool {
       const ids = new BigUint64Array(nq * k)
       for (let start = 0; start < nq; start += chunk) {
         const count = Math.min(chunk, nq - start)
-        const part = queries.subarray(start * dim, (start + count) * dim)
+        const part = atOffsetZero(queries.subarray(start * dim, (start + count) * dim))
         const res = mod.exactSearch(corpus, part, dim, k, mod.MetricKind.IP, threads)
         ids.set(res.keys, start * k)
       }
@@ -72,4 +76,12 @@ export function usearchTool(): SimilarityTool {
 /** Queries per exactSearch call so that its scratch stays under `maxScratchBytes`. */
 function chunkQueries(n: number): number {
   return Math.max(1, Math.floor(maxScratchBytes / (16 * n)))
+}
+
+/**
+ * `a` itself when usearch's exactSearch reads it correctly (it starts its buffer), else a copy:
+ * the binding ignores `byteOffset` (see the file comment).
+ */
+export function atOffsetZero<T extends Float32Array | Int8Array>(a: T): T {
+  return a.byteOffset === 0 ? a : (a.slice() as T)
 }
