@@ -35,7 +35,7 @@ export function registerBenchCommands(program: Command): void {
     .option(
       '--precision-data <kind>',
       "data of the precision section: random (the run's seeded data) or fashion (Fashion-MNIST, 60k train images " +
-        'as corpus, 10k test images as queries, fixed random projection to 64-d)',
+        'as corpus, 10k test images as queries, embedded to 64-d as --fashion-embed says)',
       'random',
     )
     .option(
@@ -43,6 +43,12 @@ export function registerBenchCommands(program: Command): void {
       'Fashion-MNIST directory for --precision-data fashion',
       '../shared/data/fashion-mnist',
     )
+    .option(
+      '--fashion-embed <kind>',
+      'tower (a ranking tower trained --fashion-epochs epochs here) or projection (a fixed seeded random projection)',
+      'tower',
+    )
+    .option('--fashion-epochs <n>', 'training epochs of the --fashion-embed tower', '3')
     .option(
       '--out <path>',
       'JSON report: a .json file, or a directory for similarity-<iso-date>.json (default: bench/results/ in a ' +
@@ -66,6 +72,8 @@ export function registerBenchCommands(program: Command): void {
         precision: opts.precision as string | undefined,
         precisionData: opts.precisionData as string,
         fashionDir: opts.fashionDir as string,
+        fashionEmbed: opts.fashionEmbed as string,
+        fashionEpochs: opts.fashionEpochs as string,
       })
       const report = await runSimilarityBench(options)
       const path = await writeReport(report, opts.out as string | undefined)

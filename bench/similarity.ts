@@ -13,7 +13,12 @@ import { cpuSnapshot, otherCpuShare, probeMachine, type MachineProbe } from './m
 import { timeCell } from './measure.js'
 import { allTools, type SimilarityTool } from './peers/index.js'
 import { loadUsearch, type UsearchExactStorage, usearchExact, usearchMissing } from './peers/usearchPrecision.js'
-import { fashionPrecisionData, type PrecisionData, type PrecisionDataKind } from './precision-data.js'
+import {
+  type FashionEmbedding,
+  fashionPrecisionData,
+  type PrecisionData,
+  type PrecisionDataKind,
+} from './precision-data.js'
 import { loadSimsage, type SimsageApi } from './simsageApi.js'
 
 /** Benchmark settings, already validated. */
@@ -42,6 +47,8 @@ export interface SimilarityOptions {
   readonly precisionData: PrecisionDataKind
   /** Fashion-MNIST directory for `--precision-data fashion`. */
   readonly fashionDir: string
+  /** How `--precision-data fashion` embeds the images (`--fashion-embed`, `--fashion-epochs`). */
+  readonly fashionEmbedding: FashionEmbedding
   /** Progress lines (stderr by default). */
   readonly log: (line: string) => void
 }
@@ -211,6 +218,7 @@ export const similarityDefaults = {
   maxReps: 7,
   seed: 42,
   fashionDir: '../shared/data/fashion-mnist',
+  fashionEpochs: 3,
 } as const
 
 /** Raw option values as the command line gives them (strings or already parsed). */
@@ -228,6 +236,8 @@ export interface RawSimilarityOptions {
   precision?: string | readonly string[]
   precisionData?: string
   fashionDir?: string
+  fashionEmbed?: string
+  fashionEpochs?: string | number
   log?: (line: string) => void
 }
 
@@ -281,6 +291,7 @@ export function parseSimilarityOptions(raw: RawSimilarityOptions = {}): Similari
     precision: parsePrecision(raw.precision),
     precisionData: parsePrecisionData(raw.precisionData),
     fashionDir: raw.fashionDir ?? similarityDefaults.fashionDir,
+    fashionEmbedding: parseFashionEmbedding(raw.fashionEmbed, raw.fashionEpochs),
     log: raw.log ?? ((line) => process.stderr.write(`${line}\n`)),
   }
 }
@@ -304,6 +315,16 @@ function parsePrecisionData(value: string | undefined): PrecisionDataKind {
   if (value === undefined || value === 'random') return 'random'
   if (value === 'fashion') return 'fashion'
   throw new RangeError(`--precision-data: expected random or fashion, got "${value}"`)
+}
+
+/** Parses `--fashion-embed tower|projection` (default tower) and `--fashion-epochs`. */
+function parseFashionEmbedding(kind: string | undefined, epochs: string | number | undefined): FashionEmbedding {
+  if (kind === 'projection') return { kind }
+  if (kind !== undefined && kind !== 'tower') {
+    throw new RangeError(`--fashion-embed: expected tower or projection, got "${kind}"`)
+  }
+  const e = epochs !== undefined ? parsePositive(epochs, '--fashion-epochs', true) : similarityDefaults.fashionEpochs
+  return { kind: 'tower', epochs: e }
 }
 
 /** Id of row 0, position `j`, as a number (-1 when absent). */
@@ -559,7 +580,7 @@ async function runPrecisionOn(
     return runPrecision(api, options, data)
   }
   const t0 = performance.now()
-  const data = await fashionPrecisionData(api, options.fashionDir, options.seed)
+  const data = await fashionPrecisionData(api, options.fashionDir, options.seed, options.fashionEmbedding)
   if (typeof data === 'string') {
     log(`precision: skipped, ${data}`)
     return undefined
@@ -696,7 +717,13 @@ async function runPrecision(
   const peerCells: PeerPrecisionCell[] = []
   for (const storage of options.precision.filter((s): s is UsearchExactStorage => s === 'f32' || s === 'i8')) {
     const us = usearchExact(mod, storage, corpus, n, dim)
-    const got = us.search(queries.subarray(0, nr * dim), nr, k, Math.max(...options.threads))
+    // Recall in calls of 16 queries: the ids do not depend on the batching, and usearch's
+    // per-query cost grows with the batch (its 16 x Q x N bytes of scratch).
+    const got = new BigUint64Array(nr * k)
+    for (let q0 = 0; q0 < nr; q0 += 16) {
+      const c = Math.min(16, nr - q0)
+      got.set(us.search(queries.subarray(q0 * dim, (q0 + c) * dim), c, k, Math.max(...options.threads)), q0 * k)
+    }
     const recall = overlapAt(exact as Float64Array, got, nr, k).recall
     peerSummaries.push({ storage, bytesPerVector: us.bytesPerVector, recall })
     log(`precision usearch ${storage}: ${us.bytesPerVector} B/vector, recall@${k} ${recall.toFixed(4)}`)

@@ -79,30 +79,40 @@ t.test('usearch exact search: i8 finds the clear best row and mostly the exact t
   t.ok(hit / (4 * k) >= 0.8, `i8 recall@${k} ${hit / (4 * k)}`)
 })
 
-t.test('--precision-data: fashion embeds both splits to unit 64-d rows; a missing directory is a reason', async (t) => {
-  const api = lib as unknown as SimsageApi
-  const data = await fashionPrecisionData(api, lib.fashionMnistSmallPath, 42)
-  if (typeof data === 'string') throw new Error(data)
-  t.equal(data.dim, fashionDim)
-  t.equal(data.corpus.length, data.n * fashionDim)
-  t.equal(data.queries.length, data.nQueries * fashionDim)
-  t.equal(data.recallQueries, data.nQueries)
-  for (const [rows, m] of [
-    [data.corpus, data.n],
-    [data.queries, data.nQueries],
-  ] as const) {
-    for (const i of [0, m - 1]) {
-      let s = 0
-      for (let c = 0; c < fashionDim; c++) s += rows[i * fashionDim + c] ** 2
-      t.ok(Math.abs(s - 1) < 1e-5, `row ${i} has unit norm (${s})`)
+t.test(
+  '--precision-data: fashion embeds both splits to unit 64-d rows (projection, tower); a missing directory is a reason',
+  async (t) => {
+    const api = lib as unknown as SimsageApi
+    const data = await fashionPrecisionData(api, lib.fashionMnistSmallPath, 42, { kind: 'projection' })
+    if (typeof data === 'string') throw new Error(data)
+    t.equal(data.dim, fashionDim)
+    t.equal(data.corpus.length, data.n * fashionDim)
+    t.equal(data.queries.length, data.nQueries * fashionDim)
+    t.equal(data.recallQueries, data.nQueries)
+    for (const [rows, m] of [
+      [data.corpus, data.n],
+      [data.queries, data.nQueries],
+    ] as const) {
+      for (const i of [0, m - 1]) {
+        let s = 0
+        for (let c = 0; c < fashionDim; c++) s += rows[i * fashionDim + c] ** 2
+        t.ok(Math.abs(s - 1) < 1e-5, `row ${i} has unit norm (${s})`)
+      }
     }
-  }
-  const again = await fashionPrecisionData(api, lib.fashionMnistSmallPath, 42)
-  t.same(typeof again !== 'string' && again.corpus.subarray(0, 64), data.corpus.subarray(0, 64), 'seeded: same rows')
-  const missing = await fashionPrecisionData(api, '/nonexistent/fashion', 42)
-  t.type(missing, 'string')
-  t.match(missing as string, /Fashion-MNIST not loaded from \/nonexistent\/fashion/)
-})
+    const again = await fashionPrecisionData(api, lib.fashionMnistSmallPath, 42, { kind: 'projection' })
+    t.same(typeof again !== 'string' && again.corpus.subarray(0, 64), data.corpus.subarray(0, 64), 'seeded: same rows')
+    const tower = await fashionPrecisionData(api, lib.fashionMnistSmallPath, 42, { kind: 'tower', epochs: 1 })
+    if (typeof tower === 'string') throw new Error(tower)
+    t.match(tower.label, /ranking tower 784-512-256-64 trained 1 epochs/)
+    t.equal(tower.corpus.length, data.n * fashionDim)
+    let s = 0
+    for (let c = 0; c < fashionDim; c++) s += tower.queries[c] ** 2
+    t.ok(Math.abs(s - 1) < 1e-4, `tower rows have unit norm (${s})`)
+    const missing = await fashionPrecisionData(api, '/nonexistent/fashion', 42)
+    t.type(missing, 'string')
+    t.match(missing as string, /Fashion-MNIST not loaded from \/nonexistent\/fashion/)
+  },
+)
 
 t.test('option parsing and the notes of the text output', async (t) => {
   const o = parseSimilarityOptions({ precision: 'i8', precisionData: 'fashion', fashionDir: '/x' })
@@ -111,6 +121,11 @@ t.test('option parsing and the notes of the text output', async (t) => {
   t.equal(o.fashionDir, '/x')
   t.equal(parseSimilarityOptions({}).precisionData, 'random')
   t.throws(() => parseSimilarityOptions({ precisionData: 'mnist' }), /--precision-data/)
+  t.same(o.fashionEmbedding, { kind: 'tower', epochs: 3 })
+  t.same(parseSimilarityOptions({ fashionEmbed: 'projection' }).fashionEmbedding, { kind: 'projection' })
+  t.same(parseSimilarityOptions({ fashionEpochs: '2' }).fashionEmbedding, { kind: 'tower', epochs: 2 })
+  t.throws(() => parseSimilarityOptions({ fashionEmbed: 'pca' }), /--fashion-embed/)
+  t.throws(() => parseSimilarityOptions({ fashionEpochs: '0' }), /--fashion-epochs/)
   const report = {
     options: o,
     precision: {
