@@ -100,7 +100,6 @@ struct GruStreamer::Impl {
   std::vector<const float*> ptrs;
   Packed packed[3];              // by SimdLevel
   std::vector<Scratch> scratch;  // per worker
-  int64_t chunk = 1;
 };
 
 GruStreamer::GruStreamer(const GruWeights& w) {
@@ -116,7 +115,6 @@ GruStreamer::GruStreamer(const GruWeights& w) {
     m.ptrs[i] = m.tensors[i].data();
   }
   m.w.tensors = m.ptrs.data();
-  m.chunk = 4096 / w.hidden_size < 1 ? 1 : 4096 / w.hidden_size;  // the forward's row chunk
 }
 
 GruStreamer::~GruStreamer() { delete impl_; }
@@ -137,36 +135,38 @@ size_t GruStreamer::native_bytes() const {
 
 void GruStreamer::step(const GruStreamStepParams& p) { step_at(active_simd_level(), p); }
 
-void GruStreamer::step_at(SimdLevel level, const GruStreamStepParams& params) {
-  Impl& m = *impl_;
-  GruStreamStepParams p = params;
-  p.w = m.w;
-  temporal::cpu::check_gru_stream_step(p);
-  if (p.rows == 0) return;
+namespace {
+
+// One checked step of p (p.w's tensors are used for the biases and, when packing, the weights):
+// packs[level] holds W_ih and W_hh packed for that level's table (packed here when not ready, or on
+// every call with `repack`); scratch grows to the workers used and is reused.
+void run_step(SimdLevel level, const GruStreamStepParams& p, Packed* packs, bool repack,
+              std::vector<Scratch>& scratch) {
   SimdLevel used = level;
   const GemmKernels& gk = nn::cpu::gemm_kernels_for(level, &used);
   const temporal::cpu::GruCellKernels& kern = temporal::cpu::gru_cell_kernels_for(level);
-  const int64_t L = m.w.layers, R = p.rows, D = m.w.input_size, H = m.w.hidden_size, G = 4 * H, H3 = 3 * H;
-  Packed& pk = m.packed[static_cast<int>(used)];
-  if (!pk.ready) {
+  const int64_t L = p.w.layers, R = p.rows, D = p.w.input_size, H = p.w.hidden_size, G = 4 * H, H3 = 3 * H;
+  const float* const* tensors = p.w.tensors;
+  Packed& pk = packs[static_cast<int>(used)];
+  if (!pk.ready || repack) {
     pk.ih.resize(static_cast<size_t>(L));
     pk.hh.resize(static_cast<size_t>(L));
     for (int64_t l = 0; l < L; ++l) {
-      pk.panels = pack_wt(gk, m.ptrs[4 * l], l == 0 ? D : H, H3, &pk.ih[l]);
-      pack_wt(gk, m.ptrs[4 * l + 1], H, H3, &pk.hh[l]);
+      pk.panels = pack_wt(gk, tensors[4 * l], l == 0 ? D : H, H3, &pk.ih[l]);
+      pack_wt(gk, tensors[4 * l + 1], H, H3, &pk.hh[l]);
     }
     pk.ready = true;
   }
-  const int64_t chunk = m.chunk;
+  const int64_t chunk = 4096 / H < 1 ? 1 : 4096 / H;  // the forward's row chunk
   const int64_t tasks = (R + chunk - 1) / chunk;
   const int workers = tasks == 1 ? 1 : resolve_threads(p.threads);
-  if (static_cast<int>(m.scratch.size()) < workers) m.scratch.resize(static_cast<size_t>(workers));
+  if (static_cast<int>(scratch.size()) < workers) scratch.resize(static_cast<size_t>(workers));
   const int64_t rows_max = R < chunk ? R : chunk;
   const int64_t kmax = D > H ? D : H;
   const int64_t kc = kmax < nn::cpu::kKc ? kmax : nn::cpu::kKc;
   const size_t apack_n = static_cast<size_t>((rows_max + gk.mr - 1) / gk.mr * gk.mr * kc);
   for (int w = 0; w < workers; ++w) {  // sized here, on the calling thread: no allocation in the chunks
-    Scratch& s = m.scratch[static_cast<size_t>(w)];
+    Scratch& s = scratch[static_cast<size_t>(w)];
     auto fit = [](std::vector<float>& v, size_t n) {
       if (v.size() < n) v.resize(n);
     };
@@ -178,12 +178,12 @@ void GruStreamer::step_at(SimdLevel level, const GruStreamStepParams& params) {
   }
   // Rows never interact: each fixed chunk of rows runs every layer on one thread.
   parallel_chunks(R, chunk, workers, [&](int64_t r0, int64_t r1, int worker) {
-    Scratch& s = m.scratch[static_cast<size_t>(worker)];
+    Scratch& s = scratch[static_cast<size_t>(worker)];
     const int64_t n = r1 - r0;
     float *hp = s.hp.data(), *hin = s.hin.data(), *gates = s.gates.data(), *gh = s.gh.data();
     for (int64_t l = 0; l < L; ++l) {
-      const float* b_ih = m.ptrs[4 * l + 2];
-      const float* b_hh = m.ptrs[4 * l + 3];
+      const float* b_ih = tensors[4 * l + 2];
+      const float* b_hh = tensors[4 * l + 3];
       for (int64_t i = 0; i < n; ++i) {
         const int64_t r = r0 + i;
         const int64_t st = p.active ? p.active[r] : r;
@@ -211,10 +211,24 @@ void GruStreamer::step_at(SimdLevel level, const GruStreamStepParams& params) {
   });
 }
 
+}  // namespace
+
+void GruStreamer::step_at(SimdLevel level, const GruStreamStepParams& params) {
+  GruStreamStepParams p = params;
+  p.w = impl_->w;
+  temporal::cpu::check_gru_stream_step(p);
+  if (p.rows == 0) return;
+  run_step(level, p, impl_->packed, false, impl_->scratch);
+}
+
+// Without a streamer the weights may differ from call to call: packed again every call, into
+// reusable per-thread buffers (no page faults once warm).
 void gru_stream_step_at(SimdLevel level, const GruStreamStepParams& p) {
   temporal::cpu::check_gru_stream_step(p);
   if (p.rows == 0) return;
-  GruStreamer(p.w).step_at(level, p);
+  thread_local Packed packs[3];
+  thread_local std::vector<Scratch> scratch;
+  run_step(level, p, packs, true, scratch);
 }
 
 void gru_stream_step(const GruStreamStepParams& p) { gru_stream_step_at(active_simd_level(), p); }
