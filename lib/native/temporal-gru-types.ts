@@ -81,6 +81,15 @@ export interface RawGruShape {
   hiddenSize: number
 }
 
+/** A native GRU stream stepper: the weights copied and packed once (states stay caller-held). */
+export interface RawNativeGruStream {
+  /** One step of many streams, as gruStreamStep with the constructor's weights. */
+  step(args: Omit<RawGruStreamStepArgs, keyof RawGruModel> & { threads?: number }): void
+  /** Frees the packed weights and scratch; later steps throw ERR_SIMSAGE_DISPOSED. */
+  dispose(): void
+  disposed(): boolean
+}
+
 export interface RawTemporalGruBinding {
   gruForward(args: RawGruForwardArgs): void
   gruBackward(args: RawGruBackwardArgs): void
@@ -89,4 +98,8 @@ export interface RawTemporalGruBinding {
   gruStateSave(args: RawGruShape & { state: Float32Array }): Uint8Array
   /** Restores a blob into state (layers x hiddenSize); CORRUPT_FILE / STATE_MISMATCH on a bad blob. */
   gruStateRestore(args: RawGruShape & { bytes: Uint8Array; state: Float32Array }): void
+  /** Snapshots (copies and packs) the weights; bad shapes or tensors throw coded errors. */
+  NativeGruStream: new (
+    args: RawGruModel,
+  ) => RawNativeGruStream
 }

@@ -4,7 +4,7 @@
  */
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
-import type { RawGruModel } from '../native/temporal-gru-types.js'
+import type { RawNativeGruStream } from '../native/temporal-gru-types.js'
 import { Scratch } from '../nn/module.js'
 import { checkF32, describe } from '../validate.js'
 import type { GRU } from './gru.js'
@@ -26,7 +26,7 @@ export class GRUStream {
   readonly inputSize: number
   readonly hiddenSize: number
   readonly layers: number
-  #model: RawGruModel | undefined
+  #native: RawNativeGruStream | undefined
   #state: Float32Array | undefined
   #y = new Scratch()
 
@@ -37,7 +37,8 @@ export class GRUStream {
     this.inputSize = m.inputSize
     this.hiddenSize = m.hiddenSize
     this.layers = m.layers
-    this.#model = { ...m, weights: m.weights.map((w) => w.slice()) }
+    // The native stepper copies the weights and packs them once for the GEMM kernels.
+    this.#native = callNative(() => new (binding().NativeGruStream)(m))
     this.#state = new Float32Array(streams * m.layers * m.hiddenSize)
   }
 
@@ -51,7 +52,7 @@ export class GRUStream {
    *   reused by the next step with the same row count).
    */
   step(x: Float32Array, active?: Int32Array, carry?: Float32Array): Float32Array {
-    const model = this.#live()
+    const native = this.#live()
     if (active !== undefined && !(active instanceof Int32Array)) {
       throw new SimsageError(ErrorCodes.INVALID_TYPE, `active must be an Int32Array, got ${describe(active)}`)
     }
@@ -60,9 +61,7 @@ export class GRUStream {
     if (carry !== undefined) checkF32(carry, 'carry', rows, 'rows')
     const y = this.#y.get(rows * this.hiddenSize)
     if (rows === 0) return y
-    callNative(() =>
-      binding().gruStreamStep({ ...model, streams: this.streams, state: this.#state!, active, x, carry, y }),
-    )
+    callNative(() => native.step({ streams: this.streams, state: this.#state!, active, x, carry, y }))
     return y
   }
 
@@ -110,7 +109,8 @@ export class GRUStream {
 
   /** Drops the states and the weight snapshot; any later call throws ERR_SIMSAGE_DISPOSED. */
   dispose(): void {
-    this.#model = undefined
+    this.#native?.dispose()
+    this.#native = undefined
     this.#state = undefined
   }
 
@@ -118,9 +118,9 @@ export class GRUStream {
     this.dispose()
   }
 
-  #live(): RawGruModel {
-    if (!this.#model) throw new SimsageError(ErrorCodes.DISPOSED, 'this GRUStream has been disposed')
-    return this.#model
+  #live(): RawNativeGruStream {
+    if (!this.#native) throw new SimsageError(ErrorCodes.DISPOSED, 'this GRUStream has been disposed')
+    return this.#native
   }
 
   #shape(): { layers: number; inputSize: number; hiddenSize: number } {

@@ -4,7 +4,10 @@
 // an array of 4 * layers Float32Arrays in PyTorch's order (weight_ih_l0, weight_hh_l0, bias_ih_l0,
 // bias_hh_l0, ...), and caller-provided outputs written in place. The calls are synchronous: a
 // forward or backward is one step of a training loop, and a stream step serves one event batch.
+// NativeGruStream wraps a GruStreamer (the weights copied and packed once); the stream states stay
+// in a caller-held Float32Array, so state(), reset(), save() and restore() are plain array work.
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -176,6 +179,89 @@ Napi::Value GruStateRestore(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+class NativeGruStream : public Napi::ObjectWrap<NativeGruStream> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "NativeGruStream",
+        {InstanceMethod<&NativeGruStream::Step>("step"), InstanceMethod<&NativeGruStream::Dispose>("dispose"),
+         InstanceMethod<&NativeGruStream::Disposed>("disposed")});
+  }
+
+  // new NativeGruStream({ layers, inputSize, hiddenSize, weights }): the weights are copied and
+  // packed here.
+  explicit NativeGruStream(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeGruStream>(info) {
+    Napi::Env env = info.Env();
+    Args o(info, "NativeGruStream");
+    GruWeights w = shape_of(o);
+    std::vector<float*> t = tensor_list(o, w, "weights");
+    std::vector<const float*> ct(t.begin(), t.end());
+    w.tensors = ct.data();
+    st_ = guard(env, [&] { return std::make_unique<GruStreamer>(w); });
+    account(env);
+  }
+
+  ~NativeGruStream() override { release(Env()); }
+
+ private:
+  GruStreamer& st(Napi::Env env) {
+    if (!st_) throw_js(env, "ERR_SIMSAGE_DISPOSED", "the GRU stream has been disposed");
+    return *st_;
+  }
+
+  void account(Napi::Env env) {
+    const int64_t now = static_cast<int64_t>(st_->native_bytes());
+    if (now != reported_) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_);
+      reported_ = now;
+    }
+  }
+
+  void release(Napi::Env env) noexcept {
+    st_.reset();
+    if (reported_ == 0) return;
+    try {
+      Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
+    } catch (...) {
+    }
+    reported_ = 0;
+  }
+
+  // step({ streams, state, x, active?, carry?, y, threads? }): as gruStreamStep without the model.
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args o(info, "step");
+    GruStreamer& s = st(env);
+    GruStreamStepParams p;
+    p.w = s.weights();
+    const int64_t L = p.w.layers, D = p.w.input_size, H = p.w.hidden_size;
+    p.streams = dim_of(o, "streams", 1);
+    p.state = o.f32("state", p.streams * L * H);
+    if (o.has("active")) {
+      p.active = o.i32_any("active", &p.rows);
+    } else {
+      p.rows = p.streams;
+    }
+    p.x = o.f32("x", p.rows * D);
+    p.carry = o.f32_opt("carry", p.rows);
+    p.y = o.f32("y", p.rows * H);
+    p.threads = o.threads();
+    guard(env, [&] { s.step(p); });
+    account(env);
+    return env.Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    release(info.Env());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !st_); }
+
+  std::unique_ptr<GruStreamer> st_;
+  int64_t reported_ = 0;
+};
+
 }  // namespace
 
 void register_temporal_gru(Napi::Env env, Napi::Object exports) {
@@ -184,6 +270,7 @@ void register_temporal_gru(Napi::Env env, Napi::Object exports) {
   exports.Set("gruStreamStep", Napi::Function::New(env, GruStreamStep, "gruStreamStep"));
   exports.Set("gruStateSave", Napi::Function::New(env, GruStateSave, "gruStateSave"));
   exports.Set("gruStateRestore", Napi::Function::New(env, GruStateRestore, "gruStateRestore"));
+  exports.Set("NativeGruStream", NativeGruStream::Define(env));
 }
 
 }  // namespace addon

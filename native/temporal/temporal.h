@@ -298,6 +298,33 @@ struct GruStreamStepParams {
 void gru_stream_step(const GruStreamStepParams& p);
 void gru_stream_step_at(SimdLevel level, const GruStreamStepParams& p);
 
+// The same step with the weights snapshotted once: the constructor copies the parameters and packs
+// W_ih and W_hh of every layer into the nn GEMM's B-panel layout (per SIMD level, on first use), so
+// a step runs the packed GEMM kernels directly: fixed chunks of rows (about 4K floats of state
+// each) run every layer on one thread, a single chunk (a few streams) on the calling thread,
+// with scratch reused across steps (no allocation per step once warm). step_at(level, p) ignores
+// p.w (the snapshot is used) and otherwise takes, checks and returns exactly what
+// gru_stream_step_at does, with the same results. One step at a time per streamer (not
+// thread-safe); later changes to the caller's arrays do not affect it.
+class GruStreamer {
+ public:
+  explicit GruStreamer(const GruWeights& w);  // bad shape or null tensor -> coded error
+  ~GruStreamer();
+  GruStreamer(const GruStreamer&) = delete;
+  GruStreamer& operator=(const GruStreamer&) = delete;
+
+  // The snapshot's shape and tensors (owned by the streamer).
+  const GruWeights& weights() const;
+  // Bytes held (weight copies, packed panels, scratch).
+  size_t native_bytes() const;
+  void step(const GruStreamStepParams& p);
+  void step_at(SimdLevel level, const GruStreamStepParams& p);
+
+ private:
+  struct Impl;
+  Impl* impl_ = nullptr;
+};
+
 // One stream's state as bytes: magic "SGRU", u32 version, u64 fingerprint of (layers, D, H), u32
 // float count, the floats (little endian), u32 CRC-32 (IEEE) of everything before it. Restoring
 // checks all of it: a short, long or damaged blob -> ERR_SIMSAGE_CORRUPT_FILE; a blob from a GRU of

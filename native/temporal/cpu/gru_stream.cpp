@@ -1,6 +1,8 @@
 // GRU streaming on the CPU: one batched step for many streams, and a stream's state as a versioned,
-// checksummed blob (formats in temporal/temporal.h). A step runs the forward's own pieces (the same
-// GEMMs and gate kernels, one row per stream), so it reproduces the full forward at that position.
+// checksummed blob (formats in temporal/temporal.h). A step runs the forward's own pieces (nn's
+// packed GEMM kernels with the same K blocking, and the gate kernels, one row per stream), so it
+// reproduces the full forward at that position. GruStreamer packs W_ih and W_hh once (per SIMD
+// level); gru_stream_step is a streamer built for one call.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -10,6 +12,8 @@
 #include "core/error.h"
 #include "core/finite.h"
 #include "core/parallel.h"
+#include "core/thread_pool.h"
+#include "nn/cpu/gemm_kernels.h"
 #include "nn/nn.h"
 #include "temporal/cpu/gru_cell_kernels.h"
 #include "temporal/cpu/gru_checks.h"
@@ -18,31 +22,6 @@
 namespace simsage {
 
 namespace {
-
-float* grow(int slot, int64_t n) {
-  thread_local std::vector<float> v[4];
-  if (v[slot].size() < static_cast<size_t>(n)) v[slot].resize(static_cast<size_t>(n));
-  return v[slot].data();
-}
-
-void gemm_nt(SimdLevel level, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, int64_t ldc,
-             int threads) {
-  GemmParams g;
-  g.trans_b = true;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = k;
-  g.b = b;
-  g.ldb = k;
-  g.c = c;
-  g.ldc = ldc;
-  // A step of a few streams is less work than waking a pool worker (and the packing's hand-off):
-  // below 2^18 multiply-adds it runs on the calling thread (gemm_at's sums do not depend on threads).
-  g.threads = static_cast<double>(m) * n * k < (1 << 18) ? 1 : threads;
-  gemm_at(level, g);
-}
 
 // ---- state blobs ----
 
@@ -62,39 +41,194 @@ uint64_t fingerprint(const GruWeights& w) {
 
 }  // namespace
 
+namespace {
+
+using nn::cpu::GemmKernels;
+
+// op(B) = W^T (k x n, W n x k row-major) in nn's B-panel layout (nn/cpu/gemm_kernels.h: panels of
+// 16 columns, element (l, j) of panel p at (p * k + l) * 16 + j, zero past n, the panel count a
+// multiple of np).
+int64_t pack_wt(const GemmKernels& gk, const float* w, int64_t k, int64_t n, std::vector<float>* out) {
+  const int64_t panels = ((n + 15) / 16 + gk.np - 1) / gk.np * gk.np;
+  out->assign(static_cast<size_t>(panels * k * 16), 0.f);
+  float* dst = out->data();
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t j = 0; j < 16; ++j) {
+      const int64_t c = p * 16 + j;
+      if (c >= n) continue;
+      const float* src = w + c * k;
+      for (int64_t l = 0; l < k; ++l) dst[(p * k + l) * 16 + j] = src[l];
+    }
+  return panels;
+}
+
+// C rows [0, m) (ldc) = A (m x k, lda) op(B) on the calling thread; summed as gemm_at sums.
+void rows_mm(const GemmKernels& gk, const float* a, int64_t lda, const float* bpack, int64_t panels, int64_t n,
+             int64_t k, float* c, int64_t ldc, int64_t m, float* apack) {
+  nn::cpu::Task t;
+  t.a = a;
+  t.lda = lda;
+  t.bpack = bpack;
+  t.m = m;
+  t.n = n;
+  t.k = k;
+  t.c = c;
+  t.ldc = ldc;
+  t.i0 = 0;
+  t.i1 = m;
+  t.p0 = 0;
+  t.p1 = panels;
+  t.apack = apack;
+  gk.run(t);
+}
+
+struct Packed {
+  bool ready = false;
+  std::vector<std::vector<float>> ih, hh;  // per layer
+  int64_t panels = 0;
+};
+
+struct Scratch {
+  std::vector<float> hp, hin, gates, gh, apack;
+};
+
+}  // namespace
+
+struct GruStreamer::Impl {
+  GruWeights w;
+  std::vector<std::vector<float>> tensors;
+  std::vector<const float*> ptrs;
+  Packed packed[3];              // by SimdLevel
+  std::vector<Scratch> scratch;  // per worker
+};
+
+GruStreamer::GruStreamer(const GruWeights& w) {
+  temporal::cpu::check_gru_weights("GruStreamer", w);
+  impl_ = new Impl();
+  Impl& m = *impl_;
+  m.w = w;
+  m.tensors.resize(static_cast<size_t>(4 * w.layers));
+  m.ptrs.resize(m.tensors.size());
+  for (int64_t i = 0; i < 4 * w.layers; ++i) {
+    const int64_t n = gru_tensor_size(w, i);
+    m.tensors[i].assign(w.tensors[i], w.tensors[i] + n);
+    m.ptrs[i] = m.tensors[i].data();
+  }
+  m.w.tensors = m.ptrs.data();
+}
+
+GruStreamer::~GruStreamer() { delete impl_; }
+
+const GruWeights& GruStreamer::weights() const { return impl_->w; }
+
+size_t GruStreamer::native_bytes() const {
+  size_t n = 0;
+  for (const auto& t : impl_->tensors) n += t.capacity();
+  for (const Packed& p : impl_->packed) {
+    for (const auto& t : p.ih) n += t.capacity();
+    for (const auto& t : p.hh) n += t.capacity();
+  }
+  for (const Scratch& s : impl_->scratch)
+    n += s.hp.capacity() + s.hin.capacity() + s.gates.capacity() + s.gh.capacity() + s.apack.capacity();
+  return sizeof(float) * n;
+}
+
+void GruStreamer::step(const GruStreamStepParams& p) { step_at(active_simd_level(), p); }
+
+namespace {
+
+// One checked step of p (p.w's tensors are used for the biases and, when packing, the weights):
+// packs[level] holds W_ih and W_hh packed for that level's table (packed here when not ready, or on
+// every call with `repack`); scratch grows to the workers used and is reused.
+void run_step(SimdLevel level, const GruStreamStepParams& p, Packed* packs, bool repack,
+              std::vector<Scratch>& scratch) {
+  SimdLevel used = level;
+  const GemmKernels& gk = nn::cpu::gemm_kernels_for(level, &used);
+  const temporal::cpu::GruCellKernels& kern = temporal::cpu::gru_cell_kernels_for(level);
+  const int64_t L = p.w.layers, R = p.rows, D = p.w.input_size, H = p.w.hidden_size, G = 4 * H, H3 = 3 * H;
+  const float* const* tensors = p.w.tensors;
+  Packed& pk = packs[static_cast<int>(used)];
+  if (!pk.ready || repack) {
+    pk.ih.resize(static_cast<size_t>(L));
+    pk.hh.resize(static_cast<size_t>(L));
+    for (int64_t l = 0; l < L; ++l) {
+      pk.panels = pack_wt(gk, tensors[4 * l], l == 0 ? D : H, H3, &pk.ih[l]);
+      pack_wt(gk, tensors[4 * l + 1], H, H3, &pk.hh[l]);
+    }
+    pk.ready = true;
+  }
+  const int64_t chunk = 4096 / H < 1 ? 1 : 4096 / H;  // the forward's row chunk
+  const int64_t tasks = (R + chunk - 1) / chunk;
+  const int workers = tasks == 1 ? 1 : resolve_threads(p.threads);
+  if (static_cast<int>(scratch.size()) < workers) scratch.resize(static_cast<size_t>(workers));
+  const int64_t rows_max = R < chunk ? R : chunk;
+  const int64_t kmax = D > H ? D : H;
+  const int64_t kc = kmax < nn::cpu::kKc ? kmax : nn::cpu::kKc;
+  const size_t apack_n = static_cast<size_t>((rows_max + gk.mr - 1) / gk.mr * gk.mr * kc);
+  for (int w = 0; w < workers; ++w) {  // sized here, on the calling thread: no allocation in the chunks
+    Scratch& s = scratch[static_cast<size_t>(w)];
+    auto fit = [](std::vector<float>& v, size_t n) {
+      if (v.size() < n) v.resize(n);
+    };
+    fit(s.hp, static_cast<size_t>(rows_max * H));
+    fit(s.hin, static_cast<size_t>(rows_max * H));
+    fit(s.gates, static_cast<size_t>(rows_max * G));
+    fit(s.gh, static_cast<size_t>(rows_max * H3));
+    fit(s.apack, apack_n);
+  }
+  // Rows never interact: each fixed chunk of rows runs every layer on one thread.
+  parallel_chunks(R, chunk, workers, [&](int64_t r0, int64_t r1, int worker) {
+    Scratch& s = scratch[static_cast<size_t>(worker)];
+    const int64_t n = r1 - r0;
+    float *hp = s.hp.data(), *hin = s.hin.data(), *gates = s.gates.data(), *gh = s.gh.data();
+    for (int64_t l = 0; l < L; ++l) {
+      const float* b_ih = tensors[4 * l + 2];
+      const float* b_hh = tensors[4 * l + 3];
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t r = r0 + i;
+        const int64_t st = p.active ? p.active[r] : r;
+        const float* src = p.state + (st * L + l) * H;
+        const float c = p.carry ? p.carry[r] : 1.f;
+        float* dst = hp + i * H;
+        if (c == 1.f) {
+          std::memcpy(dst, src, sizeof(float) * H);
+        } else {
+          for (int64_t j = 0; j < H; ++j) dst[j] = c * src[j];
+        }
+      }
+      const int64_t in_dim = l == 0 ? D : H;
+      const float* in = l == 0 ? p.x + r0 * D : hin;
+      rows_mm(gk, in, in_dim, pk.ih[l].data(), pk.panels, H3, in_dim, gates, G, n, s.apack.data());
+      rows_mm(gk, hp, H, pk.hh[l].data(), pk.panels, H3, H, gh, H3, n, s.apack.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t r = r0 + i;
+        const int64_t st = p.active ? p.active[r] : r;
+        float* h = l == L - 1 ? p.y + r * H : hin + i * H;
+        kern.fwd(H, gates + i * G, gh + i * H3, b_ih, b_hh, hp + i * H, gates + i * G, h);
+        std::memcpy(p.state + (st * L + l) * H, h, sizeof(float) * H);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void GruStreamer::step_at(SimdLevel level, const GruStreamStepParams& params) {
+  GruStreamStepParams p = params;
+  p.w = impl_->w;
+  temporal::cpu::check_gru_stream_step(p);
+  if (p.rows == 0) return;
+  run_step(level, p, impl_->packed, false, impl_->scratch);
+}
+
+// Without a streamer the weights may differ from call to call: packed again every call, into
+// reusable per-thread buffers (no page faults once warm).
 void gru_stream_step_at(SimdLevel level, const GruStreamStepParams& p) {
   temporal::cpu::check_gru_stream_step(p);
   if (p.rows == 0) return;
-  const temporal::cpu::GruCellKernels& kern = temporal::cpu::gru_cell_kernels_for(level);
-  const int64_t L = p.w.layers, R = p.rows, D = p.w.input_size, H = p.w.hidden_size, G = 4 * H;
-  float* hp = grow(0, R * H);     // previous states of the layer, after carry
-  float* hin = grow(1, R * H);    // the layer's new states = the next layer's input
-  float* gates = grow(2, R * G);  // input projection, then the gates
-  float* gh = grow(3, R * 3 * H);
-  const int64_t chunk = 4096 / H < 1 ? 1 : 4096 / H;
-  for (int64_t l = 0; l < L; ++l) {
-    const float* w_ih = p.w.tensors[4 * l];
-    const float* w_hh = p.w.tensors[4 * l + 1];
-    const float* b_ih = p.w.tensors[4 * l + 2];
-    const float* b_hh = p.w.tensors[4 * l + 3];
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t s = p.active ? p.active[r] : r;
-      const float* src = p.state + (s * L + l) * H;
-      const float c = p.carry ? p.carry[r] : 1.f;
-      for (int64_t j = 0; j < H; ++j) hp[r * H + j] = c == 1.f ? src[j] : c * src[j];
-    }
-    const float* in = l == 0 ? p.x : hin;
-    gemm_nt(level, R, 3 * H, l == 0 ? D : H, in, w_ih, gates, G, p.threads);
-    gemm_nt(level, R, 3 * H, H, hp, w_hh, gh, 3 * H, p.threads);
-    parallel_chunks(R, chunk, p.threads, [&](int64_t r0, int64_t r1, int) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t s = p.active ? p.active[r] : r;
-        float* h = l == L - 1 ? p.y + r * H : hin + r * H;
-        kern.fwd(H, gates + r * G, gh + r * 3 * H, b_ih, b_hh, hp + r * H, gates + r * G, h);
-        std::memcpy(p.state + (s * L + l) * H, h, sizeof(float) * H);
-      }
-    });
-  }
+  thread_local Packed packs[3];
+  thread_local std::vector<Scratch> scratch;
+  run_step(level, p, packs, true, scratch);
 }
 
 void gru_stream_step(const GruStreamStepParams& p) { gru_stream_step_at(active_simd_level(), p); }
