@@ -19,6 +19,9 @@ function fmix32(h: number): number {
   return h >>> 0
 }
 
+/** floor(h · n / 2^32), exact (partial products below 2^53). */
+const range = (h: number, n: number) => Math.floor(((h >>> 16) * n + Math.floor(((h & 0xffff) * n) / 65536)) / 65536)
+
 const isWord = (c: number) => c >= 0x80 || (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90)
 
 /** Weights and sizes of the bag (copied from simsage's so outputs agree). */
@@ -69,9 +72,9 @@ export class PlainTextBag {
     lo = fmix32(lo ^ n)
     hi = fmix32(hi ^ n)
     const w = this.#w
-    const a = (lo % w.rows) * w.dim
-    const b = (hi % w.rows) * w.dim
-    const q = fmix32(lo ^ rotl(hi, 16)) % w.importanceRows
+    const a = range(lo, w.rows) * w.dim
+    const b = range(hi, w.rows) * w.dim
+    const q = range(fmix32(lo ^ rotl(hi, 16)), w.importanceRows)
     const w0 = w.importance[2 * q]
     const w1 = w.importance[2 * q + 1]
     const acc = this.#acc

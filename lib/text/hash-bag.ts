@@ -66,8 +66,8 @@ export interface HashBagTensors {
 }
 
 /**
- * A hash embedding bag: for token t with hash halves (lo, hi), rows a = lo mod R, b = hi mod R of
- * the table E [R, D] and importance row q (native/text/text.h) of P [Q, 2]:
+ * A hash embedding bag: for token t with hash halves (lo, hi), rows a = ⌊lo·R/2³²⌋, b = ⌊hi·R/2³²⌋
+ * of the table E [R, D] and importance row q ({@link hashRows}) of P [Q, 2]:
  * e_t = P[q,0]·E[a] + P[q,1]·E[b]; per text j, s_j = Σ_t e_t (sum pooling; one text = one field);
  * y_j = LayerNorm(s_j)·gamma + beta.
  *

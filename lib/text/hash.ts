@@ -58,11 +58,16 @@ export function hashToken(token: string, kind: TokenKind, seed = 0): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo)
 }
 
+/** floor(h · n / 2^32) exactly for 32-bit h and n ≤ 2^31 (every partial product below 2^53). */
+export function rangeReduce(h: number, n: number): number {
+  return Math.floor(((h >>> 16) * n + Math.floor(((h & 0xffff) * n) / 65536)) / 65536)
+}
+
 /**
  * The rows of a hash (lanes lo, hi) in a table of `rows` rows and an importance table of
- * `importanceRows` rows: a = lo mod rows, b = hi mod rows, q = fmix32(lo xor rotl(hi, 16)) mod
- * importanceRows.
+ * `importanceRows` rows, by multiply-shift range reduction r(h, n) = floor(h · n / 2^32):
+ * a = r(lo, rows), b = r(hi, rows), q = r(fmix32(lo xor rotl(hi, 16)), importanceRows).
  */
 export function hashRows(lo: number, hi: number, rows: number, importanceRows: number): [number, number, number] {
-  return [lo % rows, hi % rows, fmix32(lo ^ rotl(hi, 16)) % importanceRows]
+  return [rangeReduce(lo, rows), rangeReduce(hi, rows), rangeReduce(fmix32(lo ^ rotl(hi, 16)), importanceRows)]
 }

@@ -21,8 +21,9 @@
 // value is the same on every platform and in lib/text's TypeScript twin (hashToken).
 //
 // Hash embedding bag. Table E [R, D], importance table P [Q, 2], layer norm gamma, beta [D]. A
-// token with hash (H_hi, H_lo) uses rows a = H_lo mod R, b = H_hi mod R and importance row
-// q = fmix32(H_lo xor rotl(H_hi, 16)) mod Q:
+// token with hash (H_hi, H_lo) uses rows a = range(H_lo, R), b = range(H_hi, R) and importance
+// row q = range(fmix32(H_lo xor rotl(H_hi, 16)), Q), where range(h, n) = floor(h * n / 2^32)
+// (Lemire's multiply-shift reduction of a 32-bit hash to [0, n): no division):
 //   e_t = P[q, 0] E[a] + P[q, 1] E[b]
 //   s_j = sum over the tokens t of segment j of e_t      (sum pooling; an empty segment gives 0)
 //   y_j = LayerNorm(s_j) gamma + beta                     (population variance, eps inside sqrt)
@@ -92,8 +93,9 @@ inline uint32_t text_fmix32(uint32_t h) {
 inline HashRows text_hash_rows(uint64_t hash, int64_t rows, int64_t importance_rows) {
   const uint32_t lo = static_cast<uint32_t>(hash), hi = static_cast<uint32_t>(hash >> 32);
   const uint32_t mixed = text_fmix32(lo ^ ((hi << 16) | (hi >> 16)));
-  return {static_cast<int64_t>(lo % static_cast<uint64_t>(rows)), static_cast<int64_t>(hi % static_cast<uint64_t>(rows)),
-          static_cast<int64_t>(mixed % static_cast<uint64_t>(importance_rows))};
+  const uint64_t r = static_cast<uint64_t>(rows), q = static_cast<uint64_t>(importance_rows);
+  return {static_cast<int64_t>((lo * r) >> 32), static_cast<int64_t>((hi * r) >> 32),
+          static_cast<int64_t>((mixed * q) >> 32)};
 }
 
 // ---- hash embedding bag ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ namespace {
 constexpr int64_t kSegChunk = 64;    // segments per forward / layer-norm task
 constexpr int64_t kRowChunk = 256;   // distinct rows per gradient task
 constexpr int64_t kTokChunk = 2048;  // tokens per row-lookup task
-constexpr int64_t kAhead = 4;        // tokens prefetched ahead in the forward
+constexpr int64_t kAhead = 8;        // tokens prefetched ahead in the forward
 
 void prefetch_row(const float* row, int64_t dim) {
   for (int64_t i = 0; i < dim; i += 16) __builtin_prefetch(row + i);
@@ -29,17 +29,27 @@ void prefetch_row(const float* row, int64_t dim) {
 void forward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels& kl, const HashBagParams& p) {
   const int64_t D = p.dim;
   parallel_chunks(p.segments, kSegChunk, p.threads, [&](int64_t b0, int64_t b1, int) {
+    // The chunk's rows first (independent of the table), then the gathers with rows kAhead tokens
+    // ahead prefetched: the table is far larger than the caches and every row is a random access.
+    thread_local std::vector<HashRows> rows;
+    const int64_t t0 = p.offsets[b0], t1 = p.offsets[b1];
+    rows.resize(static_cast<size_t>(t1 - t0));
+    for (int64_t t = t0; t < t1; ++t) rows[static_cast<size_t>(t - t0)] = text_hash_rows(p.hashes[t], p.rows, p.importance_rows);
+    for (int64_t t = t0; t < t0 + kAhead && t < t1; ++t) {
+      prefetch_row(p.table + rows[static_cast<size_t>(t - t0)].a * D, D);
+      prefetch_row(p.table + rows[static_cast<size_t>(t - t0)].b * D, D);
+    }
     for (int64_t j = b0; j < b1; ++j) {
       float* s = p.pooled + j * D;
       std::memset(s, 0, static_cast<size_t>(D) * sizeof(float));
-      const int64_t t0 = p.offsets[j], t1 = p.offsets[j + 1];
-      for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t t = p.offsets[j]; t < p.offsets[j + 1]; ++t) {
         if (t + kAhead < t1) {
-          const HashRows f = text_hash_rows(p.hashes[t + kAhead], p.rows, p.importance_rows);
+          const HashRows& f = rows[static_cast<size_t>(t + kAhead - t0)];
           prefetch_row(p.table + f.a * D, D);
           prefetch_row(p.table + f.b * D, D);
+          __builtin_prefetch(p.importance + 2 * f.q);
         }
-        const HashRows r = text_hash_rows(p.hashes[t], p.rows, p.importance_rows);
+        const HashRows& r = rows[static_cast<size_t>(t - t0)];
         const float* w = p.importance + 2 * r.q;
         kb.axpy2(D, w[0], p.table + r.a * D, w[1], p.table + r.b * D, s);
       }

@@ -25,6 +25,7 @@ struct ChunkOut {
   std::vector<uint8_t> kinds;
   std::vector<int64_t> counts;  // tokens per string
   std::vector<uint32_t> cps;    // code points of the string being featurised
+  std::vector<uint32_t> mlo, mhi;  // their lane mixes (TokenHasher::mix_lo / mix_hi)
 };
 
 void emit(ChunkOut* o, uint64_t h, uint8_t kind) {
@@ -32,41 +33,60 @@ void emit(ChunkOut* o, uint64_t h, uint8_t kind) {
   o->kinds.push_back(kind);
 }
 
-// Tokens of one string (text.h's order) appended to o.
+// Tokens of one string (text.h's order) appended to o. Each code point is mixed once; a token
+// streams the mixes of its code points (and of the '#' and ' ' marks) through the lanes.
 void featurize_one(const TextFeaturizeParams& p, const uint16_t* units, int64_t len, ChunkOut* o) {
   std::vector<uint32_t>& cps = o->cps;
   cps.clear();
   for (int64_t i = 0; i < len;) cps.push_back(next_code_point(units, len, &i));
   const int64_t n = static_cast<int64_t>(cps.size());
+  o->mlo.resize(static_cast<size_t>(n));
+  o->mhi.resize(static_cast<size_t>(n));
+  const uint32_t* ml = o->mlo.data();
+  const uint32_t* mh = o->mhi.data();
+  for (int64_t i = 0; i < n; ++i) {
+    o->mlo[static_cast<size_t>(i)] = TokenHasher::mix_lo(cps[static_cast<size_t>(i)]);
+    o->mhi[static_cast<size_t>(i)] = TokenHasher::mix_hi(cps[static_cast<size_t>(i)]);
+  }
+  const uint32_t mark_lo = TokenHasher::mix_lo('#'), mark_hi = TokenHasher::mix_hi('#');
+  const uint32_t space_lo = TokenHasher::mix_lo(' '), space_hi = TokenHasher::mix_hi(' ');
   int64_t prev_b = -1, prev_e = -1;
   for (int64_t i = 0; i < n;) {
-    if (!is_word_char(cps[i])) {
+    if (!is_word_char(cps[static_cast<size_t>(i)])) {
       ++i;
       continue;
     }
     const int64_t b = i;
-    while (i < n && is_word_char(cps[i])) ++i;
+    while (i < n && is_word_char(cps[static_cast<size_t>(i)])) ++i;
     const int64_t e = i;
     if (p.trigrams) {
       // "#" w "#": trigram t covers positions t-1, t, t+1 of w, '#' outside [b, e).
       for (int64_t t = b; t < e; ++t) {
         TokenHasher h(p.seed, kTextTrigram);
-        h.add(t == b ? uint32_t('#') : cps[t - 1]);
-        h.add(cps[t]);
-        h.add(t + 1 == e ? uint32_t('#') : cps[t + 1]);
+        if (t == b) {
+          h.add_mixed(mark_lo, mark_hi);
+        } else {
+          h.add_mixed(ml[t - 1], mh[t - 1]);
+        }
+        h.add_mixed(ml[t], mh[t]);
+        if (t + 1 == e) {
+          h.add_mixed(mark_lo, mark_hi);
+        } else {
+          h.add_mixed(ml[t + 1], mh[t + 1]);
+        }
         emit(o, h.finish(), kTextTrigram);
       }
     }
     if (p.words) {
       TokenHasher h(p.seed, kTextWord);
-      for (int64_t t = b; t < e; ++t) h.add(cps[t]);
+      for (int64_t t = b; t < e; ++t) h.add_mixed(ml[t], mh[t]);
       emit(o, h.finish(), kTextWord);
     }
     if (p.bigrams && prev_b >= 0) {
       TokenHasher h(p.seed, kTextBigram);
-      for (int64_t t = prev_b; t < prev_e; ++t) h.add(cps[t]);
-      h.add(uint32_t(' '));
-      for (int64_t t = b; t < e; ++t) h.add(cps[t]);
+      for (int64_t t = prev_b; t < prev_e; ++t) h.add_mixed(ml[t], mh[t]);
+      h.add_mixed(space_lo, space_hi);
+      for (int64_t t = b; t < e; ++t) h.add_mixed(ml[t], mh[t]);
       emit(o, h.finish(), kTextBigram);
     }
     prev_b = b;

@@ -20,11 +20,15 @@ struct TokenHasher {
     lo = static_cast<uint32_t>(seed) ^ k;
     hi = (static_cast<uint32_t>(seed >> 32) ^ 0x9E3779B9u) ^ k;
   }
-  void add(uint32_t c) {
-    lo = rotl32(lo ^ (rotl32(c * 0xCC9E2D51u, 15) * 0x1B873593u), 13) * 5u + 0xE6546B64u;
-    hi = rotl32(hi ^ (rotl32(c * 0x1B873593u, 17) * 0xCC9E2D51u), 13) * 5u + 0xE6546B64u;
+  void add(uint32_t c) { add_mixed(mix_lo(c), mix_hi(c)); }
+  // One code point given as its two mixes (a featuriser mixes each code point of a string once).
+  void add_mixed(uint32_t mlo, uint32_t mhi) {
+    lo = rotl32(lo ^ mlo, 13) * 5u + 0xE6546B64u;
+    hi = rotl32(hi ^ mhi, 13) * 5u + 0xE6546B64u;
     ++n;
   }
+  static uint32_t mix_lo(uint32_t c) { return rotl32(c * 0xCC9E2D51u, 15) * 0x1B873593u; }
+  static uint32_t mix_hi(uint32_t c) { return rotl32(c * 0x1B873593u, 17) * 0xCC9E2D51u; }
   uint64_t finish() const {
     return (static_cast<uint64_t>(text_fmix32(hi ^ n)) << 32) | static_cast<uint64_t>(text_fmix32(lo ^ n));
   }
