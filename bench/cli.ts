@@ -159,7 +159,11 @@ export function registerBenchCommands(program: Command): void {
     .description(
       'featurise + embed short queries (hash embedding bag): simsage vs a plain TS loop and onnxruntime-node, one thread',
     )
-    .option('--commits <path>', 'commits JSONL (gzip when .gz); subjects are the queries', '../shared/data/symfony/commits.jsonl.gz')
+    .option(
+      '--commits <path>',
+      'commits JSONL (gzip when .gz); subjects are the queries',
+      '../shared/data/symfony/commits.jsonl.gz',
+    )
     .option('--queries <n>', 'number of queries', '20000')
     .option('--batch <n>', 'queries per call', '256')
     .option('--dim <d>', 'embedding dimension', '64')

@@ -5,8 +5,8 @@
  * reusable buffers and no allocation per token.
  */
 
-const NON_ASCII = /[^\x00-\x7f]/
-const NON_ASCII_SEPARATOR = /[^\x00-\x7f\p{L}\p{M}\p{N}]+/gu
+const NON_ASCII = /\P{ASCII}/u
+const NON_ASCII_SEPARATOR = /[^\p{ASCII}\p{L}\p{M}\p{N}]+/gu
 
 const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r))
 
@@ -83,7 +83,9 @@ export class PlainTextBag {
   }
 
   #embedOne(raw: string, out: Float32Array, at: number): void {
-    const s = NON_ASCII.test(raw) ? raw.normalize('NFKC').toLowerCase().replace(NON_ASCII_SEPARATOR, ' ') : raw.toLowerCase()
+    const s = NON_ASCII.test(raw)
+      ? raw.normalize('NFKC').toLowerCase().replace(NON_ASCII_SEPARATOR, ' ')
+      : raw.toLowerCase()
     if (this.#cps.length < s.length + 2) this.#cps = new Int32Array(2 * s.length + 2)
     if (this.#tmp.length < 2 * s.length + 2) this.#tmp = new Int32Array(2 * s.length + 2)
     const cps = this.#cps
@@ -101,7 +103,9 @@ export class PlainTextBag {
       }
       cps[n++] = 35
       const b = n
-      while (i < s.length && isWord((c = s.codePointAt(i) as number))) {
+      while (i < s.length) {
+        c = s.codePointAt(i) as number
+        if (!isWord(c)) break
         cps[n++] = c
         i += c > 0xffff ? 2 : 1
       }

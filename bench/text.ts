@@ -115,7 +115,7 @@ export async function runTextBench(o: TextBenchOptions): Promise<TextBenchReport
       const outs = batches.map((b) => new Float32Array(b.length * o.dim))
       agreement.plain = diff(plain.embed(batches[0]), first).maxAbsDiff
       await timeIt('plain TS', 'featurize+embed', () => {
-        batches.forEach((b, i) => plain.embed(b, outs[i]))
+        for (let i = 0; i < batches.length; i++) plain.embed(batches[i], outs[i])
       })
     }
     if (want('onnx')) {
@@ -127,7 +127,13 @@ export async function runTextBench(o: TextBenchOptions): Promise<TextBenchReport
         const toIds = (f: { count: number; offsets: Int32Array; hashes: BigUint64Array }): BagIds => {
           const n = f.hashes.length
           const lanes = new Uint32Array(f.hashes.buffer, f.hashes.byteOffset, 2 * n)
-          const ids = { a: new BigInt64Array(n), b: new BigInt64Array(n), q: new BigInt64Array(n), seg: new BigInt64Array(n), batch: f.count }
+          const ids = {
+            a: new BigInt64Array(n),
+            b: new BigInt64Array(n),
+            q: new BigInt64Array(n),
+            seg: new BigInt64Array(n),
+            batch: f.count,
+          }
           for (let j = 0; j < f.count; j++) {
             for (let k = f.offsets[j]; k < f.offsets[j + 1]; k++) {
               const [a, b, q] = api.hashRows(lanes[2 * k], lanes[2 * k + 1], bag.rows, bag.importanceRows)
@@ -189,12 +195,15 @@ export function formatTextReport(r: TextBenchReport): string {
     )
   }
   lines.push('')
-  for (const [k, v] of Object.entries(r.agreement)) lines.push(`max |y - simsage y| on batch 0, ${k}: ${v.toExponential(2)}`)
+  for (const [k, v] of Object.entries(r.agreement))
+    lines.push(`max |y - simsage y| on batch 0, ${k}: ${v.toExponential(2)}`)
   for (const [k, v] of Object.entries(r.skipped)) lines.push(`skipped ${k}: ${v}`)
   const tg = r.target
   lines.push(
     `target: simsage featurize+embed >= ${tg.queriesPerSecond.toLocaleString('en-US')} queries/s on one thread: ` +
-      (tg.measured === undefined ? 'not measured' : `${Math.round(tg.measured).toLocaleString('en-US')} (${tg.pass ? 'pass' : 'FAIL'})`),
+      (tg.measured === undefined
+        ? 'not measured'
+        : `${Math.round(tg.measured).toLocaleString('en-US')} (${tg.pass ? 'pass' : 'FAIL'})`),
   )
   return lines.join('\n')
 }

@@ -84,8 +84,15 @@ t.test('featurize (native) = tokenize (TypeScript)', async (t) => {
       const tok = tokenize(s, opts)
       const from = f.offsets[i]
       const to = f.offsets[i + 1]
-      t.same([...f.hashes.subarray(from, to)], tok.map((x) => x.hash), `hashes of ${JSON.stringify(s)}`)
-      t.same([...f.kinds.subarray(from, to)], tok.map((x) => ({ trigram: 0, word: 1, bigram: 2 })[x.kind]))
+      t.same(
+        [...f.hashes.subarray(from, to)],
+        tok.map((x) => x.hash),
+        `hashes of ${JSON.stringify(s)}`,
+      )
+      t.same(
+        [...f.kinds.subarray(from, to)],
+        tok.map((x) => ({ trigram: 0, word: 1, bigram: 2 })[x.kind]),
+      )
     })
   }
   t.equal(featurize(['!!!']).hashes.length, 0, 'no word characters: no tokens')
@@ -101,7 +108,8 @@ function referenceBag(bag: HashEmbeddingBag, f: TextFeatures): { y: Float64Array
     const s = new Float64Array(D)
     for (let k = f.offsets[j]; k < f.offsets[j + 1]; k++) {
       const [a, b, q] = hashRows(lanes[2 * k], lanes[2 * k + 1], bag.rows, bag.importanceRows)
-      for (let i = 0; i < D; i++) s[i] += importance[2 * q] * table[a * D + i] + importance[2 * q + 1] * table[b * D + i]
+      for (let i = 0; i < D; i++)
+        s[i] += importance[2 * q] * table[a * D + i] + importance[2 * q + 1] * table[b * D + i]
     }
     let mu = 0
     for (const v of s) mu += v
@@ -188,7 +196,11 @@ t.test('sparse backward = central differences of the reference', async (t) => {
       }
     }
     t.equal(bad, 0, `dim ${dim}: table gradient (touched and untouched rows)`)
-    t.same([...g.table.rows], [...g.table.rows].sort((a, b) => a - b), 'rows ascending')
+    t.same(
+      [...g.table.rows],
+      [...g.table.rows].sort((a, b) => a - b),
+      'rows ascending',
+    )
     for (let q = 0; q < bag.importanceRows; q++) {
       const u = g.importance.rows.indexOf(q)
       for (let k = 0; k < 2; k++) {
@@ -205,7 +217,10 @@ t.test('sparse backward = central differences of the reference', async (t) => {
 })
 
 t.test('lazy optimizers update only touched rows', async (t) => {
-  for (const make of [(b: HashEmbeddingBag) => new SparseAdagrad(b, { lr: 0.1 }), (b: HashEmbeddingBag) => new LazyAdam(b, { lr: 0.1 })]) {
+  for (const make of [
+    (b: HashEmbeddingBag) => new SparseAdagrad(b, { lr: 0.1 }),
+    (b: HashEmbeddingBag) => new LazyAdam(b, { lr: 0.1 }),
+  ]) {
     const bag = new HashEmbeddingBag({ rows: 1000, dim: 8, importanceRows: 500 })
     const opt = make(bag)
     const before = bag.tensors().table.slice()

@@ -77,7 +77,13 @@ export function buildHashBagModel(w: OnnxBagWeights): Uint8Array {
           opType: 'ConstantOfShape',
           input: ['shape'],
           output: ['zeros'],
-          attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: FLOAT, floatData: [0] } }],
+          attribute: [
+            {
+              name: 'value',
+              type: onnx.AttributeProto.AttributeType.TENSOR,
+              t: { dims: [1], dataType: FLOAT, floatData: [0] },
+            },
+          ],
         },
         {
           opType: 'ScatterND',

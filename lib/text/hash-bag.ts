@@ -161,9 +161,7 @@ export class HashEmbeddingBag {
     checkF32(dy, 'dy', f.count * this.dim, `batch ${f.count} x dim ${this.dim}`)
     const gamma = new Float32Array(this.dim)
     const beta = new Float32Array(this.dim)
-    const r = callNative(() =>
-      binding().textHashBagBackward({ ...this.#args(t, f), dy, dgamma: gamma, dbeta: beta }),
-    )
+    const r = callNative(() => binding().textHashBagBackward({ ...this.#args(t, f), dy, dgamma: gamma, dbeta: beta }))
     return {
       table: { rows: r.tableRows as Int32Array, values: r.tableGrad as Float32Array },
       importance: { rows: r.importanceRows as Int32Array, values: r.importanceGrad as Float32Array },
@@ -264,17 +262,28 @@ export class HashEmbeddingBag {
 /** A TextFeatures object's shape (offsets, hashes, count). */
 function checkFeatures(f: unknown): asserts f is TextFeatures {
   const o = f as TextFeatures
-  if (typeof f !== 'object' || f === null || !(o.offsets instanceof Int32Array) || !(o.hashes instanceof BigUint64Array)) {
+  if (
+    typeof f !== 'object' ||
+    f === null ||
+    !(o.offsets instanceof Int32Array) ||
+    !(o.hashes instanceof BigUint64Array)
+  ) {
     throw new SimsageError(
       ErrorCodes.INVALID_ARGUMENT,
       `features must be a TextFeatures object ({count, offsets: Int32Array, hashes: BigUint64Array}), got ${describe(f)}`,
     )
   }
   if (o.offsets.length !== o.count + 1) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `features.offsets has length ${o.offsets.length}, expected count + 1 = ${o.count + 1}`)
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `features.offsets has length ${o.offsets.length}, expected count + 1 = ${o.count + 1}`,
+    )
   }
   if (o.count < 1) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'features must hold at least one text')
   if (o.offsets[o.count] !== o.hashes.length) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `features.offsets ends at ${o.offsets[o.count]} but there are ${o.hashes.length} hashes`)
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `features.offsets ends at ${o.offsets[o.count]} but there are ${o.hashes.length} hashes`,
+    )
   }
 }

@@ -34,7 +34,14 @@ export function seedLanes(seed: number): [number, number] {
  * by code point, a lone surrogate being one code point). Allocation-free for the hot loop of the
  * plain-TypeScript benchmark peer.
  */
-export function hashLanes(seedLo: number, seedHi: number, kind: number, cps: ArrayLike<number>, from = 0, to = cps.length): [number, number] {
+export function hashLanes(
+  seedLo: number,
+  seedHi: number,
+  kind: number,
+  cps: ArrayLike<number>,
+  from = 0,
+  to = cps.length,
+): [number, number] {
   const k = Math.imul(kind + 1, 0x85ebca6b)
   let lo = seedLo ^ k
   let hi = seedHi ^ k

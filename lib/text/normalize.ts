@@ -5,8 +5,8 @@
  * and every remaining non-ASCII code point as word characters and everything else as a separator.
  */
 
-const NON_ASCII = /[^\x00-\x7f]/
-const NON_ASCII_SEPARATOR = /[^\x00-\x7f\p{L}\p{M}\p{N}]+/gu
+const NON_ASCII = /\P{ASCII}/u
+const NON_ASCII_SEPARATOR = /[^\p{ASCII}\p{L}\p{M}\p{N}]+/gu
 
 /**
  * NFKC, lower case, non-ASCII non-alphanumerics → spaces. ASCII-only strings skip the Unicode work

@@ -48,7 +48,8 @@ abstract class SparseOptimizer {
     this.weightDecay = checkNumber(weightDecay ?? 0, 'weightDecay', 0, Number.MAX_VALUE)
     const t = bag.tensors()
     const st = {} as Record<Part, Float32Array[]>
-    for (const p of PARTS) st[p] = Array.from({ length: slots }, (_, i) => new Float32Array(t[p].length).fill(i === 0 ? init : 0))
+    for (const p of PARTS)
+      st[p] = Array.from({ length: slots }, (_, i) => new Float32Array(t[p].length).fill(i === 0 ? init : 0))
     this.state = st
   }
 
@@ -71,7 +72,10 @@ abstract class SparseOptimizer {
 
   protected common(t: HashBagTensors, part: Part, width: number, g: SparseGrad) {
     if (!(g?.rows instanceof Int32Array) || !(g.values instanceof Float32Array)) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `grads.${part} must hold rows (Int32Array) and values (Float32Array)`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `grads.${part} must hold rows (Int32Array) and values (Float32Array)`,
+      )
     }
     return {
       tableRows: t[part].length / width,

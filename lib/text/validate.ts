@@ -2,6 +2,8 @@
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { describe } from '../validate.js'
 
+const NON_SPACE = /\S/
+
 /** Texts: a non-empty array of strings, each with a non-whitespace character. */
 export function checkTexts(texts: unknown, name = 'texts'): string[] {
   if (!Array.isArray(texts)) {
@@ -16,7 +18,7 @@ export function checkText(text: unknown, name = 'text'): string {
   if (typeof text !== 'string') {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a string, got ${describe(text)}`)
   }
-  if (text.trim().length === 0) {
+  if (!NON_SPACE.test(text)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name} is empty (no non-whitespace character)`)
   }
   return text
@@ -25,7 +27,10 @@ export function checkText(text: unknown, name = 'text'): string {
 /** A hash seed: an integer in [0, 2^53). */
 export function checkSeed(seed: unknown, name = 'seed'): number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name} must be an integer in [0, 2^53), got ${describe(seed)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${name} must be an integer in [0, 2^53), got ${describe(seed)}`,
+    )
   }
   return seed
 }
@@ -33,7 +38,10 @@ export function checkSeed(seed: unknown, name = 'seed'): number {
 /** A size: an integer in [min, max] (ERR_SIMSAGE_DIM_MISMATCH otherwise). */
 export function checkSize(v: unknown, name: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `${name} must be an integer in [${min}, ${max}], got ${describe(v)}`)
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `${name} must be an integer in [${min}, ${max}], got ${describe(v)}`,
+    )
   }
   return v
 }

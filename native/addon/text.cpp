@@ -3,13 +3,14 @@
 // or embed serves one query batch and a backward or optimizer step is one step of a training loop.
 // The featuriser and the backward return new typed arrays (their sizes are known only afterwards);
 // the forward and the optimizers write caller-provided arrays in place.
+#include "text/text.h"
+
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "addon/addon.h"
 #include "addon/args.h"
-#include "text/text.h"
 
 namespace simsage {
 namespace addon {
@@ -42,9 +43,9 @@ Napi::Value Featurize(const Napi::CallbackInfo& info) {
     const size_t at = units.size();
     units.resize(at + len + 1);  // napi writes a terminating 0
     size_t got = 0;
-    NAPI_THROW_IF_FAILED(env,
-                         napi_get_value_string_utf16(env, s, reinterpret_cast<char16_t*>(units.data() + at), len + 1, &got),
-                         Napi::Value());
+    NAPI_THROW_IF_FAILED(
+        env, napi_get_value_string_utf16(env, s, reinterpret_cast<char16_t*>(units.data() + at), len + 1, &got),
+        Napi::Value());
     units.resize(at + got);
     offsets[i + 1] = static_cast<int64_t>(units.size());
   }

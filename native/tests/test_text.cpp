@@ -247,8 +247,8 @@ void check_fd(Bag& bag, const Vec& w, float* x, double analytic, const char* wha
   const double lm = loss(bag, w);
   *x = keep;
   const double fd = (lp - lm) / (2.0 * h);
-  CHECK(std::fabs(fd - analytic) < 2e-2 * (1.0 + std::fabs(fd)), "D=%lld %s: fd %g analytic %g", (long long)D, what,
-        fd, analytic);
+  CHECK(std::fabs(fd - analytic) < 2e-2 * (1.0 + std::fabs(fd)), "D=%lld %s: fd %g analytic %g", (long long)D, what, fd,
+        analytic);
 }
 }  // namespace
 
@@ -272,7 +272,8 @@ TEST_CASE(bag_backward_central_differences) {
       for (int64_t i = 0; i < D; i += 5)
         check_fd(bag, w, &bag.table[tg.rows[u] * D + i], tg.values[u * D + i], "table", D);
     for (size_t u = 0; u < ig.rows.size(); ++u)
-      for (int k = 0; k < 2; ++k) check_fd(bag, w, &bag.importance[ig.rows[u] * 2 + k], ig.values[u * 2 + k], "importance", D);
+      for (int k = 0; k < 2; ++k)
+        check_fd(bag, w, &bag.importance[ig.rows[u] * 2 + k], ig.values[u * 2 + k], "importance", D);
     for (int64_t i = 0; i < D; i += 4) {
       check_fd(bag, w, &bag.gamma[i], dg[i], "gamma", D);
       check_fd(bag, w, &bag.beta[i], db[i], "beta", D);

@@ -101,17 +101,17 @@ inline HashRows text_hash_rows(uint64_t hash, int64_t rows, int64_t importance_r
 // ---- hash embedding bag ---------------------------------------------------------------------------
 
 struct HashBagParams {
-  int64_t segments = 0;                // B >= 0
-  int64_t tokens = 0;                  // = offsets[B]
-  const int32_t* offsets = nullptr;    // B + 1, offsets[0] = 0, nondecreasing
-  const uint64_t* hashes = nullptr;    // tokens
-  int64_t rows = 0;                    // R >= 1
-  int64_t dim = 0;                     // D >= 1
-  int64_t importance_rows = 0;         // Q >= 1
-  const float* table = nullptr;        // R x D
-  const float* importance = nullptr;   // Q x 2
-  const float* gamma = nullptr;        // D, or null (1)
-  const float* beta = nullptr;         // D, or null (0)
+  int64_t segments = 0;               // B >= 0
+  int64_t tokens = 0;                 // = offsets[B]
+  const int32_t* offsets = nullptr;   // B + 1, offsets[0] = 0, nondecreasing
+  const uint64_t* hashes = nullptr;   // tokens
+  int64_t rows = 0;                   // R >= 1
+  int64_t dim = 0;                    // D >= 1
+  int64_t importance_rows = 0;        // Q >= 1
+  const float* table = nullptr;       // R x D
+  const float* importance = nullptr;  // Q x 2
+  const float* gamma = nullptr;       // D, or null (1)
+  const float* beta = nullptr;        // D, or null (0)
   float eps = 1e-5f;
   float* pooled = nullptr;  // B x D: s (kept for the backward)
   float* mean = nullptr;    // B
@@ -127,18 +127,18 @@ void hash_bag_forward_reference(const HashBagParams& p);
 
 // Distinct rows of a table and one gradient row each (rows sorted ascending).
 struct SparseRows {
-  int64_t width = 0;           // floats per row
-  std::vector<int32_t> rows;   // U, strictly increasing
-  std::vector<float> values;   // U x width
+  int64_t width = 0;          // floats per row
+  std::vector<int32_t> rows;  // U, strictly increasing
+  std::vector<float> values;  // U x width
 };
 
 struct HashBagBackwardParams {
-  HashBagParams fwd;           // the forward's arguments; pooled, mean, rstd as it wrote them
-  const float* dy = nullptr;   // B x D
+  HashBagParams fwd;                      // the forward's arguments; pooled, mean, rstd as it wrote them
+  const float* dy = nullptr;              // B x D
   SparseRows* table_grad = nullptr;       // width D, or null to skip
   SparseRows* importance_grad = nullptr;  // width 2, or null to skip
-  float* dgamma = nullptr;     // D or null (overwritten)
-  float* dbeta = nullptr;      // D or null (overwritten)
+  float* dgamma = nullptr;                // D or null (overwritten)
+  float* dbeta = nullptr;                 // D or null (overwritten)
   int threads = 0;
 };
 void hash_bag_backward_check(const HashBagBackwardParams& p);
@@ -155,14 +155,14 @@ void hash_bag_backward_reference(const HashBagBackwardParams& p);
 // with weight_decay > 0 adding weight_decay * w_r to g first (touched rows only).
 struct SparseOptimParams {
   int64_t table_rows = 0, dim = 0;
-  float* table = nullptr;        // table_rows x dim
-  int64_t count = 0;             // U
+  float* table = nullptr;         // table_rows x dim
+  int64_t count = 0;              // U
   const int32_t* rows = nullptr;  // U, strictly increasing, each < table_rows
-  const float* grad = nullptr;   // U x dim
-  float* state1 = nullptr;       // table_rows x dim: Adagrad's G, Adam's m
-  float* state2 = nullptr;       // table_rows x dim: Adam's v (null for Adagrad)
+  const float* grad = nullptr;    // U x dim
+  float* state1 = nullptr;        // table_rows x dim: Adagrad's G, Adam's m
+  float* state2 = nullptr;        // table_rows x dim: Adam's v (null for Adagrad)
   float lr = 0.01f, eps = 1e-8f, beta1 = 0.9f, beta2 = 0.999f, weight_decay = 0.f;
-  int64_t step = 1;              // Adam's t >= 1 (after this update)
+  int64_t step = 1;  // Adam's t >= 1 (after this update)
   int threads = 0;
 };
 void sparse_optim_check(const SparseOptimParams& p, bool adam);

@@ -34,7 +34,8 @@ void forward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels& 
     thread_local std::vector<HashRows> rows;
     const int64_t t0 = p.offsets[b0], t1 = p.offsets[b1];
     rows.resize(static_cast<size_t>(t1 - t0));
-    for (int64_t t = t0; t < t1; ++t) rows[static_cast<size_t>(t - t0)] = text_hash_rows(p.hashes[t], p.rows, p.importance_rows);
+    for (int64_t t = t0; t < t1; ++t)
+      rows[static_cast<size_t>(t - t0)] = text_hash_rows(p.hashes[t], p.rows, p.importance_rows);
     for (int64_t t = t0; t < t0 + kAhead && t < t1; ++t) {
       prefetch_row(p.table + rows[static_cast<size_t>(t - t0)].a * D, D);
       prefetch_row(p.table + rows[static_cast<size_t>(t - t0)].b * D, D);
@@ -97,7 +98,8 @@ void backward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels&
     for (int64_t t = f.offsets[j]; t < f.offsets[j + 1]; ++t) seg[static_cast<size_t>(t)] = static_cast<int32_t>(j);
   std::vector<HashRows> hr(static_cast<size_t>(N));
   parallel_chunks(N, kTokChunk, p.threads, [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) hr[static_cast<size_t>(t)] = text_hash_rows(f.hashes[t], f.rows, f.importance_rows);
+    for (int64_t t = t0; t < t1; ++t)
+      hr[static_cast<size_t>(t)] = text_hash_rows(f.hashes[t], f.rows, f.importance_rows);
   });
   std::vector<uint64_t> keys;
   std::vector<int64_t> starts;
@@ -138,7 +140,8 @@ void backward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels&
     });
     keys.resize(static_cast<size_t>(N));
     for (int64_t t = 0; t < N; ++t)
-      keys[static_cast<size_t>(t)] = (static_cast<uint64_t>(hr[static_cast<size_t>(t)].q) << 32) | static_cast<uint64_t>(t);
+      keys[static_cast<size_t>(t)] =
+          (static_cast<uint64_t>(hr[static_cast<size_t>(t)].q) << 32) | static_cast<uint64_t>(t);
     std::sort(keys.begin(), keys.end());
     SparseRows& g = *p.importance_grad;
     group_sorted(keys, &g.rows, &starts);

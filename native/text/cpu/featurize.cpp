@@ -23,8 +23,8 @@ constexpr int64_t kChunk = 256;
 struct ChunkOut {
   std::vector<uint64_t> hashes;
   std::vector<uint8_t> kinds;
-  std::vector<int64_t> counts;  // tokens per string
-  std::vector<uint32_t> cps;    // code points of the string being featurised
+  std::vector<int64_t> counts;     // tokens per string
+  std::vector<uint32_t> cps;       // code points of the string being featurised
   std::vector<uint32_t> mlo, mhi;  // their lane mixes (TokenHasher::mix_lo / mix_hi)
 };
 

@@ -73,8 +73,7 @@ void hash_bag_forward_reference(const HashBagParams& p) {
     p.rstd[j] = float(rs);
     for (int64_t i = 0; i < D; ++i) {
       p.pooled[j * D + i] = float(s[i]);
-      p.y[j * D + i] =
-          float((s[i] - mu) * rs * (p.gamma ? p.gamma[i] : 1.0) + (p.beta ? p.beta[i] : 0.0));
+      p.y[j * D + i] = float((s[i] - mu) * rs * (p.gamma ? p.gamma[i] : 1.0) + (p.beta ? p.beta[i] : 0.0));
     }
   }
 }
