@@ -252,6 +252,27 @@ void check_fd(Bag& bag, const Vec& w, float* x, double analytic, const char* wha
 }
 }  // namespace
 
+TEST_CASE(bag_results_do_not_depend_on_thread_count) {
+  Bag bag(500, 33, 97, 700);
+  Vec p1, m1, r1, y1, p4, m4, r4, y4;
+  HashBagParams f1 = bag.params(&p1, &m1, &r1, &y1), f4 = bag.params(&p4, &m4, &r4, &y4);
+  f1.threads = 1;
+  f4.threads = 4;
+  hash_bag_forward(f1);
+  hash_bag_forward(f4);
+  CHECK(y1 == y4 && p1 == p4, "forward differs between 1 and 4 threads");
+  const Vec dy = randv(static_cast<size_t>(bag.B * 33));
+  SparseRows t1, i1, t4, i4;
+  Vec g1(33), b1(33), g4(33), b4(33);
+  HashBagBackwardParams q1{f1, dy.data(), &t1, &i1, g1.data(), b1.data(), 1};
+  HashBagBackwardParams q4{f4, dy.data(), &t4, &i4, g4.data(), b4.data(), 4};
+  hash_bag_backward(q1);
+  hash_bag_backward(q4);
+  CHECK(t1.rows == t4.rows && t1.values == t4.values, "table grad differs between 1 and 4 threads");
+  CHECK(i1.rows == i4.rows && i1.values == i4.values, "importance grad differs between 1 and 4 threads");
+  CHECK(g1 == g4 && b1 == b4, "dgamma / dbeta differ between 1 and 4 threads");
+}
+
 TEST_CASE(bag_backward_central_differences) {
   for (int64_t D : {int64_t(1), int64_t(3), int64_t(17)}) {
     Bag bag(13, D, 7, 12);
