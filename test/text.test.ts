@@ -310,6 +310,7 @@ t.test('bad input -> coded errors', async (t) => {
   throwsCode(t, () => bag.backward(new Float32Array(4)), ErrorCodes.INVALID_ARGUMENT, 'backward first')
   const f = bag.featurize(['a b', 'c'])
   throwsCode(t, () => bag.forward({ ...f, count: 3 }), ErrorCodes.DIM_MISMATCH, 'count vs offsets')
+  throwsCode(t, () => bag.forward(featurize(['a b'], { seed: 9 })), ErrorCodes.INVALID_ARGUMENT, 'other seed')
   throwsCode(t, () => bag.forward({ ...f, hashes: f.hashes.subarray(1) }), ErrorCodes.DIM_MISMATCH, 'hashes short')
   const badOff = Int32Array.from(f.offsets)
   badOff[1] = badOff[2] + 1

@@ -47,6 +47,8 @@ export interface TextFeatures {
   readonly hashes: BigUint64Array
   /** Token kinds: 0 trigram, 1 word, 2 bigram ({@link TokenKinds}). */
   readonly kinds: Uint8Array
+  /** The hash seed the tokens were hashed with. */
+  readonly seed: number
 }
 
 interface ResolvedOptions {
@@ -127,5 +129,5 @@ export function featurizeNormalized(texts: string[], o: ResolvedOptions): TextFe
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
     }),
   )
-  return { count: texts.length, offsets: r.offsets, hashes: r.hashes, kinds: r.kinds }
+  return { count: texts.length, offsets: r.offsets, hashes: r.hashes, kinds: r.kinds, seed: o.seed }
 }

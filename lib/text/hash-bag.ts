@@ -136,12 +136,18 @@ export class HashEmbeddingBag {
 
   /**
    * Embeds featurised texts: [features.count, dim], row-major (the bag's own buffer, reused by the
-   * next forward). The features must come from the same featurisation options for the result to
-   * mean anything; their shape is checked here and natively.
+   * next forward). The features must be hashed with this bag's seed (ERR_SIMSAGE_INVALID_ARGUMENT
+   * otherwise); their shape is checked here and natively.
    */
   forward(features: TextFeatures): Float32Array {
     const t = this.#live()
     checkFeatures(features)
+    if (features.seed !== this.#feat.seed) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `features were hashed with seed ${features.seed}, this bag's featurisation uses seed ${this.#feat.seed}`,
+      )
+    }
     const B = features.count
     this.#last = undefined
     const y = this.#y.get(B * this.dim)
