@@ -124,6 +124,7 @@ export async function runTextBench(o: TextBenchOptions): Promise<TextBenchReport
         skipped.onnxruntime = ort
       } else {
         const runner = await hashBagRunner(ort, buildHashBagModel(weights), o.dim)
+        // int64 ids written as (low, high) int32 pairs into the BigInt64Arrays: no BigInt per token.
         const toIds = (f: { count: number; offsets: Int32Array; hashes: BigUint64Array }): BagIds => {
           const n = f.hashes.length
           const lanes = new Uint32Array(f.hashes.buffer, f.hashes.byteOffset, 2 * n)
@@ -134,13 +135,17 @@ export async function runTextBench(o: TextBenchOptions): Promise<TextBenchReport
             seg: new BigInt64Array(n),
             batch: f.count,
           }
+          const a32 = new Int32Array(ids.a.buffer)
+          const b32 = new Int32Array(ids.b.buffer)
+          const q32 = new Int32Array(ids.q.buffer)
+          const s32 = new Int32Array(ids.seg.buffer)
           for (let j = 0; j < f.count; j++) {
             for (let k = f.offsets[j]; k < f.offsets[j + 1]; k++) {
               const [a, b, q] = api.hashRows(lanes[2 * k], lanes[2 * k + 1], bag.rows, bag.importanceRows)
-              ids.a[k] = BigInt(a)
-              ids.b[k] = BigInt(b)
-              ids.q[k] = BigInt(q)
-              ids.seg[k] = BigInt(j)
+              a32[2 * k] = a
+              b32[2 * k] = b
+              q32[2 * k] = q
+              s32[2 * k] = j
             }
           }
           return ids

@@ -263,6 +263,40 @@ t.test('lazy optimizers update only touched rows', async (t) => {
   }
 })
 
+t.test('lazy Adam leaves rows alone on steps that do not touch them', async (t) => {
+  const bag = new HashEmbeddingBag({ rows: 100_000, dim: 4 })
+  const opt = new LazyAdam(bag, { lr: 0.1 })
+  const dy = new Random(2).fillNormal(new Float32Array(4))
+  bag.embed(['alpha'])
+  const g1 = bag.backward(dy)
+  opt.step(g1)
+  const after1 = bag.tensors().table.slice()
+  bag.embed(['omega'])
+  const g2 = bag.backward(dy)
+  opt.step(g2)
+  const second = new Set(g2.table.rows)
+  const onlyFirst = [...g1.table.rows].filter((r) => !second.has(r))
+  t.ok(onlyFirst.length > 0, 'some rows only in the first step')
+  const table = bag.tensors().table
+  let moved = 0
+  for (const r of onlyFirst) for (let i = 0; i < 4; i++) if (table[r * 4 + i] !== after1[r * 4 + i]) moved++
+  t.equal(moved, 0, 'rows of step 1 only keep their values in step 2 (a dense Adam would move them)')
+  t.equal(opt.steps, 2)
+})
+
+t.test('results do not depend on the thread count', async (t) => {
+  const one = new HashEmbeddingBag({ rows: 2000, dim: 24, threads: 1 })
+  const two = new HashEmbeddingBag({ rows: 2000, dim: 24, threads: 2 })
+  const many = Array.from({ length: 300 }, (_, i) => `${QUERIES[i % QUERIES.length]} ${i}`)
+  t.same([...two.embed(many)], [...one.embed(many)], 'forward')
+  const dy = new Random(3).fillNormal(new Float32Array(300 * 24))
+  const g1 = one.backward(dy)
+  const g2 = two.backward(dy)
+  t.same([...g2.table.values], [...g1.table.values], 'table gradient')
+  t.same([...g2.importance.values], [...g1.importance.values], 'importance gradient')
+  t.same([...g2.gamma], [...g1.gamma], 'gamma gradient')
+})
+
 t.test('training lowers a loss', async (t) => {
   // Pull two queries' embeddings toward fixed targets with LazyAdam.
   const bag = new HashEmbeddingBag({ rows: 5000, dim: 16 })

@@ -137,7 +137,9 @@ export class HashEmbeddingBag {
   /**
    * Embeds featurised texts: [features.count, dim], row-major (the bag's own buffer, reused by the
    * next forward). The features must be hashed with this bag's seed (ERR_SIMSAGE_INVALID_ARGUMENT
-   * otherwise); their shape is checked here and natively.
+   * otherwise); their shape is checked here and natively. The importance weights, gamma and beta
+   * are scanned for NaN / Infinity (ERR_SIMSAGE_NON_FINITE); the table is not (one pass less over
+   * R × D floats per call: a non-finite row reaches only the outputs of texts that use it).
    */
   forward(features: TextFeatures): Float32Array {
     const t = this.#live()
@@ -211,14 +213,19 @@ export class HashEmbeddingBag {
     } catch {
       throw bad('featurize metadata is not JSON')
     }
-    const bag = new HashEmbeddingBag({
-      rows: Number(metadata.rows),
-      dim: Number(metadata.dim),
-      importanceRows: Number(metadata.importanceRows),
-      eps: Number(metadata.eps),
-      featurize,
-      threads: options.threads,
-    })
+    let bag: HashEmbeddingBag
+    try {
+      bag = new HashEmbeddingBag({
+        rows: Number(metadata.rows),
+        dim: Number(metadata.dim),
+        importanceRows: Number(metadata.importanceRows),
+        eps: Number(metadata.eps),
+        featurize,
+        threads: options.threads,
+      })
+    } catch (e) {
+      throw bad(`bad sizes or options in the metadata (${(e as Error).message})`)
+    }
     const t = bag.#live()
     for (const name of ['table', 'importance', 'gamma', 'beta'] as const) {
       const src = tensors[name]
