@@ -11,6 +11,7 @@ import t from 'tap'
 
 import { ErrorCodes } from '../lib/errors.js'
 import { setSimd } from '../lib/info.js'
+import { binding } from '../lib/native/binding.js'
 import { Random } from '../lib/random.js'
 import {
   featurize,
@@ -23,7 +24,7 @@ import {
   type TextFeatures,
   tokenize,
 } from '../lib/text/index.js'
-import { throwsCode } from './fixtures/assert.js'
+import { rawThrowsCode, throwsCode } from './fixtures/assert.js'
 
 const texts = (s: string) => tokenize(s).map((x) => `${x.kind}:${x.text}`)
 
@@ -96,6 +97,25 @@ t.test('featurize (native) = tokenize (TypeScript)', async (t) => {
     })
   }
   t.equal(featurize(['!!!']).hashes.length, 0, 'no word characters: no tokens')
+  // The raw binding's two input forms (one string per text; the texts joined with offsets) agree.
+  const normed = input.map(normalizeText)
+  const offsets = Int32Array.from([0, ...normed.map((_, i) => normed.slice(0, i + 1).join('').length)])
+  const a = binding().textFeaturize({ texts: normed, seed: 3 })
+  const b = binding().textFeaturize({ text: normed.join(''), offsets, seed: 3 })
+  t.same([...a.hashes], [...b.hashes], 'texts[] = joined text + offsets')
+  t.same([...a.offsets], [...b.offsets])
+  rawThrowsCode(
+    t,
+    () => binding().textFeaturize({ text: 'abc', offsets: Int32Array.of(0, 4), seed: 0 }),
+    ErrorCodes.DIM_MISMATCH,
+    'offsets past the joined text',
+  )
+  rawThrowsCode(
+    t,
+    () => binding().textFeaturize({ text: 'abc', offsets: Int32Array.of(0, 2, 1, 3), seed: 0 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'decreasing offsets',
+  )
 })
 
 /** The bag in float64: y [B, D], s [B, D]. */

@@ -4,10 +4,15 @@
  * against the shapes (ERR_SIMSAGE_DIM_MISMATCH). The calls are synchronous.
  */
 
-/** Strings → token CSR (native/text/text.h documents the tokens and the hash). */
+/**
+ * Strings → token CSR (native/text/text.h documents the tokens and the hash): either `texts`, or
+ * `text` (the texts joined) with `offsets` (count + 1 UTF-16 code-unit offsets into it), which
+ * reads one string instead of one per text. Texts are already normalised (lib/text's normalizeText).
+ */
 export interface RawTextFeaturizeArgs {
-  /** Already normalised (lib/text's normalizeText). */
-  texts: string[]
+  texts?: string[]
+  text?: string
+  offsets?: Int32Array
   /** 64-bit seed as a safe integer. */
   seed: number
   trigrams?: boolean

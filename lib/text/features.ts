@@ -117,11 +117,21 @@ export function featurize(texts: readonly string[], options?: FeaturizeOptions):
   return featurizeNormalized(texts.map(normalizeText), o)
 }
 
+/** Joined texts above this many UTF-16 code units go to the native side one string each. */
+const JOIN_LIMIT = 1 << 26
+
 /** featurize without the checks, on normalised texts (internal). */
 export function featurizeNormalized(texts: string[], o: ResolvedOptions): TextFeatures {
+  const offsets = new Int32Array(texts.length + 1)
+  let n = 0
+  for (let i = 0; i < texts.length; i++) {
+    n += texts[i].length
+    offsets[i + 1] = n
+  }
+  const input = n <= JOIN_LIMIT ? { text: texts.join(''), offsets } : { texts }
   const r = callNative(() =>
     binding().textFeaturize({
-      texts,
+      ...input,
       seed: o.seed,
       trigrams: o.trigrams,
       words: o.words,

@@ -25,29 +25,55 @@ Napi::BigUint64Array u64_array(const Args& a, const char* key) {
   return v.As<Napi::BigUint64Array>();
 }
 
-// {texts: string[], seed, trigrams?, words?, bigrams?, threads?} -> {offsets, hashes, kinds}
+// Either {texts: string[]} or {text: string, offsets: Int32Array} (the texts joined, offsets in
+// UTF-16 code units: one N-API string read instead of two per text), plus {seed, trigrams?, words?,
+// bigrams?, threads?} -> {offsets, hashes, kinds}
 Napi::Value Featurize(const Napi::CallbackInfo& info) {
   Args o(info, "textFeaturize");
   Napi::Env env = info.Env();
-  Napi::Value tv = o.get("texts");
-  if (!tv.IsArray()) throw_js(env, kInvalidArgument, "texts must be an array of strings");
-  Napi::Array texts = tv.As<Napi::Array>();
-  const uint32_t n = texts.Length();
   std::vector<uint16_t> units;
-  std::vector<int64_t> offsets(static_cast<size_t>(n) + 1, 0);
-  for (uint32_t i = 0; i < n; ++i) {
-    Napi::Value s = texts.Get(i);
-    if (!s.IsString()) throw_js(env, kInvalidArgument, "texts[" + std::to_string(i) + "] must be a string");
+  std::vector<int64_t> offsets;
+  int64_t n = 0;
+  if (o.has("text")) {
+    Napi::Value s = o.get("text");
+    if (!s.IsString()) throw_js(env, kInvalidArgument, "text must be a string");
+    int64_t count_plus_1 = 0;
+    const int32_t* off = o.i32_any("offsets", &count_plus_1);
+    if (count_plus_1 < 1) throw_js(env, kDimMismatch, "offsets must have at least 1 element");
+    n = count_plus_1 - 1;
     size_t len = 0;
     NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf16(env, s, nullptr, 0, &len), Napi::Value());
-    const size_t at = units.size();
-    units.resize(at + len + 1);  // napi writes a terminating 0
+    units.resize(len + 1);
     size_t got = 0;
-    NAPI_THROW_IF_FAILED(
-        env, napi_get_value_string_utf16(env, s, reinterpret_cast<char16_t*>(units.data() + at), len + 1, &got),
-        Napi::Value());
-    units.resize(at + got);
-    offsets[i + 1] = static_cast<int64_t>(units.size());
+    NAPI_THROW_IF_FAILED(env,
+                         napi_get_value_string_utf16(env, s, reinterpret_cast<char16_t*>(units.data()), len + 1, &got),
+                         Napi::Value());
+    units.resize(got);
+    offsets.assign(off, off + count_plus_1);
+    if (offsets[static_cast<size_t>(n)] != static_cast<int64_t>(got))
+      throw_js(env, kDimMismatch,
+               "offsets end at " + std::to_string(offsets[static_cast<size_t>(n)]) + " but text has " +
+                   std::to_string(got) + " code units");
+  } else {
+    Napi::Value tv = o.get("texts");
+    if (!tv.IsArray()) throw_js(env, kInvalidArgument, "texts must be an array of strings");
+    Napi::Array texts = tv.As<Napi::Array>();
+    n = texts.Length();
+    offsets.assign(static_cast<size_t>(n) + 1, 0);
+    for (uint32_t i = 0; i < static_cast<uint32_t>(n); ++i) {
+      Napi::Value s = texts.Get(i);
+      if (!s.IsString()) throw_js(env, kInvalidArgument, "texts[" + std::to_string(i) + "] must be a string");
+      size_t len = 0;
+      NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf16(env, s, nullptr, 0, &len), Napi::Value());
+      const size_t at = units.size();
+      units.resize(at + len + 1);  // napi writes a terminating 0
+      size_t got = 0;
+      NAPI_THROW_IF_FAILED(
+          env, napi_get_value_string_utf16(env, s, reinterpret_cast<char16_t*>(units.data() + at), len + 1, &got),
+          Napi::Value());
+      units.resize(at + got);
+      offsets[i + 1] = static_cast<int64_t>(units.size());
+    }
   }
   TextFeaturizeParams p;
   p.count = n;
