@@ -35,6 +35,11 @@ export interface TextBenchRow {
   /** 'featurize+embed' or 'embed' (on precomputed features / ids). */
   readonly what: string
   readonly queriesPerSecond: number
+  /**
+   * Queries per second of this process's CPU time (user + system, all passes with the warm-up):
+   * steadier than wall time on a shared machine, where other processes take the core.
+   */
+  readonly queriesPerCpuSecond: number
   readonly bestSeconds: number
   readonly reps: number
   readonly otherCpu?: number
@@ -90,11 +95,14 @@ export async function runTextBench(o: TextBenchOptions): Promise<TextBenchReport
   const skipped: Record<string, string> = {}
   const N = subjects.length
   const timeIt = async (tool: string, what: string, pass: () => unknown) => {
+    const cpu0 = process.cpuUsage()
     const m = await measure(pass, { budgetSeconds: o.budgetSeconds, maxReps: o.maxReps })
+    const cpu = process.cpuUsage(cpu0)
     rows.push({
       tool,
       what,
       queriesPerSecond: N / m.bestSeconds,
+      queriesPerCpuSecond: (N * (m.reps + 1)) / ((cpu.user + cpu.system) / 1e6),
       bestSeconds: m.bestSeconds,
       reps: m.reps,
       ...(m.otherCpu !== undefined ? { otherCpu: m.otherCpu } : {}),
@@ -190,13 +198,13 @@ export function formatTextReport(r: TextBenchReport): string {
     `text: featurise + embed ${o.queries} commit subjects (${r.tokensPerQuery.toFixed(1)} tokens each), batches of ${o.batch}, ` +
       `R = ${o.rows}, D = ${o.dim}, one thread`,
     '',
-    `${'tool'.padEnd(14)}${'what'.padEnd(18)}${'queries/s'.padStart(12)}${'simsage ×'.padStart(11)}`,
+    `${'tool'.padEnd(14)}${'what'.padEnd(18)}${'queries/s'.padStart(12)}${'simsage ×'.padStart(11)}${'q/CPU-s'.padStart(12)}`,
   ]
   for (const row of r.rows) {
     const ratio = row.simsageRatio === undefined ? '' : row.simsageRatio.toFixed(2)
     const busy = row.otherCpu !== undefined && row.otherCpu > 0.05 ? '  (machine busy)' : ''
     lines.push(
-      `${row.tool.padEnd(14)}${row.what.padEnd(18)}${Math.round(row.queriesPerSecond).toLocaleString('en-US').padStart(12)}${ratio.padStart(11)}${busy}`,
+      `${row.tool.padEnd(14)}${row.what.padEnd(18)}${Math.round(row.queriesPerSecond).toLocaleString('en-US').padStart(12)}${ratio.padStart(11)}${Math.round(row.queriesPerCpuSecond).toLocaleString('en-US').padStart(12)}${busy}`,
     )
   }
   lines.push('')
