@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "core/error.h"
+#include "text/cpu/bag_kernels.h"
 #include "text/text.h"
 
 using namespace simsage;
@@ -166,6 +167,29 @@ float max_abs_diff(const Vec& a, const Vec& b) {
 }
 
 }  // namespace
+
+TEST_CASE(row_kernels_every_level_match_scalar) {
+  const text::cpu::BagKernels& ref = text::cpu::bag_kernels_for(SimdLevel::Scalar);
+  for (int64_t n : {int64_t(1), int64_t(3), int64_t(7), int64_t(15), int64_t(17), int64_t(31), int64_t(33),
+                    int64_t(127), int64_t(129)}) {
+    const Vec x0 = randv(size_t(n)), x1 = randv(size_t(n)), y0 = randv(size_t(n));
+    Vec ya = y0, yb = y0;
+    ref.axpy(n, 0.7f, x0.data(), ya.data());
+    ref.axpy2(n, 0.7f, x0.data(), -1.3f, x1.data(), yb.data());
+    const float d = ref.dot(n, x0.data(), x1.data());
+    for (SimdLevel level : kLevels) {
+      const text::cpu::BagKernels& k = text::cpu::bag_kernels_for(level);
+      Vec za = y0, zb = y0;
+      k.axpy(n, 0.7f, x0.data(), za.data());
+      k.axpy2(n, 0.7f, x0.data(), -1.3f, x1.data(), zb.data());
+      const float tol = 1e-5f * std::sqrt(float(n));
+      CHECK(max_abs_diff(za, ya) < tol, "axpy n=%lld level %d", (long long)n, int(level));
+      CHECK(max_abs_diff(zb, yb) < tol, "axpy2 n=%lld level %d", (long long)n, int(level));
+      CHECK(std::fabs(k.dot(n, x0.data(), x1.data()) - d) < 1e-4f * std::sqrt(float(n)) * 4.f, "dot n=%lld level %d",
+            (long long)n, int(level));
+    }
+  }
+}
 
 TEST_CASE(bag_forward_every_level_matches_reference) {
   for (int64_t D : kDims) {
