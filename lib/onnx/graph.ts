@@ -142,9 +142,14 @@ export class OnnxGraph {
 
   /**
    * Adds a constant tensor (float32, int64 or int32 values, row-major `dims`) named `name` (made
-   * unique with {@link fresh}); returns its name.
+   * unique with {@link fresh}); returns its name. Stored little-endian as raw_data.
    */
-  initializer(name: string, data: Float32Array | BigInt64Array | Int32Array, dims: readonly number[]): string {
+  initializer(
+    name: string,
+    data: Float32Array | BigInt64Array | Int32Array,
+    dims: readonly number[],
+    options: { copy?: boolean } = {},
+  ): string {
     const size = dims.reduce((a, b) => a * b, 1)
     if (data.length !== size) {
       throw new SimsageError(
@@ -154,9 +159,10 @@ export class OnnxGraph {
     }
     const dataType =
       data instanceof Float32Array ? DataType.FLOAT : data instanceof BigInt64Array ? DataType.INT64 : DataType.INT32
-    // Own copy: raw_data must not alias the caller's (possibly larger, later modified) buffer.
-    const rawData = new Uint8Array(data.byteLength)
-    rawData.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    // A copy by default, so a later change of the caller's array does not change the model;
+    // `copy: false` keeps a view (a large corpus), which the caller must leave unchanged until toBytes().
+    const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    const rawData = options.copy === false ? view : view.slice()
     const unique = this.fresh(name)
     this.#inits.push({ name: unique, dims: [...dims], dataType, rawData })
     return unique
