@@ -110,6 +110,8 @@ export class OnnxEncoder {
       interOpNumThreads: intOption(options.interOpThreads, 'interOpThreads', 0, 1024, 0),
       graphOptimizationLevel: optimizationOption(options.graphOptimization),
       executionProviders: ['cpu'],
+      // A failed run's message is carried by the SimsageError; do not also print it to stderr.
+      logSeverityLevel: 4 as const,
     }
     let bytes: Uint8Array
     if (typeof model === 'string') bytes = await readRegularFile(model, 'load ONNX model from', 2 ** 31)

@@ -44,6 +44,8 @@ export interface OrtSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all'
   executionMode?: 'sequential' | 'parallel'
   executionProviders?: string[]
+  /** 0 verbose … 4 fatal. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4
 }
 
 /** The onnxruntime-node module (the part simsage uses). */
@@ -75,7 +77,9 @@ async function importOrt(specifier: string): Promise<OrtModule> {
     loaded = await import(specifier)
   } catch (e) {
     const code = (e as { code?: string }).code
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    // Some loader hooks (tsx, ts-node) rethrow without the code: match Node's message too.
+    const notFound = /^Cannot find (package|module) '([^']*)'/.exec((e as Error)?.message ?? '')
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || notFound?.[2] === specifier) {
       throw new SimsageError(
         ErrorCodes.MISSING_DEPENDENCY,
         `${specifier} is not installed (an optional peer dependency of simsage, needed for ONNX inference): ${ONNXRUNTIME_INSTALL}`,
