@@ -82,8 +82,18 @@ t.test('a model file path; a hand-built int64 Gather model (BigInt64Array or Int
   t.ok(maxDiff(big.data, want) < 1e-5, 'mean of gathered rows')
   const small = await enc.encode(Int32Array.from(ids), [5, 3])
   t.same([...small.data], [...big.data], 'Int32Array ids are widened to int64')
-  await rejectsCode(t, () => enc.encode(BigInt64Array.from(ids, BigInt)), ErrorCodes.DIM_MISMATCH, 'dynamic dims need a shape')
-  await rejectsCode(t, () => enc.encode(BigInt64Array.of(0n, 99n), [1, 2]), ErrorCodes.INVALID_ARGUMENT, 'id out of range')
+  await rejectsCode(
+    t,
+    () => enc.encode(BigInt64Array.from(ids, BigInt)),
+    ErrorCodes.DIM_MISMATCH,
+    'dynamic dims need a shape',
+  )
+  await rejectsCode(
+    t,
+    () => enc.encode(BigInt64Array.of(0n, 99n), [1, 2]),
+    ErrorCodes.INVALID_ARGUMENT,
+    'id out of range',
+  )
   await rejectsCode(t, () => enc.encode(Float32Array.of(1, 2), [1, 2]), ErrorCodes.INVALID_TYPE, 'floats into int64')
 })
 
@@ -134,16 +144,36 @@ t.test('bad input and options: coded errors', async (t) => {
   const nan = new Float32Array(2 * D)
   nan[D + 3] = Number.NaN
   await rejectsCode(t, () => enc.encode(nan), ErrorCodes.NON_FINITE, 'NaN')
-  await rejectsCode(t, () => OnnxEncoder.create(towerBytes, { batchSize: 0 }), ErrorCodes.INVALID_ARGUMENT, 'batchSize 0')
+  await rejectsCode(
+    t,
+    () => OnnxEncoder.create(towerBytes, { batchSize: 0 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'batchSize 0',
+  )
   await rejectsCode(
     t,
     () => OnnxEncoder.create(towerBytes, { graphOptimization: 'max' as never }),
     ErrorCodes.INVALID_ARGUMENT,
     'unknown optimisation level',
   )
-  await rejectsCode(t, () => OnnxEncoder.create(towerBytes, { output: 'nope' }), ErrorCodes.INVALID_ARGUMENT, 'no such output')
+  await rejectsCode(
+    t,
+    () => OnnxEncoder.create(towerBytes, { output: 'nope' }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'no such output',
+  )
   await rejectsCode(t, () => OnnxEncoder.create(Uint8Array.of(1, 2, 3)), ErrorCodes.CORRUPT_FILE, 'not an ONNX model')
-  await rejectsCode(t, () => OnnxEncoder.create(join(tmpdir(), 'no-such-model.onnx')), ErrorCodes.NOT_FOUND, 'missing file')
+  await rejectsCode(
+    t,
+    () => OnnxEncoder.create(join(tmpdir(), 'no-such-model.onnx')),
+    ErrorCodes.NOT_FOUND,
+    'missing file',
+  )
   await rejectsCode(t, () => OnnxEncoder.create(42 as never), ErrorCodes.INVALID_ARGUMENT, 'not a path or bytes')
-  await rejectsCode(t, () => loadOnnxruntime('onnxruntime-node-not-installed'), ErrorCodes.MISSING_DEPENDENCY, 'no onnxruntime')
+  await rejectsCode(
+    t,
+    () => loadOnnxruntime('onnxruntime-node-not-installed'),
+    ErrorCodes.MISSING_DEPENDENCY,
+    'no onnxruntime',
+  )
 })

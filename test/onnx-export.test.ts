@@ -113,13 +113,32 @@ interface TcnCase {
 
 const TCN_CASES: TcnCase[] = [
   // projections (3→4, 4→2) and an identity (4→4); dilations 1, 2, 4
-  { inputSize: 3, channels: [4, 4, 2], kernelSize: 3, dilations: [1, 2, 4], shapes: [[1, 1], [2, 7], [3, 20]] },
+  {
+    inputSize: 3,
+    channels: [4, 4, 2],
+    kernelSize: 3,
+    dilations: [1, 2, 4],
+    shapes: [
+      [1, 1],
+      [2, 7],
+      [3, 20],
+    ],
+  },
   // identity residual only, K = 2, dilation 3
   { inputSize: 5, channels: [5, 5], kernelSize: 2, dilations: [3, 1], shapes: [[2, 9]] },
   // K = 1: no Pad node
   { inputSize: 1, channels: [8, 8], kernelSize: 1, dilations: [1, 1], shapes: [[4, 3]] },
   // steps shorter than the receptive field (1 + 2·4·5 = 41)
-  { inputSize: 6, channels: [3], kernelSize: 5, dilations: [5], shapes: [[2, 11], [1, 50]] },
+  {
+    inputSize: 6,
+    channels: [3],
+    kernelSize: 5,
+    dilations: [5],
+    shapes: [
+      [2, 11],
+      [1, 50],
+    ],
+  },
 ]
 
 t.test('TCN: ORT equals TCN.forward ([batch, steps, C] in and out), with and without a head', async (t) => {
@@ -157,7 +176,9 @@ t.test('TCN graph: Pad + Conv with dilations, a 1x1 Conv for projections', async
   const ops = g.node!.map((n) => n.opType)
   t.equal(ops.filter((o) => o === 'Pad').length, 4, 'one Pad per K > 1 conv')
   t.equal(ops.filter((o) => o === 'Conv').length, 5, 'four causal convs and one projection')
-  const dil = g.node!.filter((n) => n.opType === 'Conv').map((n) => n.attribute!.find((a) => a.name === 'dilations')!.ints!.map(Number))
+  const dil = g
+    .node!.filter((n) => n.opType === 'Conv')
+    .map((n) => n.attribute!.find((a) => a.name === 'dilations')!.ints!.map(Number))
   t.same(dil, [[1], [1], [1], [4], [4]])
   t.equal(ops[0], 'Transpose')
   t.equal(ops[ops.length - 1], 'Transpose')

@@ -19,7 +19,10 @@ export type GraphOptimization = (typeof GRAPH_OPTIMIZATION)[number]
 export function intOption(v: unknown, name: string, lo: number, hi: number, fallback: number): number {
   if (v === undefined) return fallback
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name} must be an integer in [${lo}, ${hi}], got ${describe(v)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${name} must be an integer in [${lo}, ${hi}], got ${describe(v)}`,
+    )
   }
   return v
 }
@@ -45,8 +48,12 @@ export function checkInputArray(x: unknown, type: OnnxInputType): OnnxInput {
         ? x instanceof Int32Array
         : x instanceof BigInt64Array || x instanceof Int32Array
   if (!ok) {
-    const want = type === 'float32' ? 'a Float32Array' : type === 'int32' ? 'an Int32Array' : 'a BigInt64Array or Int32Array'
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, `input must be ${want} (the model's input is ${type}), got ${describe(x)}`)
+    const want =
+      type === 'float32' ? 'a Float32Array' : type === 'int32' ? 'an Int32Array' : 'a BigInt64Array or Int32Array'
+    throw new SimsageError(
+      ErrorCodes.INVALID_TYPE,
+      `input must be ${want} (the model's input is ${type}), got ${describe(x)}`,
+    )
   }
   if (x instanceof Float32Array) {
     for (let i = 0; i < x.length; i++) {
@@ -83,7 +90,10 @@ export function inputShape(
     return [length / row, ...(rest as number[])]
   }
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `shape must be a non-empty list of sizes >= 0, got ${describe(shape)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `shape must be a non-empty list of sizes >= 0, got ${describe(shape)}`,
+    )
   }
   if (modelDims.length > 0) {
     const bad =
@@ -98,7 +108,10 @@ export function inputShape(
   }
   const n = shape.reduce((a, b) => a * b, 1)
   if (n !== length) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `input shape [${shape.join(', ')}] holds ${n} values, got ${length}`)
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `input shape [${shape.join(', ')}] holds ${n} values, got ${length}`,
+    )
   }
   return [...shape]
 }

@@ -170,7 +170,11 @@ export class OnnxGraph {
 
   /** An int64 constant (shapes, axes, pads); returns its name. */
   int64s(name: string, values: readonly number[]): string {
-    return this.initializer(name, BigInt64Array.from(values, (v) => BigInt(v)), [values.length])
+    return this.initializer(
+      name,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      [values.length],
+    )
   }
 
   /**

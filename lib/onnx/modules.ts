@@ -80,7 +80,10 @@ registerModuleExporter(Linear, (g, m, x, prefix) => {
 
 registerModuleExporter(ReLU, (g, _m, x, prefix) => ({ name: relu(g, x.name, prefix), dims: x.dims }))
 
-registerModuleExporter(L2Normalize, (g, m, x, prefix) => ({ name: l2Normalize(g, prefix, x.name, m.eps), dims: x.dims }))
+registerModuleExporter(L2Normalize, (g, m, x, prefix) => ({
+  name: l2Normalize(g, prefix, x.name, m.eps),
+  dims: x.dims,
+}))
 
 registerModuleExporter(LayerNorm, (g, m, x, prefix) => {
   const f = lastDim(x, `LayerNorm ${prefix}`)
