@@ -3,6 +3,8 @@
 // L2Normalize (zero rows) and LayerNorm, the TCN with several kernel sizes and dilations, projection
 // and identity residuals, batch and length > 1, with and without a head; the graph's opset and
 // ops; unsupported modules and bad arguments → coded errors.
+import { spawnSync } from 'node:child_process'
+
 import onnxProto from 'onnx-proto'
 import t from 'tap'
 
@@ -18,6 +20,7 @@ import { OnnxGraph } from '../lib/onnx/graph.js'
 import { Random } from '../lib/random.js'
 import { TCN } from '../lib/temporal/tcn.js'
 import { throwsCode } from './fixtures/assert.js'
+import { root } from './fixtures/cli.js'
 
 const TOL = 1e-4
 
@@ -208,4 +211,20 @@ t.test('bad input: coded errors', async (t) => {
   throwsCode(t, () => g.input('x', 'float32', [1]), ErrorCodes.INVALID_ARGUMENT, 'a name used twice')
   throwsCode(t, () => g.initializer('w', new Float32Array(3), [2, 2]), ErrorCodes.DIM_MISMATCH, 'initializer size')
   throwsCode(t, () => g.toBytes(), ErrorCodes.INVALID_ARGUMENT, 'a graph without outputs')
+})
+
+t.test("import 'simsage' loads neither onnx-proto nor onnxruntime-node (both on first use)", async (t) => {
+  const code = [
+    "import { createRequire } from 'node:module'",
+    "const m = await import('./lib/index.ts')",
+    'const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /node_modules.(onnx|protobufjs)/.test(k))',
+    'console.log(JSON.stringify({ loaded, encoder: typeof m.OnnxEncoder, exporter: typeof m.exportCheckpoint }))',
+  ].join('\n')
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  t.equal(r.status, 0, r.stderr)
+  t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { loaded: [], encoder: 'function', exporter: 'function' })
 })
