@@ -1,6 +1,6 @@
 /**
  * onnxruntime-node, loaded with a dynamic `import()` on first use: it is an optional peer
- * dependency, so `import 'simsage'` works without it and only ONNX inference needs it. Typed here
+ * dependency, so the package entry loads without it and only ONNX inference needs it. Typed here
  * by the small part simsage uses, so simsage's declarations do not name its types.
  *
  * Note: onnxruntime-node's `session.run` returns a Promise but runs the graph synchronously on the

@@ -1,6 +1,6 @@
 /**
- * The ONNX protobuf schema (`onnx-proto`, protobufjs-generated), loaded on first use: a plain
- * `import 'simsage'` does not pay the ~200 ms it takes to load. Also the ONNX enum values the
+ * The ONNX protobuf schema (`onnx-proto`, protobufjs-generated), loaded on first use: loading the
+ * package entry does not pay the ~200 ms it takes to load. Also the ONNX enum values the
  * builder writes (stable numbers of onnx.proto, so graphs are built without loading the schema).
  */
 import { createRequire } from 'node:module'
