@@ -12,7 +12,15 @@
  */
 import type * as Ort from 'onnxruntime-node'
 import { OnnxGraph } from 'simsage'
-import { causalConv, type ConvWeights, type GruWeights, gru, type TcnBlockWeights, tcnBlock } from 'simsage/internal'
+import {
+  causalConv,
+  type ConvWeights,
+  type GruWeights,
+  gru,
+  loadOnnxruntime,
+  type TcnBlockWeights,
+  tcnBlock,
+} from 'simsage/internal'
 
 export type { ConvWeights, GruWeights, TcnBlockWeights } from 'simsage/internal'
 
@@ -61,15 +69,10 @@ let ortModule: Promise<typeof Ort | string> | undefined
 
 /** Loads onnxruntime-node once; resolves to the module or the reason it could not load. */
 export function loadOrt(): Promise<typeof Ort | string> {
-  ortModule ??= (async () => {
-    try {
-      const loaded = (await import('onnxruntime-node')) as typeof Ort & { default?: typeof Ort }
-      const ort = typeof loaded.InferenceSession === 'function' ? loaded : loaded.default
-      return ort ?? 'onnxruntime-node has no InferenceSession'
-    } catch (err) {
-      return `onnxruntime-node not installed (${(err as Error).message.split('\n')[0]})`
-    }
-  })()
+  ortModule ??= loadOnnxruntime().then(
+    (ort) => ort as unknown as typeof Ort,
+    (err: Error) => `${err.message.split('\n')[0]}`,
+  )
   return ortModule
 }
 
