@@ -230,6 +230,7 @@ export class OnnxEncoder {
     else this.#release = release
   }
 
+  /** {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose()
   }
