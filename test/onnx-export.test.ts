@@ -4,22 +4,25 @@
 // and identity residuals, batch and length > 1, with and without a head; the graph's opset and
 // ops; unsupported modules and bad arguments → coded errors.
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 
 import onnxProto from 'onnx-proto'
 import t from 'tap'
 
 import { ErrorCodes } from '../lib/errors.js'
-import { embed, rankingTower } from '../lib/models/ranking-tower.js'
+import { saveSafetensors } from '../lib/io/safetensors.js'
+import { embed, rankingTower, saveTower } from '../lib/models/ranking-tower.js'
 import { L2Normalize, LayerNorm, Linear, ReLU } from '../lib/nn/layers.js'
 import type { Module } from '../lib/nn/module.js'
 import { Sequential } from '../lib/nn/sequential.js'
 import { OnnxEncoder } from '../lib/onnx/encoder.js'
 import { exportRankingTower, exportSequential } from '../lib/onnx/export-ranking.js'
 import { exportTCN } from '../lib/onnx/export-tcn.js'
+import { exportCheckpoint } from '../lib/onnx/exporters.js'
 import { OnnxGraph } from '../lib/onnx/graph.js'
 import { Random } from '../lib/random.js'
 import { TCN } from '../lib/temporal/tcn.js'
-import { throwsCode } from './fixtures/assert.js'
+import { rejectsCode, throwsCode } from './fixtures/assert.js'
 import { root } from './fixtures/cli.js'
 
 const TOL = 1e-4
@@ -227,4 +230,25 @@ t.test("import 'simsage' loads neither onnx-proto nor onnxruntime-node (both on 
   })
   t.equal(r.status, 0, r.stderr)
   t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { loaded: [], encoder: 'function', exporter: 'function' })
+})
+
+t.test('exportCheckpoint: the kind from the metadata, coded errors', async (t) => {
+  const dir = t.testdir()
+  const spec = { inputDim: 3, hidden: [], embeddingDim: 2 }
+  const tower = join(dir, 'tower.safetensors')
+  await saveTower(tower, rankingTower(spec), spec)
+  const ex = await exportCheckpoint(tower)
+  t.equal(ex.model, 'ranking')
+  t.equal((await exportCheckpoint(tower, { model: 'ranking' })).bytes.length, ex.bytes.length)
+  const plain = join(dir, 'plain.safetensors')
+  await saveSafetensors(plain, { w: { shape: [2], data: new Float32Array(2) } })
+  await rejectsCode(t, () => exportCheckpoint(plain), ErrorCodes.UNSUPPORTED, 'a checkpoint without a known format')
+  await rejectsCode(
+    t,
+    () => exportCheckpoint(tower, { model: 'tcn' }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'a model the checkpoint does not hold',
+  )
+  await rejectsCode(t, () => exportCheckpoint(tower, { model: 'x' }), ErrorCodes.INVALID_ARGUMENT, 'an unknown model')
+  await rejectsCode(t, () => exportCheckpoint(join(dir, 'none')), ErrorCodes.NOT_FOUND, 'a missing file')
 })
