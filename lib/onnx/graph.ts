@@ -120,6 +120,9 @@ export class OnnxGraph {
    */
   output(name: string, type: OnnxElementType, dims: readonly OnnxDim[], as?: string): string {
     if (as !== undefined && as !== name) {
+      if (!this.#nodes.some((n) => n.output?.includes(name))) {
+        throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `onnx graph ${this.name}: no node produces "${name}"`)
+      }
       this.#claim(as)
       for (const n of this.#nodes) {
         n.input = n.input?.map((v) => (v === name ? as : v))
