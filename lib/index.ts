@@ -81,3 +81,6 @@ export {
   type HierTCNRow,
 } from './train/hiertcn.js'
 export { itemIndex, loadHierTCN, saveHierTCN } from './train/hiertcn-checkpoint.js'
+
+// ONNX: export (opset 17) and onnxruntime-node encoders.
+export * from './onnx/index.js'
