@@ -97,3 +97,10 @@ export {
   type PairRecallInput,
   type PairRecallOptions,
 } from './eval/pair-recall.js'
+export { CountMinSketch, type CountMinOptions } from './search/count-min.js'
+export {
+  expectedDrawsLogQ,
+  SampledSoftmaxLoss,
+  type SampledSoftmaxOptions,
+  type SampledSoftmaxStep,
+} from './search/sampled-softmax.js'
