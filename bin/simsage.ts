@@ -4,9 +4,16 @@
  * (bench/cli.ts). It lives outside lib/ so that lib/ never imports bench/.
  */
 import { registerBenchCommands } from '../bench/cli.js'
+import { registerExportCommands } from '../lib/cli/export.js'
 import { registerHierTCNCommands } from '../lib/cli/hiertcn.js'
 import { registerInfoCommands } from '../lib/cli/info.js'
 import { runCli } from '../lib/cli/program.js'
 import { registerRankingCommands } from '../lib/cli/ranking.js'
 
-await runCli([registerInfoCommands, registerBenchCommands, registerRankingCommands, registerHierTCNCommands])
+await runCli([
+  registerInfoCommands,
+  registerBenchCommands,
+  registerRankingCommands,
+  registerHierTCNCommands,
+  registerExportCommands,
+])

@@ -49,8 +49,8 @@ export const ErrorCodes = {
   /** The native addon is missing or failed to load. */
   ADDON_NOT_LOADED: 'ERR_SIMSAGE_ADDON_NOT_LOADED',
   /**
-   * An optional package that a feature needs is not installed (e.g. `onnxruntime-node` and
-   * `onnx-proto` for the benchmark's onnxruntime peer). The message names the packages and the
+   * An optional package that a feature needs is not installed (e.g. `onnxruntime-node` for
+   * `OnnxEncoder` and the benchmark's onnxruntime peer). The message names the packages and the
    * `npm install` command that adds them.
    */
   MISSING_DEPENDENCY: 'ERR_SIMSAGE_MISSING_DEPENDENCY',

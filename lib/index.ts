@@ -82,3 +82,26 @@ export {
   type HierTCNRow,
 } from './train/hiertcn.js'
 export { itemIndex, loadHierTCN, saveHierTCN } from './train/hiertcn-checkpoint.js'
+
+// ONNX: export (opset 17) and onnxruntime-node encoders.
+export * from './onnx/index.js'
+
+// Query → entity retrieval (OmniSearchSage): commit logs, their retrieval tasks, the TF-IDF
+// baseline and the pair-recall protocol.
+export { loadCommits, splitCommits, type Commit, type CommitSplit, type CommitSplitOptions } from './data/commits.js'
+export { commitSearchData, type CommitSearchData, type FileEntities, type TaskPairs } from './data/commit-search.js'
+export { TfidfIndex, tfidfTerms, wordTokens, withBigrams } from './baselines/tfidf.js'
+export {
+  byPopularity,
+  pairRecall,
+  type PairRecall,
+  type PairRecallInput,
+  type PairRecallOptions,
+} from './eval/pair-recall.js'
+export { CountMinSketch, type CountMinOptions } from './search/count-min.js'
+export {
+  expectedDrawsLogQ,
+  SampledSoftmaxLoss,
+  type SampledSoftmaxOptions,
+  type SampledSoftmaxStep,
+} from './search/sampled-softmax.js'

@@ -91,9 +91,11 @@ t.test('package.json: exports, files and dependencies fit an install without a c
     t.ok(pkg.files.includes(f), `files has ${f}`)
   t.ok(pkg.files.includes('scripts/build-native.mjs'), 'files has the install script')
   t.ok(pkg.dependencies['node-gyp-build'], 'node-gyp-build is a dependency (the loader)')
-  for (const dev of ['onnxruntime-node', 'onnx-proto', 'usearch', 'hnswlib-node', '@tensorflow/tfjs']) {
+  for (const dev of ['onnxruntime-node', 'usearch', 'hnswlib-node', '@tensorflow/tfjs']) {
     t.notOk(pkg.dependencies[dev], `${dev} is not a dependency`)
   }
+  t.ok(pkg.dependencies['onnx-proto'], 'onnx-proto is a dependency (ONNX export, pure JavaScript)')
+  t.ok(pkg.peerDependenciesMeta?.['onnxruntime-node']?.optional, 'onnxruntime-node is an optional peer (OnnxEncoder)')
   t.match(pkg.scripts.install, /build-native\.mjs$/)
   t.match(pkg.scripts.prepack, /prebuild\.mjs$/)
   const cjs = readdirSync(join(root, 'cjs')).sort()

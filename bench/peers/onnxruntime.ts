@@ -3,17 +3,17 @@
  * `onnxGraph.ts`, session options `{ intraOpNumThreads: threads, interOpNumThreads: 1,
  * graphOptimizationLevel: 'all' }`. Threads and k are fixed per session, so the runner rebuilds
  * it when either changes; the whole batch runs in one `session.run` (the Q x N score matrix is
- * materialised: 4 GB at Q = 1024, N = 1M). Both onnxruntime-node and onnx-proto (through
- * `onnxGraph.ts`) are dev dependencies, not dependencies of the package, and load only in
- * `available()` (`loadOnnxruntime`): either missing skips the row with a note that says how to
- * install them.
+ * materialised: 4 GB at Q = 1024, N = 1M). onnxruntime-node is a dev dependency and an optional
+ * peer of the package; the graph is built with simsage's own builder (`OnnxGraph`, over the
+ * `onnx-proto` dependency). Both load only in `available()` (`loadOnnxruntime`): a missing
+ * onnxruntime-node skips the row with a note that says how to install it.
  */
 import type * as Ort from 'onnxruntime-node'
 import type { buildTopKModel as BuildTopKModel } from './onnxGraph.js'
 import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
 
 /** The command that adds this peer's packages to a project (they are not dependencies of simsage). */
-export const ONNXRUNTIME_INSTALL = 'npm install --save-dev onnxruntime-node onnx-proto'
+export const ONNXRUNTIME_INSTALL = 'npm install --save-dev onnxruntime-node'
 
 /**
  * Loads onnxruntime-node and the graph builder (onnx-proto) on first use. Throws a SimsageError

@@ -9,6 +9,7 @@
  *   simsage train ranking / eval ranking   train a tower to a safetensors checkpoint / evaluate it
  *   simsage experiment hiertcn        HierTCN, TCN-only, GRU-only, co-occurrence, most-popular, one budget
  *   simsage train hiertcn / eval hiertcn   train HierTCN to a checkpoint (+ item index) / evaluate it
+ *   simsage export                    a checkpoint → an ONNX model (the ranking tower, HierTCN's TCN)
  *
  * A registrar loads its implementation with a dynamic `import()` inside each action, so
  * `simsage info` never pays for training code or a benchmark's peers.
@@ -19,6 +20,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 
 import { packageRoot } from '../native/binding.js'
+import { registerExportCommands } from './export.js'
 import { registerHierTCNCommands } from './hiertcn.js'
 import { registerInfoCommands } from './info.js'
 import { registerRankingCommands } from './ranking.js'
@@ -31,6 +33,7 @@ export const libRegistrars: readonly Registrar[] = [
   registerInfoCommands,
   registerRankingCommands,
   registerHierTCNCommands,
+  registerExportCommands,
 ]
 
 /** Builds the command tree from `registrars`; exported so tests can drive it without spawning a process. */

@@ -14,6 +14,7 @@
 
 #include "addon/addon.h"
 #include "addon/args.h"
+#include "addon/owned.h"
 
 namespace simsage {
 namespace addon {
@@ -208,36 +209,14 @@ class NativeTcnStream : public Napi::ObjectWrap<NativeTcnStream> {
       w.bd = b.f32_opt("bd", w.out_channels);
       blocks.push_back(w);
     }
-    st_ = guard(env, [&] { return std::make_unique<TcnStreamer>(k, blocks, streams); });
-    reported_ = static_cast<int64_t>(st_->native_bytes());
-    Napi::MemoryManagement::AdjustExternalMemory(env, reported_);
+    st_.reset(env, guard(env, [&] { return std::make_unique<TcnStreamer>(k, blocks, streams); }));
   }
 
-  ~NativeTcnStream() override { release(Env()); }
+  ~NativeTcnStream() override { st_.release(Env()); }
 
  private:
-  TcnStreamer& st(Napi::Env env) {
-    if (!st_) throw_js(env, "ERR_SIMSAGE_DISPOSED", "the TCN stream has been disposed");
-    return *st_;
-  }
-
-  void account(Napi::Env env) {
-    const int64_t now = static_cast<int64_t>(st_->native_bytes());
-    if (now != reported_) {
-      Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_);
-      reported_ = now;
-    }
-  }
-
-  void release(Napi::Env env) noexcept {
-    st_.reset();
-    if (reported_ == 0) return;
-    try {
-      Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
-    } catch (...) {
-    }
-    reported_ = 0;
-  }
+  TcnStreamer& st(Napi::Env env) { return st_.get(env); }
+  void account(Napi::Env env) { st_.account(env); }
 
   int64_t stream_of(Napi::Env env, const Args& a) {
     return a.integer("stream", 0, st(env).streams() - 1, kInvalidArgument);
@@ -320,14 +299,13 @@ class NativeTcnStream : public Napi::ObjectWrap<NativeTcnStream> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    release(info.Env());
+    st_.release(info.Env());
     return info.Env().Undefined();
   }
 
-  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !st_); }
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), st_.disposed()); }
 
-  std::unique_ptr<TcnStreamer> st_;
-  int64_t reported_ = 0;
+  OwnedNative<TcnStreamer> st_{"TCN stream"};
 };
 
 }  // namespace

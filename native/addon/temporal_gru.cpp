@@ -14,6 +14,7 @@
 
 #include "addon/addon.h"
 #include "addon/args.h"
+#include "addon/owned.h"
 #include "temporal/temporal.h"
 
 namespace simsage {
@@ -197,35 +198,14 @@ class NativeGruStream : public Napi::ObjectWrap<NativeGruStream> {
     std::vector<float*> t = tensor_list(o, w, "weights");
     std::vector<const float*> ct(t.begin(), t.end());
     w.tensors = ct.data();
-    st_ = guard(env, [&] { return std::make_unique<GruStreamer>(w); });
-    account(env);
+    st_.reset(env, guard(env, [&] { return std::make_unique<GruStreamer>(w); }));
   }
 
-  ~NativeGruStream() override { release(Env()); }
+  ~NativeGruStream() override { st_.release(Env()); }
 
  private:
-  GruStreamer& st(Napi::Env env) {
-    if (!st_) throw_js(env, "ERR_SIMSAGE_DISPOSED", "the GRU stream has been disposed");
-    return *st_;
-  }
-
-  void account(Napi::Env env) {
-    const int64_t now = static_cast<int64_t>(st_->native_bytes());
-    if (now != reported_) {
-      Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_);
-      reported_ = now;
-    }
-  }
-
-  void release(Napi::Env env) noexcept {
-    st_.reset();
-    if (reported_ == 0) return;
-    try {
-      Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
-    } catch (...) {
-    }
-    reported_ = 0;
-  }
+  GruStreamer& st(Napi::Env env) { return st_.get(env); }
+  void account(Napi::Env env) { st_.account(env); }
 
   // step({ streams, state, x, active?, carry?, y, threads? }): as gruStreamStep without the model.
   Napi::Value Step(const Napi::CallbackInfo& info) {
@@ -252,14 +232,13 @@ class NativeGruStream : public Napi::ObjectWrap<NativeGruStream> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    release(info.Env());
+    st_.release(info.Env());
     return info.Env().Undefined();
   }
 
-  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !st_); }
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), st_.disposed()); }
 
-  std::unique_ptr<GruStreamer> st_;
-  int64_t reported_ = 0;
+  OwnedNative<GruStreamer> st_{"GRU stream"};
 };
 
 }  // namespace

@@ -7,17 +7,17 @@
 #include <map>
 #include <vector>
 
-#include "check.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "fixtures.h"
 #include "mining/mining.h"
 
 using namespace simsage;
+using namespace simsage_test;
 
 namespace {
 
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 const DistanceMetric kMetrics[] = {DistanceMetric::SqEuclidean, DistanceMetric::Euclidean, DistanceMetric::Cosine,
                                    DistanceMetric::Dot};
 

@@ -8,28 +8,15 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
 #include "core/error.h"
+#include "fixtures.h"
 #include "nn/nn.h"
 
 using namespace simsage;
-using Vec = std::vector<float>;
-using DVec = std::vector<double>;
+using namespace simsage_test;
 
 namespace {
 
-std::mt19937 g_rng(11);
-
-Vec randv(size_t n, float scale = 1.f) {
-  std::normal_distribution<float> nd(0.f, scale);
-  Vec v(n);
-  for (auto& x : v) x = nd(g_rng);
-  return v;
-}
-
-DVec to_d(const Vec& v) { return DVec(v.begin(), v.end()); }
-
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 const int64_t kDims[] = {1, 3, 7, 15, 16, 17, 33, 129};
 const int64_t kBatches[] = {1, 5, 64};
 
@@ -77,43 +64,10 @@ DVec ref_ln(const DVec& x, const DVec* g, const DVec* b, int64_t rows, int64_t d
   return y;
 }
 
-double worst_err(const Vec& got, const DVec& want) {
-  double w = 0;
-  for (size_t i = 0; i < got.size(); ++i) w = std::max(w, std::fabs(got[i] - want[i]) / (1.0 + std::fabs(want[i])));
-  return w;
-}
-
 double weighted(const DVec& y, const DVec& w) {
   double s = 0;
   for (size_t i = 0; i < y.size(); ++i) s += y[i] * w[i];
   return s;
-}
-
-// Central-difference gradient of loss(v) with respect to v (v is perturbed in place and restored).
-DVec numgrad(DVec& v, const std::function<double()>& loss, double h = 1e-6) {
-  DVec g(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double keep = v[i];
-    v[i] = keep + h;
-    const double lp = loss();
-    v[i] = keep - h;
-    const double lm = loss();
-    v[i] = keep;
-    g[i] = (lp - lm) / (2 * h);
-  }
-  return g;
-}
-
-// Analytic (float) vs numerical (double) gradient.
-void check_grad(const char* what, const Vec& analytic, const DVec& numeric) {
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < numeric.size(); ++i) {
-    const double e = std::fabs(analytic[i] - numeric[i]) / (1e-2 + std::fabs(numeric[i]));
-    if (e > worst) worst = e, at = i;
-  }
-  CHECK(worst < 2e-3, "%s: gradient error %g at %zu (analytic %g, numeric %g)", what, worst, at, double(analytic[at]),
-        numeric[at]);
 }
 
 }  // namespace

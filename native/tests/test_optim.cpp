@@ -6,34 +6,14 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
 #include "core/error.h"
+#include "fixtures.h"
 #include "nn/nn.h"
 
 using namespace simsage;
-using Vec = std::vector<float>;
-using DVec = std::vector<double>;
+using namespace simsage_test;
 
-namespace {
-
-std::mt19937 g_rng(13);
-
-Vec randv(size_t n) {
-  std::normal_distribution<float> nd(0.f, 1.f);
-  Vec v(n);
-  for (auto& x : v) x = nd(g_rng);
-  return v;
-}
-
-DVec to_d(const Vec& v) { return DVec(v.begin(), v.end()); }
-
-double worst_err(const Vec& got, const DVec& want) {
-  double w = 0;
-  for (size_t i = 0; i < got.size(); ++i) w = std::max(w, std::fabs(got[i] - want[i]) / (1.0 + std::fabs(want[i])));
-  return w;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // ---- optimizers ------------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "check.h"
 #include "core/error.h"
+#include "fixtures.h"
 #include "similarity/cpu/quant.h"
 #include "similarity/similarity.h"
 
 using namespace simsage;
+using namespace simsage_test;
 using namespace simsage::similarity::cpu;
 
 namespace {
@@ -100,7 +101,6 @@ void check_against_decoded(const char* what, const Out& got, const std::vector<f
   }
 }
 
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
 const Storage kCoded[] = {Storage::BF16, Storage::F16, Storage::I8};
 

@@ -7,11 +7,12 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
 #include "core/error.h"
+#include "fixtures.h"
 #include "similarity/similarity.h"
 
 using namespace simsage;
+using namespace simsage_test;
 
 namespace {
 
@@ -91,7 +92,6 @@ void compare(const char* what, const Out& got, const Out& ref, const std::vector
   }
 }
 
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
 
 // Rows of extreme magnitude: subnormal entries, norms far below 1e-19 and far above 1e19, and an

@@ -9,40 +9,15 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
 #include "core/checksum.h"
 #include "core/error.h"
+#include "fixtures.h"
 #include "temporal/temporal.h"
 
 using namespace simsage;
-using Vec = std::vector<float>;
-using DVec = std::vector<double>;
+using namespace simsage_test;
 
 namespace {
-
-std::mt19937 g_rng(7);
-
-Vec randv(size_t n, float scale = 1.f) {
-  std::normal_distribution<float> nd(0.f, scale);
-  Vec v(n);
-  for (auto& x : v) x = nd(g_rng);
-  return v;
-}
-
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
-
-float max_abs(const Vec& v) {
-  float m = 0;
-  for (float x : v) m = std::max(m, std::fabs(x));
-  return m;
-}
-
-// Largest |a - b| relative to max(1, max|b|).
-double rel_err(const Vec& a, const Vec& b) {
-  double e = 0;
-  for (size_t i = 0; i < a.size(); ++i) e = std::max(e, static_cast<double>(std::fabs(a[i] - b[i])));
-  return e / std::max(1.f, max_abs(b));
-}
 
 // The causal conv in double, for gradient checks.
 DVec conv_d(const DVec& x, const DVec& w, const DVec& b, int64_t B, int64_t T, int64_t I, int64_t O, int64_t K,
@@ -360,8 +335,6 @@ DVec block_d(const BlockFixture& f, const DVec& x, const DVec& w1, const DVec& b
   return a2;
 }
 
-DVec to_d(const Vec& v) { return DVec(v.begin(), v.end()); }
-
 }  // namespace
 
 TEST_CASE(block_gradient_central_differences) {
@@ -506,7 +479,7 @@ TEST_CASE(stream_equals_full_forward) {
     std::vector<int64_t> T(S);
     std::vector<Vec> xs(S), full(S);
     for (int64_t s = 0; s < S; ++s) {
-      T[s] = len(g_rng);
+      T[s] = len(rng());
       xs[s] = randv(T[s] * I);
       full[s] = tcn.forward(xs[s], T[s]);
     }
@@ -518,14 +491,14 @@ TEST_CASE(stream_equals_full_forward) {
     for (int round = 0; round < 1000; ++round) {
       std::vector<int32_t> active;
       for (int64_t s = 0; s < S; ++s)
-        if (at[s] < T[s] && (all_steps || coin(g_rng))) active.push_back(static_cast<int32_t>(s));
+        if (at[s] < T[s] && (all_steps || coin(rng()))) active.push_back(static_cast<int32_t>(s));
       if (active.empty()) {
         bool done = true;
         for (int64_t s = 0; s < S; ++s) done = done && at[s] == T[s];
         if (done) break;
         continue;
       }
-      std::shuffle(active.begin(), active.end(), g_rng);
+      std::shuffle(active.begin(), active.end(), rng());
       const int64_t rows = static_cast<int64_t>(active.size());
       Vec x(rows * I), y(rows * O);
       for (int64_t r = 0; r < rows; ++r) std::memcpy(&x[r * I], &xs[active[r]][at[active[r]] * I], sizeof(float) * I);

@@ -10,26 +10,14 @@
 #include <random>
 #include <vector>
 
-#include "check.h"
 #include "core/error.h"
+#include "fixtures.h"
 #include "temporal/temporal.h"
 
 using namespace simsage;
-using Vec = std::vector<float>;
-using DVec = std::vector<double>;
+using namespace simsage_test;
 
 namespace {
-
-std::mt19937 g_rng(7);
-
-Vec randv(size_t n, float scale = 1.f) {
-  std::normal_distribution<float> nd(0.f, scale);
-  Vec v(n);
-  for (auto& x : v) x = nd(g_rng);
-  return v;
-}
-
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 
 // A GRU's parameters in float (what the kernels take) and double (what the reference takes).
 struct Model {
@@ -42,7 +30,7 @@ struct Model {
     std::uniform_real_distribution<float> u(-bound, bound);
     for (int64_t i = 0; i < 4 * L; ++i) {
       Vec v(static_cast<size_t>(gru_tensor_size(w, i)));
-      for (auto& x : v) x = u(g_rng);
+      for (auto& x : v) x = u(rng());
       t.push_back(v);
     }
     for (auto& v : t) ptrs.push_back(v.data());
@@ -73,13 +61,13 @@ struct Batch {
     if (with_carry) {
       carry.resize(static_cast<size_t>(B * T));
       for (auto& c : carry) {
-        const float r = u(g_rng);
-        c = r < 0.2f ? 0.f : (r < 0.4f ? 1.f : u(g_rng));
+        const float r = u(rng());
+        c = r < 0.2f ? 0.f : (r < 0.4f ? 1.f : u(rng()));
       }
     }
     if (with_mask) {
       mask.resize(static_cast<size_t>(B * T));
-      for (auto& k : mask) k = u(g_rng) < 0.3f ? 0 : 1;
+      for (auto& k : mask) k = u(rng()) < 0.3f ? 0 : 1;
     }
   }
   const float* carry_ptr() const { return carry.empty() ? nullptr : carry.data(); }
@@ -115,8 +103,6 @@ std::vector<DVec> to_d(const std::vector<Vec>& t) {
   for (auto& v : t) out.emplace_back(v.begin(), v.end());
   return out;
 }
-DVec to_d(const Vec& v) { return DVec(v.begin(), v.end()); }
-
 struct Forward {
   Vec y, hn, ws;
 };
