@@ -132,31 +132,17 @@ export async function runTextBench(o: TextBenchOptions): Promise<TextBenchReport
         skipped.onnxruntime = ort
       } else {
         const runner = await hashBagRunner(ort, buildHashBagModel(weights), o.dim)
-        // int64 ids written as (low, high) int32 pairs into the BigInt64Arrays: no BigInt per token.
-        const toIds = (f: { count: number; offsets: Int32Array; hashes: BigUint64Array }): BagIds => {
-          const n = f.hashes.length
-          const lanes = new Uint32Array(f.hashes.buffer, f.hashes.byteOffset, 2 * n)
-          const ids = {
-            a: new BigInt64Array(n),
-            b: new BigInt64Array(n),
-            q: new BigInt64Array(n),
-            seg: new BigInt64Array(n),
-            batch: f.count,
+        // simsage's token rows as ORT's int64 inputs, written as (low, high) int32 pairs: no BigInt per token.
+        const toIds = (f: Parameters<typeof bag.tokenRows>[0]): BagIds => {
+          const r = bag.tokenRows(f)
+          const n = r.a.length
+          const widen = (src: Int32Array) => {
+            const out = new BigInt64Array(n)
+            const w = new Int32Array(out.buffer)
+            for (let k = 0; k < n; k++) w[2 * k] = src[k]
+            return out
           }
-          const a32 = new Int32Array(ids.a.buffer)
-          const b32 = new Int32Array(ids.b.buffer)
-          const q32 = new Int32Array(ids.q.buffer)
-          const s32 = new Int32Array(ids.seg.buffer)
-          for (let j = 0; j < f.count; j++) {
-            for (let k = f.offsets[j]; k < f.offsets[j + 1]; k++) {
-              const [a, b, q] = api.hashRows(lanes[2 * k], lanes[2 * k + 1], bag.rows, bag.importanceRows)
-              a32[2 * k] = a
-              b32[2 * k] = b
-              q32[2 * k] = q
-              s32[2 * k] = j
-            }
-          }
-          return ids
+          return { a: widen(r.a), b: widen(r.b), q: widen(r.importance), seg: widen(r.segment), batch: f.count }
         }
         const ids = features.map(toIds)
         agreement.onnxruntime = diff(await runner.run(ids[0]), first).maxAbsDiff
