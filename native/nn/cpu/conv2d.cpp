@@ -1,8 +1,11 @@
-// 2-D convolution drivers (nn.h): pack the weights once per call as the A operand (K blocks of
-// MR-row tiles), then run column-group tasks (conv2d.inl) over the thread pool; the packer of each
-// task gathers its patches from the image, so no im2col matrix exists. dX is the same kernel over
-// dy with the geometry reversed and W transposed per tap; dW reduces fixed chunks of columns into a
-// fixed number of partial sums (chunk c into slot c mod slots), added in slot order; db is a sum.
+// 2-D convolution drivers (nn.h): lay the source out as a zero-padded canvas split into stride
+// phases (one pass, about the input's size: every tap of a panel is then one contiguous run), pack
+// the weights once per call as the A operand (K blocks of MR-row tiles), then run column-group tasks
+// (conv2d.inl) over the thread pool; the packer of each task gathers its patches from the canvas, so
+// no im2col matrix exists. dX is the same kernel over dy placed on a canvas with stride - 1 zeros
+// between pixels (the transposed convolution as a stride-1 one) and the taps flipped; dW reduces
+// fixed chunks of grid columns into a fixed number of partial sums (chunk c into slot c mod slots),
+// added in slot order; db is a sum.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -18,14 +21,20 @@ namespace simsage {
 
 namespace {
 
-using nn::cpu::Conv2dGeom;
 using nn::cpu::Conv2dKernels;
-using nn::cpu::kKc;
 
 // Scratch reused across calls (page faults cost more than a small conv): packed weights and dW
 // partial sums per calling thread, panels and accumulators per worker thread.
 std::vector<float>& weights_scratch() {
   thread_local std::vector<float> v;
+  return v;
+}
+std::vector<float>& canvas_scratch() {
+  thread_local std::vector<float> v;
+  return v;
+}
+std::vector<int64_t>& offset_scratch() {
+  thread_local std::vector<int64_t> v;
   return v;
 }
 std::vector<float>& partial_scratch() {
@@ -53,14 +62,14 @@ float* grow(std::vector<float>* v, int64_t n) {
 }
 
 // A[r, l] = w[r * rs + (l / taps) * cs + l % taps] (r < m, l < k) into K blocks of mr-row tiles:
-// block k0 (kc = min(kKc, k - k0)) tile t at dst + k0 * mpad + t * kc * mr, element (l, i) at
+// block k0 (kc = min(kb, k - k0)) tile t at dst + k0 * mpad + t * kc * mr, element (l, i) at
 // l * mr + i; zero rows past m.
-void pack_weights(const float* w, int64_t m, int64_t k, int64_t taps, int64_t rs, int64_t cs, int mr,
+void pack_weights(const float* w, int64_t m, int64_t k, int64_t kb, int64_t taps, int64_t rs, int64_t cs, int mr,
                   std::vector<float>* dst) {
   const int64_t tiles = (m + mr - 1) / mr, mpad = tiles * mr;
   float* out = grow(dst, mpad * k);
-  for (int64_t k0 = 0; k0 < k; k0 += kKc) {
-    const int64_t kc = std::min(kKc, k - k0);
+  for (int64_t k0 = 0; k0 < k; k0 += kb) {
+    const int64_t kc = std::min(kb, k - k0);
     for (int64_t t = 0; t < tiles; ++t) {
       float* tile = out + k0 * mpad + t * kc * mr;
       for (int i = 0; i < mr; ++i) {
@@ -74,29 +83,112 @@ void pack_weights(const float* w, int64_t m, int64_t k, int64_t taps, int64_t rs
   }
 }
 
-Conv2dGeom forward_geom(const Conv2dShape& s, const float* x) {
-  Conv2dGeom g;
-  g.src = x;
-  g.src_c = s.in_channels;
-  g.src_h = s.height;
-  g.src_w = s.width;
-  g.u_h = s.out_h();
-  g.u_w = s.out_w();
-  g.kh = s.kernel_h;
-  g.kw = s.kernel_w;
-  g.mul_h = s.stride_h;
-  g.add_h = -s.pad_h;
-  g.step_h = s.dilation_h;
-  g.mul_w = s.stride_w;
-  g.add_w = -s.pad_w;
-  g.step_w = s.dilation_w;
+// The canvas of conv2d_kernels.h: src pixel (y, x) of each channel sits at canvas (top + y * ins_h,
+// left + x * ins_w) of an hp x wp zero canvas, stored as sh x sw phase planes of hq x wq.
+struct Canvas {
+  const float* src = nullptr;
+  int64_t batch = 0, src_c = 0, src_h = 0, src_w = 0;
+  int64_t top = 0, left = 0, ins_h = 1, ins_w = 1;
+  int64_t hp = 0, wp = 0, sh = 1, sw = 1;
+  int64_t hq() const { return (hp + sh - 1) / sh; }
+  int64_t wq() const { return (wp + sw - 1) / sw; }
+  int64_t plane() const { return hq() * wq(); }
+  int64_t img() const { return src_c * sh * sw * plane(); }
+};
+
+// Source index along one axis for canvas coordinate p (-1 outside the source).
+inline int64_t source_at(int64_t p, int64_t start, int64_t ins, int64_t n) {
+  const int64_t d = p - start;
+  if (d < 0 || d % ins != 0 || d / ins >= n) return -1;
+  return d / ins;
+}
+
+// Writes the canvas of every image into xs (resized; zero slack after the last image).
+const float* build_canvas(const Canvas& cv, int threads, std::vector<float>* xs) {
+  const int64_t hq = cv.hq(), wq = cv.wq(), img = cv.img(), slack = wq + 64;
+  float* out = grow(xs, cv.batch * img + slack);
+  std::memset(out + cv.batch * img, 0, sizeof(float) * slack);
+  const int run_threads = cv.batch * img >= (int64_t(1) << 16) ? threads : 1;
+  parallel_chunks(cv.batch * cv.src_c, 8, run_threads, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t b = i / cv.src_c, c = i % cv.src_c;
+      const float* src = cv.src + i * cv.src_h * cv.src_w;
+      for (int64_t a = 0; a < cv.sh; ++a)
+        for (int64_t e = 0; e < cv.sw; ++e) {
+          float* plane = out + b * img + ((c * cv.sh + a) * cv.sw + e) * hq * wq;
+          for (int64_t y = 0; y < hq; ++y) {
+            float* dst = plane + y * wq;
+            const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.ins_h, cv.src_h);
+            if (sy < 0) {
+              std::memset(dst, 0, sizeof(float) * wq);
+              continue;
+            }
+            const float* row = src + sy * cv.src_w;
+            if (cv.sw == 1 && cv.ins_w == 1) {  // zeros, the source row, zeros
+              const int64_t lo = std::min(wq, std::max<int64_t>(0, cv.left));
+              const int64_t hi = std::min(wq, std::max(lo, cv.left + cv.src_w));
+              std::memset(dst, 0, sizeof(float) * lo);
+              std::memcpy(dst + lo, row + (lo - cv.left), sizeof(float) * (hi - lo));
+              std::memset(dst + hi, 0, sizeof(float) * (wq - hi));
+              continue;
+            }
+            for (int64_t x = 0; x < wq; ++x) {
+              const int64_t sx = source_at(x * cv.sw + e, cv.left, cv.ins_w, cv.src_w);
+              dst[x] = sx < 0 ? 0.f : row[sx];
+            }
+          }
+        }
+    }
+  });
+  return out;
+}
+
+// The forward canvas (x padded, split by the stride) and its tap offsets: tap l = (c, i, j) reads
+// plane (c, i dh mod sh, j dw mod sw) at row i dh / sh, column j dw / sw.
+Canvas forward_canvas(const Conv2dShape& s, const float* x) {
+  Canvas cv;
+  cv.src = x;
+  cv.batch = s.batch;
+  cv.src_c = s.in_channels;
+  cv.src_h = s.height;
+  cv.src_w = s.width;
+  cv.top = s.pad_h;
+  cv.left = s.pad_w;
+  cv.hp = s.height + 2 * s.pad_h;
+  cv.wp = s.width + 2 * s.pad_w;
+  cv.sh = s.stride_h;
+  cv.sw = s.stride_w;
+  return cv;
+}
+
+void forward_offsets(const Conv2dShape& s, const Canvas& cv, std::vector<int64_t>* loff) {
+  loff->resize(static_cast<size_t>(s.in_channels * s.kernel_h * s.kernel_w));
+  int64_t l = 0;
+  for (int64_t c = 0; c < s.in_channels; ++c)
+    for (int64_t i = 0; i < s.kernel_h; ++i)
+      for (int64_t j = 0; j < s.kernel_w; ++j) {
+        const int64_t rh = i * s.dilation_h, rw = j * s.dilation_w;
+        (*loff)[l++] =
+            ((c * cv.sh + rh % cv.sh) * cv.sw + rw % cv.sw) * cv.plane() + (rh / cv.sh) * cv.wq() + rw / cv.sw;
+      }
+}
+
+nn::cpu::Conv2dGrid forward_grid(const Conv2dShape& s, const Canvas& cv, const float* xs, const int64_t* loff) {
+  nn::cpu::Conv2dGrid g;
+  g.xs = xs;
+  g.img = cv.img();
+  g.loff = loff;
+  g.rows = s.out_h();
+  g.wq = cv.wq();
+  g.valid_w = s.out_w();
+  g.batch = s.batch;
   return g;
 }
 
 // Runs `proto` over every column group, kGroupsPerTask groups per pool task.
 void run_groups(const Conv2dKernels& tb, nn::cpu::Conv2dTask proto, int threads) {
   const int64_t gw = 16 * tb.np;
-  const int64_t groups = (proto.batch * proto.g.u_h * proto.g.u_w + gw - 1) / gw;
+  const int64_t groups = (proto.g.batch * proto.g.rows * proto.g.wq + gw - 1) / gw;
   const int64_t mpad = (proto.m + tb.mr - 1) / tb.mr * tb.mr;
   const double work = static_cast<double>(mpad) * static_cast<double>(proto.k) * static_cast<double>(groups * gw);
   const int run_threads = work >= kMinParallelWork ? threads : 1;
@@ -104,7 +196,7 @@ void run_groups(const Conv2dKernels& tb, nn::cpu::Conv2dTask proto, int threads)
     nn::cpu::Conv2dTask t = proto;
     t.g0 = g0;
     t.g1 = g1;
-    t.bpack = grow(&panel_scratch(), tb.np * kKc * 16);
+    t.bpack = grow(&panel_scratch(), tb.np * proto.kb * 16);
     t.acc = grow(&tile_scratch(), mpad * gw);
     tb.run(t);
   });
@@ -129,14 +221,19 @@ void bias_grad(const Conv2dBackwardParams& p, int threads) {
 void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int threads) {
   const Conv2dShape& s = p.s;
   const int64_t cout = s.out_channels, k = s.in_channels * s.kernel_h * s.kernel_w;
-  const int64_t cols = s.batch * s.out_h() * s.out_w();
-  const int64_t chunks = (cols + kDwChunk - 1) / kDwChunk;
-  const int64_t slots = std::min(kDwSlots, chunks);
   const int64_t size = cout * k;
-  if (slots == 0) {
+  if (s.batch == 0) {
     if (!p.accumulate) std::memset(p.dw, 0, sizeof(float) * size);
     return;
   }
+  const Canvas cv = forward_canvas(s, p.x);
+  std::vector<int64_t>& loff = offset_scratch();
+  forward_offsets(s, cv, &loff);
+  const float* xs = build_canvas(cv, threads, &canvas_scratch());
+  const nn::cpu::Conv2dGrid grid = forward_grid(s, cv, xs, loff.data());
+  const int64_t cols = s.batch * grid.rows * grid.wq;
+  const int64_t chunks = (cols + kDwChunk - 1) / kDwChunk;
+  const int64_t slots = std::min(kDwSlots, chunks);
   float* partial = grow(&partial_scratch(), slots * size);
   const int64_t mpad = (cout + tb.mr - 1) / tb.mr * tb.mr;
   const int64_t panels = (k + 16 * tb.np - 1) / (16 * tb.np) * tb.np;
@@ -144,7 +241,7 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
   const int run_threads = slots > 1 && work >= kMinParallelWork ? threads : 1;
   auto slot_fn = [&](int64_t slot, int) {
     nn::cpu::Conv2dDwTask t;
-    t.g = forward_geom(s, p.x);
+    t.g = grid;
     t.dy = p.dy;
     t.m = cout;
     t.k = k;
@@ -170,6 +267,49 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
   }
 }
 
+// dx[b, c, u, v] = sum over l = (o, i, j) of W[o, c, i, j] * canvas_dy[o][u + (KH-1-i) dh][v + (KW-1-j) dw],
+// dy placed at (KH-1) dh - ph + y sh, (KW-1) dw - pw + x sw on an (H + (KH-1) dh) x (W + (KW-1) dw) canvas.
+void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int threads) {
+  const Conv2dShape& s = p.s;
+  const int64_t taps = s.kernel_h * s.kernel_w, cin = s.in_channels;
+  std::vector<float>& wpack = weights_scratch();
+  const int64_t k = s.out_channels * taps, kb = nn::cpu::conv2d_k_block(k);
+  pack_weights(p.w, cin, k, kb, taps, taps, cin * taps, tb.mr, &wpack);
+  Canvas cv;
+  cv.src = p.dy;
+  cv.batch = s.batch;
+  cv.src_c = s.out_channels;
+  cv.src_h = s.out_h();
+  cv.src_w = s.out_w();
+  cv.top = (s.kernel_h - 1) * s.dilation_h - s.pad_h;
+  cv.left = (s.kernel_w - 1) * s.dilation_w - s.pad_w;
+  cv.ins_h = s.stride_h;
+  cv.ins_w = s.stride_w;
+  cv.hp = s.height + (s.kernel_h - 1) * s.dilation_h;
+  cv.wp = s.width + (s.kernel_w - 1) * s.dilation_w;
+  std::vector<int64_t>& loff = offset_scratch();
+  loff.resize(static_cast<size_t>(s.out_channels * taps));
+  int64_t l = 0;
+  for (int64_t o = 0; o < s.out_channels; ++o)
+    for (int64_t i = 0; i < s.kernel_h; ++i)
+      for (int64_t j = 0; j < s.kernel_w; ++j)
+        loff[l++] = o * cv.plane() + (s.kernel_h - 1 - i) * s.dilation_h * cv.wq() + (s.kernel_w - 1 - j) * s.dilation_w;
+  nn::cpu::Conv2dTask t;
+  t.g.xs = build_canvas(cv, threads, &canvas_scratch());
+  t.g.img = cv.img();
+  t.g.loff = loff.data();
+  t.g.rows = s.height;
+  t.g.wq = cv.wq();
+  t.g.valid_w = s.width;
+  t.g.batch = s.batch;
+  t.apack = wpack.data();
+  t.m = cin;
+  t.k = k;
+  t.kb = kb;
+  t.out = p.dx;
+  run_groups(tb, t, threads);
+}
+
 }  // namespace
 
 void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
@@ -177,57 +317,33 @@ void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
   const Conv2dShape& s = p.s;
   if (s.batch == 0) return;
   const Conv2dKernels& tb = nn::cpu::conv2d_kernels_for(level);
-  const int64_t taps = s.kernel_h * s.kernel_w, k = s.in_channels * taps;
+  const int threads = resolve_threads(p.threads);
+  const int64_t taps = s.kernel_h * s.kernel_w, k = s.in_channels * taps, kb = nn::cpu::conv2d_k_block(k);
   std::vector<float>& wpack = weights_scratch();
-  pack_weights(p.w, s.out_channels, k, taps, k, taps, tb.mr, &wpack);
+  pack_weights(p.w, s.out_channels, k, kb, taps, k, taps, tb.mr, &wpack);
+  const Canvas cv = forward_canvas(s, p.x);
+  std::vector<int64_t>& loff = offset_scratch();
+  forward_offsets(s, cv, &loff);
   nn::cpu::Conv2dTask t;
-  t.g = forward_geom(s, p.x);
+  t.g = forward_grid(s, cv, build_canvas(cv, threads, &canvas_scratch()), loff.data());
   t.apack = wpack.data();
   t.m = s.out_channels;
   t.k = k;
-  t.batch = s.batch;
+  t.kb = kb;
   t.out = p.y;
   t.bias = p.b;
-  run_groups(tb, t, resolve_threads(p.threads));
+  run_groups(tb, t, threads);
 }
 
 void conv2d_forward(const Conv2dParams& p) { conv2d_forward_at(active_simd_level(), p); }
 
 void conv2d_backward_at(SimdLevel level, const Conv2dBackwardParams& p) {
   conv2d_backward_check(p);
-  const Conv2dShape& s = p.s;
   const int threads = resolve_threads(p.threads);
   const Conv2dKernels& tb = nn::cpu::conv2d_kernels_for(level);
   if (p.db) bias_grad(p, threads);
-  if (p.dw) weight_grad(tb, p, threads);
-  if (p.dx && s.batch > 0) {
-    // dx[b, c, u, v] = sum over l = (o, kh, kw) of W[o, c, kh, kw] * dy-entry(l, (b, u, v)).
-    const int64_t taps = s.kernel_h * s.kernel_w, cin = s.in_channels;
-    std::vector<float>& wpack = weights_scratch();
-    pack_weights(p.w, cin, s.out_channels * taps, taps, taps, cin * taps, tb.mr, &wpack);
-    nn::cpu::Conv2dTask t;
-    Conv2dGeom& g = t.g;
-    g.src = p.dy;
-    g.src_c = s.out_channels;
-    g.src_h = s.out_h();
-    g.src_w = s.out_w();
-    g.u_h = s.height;
-    g.u_w = s.width;
-    g.kh = s.kernel_h;
-    g.kw = s.kernel_w;
-    g.add_h = s.pad_h;
-    g.step_h = -s.dilation_h;
-    g.div_h = s.stride_h;
-    g.add_w = s.pad_w;
-    g.step_w = -s.dilation_w;
-    g.div_w = s.stride_w;
-    t.apack = wpack.data();
-    t.m = cin;
-    t.k = s.out_channels * taps;
-    t.batch = s.batch;
-    t.out = p.dx;
-    run_groups(tb, t, threads);
-  }
+  if (p.dw) weight_grad(tb, p, threads);  // uses the canvas scratch before input_grad reuses it
+  if (p.dx && p.s.batch > 0) input_grad(tb, p, threads);
 }
 
 void conv2d_backward(const Conv2dBackwardParams& p) { conv2d_backward_at(active_simd_level(), p); }

@@ -1,99 +1,95 @@
 // 2-D convolution body over a SIMD trait V: the GEMM register tile of nn/cpu/gemm.inl (kern::tile)
-// fed by packers that gather the patches straight from the image (implicit im2col, geometry in
-// conv2d_kernels.h). Included inside an anonymous namespace of each per-ISA file after its trait
-// and gemm.inl. Requires <cstdint>, <cstring> and nn/cpu/conv2d_kernels.h.
+// fed by packers that gather the patches from the phase-split canvas (implicit im2col, layout in
+// conv2d_kernels.h): every tap of a 16-column panel is one contiguous run of the canvas. Included
+// inside an anonymous namespace of each per-ISA file after its trait and gemm.inl. Requires
+// <cstdint>, <cstring> and nn/cpu/conv2d_kernels.h.
 //
 // Forward / dX (run): per group of 16 * NP columns, per K block, the columns' patches are packed
 // once (kc x 16 floats per panel, L1) and meet every MR-row tile of the packed weights (L2); the
 // sums land in a small accumulator and are written to NCHW with the bias (a group may straddle
-// images). dW (dw): one chunk of columns is the reduction: dy rows packed as A tiles, the patches
-// transposed (column q is a reduction row, l the panel column) as B panels.
+// images; grid columns past the valid width are dropped). dW (dw): one chunk of columns is the
+// reduction: dy rows packed as A tiles, the patches transposed (column q a reduction row, tap l
+// the panel column) as B panels.
 
 namespace conv2dk {
 
 using simsage::nn::cpu::Conv2dDwTask;
-using simsage::nn::cpu::Conv2dGeom;
+using simsage::nn::cpu::Conv2dGrid;
 using simsage::nn::cpu::Conv2dTask;
-using simsage::nn::cpu::kKc;
 
-// A run of columns inside one grid row: image b, row u, columns v0 .. v0 + len.
+// A run of grid columns inside one image: source xs + b * img + s (add loff[l]), len columns,
+// landing at column `col` of the packed block.
 struct Run {
-  int64_t b, u, v0, len;
+  int64_t src, len, col;
 };
 
-// Splits columns [q, q_end) into runs of at most `cap` columns inside one grid row; also cut at
-// every multiple of `cut` columns from q_base (a panel edge). Returns the run count.
-inline int64_t split_runs(const Conv2dGeom& g, int64_t q, int64_t q_end, int64_t q_base, int64_t cut, Run* runs) {
-  const int64_t per_image = g.u_h * g.u_w;
+// Splits grid columns [q, q_end) into runs inside one image, cut at every multiple of `cut` columns
+// from q_base. Returns the run count.
+inline int64_t split_runs(const Conv2dGrid& g, int64_t q, int64_t q_end, int64_t q_base, int64_t cut, Run* runs) {
+  const int64_t per_image = g.rows * g.wq;
   int64_t n = 0;
   while (q < q_end) {
-    const int64_t b = q / per_image, rem = q - b * per_image;
-    const int64_t u = rem / g.u_w, v = rem - u * g.u_w;
-    const int64_t to_cut = cut - (q - q_base) % cut;
-    const int64_t len = kern::imin(kern::imin(g.u_w - v, q_end - q), to_cut);
-    runs[n++] = Run{b, u, v, len};
+    const int64_t b = q / per_image, s = q - b * per_image;
+    const int64_t len = kern::imin(kern::imin(per_image - s, q_end - q), cut - (q - q_base) % cut);
+    runs[n++] = Run{b * g.img + s, len, q - q_base};
     q += len;
   }
   return n;
 }
 
-// dst[e * ds] = entry(l, run column e) for the tap row `row` (null: outside the image) and the
-// horizontal offset s0 = v0 * mul_w + add_w + j * step_w of the run's first column.
-inline void gather_run(const Conv2dGeom& g, const float* row, int64_t s0, int64_t len, float* dst, int64_t ds) {
-  if (!row) {
-    for (int64_t e = 0; e < len; ++e) dst[e * ds] = 0.f;
-    return;
-  }
-  if (g.mul_w == 1 && g.div_w == 1) {  // a contiguous run of the source row, zero at the edges
-    const int64_t lo = kern::imin(len, s0 < 0 ? -s0 : 0);
-    const int64_t hi = s0 + len > g.src_w ? (g.src_w - s0 > lo ? g.src_w - s0 : lo) : len;
-    int64_t e = 0;
-    for (; e < lo; ++e) dst[e * ds] = 0.f;
-    if (ds == 1) {
-      std::memcpy(dst + lo, row + s0 + lo, sizeof(float) * (hi - lo));
-      e = hi;
-    } else {
-      for (; e < hi; ++e) dst[e * ds] = row[s0 + e];
-    }
-    for (; e < len; ++e) dst[e * ds] = 0.f;
-    return;
-  }
-  for (int64_t e = 0; e < len; ++e) {
-    const int64_t s = s0 + e * g.mul_w;
-    float v = 0.f;
-    if (s >= 0 && s % g.div_w == 0 && s / g.div_w < g.src_w) v = row[s / g.div_w];
-    dst[e * ds] = v;
-  }
-}
-
-// The source row of tap (c, i) for grid row u of image b, or null when it falls outside.
-inline const float* tap_row(const Conv2dGeom& g, int64_t b, int64_t c, int64_t u, int64_t i) {
-  const int64_t t = u * g.mul_h + g.add_h + i * g.step_h;
-  if (t < 0 || t % g.div_h != 0 || t / g.div_h >= g.src_h) return nullptr;
-  return g.src + ((b * g.src_c + c) * g.src_h + t / g.div_h) * g.src_w;
-}
-
-// B panels of one column group: columns [q0, q0 + 16 NP) (zero past q_end), reduction rows
-// [k0, k0 + kc); panel p at dst + p * kc * 16, element (l - k0, j) at (l - k0) * 16 + j.
+// The B block of one column group: columns [q0, q0 + 16 NP) (zero past q_end), taps [k0, k0 + kc);
+// element (l - k0, j) at (l - k0) * 16 NP + j (the NP panels of a tap side by side).
 template <int NP>
-inline void pack_cols(const Conv2dGeom& g, int64_t q0, int64_t q_end, int64_t k0, int64_t kc, float* dst) {
-  Run runs[16 * NP];
-  const int64_t n = split_runs(g, q0, kern::imin(q0 + 16 * NP, q_end), q0, 16, runs);
-  int64_t off[16 * NP];  // run r starts at panel p, column j: dst offset p * kc * 16 + j
-  for (int64_t r = 0, j = 0; r < n; j += runs[r].len, ++r) off[r] = (j / 16) * kc * 16 + j % 16;
-  if (q0 + 16 * NP > q_end) std::memset(dst, 0, sizeof(float) * NP * kc * 16);
-  const int64_t taps = g.kh * g.kw;
-  int64_t c = k0 / taps, i = (k0 % taps) / g.kw, j = k0 % g.kw;
+inline void pack_cols(const Conv2dGrid& g, int64_t q0, int64_t q_end, int64_t k0, int64_t kc, float* dst) {
+  constexpr int GW = 16 * NP;
+  Run runs[GW];
+  const int64_t n = split_runs(g, q0, kern::imin(q0 + GW, q_end), q0, 16, runs);
+  if (q0 + GW > q_end) std::memset(dst, 0, sizeof(float) * kc * GW);
+  if (n == NP && q0 + GW <= q_end) {  // whole panels: one 16-float copy per tap and panel
+    for (int64_t l = 0; l < kc; ++l) {
+      const int64_t off = g.loff[k0 + l];
+      for (int p = 0; p < NP; ++p) std::memcpy(dst + l * GW + p * 16, g.xs + runs[p].src + off, 64);
+    }
+    return;
+  }
+  for (int64_t r = 0; r < n; ++r) {
+    const Run& run = runs[r];
+    for (int64_t l = 0; l < kc; ++l)
+      std::memcpy(dst + l * GW + run.col, g.xs + run.src + g.loff[k0 + l], sizeof(float) * run.len);
+  }
+}
+
+// One register tile: R <= MR rows of a packed A tile (kc x MR, rows past R unused) times a B block
+// (kc x 16 NP, element (l, j) at l * 16 NP + j), stored to (or, with add, added to) c: R rows of
+// 16 NP floats, row stride 16 NP.
+template <class V, int R>
+inline void conv_tile(const float* ap, const float* bp, int64_t kc, float* c, bool add) {
+  using nreg = typename V::nreg;
+  constexpr int MR = V::kMr, NV = V::kNp * V::kSub, W = 16 / V::kSub, GW = 16 * V::kNp;
+  nreg acc[R][NV];
+  for (int i = 0; i < R; ++i)
+    for (int p = 0; p < NV; ++p) acc[i][p] = V::nzero();
   for (int64_t l = 0; l < kc; ++l) {
-    const int64_t sw = g.add_w + j * g.step_w;
-    for (int64_t r = 0; r < n; ++r) {
-      const Run& run = runs[r];
-      gather_run(g, tap_row(g, run.b, c, run.u, i), run.v0 * g.mul_w + sw, run.len, dst + off[r] + l * 16, 1);
+    nreg x[NV];
+    for (int p = 0; p < NV; ++p) x[p] = V::nload(bp + l * GW + p * W);
+    for (int i = 0; i < R; ++i) {
+      const nreg a = V::nbcast(ap[l * MR + i]);
+      for (int p = 0; p < NV; ++p) acc[i][p] = V::nfma(a, x[p], acc[i][p]);
     }
-    if (++j == g.kw) {
-      j = 0;
-      if (++i == g.kh) i = 0, ++c;
+  }
+  for (int i = 0; i < R; ++i)
+    for (int p = 0; p < NV; ++p) {
+      float* d = c + i * GW + p * W;
+      V::nstore(d, add ? V::nadd(V::nload(d), acc[i][p]) : acc[i][p]);
     }
+}
+
+// conv_tile with a run-time row count r in [1, MR] (the last tile of m rows): no work on pad rows.
+template <class V, int R = V::kMr>
+inline void conv_tile_rows(int r, const float* ap, const float* bp, int64_t kc, float* c, bool add) {
+  if constexpr (R >= 1) {
+    if (r == R) return conv_tile<V, R>(ap, bp, kc, c, add);
+    conv_tile_rows<V, R - 1>(r, ap, bp, kc, c, add);
   }
 }
 
@@ -101,29 +97,30 @@ template <class V>
 void run(const Conv2dTask& t) {
   constexpr int MR = V::kMr, NP = V::kNp, GW = 16 * NP;
   const int64_t tiles = (t.m + MR - 1) / MR, mpad = tiles * MR;
-  const int64_t per_image = t.g.u_h * t.g.u_w, q_end = t.batch * per_image;
+  const int64_t per_image = t.g.rows * t.g.wq, q_end = t.g.batch * per_image;
+  const int64_t out_image = t.g.rows * t.g.valid_w;
   for (int64_t grp = t.g0; grp < t.g1; ++grp) {
-    const int64_t q0 = grp * GW, ncols = kern::imin(GW, q_end - q0);
-    for (int64_t k0 = 0; k0 < t.k; k0 += kKc) {
-      const int64_t kc = kern::imin(kKc, t.k - k0);
+    const int64_t q0 = grp * GW, q1 = kern::imin(q0 + GW, q_end);
+    for (int64_t k0 = 0; k0 < t.k; k0 += t.kb) {
+      const int64_t kc = kern::imin(t.kb, t.k - k0);
       pack_cols<NP>(t.g, q0, q_end, k0, kc, t.bpack);
-      const float beta = k0 == 0 ? 0.f : 1.f;
       for (int64_t rt = 0; rt < tiles; ++rt)
-        kern::tile<V>(t.apack + k0 * mpad + rt * kc * MR, t.bpack, kc * 16, kc, t.acc + rt * MR * GW, GW, MR, GW, 1.f,
-                      beta);
+        conv_tile_rows<V>(static_cast<int>(kern::imin(MR, t.m - rt * MR)), t.apack + k0 * mpad + rt * kc * MR, t.bpack,
+                          kc, t.acc + rt * MR * GW, k0 > 0);
     }
-    // acc row r, column e -> out[b, r, s]: runs of columns inside one image.
-    for (int64_t q = q0; q < q0 + ncols;) {
-      const int64_t b = q / per_image, s = q - b * per_image;
-      const int64_t len = kern::imin(per_image - s, q0 + ncols - q);
-      for (int64_t r = 0; r < t.m; ++r) {
-        float* dst = t.out + (b * t.m + r) * per_image + s;
+    // acc row r, column q - q0 -> out[b, r, u, v] for v < valid_w: runs inside one grid row.
+    for (int64_t q = q0; q < q1;) {
+      const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
+      const int64_t len = kern::imin(t.g.wq - v, q1 - q);
+      const int64_t keep = kern::imin(len, t.g.valid_w - v);
+      for (int64_t r = 0; r < t.m && keep > 0; ++r) {
+        float* dst = t.out + (b * t.m + r) * out_image + u * t.g.valid_w + v;
         const float* src = t.acc + r * GW + (q - q0);
         if (t.accumulate) {
-          for (int64_t e = 0; e < len; ++e) dst[e] += src[e];
+          for (int64_t e = 0; e < keep; ++e) dst[e] += src[e];
         } else {
           const float bias = t.bias ? t.bias[r] : 0.f;
-          for (int64_t e = 0; e < len; ++e) dst[e] = src[e] + bias;
+          for (int64_t e = 0; e < keep; ++e) dst[e] = src[e] + bias;
         }
       }
       q += len;
@@ -135,56 +132,60 @@ template <class V>
 void dw(const Conv2dDwTask& t) {
   constexpr int MR = V::kMr, NP = V::kNp, GW = 16 * NP;
   const int64_t tiles = (t.m + MR - 1) / MR, mpad = tiles * MR;
-  const int64_t n = t.q1 - t.q0, per_image = t.g.u_h * t.g.u_w;
-  const int64_t groups = (t.k + GW - 1) / GW, pst = n * 16;
-  // A: dy rows, K blocks of the chunk's columns; tile rt of block kb0 at kb0 * mpad + rt * kc * MR.
-  for (int64_t kb0 = 0; kb0 < n; kb0 += kKc) {
-    const int64_t kc = kern::imin(kKc, n - kb0);
-    float* blk = t.apack + kb0 * mpad;
-    if (mpad > t.m) std::memset(blk, 0, sizeof(float) * mpad * kc);
+  const int64_t n = t.q1 - t.q0, per_image = t.g.rows * t.g.wq, out_image = t.g.rows * t.g.valid_w;
+  const int64_t groups = (t.k + GW - 1) / GW;
+  // A: dy rows over the chunk's grid columns (zero past the valid width), one K block: tile rt at
+  // rt * n * MR, element (l, i) at l * MR + i.
+  {
+    const int64_t kb0 = 0, kc = n;
+    float* blk = t.apack;
+    std::memset(blk, 0, sizeof(float) * mpad * kc);
     for (int64_t q = t.q0 + kb0; q < t.q0 + kb0 + kc;) {
-      const int64_t b = q / per_image, s = q - b * per_image;
-      const int64_t len = kern::imin(per_image - s, t.q0 + kb0 + kc - q);
+      const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
+      const int64_t len = kern::imin(t.g.wq - v, t.q0 + kb0 + kc - q);
+      const int64_t keep = kern::imin(len, t.g.valid_w - v);
       const int64_t l0 = q - t.q0 - kb0;
-      for (int64_t r = 0; r < t.m; ++r) {
-        const float* src = t.dy + (b * t.m + r) * per_image + s;
+      for (int64_t r = 0; r < t.m && keep > 0; ++r) {
+        const float* src = t.dy + (b * t.m + r) * out_image + u * t.g.valid_w + v;
         float* dst = blk + (r / MR) * kc * MR + l0 * MR + r % MR;
-        for (int64_t e = 0; e < len; ++e) dst[e * MR] = src[e];
+        for (int64_t e = 0; e < keep; ++e) dst[e * MR] = src[e];
       }
       q += len;
     }
   }
-  // B: panel p (reduction indices l = 16 p + j) at p * n * 16, element (q - q0, j); zero for l >= k.
-  const int64_t panels = groups * NP;
-  if (panels * 16 > t.k) {
-    for (int64_t p = t.k / 16; p < panels; ++p) std::memset(t.bpack + p * pst, 0, sizeof(float) * pst);
-  }
-  Run runs_buf[64];
-  const int64_t taps = t.g.kh * t.g.kw;
+  // B: group gp (taps l = 16 NP gp + j) at gp * n * 16 NP, element (q - q0, j) at (q - q0) * 16 NP + j;
+  // zero for l >= k.
+  if (groups * GW > t.k) std::memset(t.bpack + (groups - 1) * n * GW, 0, sizeof(float) * n * GW);
+  Run runs[64];
   for (int64_t q = t.q0; q < t.q1;) {
-    const int64_t nr = split_runs(t.g, q, kern::imin(t.q1, q + 63 * t.g.u_w), q, int64_t(1) << 40, runs_buf);
-    int64_t col = q - t.q0;
-    for (int64_t r = 0; r < nr; ++r) {
-      const Run& run = runs_buf[r];
-      for (int64_t l = 0; l < t.k; ++l) {
-        const int64_t c = l / taps, i = (l % taps) / t.g.kw, j = l % t.g.kw;
-        float* dst = t.bpack + (l / 16) * pst + col * 16 + l % 16;
-        gather_run(t.g, tap_row(t.g, run.b, c, run.u, i), run.v0 * t.g.mul_w + t.g.add_w + j * t.g.step_w, run.len,
-                   dst, 16);
+    const int64_t q_end = kern::imin(t.q1, q + 63 * per_image);  // <= 64 runs
+    const int64_t nr = split_runs(t.g, q, q_end, t.q0, int64_t(1) << 40, runs);
+    for (int64_t l = 0; l < t.k; ++l) {
+      float* col = t.bpack + (l / GW) * n * GW + l % GW;
+      const float* src = t.g.xs + t.g.loff[l];
+      for (int64_t r = 0; r < nr; ++r) {
+        const float* s = src + runs[r].src;
+        float* d = col + runs[r].col * GW;
+        for (int64_t e = 0; e < runs[r].len; ++e) d[e * GW] = s[e];
       }
-      col += run.len;
-      q += run.len;
     }
+    q = q_end;
   }
-  for (int64_t kb0 = 0; kb0 < n; kb0 += kKc) {
-    const int64_t kc = kern::imin(kKc, n - kb0);
-    const float beta = t.overwrite && kb0 == 0 ? 0.f : 1.f;
-    for (int64_t gp = 0; gp < groups; ++gp) {
-      const float* bp = t.bpack + gp * NP * pst + kb0 * 16;
-      const int64_t ncols = kern::imin(GW, t.k - gp * GW);
-      for (int64_t rt = 0; rt < tiles; ++rt)
-        kern::tile<V>(t.apack + kb0 * mpad + rt * kc * MR, bp, pst, kc, t.dw + rt * MR * t.k + gp * GW, t.k,
-                      static_cast<int>(kern::imin(MR, t.m - rt * MR)), ncols, 1.f, beta);
+  alignas(64) float acc[MR * GW];
+  for (int64_t gp = 0; gp < groups; ++gp) {
+    const int64_t ncols = kern::imin(GW, t.k - gp * GW);
+    for (int64_t rt = 0; rt < tiles; ++rt) {
+      const int rows = static_cast<int>(kern::imin(MR, t.m - rt * MR));
+      conv_tile_rows<V>(rows, t.apack + rt * n * MR, t.bpack + gp * n * GW, n, acc, false);
+      for (int i = 0; i < rows; ++i) {
+        float* d = t.dw + (rt * MR + i) * t.k + gp * GW;
+        const float* a = acc + i * GW;
+        if (t.overwrite) {
+          for (int64_t j = 0; j < ncols; ++j) d[j] = a[j];
+        } else {
+          for (int64_t j = 0; j < ncols; ++j) d[j] += a[j];
+        }
+      }
     }
   }
 }
