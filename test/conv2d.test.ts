@@ -136,7 +136,8 @@ t.test('Conv2d matches a float64 reference at every SIMD level, forward and back
 t.test('Conv2d gradients match central differences; backward accumulates; inputGrad false', (t) => {
   const rng = new Random(9)
   const opts = { inChannels: 2, outChannels: 3, inputHeight: 6, inputWidth: 5, kernelSize: [3, 2] as [number, number] }
-  const conv = new Conv2d({ ...opts, stride: [2, 1], padding: [1, 0], dilation: [1, 2], rng })
+  const geometry = { stride: [2, 1], padding: [1, 0], dilation: [1, 2] } as const
+  const conv = new Conv2d({ ...opts, ...geometry, rng })
   const B = 2
   const g = geo(conv, B)
   const x = rng.fillNormal(new Float32Array(B * conv.inFeatures), 0, 1)
@@ -174,7 +175,7 @@ t.test('Conv2d gradients match central differences; backward accumulates; inputG
     conv.weight.grad.every((v, i) => Math.abs(v - 2 * once[i]!) <= 1e-5 * (1 + Math.abs(v))),
     'a second backward adds to the gradient',
   )
-  const first = new Conv2d({ ...opts, inputGrad: false, rng })
+  const first = new Conv2d({ ...opts, ...geometry, inputGrad: false, rng })
   first.forward(x, B)
   t.equal(first.backward(dy).length, 0, 'inputGrad false: empty dx')
   t.same(first.parameters(), [first.weight, first.bias], 'parameters: weight, bias')

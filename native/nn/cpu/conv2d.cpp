@@ -45,13 +45,16 @@ std::vector<float>& panel_scratch() {
   thread_local std::vector<float> v;
   return v;
 }
+std::vector<nn::cpu::Run>& run_scratch() {
+  thread_local std::vector<nn::cpu::Run> v;
+  return v;
+}
 std::vector<float>& tile_scratch() {
   thread_local std::vector<float> v;
   return v;
 }
 
 constexpr int64_t kGroupsPerTask = 4;         // column groups per pool task
-constexpr int64_t kDwChunk = 512;             // columns per dW reduction chunk (fixed: determinism)
 constexpr int64_t kDwSlots = 8;               // dW partial sums (fixed: determinism)
 constexpr int64_t kDbColumns = 16;            // bias-gradient channels per task
 constexpr double kMinParallelWork = 1 << 18;  // multiply-adds worth a pool hand-off
@@ -232,12 +235,11 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
   const float* xs = build_canvas(cv, threads, &canvas_scratch());
   const nn::cpu::Conv2dGrid grid = forward_grid(s, cv, xs, loff.data());
   const int64_t cols = s.batch * grid.rows * grid.wq;
-  const int64_t chunks = (cols + kDwChunk - 1) / kDwChunk;
+  const int64_t chunks = (cols + nn::cpu::kConv2dDwChunk - 1) / nn::cpu::kConv2dDwChunk;
   const int64_t slots = std::min(kDwSlots, chunks);
   float* partial = grow(&partial_scratch(), slots * size);
-  const int64_t mpad = (cout + tb.mr - 1) / tb.mr * tb.mr;
-  const int64_t panels = (k + 16 * tb.np - 1) / (16 * tb.np) * tb.np;
-  const double work = static_cast<double>(mpad) * static_cast<double>(k) * static_cast<double>(cols);
+  const int64_t gw = 16 * tb.np, opad = (cout + gw - 1) / gw * gw;
+  const double work = static_cast<double>(opad) * static_cast<double>(k) * static_cast<double>(cols);
   const int run_threads = slots > 1 && work >= kMinParallelWork ? threads : 1;
   auto slot_fn = [&](int64_t slot, int) {
     nn::cpu::Conv2dDwTask t;
@@ -246,12 +248,14 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
     t.m = cout;
     t.k = k;
     t.dw = partial + slot * size;
-    t.apack = grow(&tile_scratch(), mpad * kDwChunk);
-    t.bpack = grow(&panel_scratch(), panels * kDwChunk * 16);
+    t.bpack = grow(&panel_scratch(), opad * nn::cpu::kConv2dDwChunk);
+    std::vector<nn::cpu::Run>& runs = run_scratch();
+    if (runs.size() < static_cast<size_t>(nn::cpu::kConv2dDwChunk)) runs.resize(nn::cpu::kConv2dDwChunk);
+    t.runs = runs.data();
     for (int64_t c = slot; c < chunks; c += slots) {
       t.overwrite = c == slot;
-      t.q0 = c * kDwChunk;
-      t.q1 = std::min(cols, t.q0 + kDwChunk);
+      t.q0 = c * nn::cpu::kConv2dDwChunk;
+      t.q1 = std::min(cols, t.q0 + nn::cpu::kConv2dDwChunk);
       tb.dw(t);
     }
   };

@@ -1,5 +1,6 @@
-// 2-D convolution body over a SIMD trait V: the GEMM register tile of nn/cpu/gemm.inl (kern::tile)
-// fed by packers that gather the patches from the phase-split canvas (implicit im2col, layout in
+// 2-D convolution body over a SIMD trait V: the register tile of nn/cpu/gemm.inl (MR rows
+// broadcast x NP panels of 16 loaded; here with the NP panels of a row side by side and a vector
+// store epilogue, conv_tile / dw_tile) fed by packers that gather the patches from the phase-split canvas (implicit im2col, layout in
 // conv2d_kernels.h): every tap of a 16-column panel is one contiguous run of the canvas. Included
 // inside an anonymous namespace of each per-ISA file after its trait and gemm.inl. Requires
 // <cstdint>, <cstring> and nn/cpu/conv2d_kernels.h.
@@ -8,20 +9,15 @@
 // once (kc x 16 floats per panel, L1) and meet every MR-row tile of the packed weights (L2); the
 // sums land in a small accumulator and are written to NCHW with the bias (a group may straddle
 // images; grid columns past the valid width are dropped). dW (dw): one chunk of columns is the
-// reduction: dy rows packed as A tiles, the patches transposed (column q a reduction row, tap l
-// the panel column) as B panels.
+// reduction of dW^T = patches x dy^T, the taps' rows read in place from the canvas and dy packed
+// transposed.
 
 namespace conv2dk {
 
 using simsage::nn::cpu::Conv2dDwTask;
 using simsage::nn::cpu::Conv2dGrid;
 using simsage::nn::cpu::Conv2dTask;
-
-// A run of grid columns inside one image: source xs + b * img + s (add loff[l]), len columns,
-// landing at column `col` of the packed block.
-struct Run {
-  int64_t src, len, col;
-};
+using simsage::nn::cpu::Run;  // grid columns [src, src + len) of one image, landing at column col
 
 // Splits grid columns [q, q_end) into runs inside one image, cut at every multiple of `cut` columns
 // from q_base. Returns the run count.
@@ -128,63 +124,72 @@ void run(const Conv2dTask& t) {
   }
 }
 
+// dW^T tile: R taps l0 .. l0 + R (rows, read straight from the canvas: row i of run r at
+// xs + runs[r].src + loff[i], consecutive columns) times a dy^T block (columns q of the chunk, 16 NP
+// output channels, element (q, j) at q * 16 NP + j), summed over the chunk's runs into c (R x 16 NP).
+template <class V, int R>
+inline void dw_tile(const Conv2dGrid& g, const int64_t* loff, const Run* runs, int64_t nr, const float* bp, float* c) {
+  using nreg = typename V::nreg;
+  constexpr int NV = V::kNp * V::kSub, W = 16 / V::kSub, GW = 16 * V::kNp;
+  nreg acc[R][NV];
+  for (int i = 0; i < R; ++i)
+    for (int p = 0; p < NV; ++p) acc[i][p] = V::nzero();
+  for (int64_t r = 0; r < nr; ++r) {
+    const float* a[R];
+    for (int i = 0; i < R; ++i) a[i] = g.xs + runs[r].src + loff[i];
+    const float* b = bp + runs[r].col * GW;
+    for (int64_t q = 0; q < runs[r].len; ++q) {
+      nreg x[NV];
+      for (int p = 0; p < NV; ++p) x[p] = V::nload(b + q * GW + p * W);
+      for (int i = 0; i < R; ++i) {
+        const nreg av = V::nbcast(a[i][q]);
+        for (int p = 0; p < NV; ++p) acc[i][p] = V::nfma(av, x[p], acc[i][p]);
+      }
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int p = 0; p < NV; ++p) V::nstore(c + i * GW + p * W, acc[i][p]);
+}
+
+template <class V, int R = V::kMr>
+inline void dw_tile_rows(int r, const Conv2dGrid& g, const int64_t* loff, const Run* runs, int64_t nr, const float* bp,
+                         float* c) {
+  if constexpr (R >= 1) {
+    if (r == R) return dw_tile<V, R>(g, loff, runs, nr, bp, c);
+    dw_tile_rows<V, R - 1>(r, g, loff, runs, nr, bp, c);
+  }
+}
+
+// dW over one chunk as dW^T = patches x dy^T: the patches are read in place from the canvas (no
+// packing: each is used by every output channel of a group), dy is packed transposed per group of
+// 16 NP output channels (zero past the valid width and past m).
 template <class V>
 void dw(const Conv2dDwTask& t) {
-  constexpr int MR = V::kMr, NP = V::kNp, GW = 16 * NP;
-  const int64_t tiles = (t.m + MR - 1) / MR, mpad = tiles * MR;
+  constexpr int MR = V::kMr, GW = 16 * V::kNp;
   const int64_t n = t.q1 - t.q0, per_image = t.g.rows * t.g.wq, out_image = t.g.rows * t.g.valid_w;
-  const int64_t groups = (t.k + GW - 1) / GW;
-  // A: dy rows over the chunk's grid columns (zero past the valid width), one K block: tile rt at
-  // rt * n * MR, element (l, i) at l * MR + i.
-  {
-    const int64_t kb0 = 0, kc = n;
-    float* blk = t.apack;
-    std::memset(blk, 0, sizeof(float) * mpad * kc);
-    for (int64_t q = t.q0 + kb0; q < t.q0 + kb0 + kc;) {
-      const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
-      const int64_t len = kern::imin(t.g.wq - v, t.q0 + kb0 + kc - q);
-      const int64_t keep = kern::imin(len, t.g.valid_w - v);
-      const int64_t l0 = q - t.q0 - kb0;
-      for (int64_t r = 0; r < t.m && keep > 0; ++r) {
-        const float* src = t.dy + (b * t.m + r) * out_image + u * t.g.valid_w + v;
-        float* dst = blk + (r / MR) * kc * MR + l0 * MR + r % MR;
-        for (int64_t e = 0; e < keep; ++e) dst[e * MR] = src[e];
-      }
-      q += len;
-    }
-  }
-  // B: group gp (taps l = 16 NP gp + j) at gp * n * 16 NP, element (q - q0, j) at (q - q0) * 16 NP + j;
-  // zero for l >= k.
-  if (groups * GW > t.k) std::memset(t.bpack + (groups - 1) * n * GW, 0, sizeof(float) * n * GW);
-  Run runs[64];
+  const int64_t groups = (t.m + GW - 1) / GW;
+  std::memset(t.bpack, 0, sizeof(float) * groups * n * GW);
   for (int64_t q = t.q0; q < t.q1;) {
-    const int64_t q_end = kern::imin(t.q1, q + 63 * per_image);  // <= 64 runs
-    const int64_t nr = split_runs(t.g, q, q_end, t.q0, int64_t(1) << 40, runs);
-    for (int64_t l = 0; l < t.k; ++l) {
-      float* col = t.bpack + (l / GW) * n * GW + l % GW;
-      const float* src = t.g.xs + t.g.loff[l];
-      for (int64_t r = 0; r < nr; ++r) {
-        const float* s = src + runs[r].src;
-        float* d = col + runs[r].col * GW;
-        for (int64_t e = 0; e < runs[r].len; ++e) d[e * GW] = s[e];
-      }
+    const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
+    const int64_t len = kern::imin(t.g.wq - v, t.q1 - q);
+    const int64_t keep = kern::imin(len, t.g.valid_w - v);
+    for (int64_t o = 0; o < t.m && keep > 0; ++o) {
+      const float* src = t.dy + (b * t.m + o) * out_image + u * t.g.valid_w + v;
+      float* dst = t.bpack + (o / GW) * n * GW + (q - t.q0) * GW + o % GW;
+      for (int64_t e = 0; e < keep; ++e) dst[e * GW] = src[e];
     }
-    q = q_end;
+    q += len;
   }
+  const int64_t nr = split_runs(t.g, t.q0, t.q1, t.q0, int64_t(1) << 40, t.runs);
   alignas(64) float acc[MR * GW];
   for (int64_t gp = 0; gp < groups; ++gp) {
-    const int64_t ncols = kern::imin(GW, t.k - gp * GW);
-    for (int64_t rt = 0; rt < tiles; ++rt) {
-      const int rows = static_cast<int>(kern::imin(MR, t.m - rt * MR));
-      conv_tile_rows<V>(rows, t.apack + rt * n * MR, t.bpack + gp * n * GW, n, acc, false);
-      for (int i = 0; i < rows; ++i) {
-        float* d = t.dw + (rt * MR + i) * t.k + gp * GW;
-        const float* a = acc + i * GW;
-        if (t.overwrite) {
-          for (int64_t j = 0; j < ncols; ++j) d[j] = a[j];
-        } else {
-          for (int64_t j = 0; j < ncols; ++j) d[j] += a[j];
-        }
+    const int64_t ncols = kern::imin(GW, t.m - gp * GW);
+    for (int64_t l0 = 0; l0 < t.k; l0 += MR) {
+      const int rows = static_cast<int>(kern::imin(MR, t.k - l0));
+      dw_tile_rows<V>(rows, t.g, t.g.loff + l0, t.runs, nr, t.bpack + gp * n * GW, acc);
+      for (int64_t j = 0; j < ncols; ++j) {
+        float* d = t.dw + (gp * GW + j) * t.k + l0;
+        for (int i = 0; i < rows; ++i) d[i] = t.overwrite ? acc[i * GW + j] : d[i] + acc[i * GW + j];
       }
     }
   }

@@ -42,8 +42,15 @@ struct Conv2dTask {
   float* acc = nullptr;    // scratch: mpad * 16 * np floats
 };
 
-// dW over grid columns [q0, q1) (one chunk, one K block) added into dw (m x k, row-major, or overwritten when
-// `overwrite`): dw[r, l] += sum_q dy[b, r, u, v] * entry(l, q), dy read as zero for v >= valid_w.
+// Grid columns per dW reduction chunk (fixed: results do not depend on the thread count).
+constexpr int64_t kConv2dDwChunk = 512;
+
+// dW over grid columns [q0, q1) (one chunk, at most kConv2dDwChunk) added into dw (m x k,
+// row-major, or overwritten when `overwrite`): dw[r, l] += sum_q dy[b, r, u, v] * entry(l, q), dy
+// read as zero for v >= valid_w.
+struct Run {
+  int64_t src, len, col;  // a run of grid columns inside one image (conv2d.inl)
+};
 struct Conv2dDwTask {
   Conv2dGrid g;
   const float* dy = nullptr;  // batch x m x rows x valid_w
@@ -51,8 +58,8 @@ struct Conv2dDwTask {
   float* dw = nullptr;
   bool overwrite = false;
   int64_t q0 = 0, q1 = 0;
-  float* apack = nullptr;  // scratch: mpad * (q1 - q0) floats
-  float* bpack = nullptr;  // scratch: panels(k) * (q1 - q0) * 16 floats
+  float* bpack = nullptr;  // scratch: ceil(m / 16 np) * (q1 - q0) * 16 np floats
+  Run* runs = nullptr;     // scratch: q1 - q0 runs
 };
 
 // K block of the forward / dX GEMM: the whole reduction up to 1024 taps (every block costs a pass
