@@ -135,9 +135,22 @@ const float* build_canvas(const Canvas& cv, int threads, std::vector<float>* xs)
               std::memset(dst + hi, 0, sizeof(float) * (wq - hi));
               continue;
             }
-            for (int64_t x = 0; x < wq; ++x) {
-              const int64_t sx = source_at(x * cv.sw + e, cv.left, cv.ins_w, cv.src_w);
-              dst[x] = sx < 0 ? 0.f : row[sx];
+            if (cv.sw == 1) {  // zeros with the source pixels every ins_w columns (dX's canvas)
+              std::memset(dst, 0, sizeof(float) * wq);
+              for (int64_t sx = 0; sx < cv.src_w; ++sx) {
+                const int64_t x = cv.left + sx * cv.ins_w;
+                if (x >= 0 && x < wq) dst[x] = row[sx];
+              }
+            } else if (cv.ins_w == 1) {  // one stride phase of the padded row (the forward's canvas)
+              for (int64_t x = 0; x < wq; ++x) {
+                const int64_t sx = x * cv.sw + e - cv.left;
+                dst[x] = sx >= 0 && sx < cv.src_w ? row[sx] : 0.f;
+              }
+            } else {
+              for (int64_t x = 0; x < wq; ++x) {
+                const int64_t sx = source_at(x * cv.sw + e, cv.left, cv.ins_w, cv.src_w);
+                dst[x] = sx < 0 ? 0.f : row[sx];
+              }
             }
           }
         }
