@@ -157,7 +157,9 @@ export function registerBenchCommands(program: Command): void {
 
   bench
     .command('conv2d')
-    .description("2-D convolution forward and forward+backward on the ConvNet tower's shapes: simsage vs onnxruntime-node")
+    .description(
+      "2-D convolution forward and forward+backward on the ConvNet tower's shapes: simsage vs onnxruntime-node",
+    )
     .option('--quick', 'smoke run, a few seconds: batch 4, 1 thread, tiny budgets')
     .option('--batch <n>', 'images per call (default 128)')
     .option('--threads <list>', 'thread counts, comma-separated (simsage setThreads = onnxruntime intraOpNumThreads)')

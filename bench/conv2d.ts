@@ -325,7 +325,8 @@ export function formatConv2dReport(r: Conv2dReport): string {
     }
     const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)))
     lines.push('', `threads ${threads}`)
-    for (const row of rows) lines.push(row.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '))
+    for (const row of rows)
+      lines.push(row.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '))
   }
   const errors = r.cells.filter((c) => c.status === 'error')
   for (const c of errors) lines.push(`error: ${c.shape} ${c.tool} ${c.op} ${c.threads}t: ${c.error}`)

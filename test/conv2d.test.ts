@@ -57,7 +57,11 @@ function eachTerm(g: Geo, OH: number, OW: number, fn: (xi: number, wi: number, y
               for (let e = 0; e < g.kw; e++) {
                 const v = j * g.sw - g.pw + e * g.dw
                 if (v < 0 || v >= g.W) continue
-                fn(((b * g.C + c) * g.H + u) * g.W + v, ((o * g.C + c) * g.kh + a) * g.kw + e, ((b * g.O + o) * OH + i) * OW + j)
+                fn(
+                  ((b * g.C + c) * g.H + u) * g.W + v,
+                  ((o * g.C + c) * g.kh + a) * g.kw + e,
+                  ((b * g.O + o) * OH + i) * OW + j,
+                )
               }
             }
 }
@@ -81,10 +85,27 @@ function maxRelErr(a: Arr, b: Arr): number {
 
 const CASES: Omit<Conv2dOptions, 'rng'>[] = [
   { inChannels: 1, outChannels: 3, inputHeight: 7, inputWidth: 13, kernelSize: 3, padding: 1 },
-  { inChannels: 3, outChannels: 17, inputHeight: 13, inputWidth: 7, kernelSize: [5, 2], stride: [2, 3], padding: [2, 0] },
+  {
+    inChannels: 3,
+    outChannels: 17,
+    inputHeight: 13,
+    inputWidth: 7,
+    kernelSize: [5, 2],
+    stride: [2, 3],
+    padding: [2, 0],
+  },
   { inChannels: 17, outChannels: 3, inputHeight: 2, inputWidth: 7, kernelSize: 2, dilation: [1, 2], padding: 1 },
   { inChannels: 3, outChannels: 1, inputHeight: 1, inputWidth: 1, kernelSize: 1, bias: false },
-  { inChannels: 5, outChannels: 33, inputHeight: 13, inputWidth: 13, kernelSize: 3, stride: 3, dilation: 2, padding: 2 },
+  {
+    inChannels: 5,
+    outChannels: 33,
+    inputHeight: 13,
+    inputWidth: 13,
+    kernelSize: 3,
+    stride: 3,
+    dilation: 2,
+    padding: 2,
+  },
   { inChannels: 2, outChannels: 32, inputHeight: 14, inputWidth: 14, kernelSize: 3, stride: 2, padding: 1 },
 ]
 

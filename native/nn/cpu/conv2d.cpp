@@ -310,7 +310,8 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
   for (int64_t o = 0; o < s.out_channels; ++o)
     for (int64_t i = 0; i < s.kernel_h; ++i)
       for (int64_t j = 0; j < s.kernel_w; ++j)
-        loff[l++] = o * cv.plane() + (s.kernel_h - 1 - i) * s.dilation_h * cv.wq() + (s.kernel_w - 1 - j) * s.dilation_w;
+        loff[l++] =
+            o * cv.plane() + (s.kernel_h - 1 - i) * s.dilation_h * cv.wq() + (s.kernel_w - 1 - j) * s.dilation_w;
   nn::cpu::Conv2dTask t;
   t.g.xs = build_canvas(cv, threads, &canvas_scratch());
   t.g.img = cv.img();

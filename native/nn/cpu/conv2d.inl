@@ -1,7 +1,7 @@
 // 2-D convolution body over a SIMD trait V: the register tile of nn/cpu/gemm.inl (MR rows
 // broadcast x NP panels of 16 loaded; here with the NP panels of a row side by side and a vector
-// store epilogue, conv_tile / dw_tile) fed by packers that gather the patches from the phase-split canvas (implicit im2col, layout in
-// conv2d_kernels.h): every tap of a 16-column panel is one contiguous run of the canvas. Included
+// store epilogue, conv_tile / dw_tile) fed by packers that gather the patches from the phase-split canvas (implicit
+// im2col, layout in conv2d_kernels.h): every tap of a 16-column panel is one contiguous run of the canvas. Included
 // inside an anonymous namespace of each per-ISA file after its trait and gemm.inl. Requires
 // <cstdint>, <cstring> and nn/cpu/conv2d_kernels.h.
 //

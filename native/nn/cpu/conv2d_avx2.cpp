@@ -9,8 +9,8 @@
 
 namespace {
 #include "core/simd/avx2.h"
-#include "nn/cpu/gemm.inl"
 #include "nn/cpu/conv2d.inl"
+#include "nn/cpu/gemm.inl"
 }  // namespace
 
 namespace simsage {

@@ -23,8 +23,8 @@ bool fits(int64_t a, int64_t b, int64_t c, int64_t d) {
 }
 
 void check_shape(const char* fn, const Conv2dShape& s) {
-  need(s.kernel_h >= 1 && s.kernel_w >= 1 && s.kernel_h <= 4096 && s.kernel_w <= 4096, ErrorCode::InvalidArgument,
-       fn, "kernel size must be in [1, 4096], got " + num(s.kernel_h) + " x " + num(s.kernel_w));
+  need(s.kernel_h >= 1 && s.kernel_w >= 1 && s.kernel_h <= 4096 && s.kernel_w <= 4096, ErrorCode::InvalidArgument, fn,
+       "kernel size must be in [1, 4096], got " + num(s.kernel_h) + " x " + num(s.kernel_w));
   need(s.stride_h >= 1 && s.stride_w >= 1 && s.stride_h <= kMaxOption && s.stride_w <= kMaxOption,
        ErrorCode::InvalidArgument, fn, "stride must be in [1, 2^20], got " + num(s.stride_h) + " x " + num(s.stride_w));
   need(s.dilation_h >= 1 && s.dilation_w >= 1 && s.dilation_h <= kMaxOption && s.dilation_w <= kMaxOption,

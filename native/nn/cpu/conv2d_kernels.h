@@ -33,7 +33,7 @@ struct Conv2dTask {
   Conv2dGrid g;
   const float* apack = nullptr;
   int64_t m = 0, k = 0;
-  int64_t kb = 0;  // K block length (conv2d_k_block)
+  int64_t kb = 0;               // K block length (conv2d_k_block)
   float* out = nullptr;         // batch x m x rows x valid_w
   const float* bias = nullptr;  // m or null: the initial value (0 when null) unless accumulate
   bool accumulate = false;

@@ -7,8 +7,8 @@
 
 namespace {
 #include "core/simd/scalar.h"
-#include "nn/cpu/gemm.inl"
 #include "nn/cpu/conv2d.inl"
+#include "nn/cpu/gemm.inl"
 }  // namespace
 
 namespace simsage {
