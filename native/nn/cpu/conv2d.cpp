@@ -14,7 +14,6 @@
 #include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "nn/cpu/conv2d_kernels.h"
-#include "nn/cpu/gemm_kernels.h"
 #include "nn/nn.h"
 
 namespace simsage {

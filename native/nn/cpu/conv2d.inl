@@ -1,16 +1,15 @@
-// 2-D convolution body over a SIMD trait V: the register tile of nn/cpu/gemm.inl (MR rows
-// broadcast x NP panels of 16 loaded; here with the NP panels of a row side by side and a vector
-// store epilogue, conv_tile / dw_tile) fed by packers that gather the patches from the phase-split canvas (implicit
-// im2col, layout in conv2d_kernels.h): every tap of a 16-column panel is one contiguous run of the canvas. Included
-// inside an anonymous namespace of each per-ISA file after its trait and gemm.inl. Requires
-// <cstdint>, <cstring> and nn/cpu/conv2d_kernels.h.
+// 2-D convolution body over a SIMD trait V. The register tile is nn/cpu/gemm.inl's (MR rows
+// broadcast x NP panels of 16 loaded, MR * NP * kSub FMAs per reduction step), written here with the
+// NP panels of a row side by side and a vector store epilogue (conv_tile, dw_tile). Packers gather
+// the patches from the phase-split canvas (implicit im2col, layout in conv2d_kernels.h): every tap
+// of a 16-column panel is one contiguous run. Included inside an anonymous namespace of each
+// per-ISA file after its trait. Requires <cstdint>, <cstring> and nn/cpu/conv2d_kernels.h.
 //
 // Forward / dX (run): per group of 16 * NP columns, per K block, the columns' patches are packed
-// once (kc x 16 floats per panel, L1) and meet every MR-row tile of the packed weights (L2); the
-// sums land in a small accumulator and are written to NCHW with the bias (a group may straddle
-// images; grid columns past the valid width are dropped). dW (dw): one chunk of columns is the
-// reduction of dW^T = patches x dy^T, the taps' rows read in place from the canvas and dy packed
-// transposed.
+// once (kc x 16 NP floats) and meet every MR-row tile of the packed weights; the sums land in a
+// small accumulator and are written to NCHW with the bias (a group may straddle images; grid columns
+// past the valid width are dropped). dW (dw): one chunk of columns is the reduction of
+// dW^T = patches x dy^T, the taps' rows read in place from the canvas and dy packed transposed.
 
 namespace conv2dk {
 
@@ -19,6 +18,8 @@ using simsage::nn::cpu::Conv2dGrid;
 using simsage::nn::cpu::Conv2dTask;
 using simsage::nn::cpu::Run;  // grid columns [src, src + len) of one image, landing at column col
 
+inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+
 // Splits grid columns [q, q_end) into runs inside one image, cut at every multiple of `cut` columns
 // from q_base. Returns the run count.
 inline int64_t split_runs(const Conv2dGrid& g, int64_t q, int64_t q_end, int64_t q_base, int64_t cut, Run* runs) {
@@ -26,7 +27,7 @@ inline int64_t split_runs(const Conv2dGrid& g, int64_t q, int64_t q_end, int64_t
   int64_t n = 0;
   while (q < q_end) {
     const int64_t b = q / per_image, s = q - b * per_image;
-    const int64_t len = kern::imin(kern::imin(per_image - s, q_end - q), cut - (q - q_base) % cut);
+    const int64_t len = imin(imin(per_image - s, q_end - q), cut - (q - q_base) % cut);
     runs[n++] = Run{b * g.img + s, len, q - q_base};
     q += len;
   }
@@ -39,7 +40,7 @@ template <int NP>
 inline void pack_cols(const Conv2dGrid& g, int64_t q0, int64_t q_end, int64_t k0, int64_t kc, float* dst) {
   constexpr int GW = 16 * NP;
   Run runs[GW];
-  const int64_t n = split_runs(g, q0, kern::imin(q0 + GW, q_end), q0, 16, runs);
+  const int64_t n = split_runs(g, q0, imin(q0 + GW, q_end), q0, 16, runs);
   if (q0 + GW > q_end) std::memset(dst, 0, sizeof(float) * kc * GW);
   if (n == NP && q0 + GW <= q_end) {  // whole panels: one 16-float copy per tap and panel
     for (int64_t l = 0; l < kc; ++l) {
@@ -96,19 +97,19 @@ void run(const Conv2dTask& t) {
   const int64_t per_image = t.g.rows * t.g.wq, q_end = t.g.batch * per_image;
   const int64_t out_image = t.g.rows * t.g.valid_w;
   for (int64_t grp = t.g0; grp < t.g1; ++grp) {
-    const int64_t q0 = grp * GW, q1 = kern::imin(q0 + GW, q_end);
+    const int64_t q0 = grp * GW, q1 = imin(q0 + GW, q_end);
     for (int64_t k0 = 0; k0 < t.k; k0 += t.kb) {
-      const int64_t kc = kern::imin(t.kb, t.k - k0);
+      const int64_t kc = imin(t.kb, t.k - k0);
       pack_cols<NP>(t.g, q0, q_end, k0, kc, t.bpack);
       for (int64_t rt = 0; rt < tiles; ++rt)
-        conv_tile_rows<V>(static_cast<int>(kern::imin(MR, t.m - rt * MR)), t.apack + k0 * mpad + rt * kc * MR, t.bpack,
-                          kc, t.acc + rt * MR * GW, k0 > 0);
+        conv_tile_rows<V>(static_cast<int>(imin(MR, t.m - rt * MR)), t.apack + k0 * mpad + rt * kc * MR, t.bpack, kc,
+                          t.acc + rt * MR * GW, k0 > 0);
     }
     // acc row r, column q - q0 -> out[b, r, u, v] for v < valid_w: runs inside one grid row.
     for (int64_t q = q0; q < q1;) {
       const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
-      const int64_t len = kern::imin(t.g.wq - v, q1 - q);
-      const int64_t keep = kern::imin(len, t.g.valid_w - v);
+      const int64_t len = imin(t.g.wq - v, q1 - q);
+      const int64_t keep = imin(len, t.g.valid_w - v);
       for (int64_t r = 0; r < t.m && keep > 0; ++r) {
         float* dst = t.out + (b * t.m + r) * out_image + u * t.g.valid_w + v;
         const float* src = t.acc + r * GW + (q - q0);
@@ -171,8 +172,8 @@ void dw(const Conv2dDwTask& t) {
   std::memset(t.bpack, 0, sizeof(float) * groups * n * GW);
   for (int64_t q = t.q0; q < t.q1;) {
     const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
-    const int64_t len = kern::imin(t.g.wq - v, t.q1 - q);
-    const int64_t keep = kern::imin(len, t.g.valid_w - v);
+    const int64_t len = imin(t.g.wq - v, t.q1 - q);
+    const int64_t keep = imin(len, t.g.valid_w - v);
     for (int64_t o = 0; o < t.m && keep > 0; ++o) {
       const float* src = t.dy + (b * t.m + o) * out_image + u * t.g.valid_w + v;
       float* dst = t.bpack + (o / GW) * n * GW + (q - t.q0) * GW + o % GW;
@@ -183,9 +184,9 @@ void dw(const Conv2dDwTask& t) {
   const int64_t nr = split_runs(t.g, t.q0, t.q1, t.q0, int64_t(1) << 40, t.runs);
   alignas(64) float acc[MR * GW];
   for (int64_t gp = 0; gp < groups; ++gp) {
-    const int64_t ncols = kern::imin(GW, t.m - gp * GW);
+    const int64_t ncols = imin(GW, t.m - gp * GW);
     for (int64_t l0 = 0; l0 < t.k; l0 += MR) {
-      const int rows = static_cast<int>(kern::imin(MR, t.k - l0));
+      const int rows = static_cast<int>(imin(MR, t.k - l0));
       dw_tile_rows<V>(rows, t.g, t.g.loff + l0, t.runs, nr, t.bpack + gp * n * GW, acc);
       for (int64_t j = 0; j < ncols; ++j) {
         float* d = t.dw + (gp * GW + j) * t.k + l0;

@@ -5,12 +5,10 @@
 #include <cstring>
 
 #include "nn/cpu/conv2d_kernels.h"
-#include "nn/cpu/gemm_kernels.h"
 
 namespace {
 #include "core/simd/avx512.h"
 #include "nn/cpu/conv2d.inl"
-#include "nn/cpu/gemm.inl"
 }  // namespace
 
 namespace simsage {

@@ -1,5 +1,5 @@
 // The per-ISA 2-D convolution kernels: conv2d_scalar.cpp, conv2d_avx2.cpp and conv2d_avx512.cpp
-// instantiate conv2d.inl (over the register tile of nn/cpu/gemm.inl) with a SIMD trait of
+// instantiate conv2d.inl (nn/cpu/gemm.inl's register tile shape) with a SIMD trait of
 // native/core/simd/ and return a table; conv2d_kernels_for() picks one by SimdLevel.
 #pragma once
 #include <cstdint>
