@@ -56,11 +56,28 @@ inline void pack_cols(const Conv2dGrid& g, int64_t q0, int64_t q_end, int64_t k0
   }
 }
 
-// One register tile: R <= MR rows of a packed A tile (kc x MR, rows past R unused) times a B block
-// (kc x 16 NP, element (l, j) at l * 16 NP + j), stored to (or, with add, added to) c: R rows of
-// 16 NP floats, row stride 16 NP.
-template <class V, int R>
-inline void conv_tile(const float* ap, const float* bp, int64_t kc, float* c, bool add) {
+// Where a register tile reads B (16 NP columns of tap l, native vector v of 16 NP / W):
+// PackedB from a pack_cols block, CanvasB straight from the canvas when the group is whole panels
+// (panel p at base[p] + loff[l]; no copy, the canvas rows of a group stay in L1).
+template <class V>
+struct PackedB {
+  const float* bp;
+  typename V::nreg load(int64_t l, int v) const { return V::nload(bp + l * 16 * V::kNp + v * (16 / V::kSub)); }
+};
+template <class V>
+struct CanvasB {
+  const float* base[V::kNp];
+  const int64_t* loff;
+  typename V::nreg load(int64_t l, int v) const {
+    return V::nload(base[v / V::kSub] + loff[l] + (v % V::kSub) * (16 / V::kSub));
+  }
+};
+
+// One register tile: R <= MR rows of a packed A tile (kc x MR, rows past R unused) times the
+// group's B (kc x 16 NP), stored to (or, with add, added to) c: R rows of 16 NP floats, row stride
+// 16 NP.
+template <class V, int R, class B>
+inline void conv_tile(const float* ap, const B& src, int64_t kc, float* c, bool add) {
   using nreg = typename V::nreg;
   constexpr int MR = V::kMr, NV = V::kNp * V::kSub, W = 16 / V::kSub, GW = 16 * V::kNp;
   nreg acc[R][NV];
@@ -68,7 +85,7 @@ inline void conv_tile(const float* ap, const float* bp, int64_t kc, float* c, bo
     for (int p = 0; p < NV; ++p) acc[i][p] = V::nzero();
   for (int64_t l = 0; l < kc; ++l) {
     nreg x[NV];
-    for (int p = 0; p < NV; ++p) x[p] = V::nload(bp + l * GW + p * W);
+    for (int p = 0; p < NV; ++p) x[p] = src.load(l, p);
     for (int i = 0; i < R; ++i) {
       const nreg a = V::nbcast(ap[l * MR + i]);
       for (int p = 0; p < NV; ++p) acc[i][p] = V::nfma(a, x[p], acc[i][p]);
@@ -82,11 +99,11 @@ inline void conv_tile(const float* ap, const float* bp, int64_t kc, float* c, bo
 }
 
 // conv_tile with a run-time row count r in [1, MR] (the last tile of m rows): no work on pad rows.
-template <class V, int R = V::kMr>
-inline void conv_tile_rows(int r, const float* ap, const float* bp, int64_t kc, float* c, bool add) {
+template <class V, class B, int R = V::kMr>
+inline void conv_tile_rows(int r, const float* ap, const B& src, int64_t kc, float* c, bool add) {
   if constexpr (R >= 1) {
-    if (r == R) return conv_tile<V, R>(ap, bp, kc, c, add);
-    conv_tile_rows<V, R - 1>(r, ap, bp, kc, c, add);
+    if (r == R) return conv_tile<V, R>(ap, src, kc, c, add);
+    conv_tile_rows<V, B, R - 1>(r, ap, src, kc, c, add);
   }
 }
 
@@ -98,12 +115,25 @@ void run(const Conv2dTask& t) {
   const int64_t out_image = t.g.rows * t.g.valid_w;
   for (int64_t grp = t.g0; grp < t.g1; ++grp) {
     const int64_t q0 = grp * GW, q1 = imin(q0 + GW, q_end);
+    Run runs[GW];
+    const bool whole = q1 - q0 == GW && split_runs(t.g, q0, q1, q0, 16, runs) == NP;
+    CanvasB<V> direct;
+    for (int p = 0; whole && p < NP; ++p) direct.base[p] = t.g.xs + runs[p].src;
     for (int64_t k0 = 0; k0 < t.k; k0 += t.kb) {
       const int64_t kc = imin(t.kb, t.k - k0);
-      pack_cols<NP>(t.g, q0, q_end, k0, kc, t.bpack);
-      for (int64_t rt = 0; rt < tiles; ++rt)
-        conv_tile_rows<V>(static_cast<int>(imin(MR, t.m - rt * MR)), t.apack + k0 * mpad + rt * kc * MR, t.bpack, kc,
-                          t.acc + rt * MR * GW, k0 > 0);
+      const float* ap = t.apack + k0 * mpad;
+      if (whole) {
+        direct.loff = t.g.loff + k0;
+        for (int64_t rt = 0; rt < tiles; ++rt)
+          conv_tile_rows<V>(static_cast<int>(imin(MR, t.m - rt * MR)), ap + rt * kc * MR, direct, kc,
+                            t.acc + rt * MR * GW, k0 > 0);
+      } else {
+        pack_cols<NP>(t.g, q0, q_end, k0, kc, t.bpack);
+        const PackedB<V> packed{t.bpack};
+        for (int64_t rt = 0; rt < tiles; ++rt)
+          conv_tile_rows<V>(static_cast<int>(imin(MR, t.m - rt * MR)), ap + rt * kc * MR, packed, kc,
+                            t.acc + rt * MR * GW, k0 > 0);
+      }
     }
     // acc row r, column q - q0 -> out[b, r, u, v] for v < valid_w: runs inside one grid row.
     for (int64_t q = q0; q < q1;) {
