@@ -87,16 +87,28 @@ void pack_weights(const float* w, int64_t m, int64_t k, int64_t kb, int64_t taps
 
 // The canvas of conv2d_kernels.h: src pixel (y, x) of each channel sits at canvas (top + y * ins_h,
 // left + x * ins_w) of an hp x wp zero canvas, stored as sh x sw phase planes of hq x wq.
+// shared_row_stride gives the narrowest row stride (at least the valid width) with which every read of a valid grid
+// column (canvas columns up to xmax of its row) still sees zeros outside the data: a read past the row end lands on the
+// next row's left zeros.
 struct Canvas {
   const float* src = nullptr;
   int64_t batch = 0, src_c = 0, src_h = 0, src_w = 0;
   int64_t top = 0, left = 0, ins_h = 1, ins_w = 1;
   int64_t hp = 0, wp = 0, sh = 1, sw = 1;
+  // With sw == 1: a row stride below wp, so that a row's right zeros are the next row's left ones
+  // (0: wp). Fewer grid columns per row are computed and dropped.
+  int64_t row_stride = 0;
   int64_t hq() const { return (hp + sh - 1) / sh; }
-  int64_t wq() const { return (wp + sw - 1) / sw; }
+  int64_t wq() const { return row_stride > 0 ? row_stride : (wp + sw - 1) / sw; }
   int64_t plane() const { return hq() * wq(); }
   int64_t img() const { return src_c * sh * sw * plane(); }
 };
+
+int64_t shared_row_stride(const Canvas& cv, int64_t valid_w, int64_t xmax) {
+  const int64_t data_end = cv.left + (cv.src_w - 1) * cv.ins_w + 1;
+  const int64_t zeros_left = cv.left > 0 ? cv.left : 0;
+  return std::max<int64_t>({valid_w, data_end, xmax + 1 - zeros_left});
+}
 
 // Source index along one axis for canvas coordinate p (-1 outside the source).
 inline int64_t source_at(int64_t p, int64_t start, int64_t ins, int64_t n) {
@@ -173,6 +185,7 @@ Canvas forward_canvas(const Conv2dShape& s, const float* x) {
   cv.wp = s.width + 2 * s.pad_w;
   cv.sh = s.stride_h;
   cv.sw = s.stride_w;
+  if (cv.sw == 1) cv.row_stride = shared_row_stride(cv, s.out_w(), s.out_w() - 1 + (s.kernel_w - 1) * s.dilation_w);
   return cv;
 }
 
@@ -303,6 +316,7 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
   cv.ins_w = s.stride_w;
   cv.hp = s.height + (s.kernel_h - 1) * s.dilation_h;
   cv.wp = s.width + (s.kernel_w - 1) * s.dilation_w;
+  cv.row_stride = shared_row_stride(cv, s.width, s.width - 1 + (s.kernel_w - 1) * s.dilation_w);
   std::vector<int64_t>& loff = offset_scratch();
   loff.resize(static_cast<size_t>(s.out_channels * taps));
   int64_t l = 0;
