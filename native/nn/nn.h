@@ -210,6 +210,8 @@ struct Conv2dParams {
 // call it first.
 void conv2d_check_shape(const Conv2dShape& s);
 void conv2d_check(const Conv2dParams& p);
+// conv2d_check without the scan of x (the forward scans x while it lays x out for the GEMM).
+void conv2d_check_params(const Conv2dParams& p);
 void conv2d_forward(const Conv2dParams& p);
 void conv2d_forward_at(SimdLevel level, const Conv2dParams& p);
 void conv2d_reference(const Conv2dParams& p);  // direct loops, double accumulation

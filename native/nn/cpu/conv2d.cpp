@@ -7,6 +7,7 @@
 // fixed chunks of grid columns into a fixed number of partial sums (chunk c into slot c mod slots),
 // added in slot order; db is a sum.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -117,56 +118,50 @@ inline int64_t source_at(int64_t p, int64_t start, int64_t ins, int64_t n) {
   return d / ins;
 }
 
-// Writes the canvas of every image into xs (resized; zero slack after the last image).
-const float* build_canvas(const Canvas& cv, int threads, std::vector<float>* xs) {
+// Writes the canvas of every image into xs (resized; zero slack after the last image). Returns
+// false when a source value is NaN or infinite (each source row is checked while it is in L1).
+const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads, std::vector<float>* xs, bool* finite) {
   const int64_t hq = cv.hq(), wq = cv.wq(), img = cv.img(), slack = wq + 64;
   float* out = grow(xs, cv.batch * img + slack);
   std::memset(out + cv.batch * img, 0, sizeof(float) * slack);
   const int run_threads = cv.batch * img >= (int64_t(1) << 16) ? threads : 1;
+  std::atomic<bool> bad{false};
   parallel_chunks(cv.batch * cv.src_c, 8, run_threads, [&](int64_t i0, int64_t i1, int) {
+    bool ok = true;
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t b = i / cv.src_c, c = i % cv.src_c;
       const float* src = cv.src + i * cv.src_h * cv.src_w;
+      float* planes = out + b * img + c * cv.sh * cv.sw * hq * wq;  // phase (a, e) at (a sw + e) hq wq
       for (int64_t a = 0; a < cv.sh; ++a)
-        for (int64_t e = 0; e < cv.sw; ++e) {
-          float* plane = out + b * img + ((c * cv.sh + a) * cv.sw + e) * hq * wq;
-          for (int64_t y = 0; y < hq; ++y) {
-            float* dst = plane + y * wq;
-            const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.ins_h, cv.src_h);
-            if (sy < 0) {
-              std::memset(dst, 0, sizeof(float) * wq);
-              continue;
-            }
-            const float* row = src + sy * cv.src_w;
-            if (cv.sw == 1 && cv.ins_w == 1) {  // zeros, the source row, zeros
-              const int64_t lo = std::min(wq, std::max<int64_t>(0, cv.left));
-              const int64_t hi = std::min(wq, std::max(lo, cv.left + cv.src_w));
-              std::memset(dst, 0, sizeof(float) * lo);
-              std::memcpy(dst + lo, row + (lo - cv.left), sizeof(float) * (hi - lo));
-              std::memset(dst + hi, 0, sizeof(float) * (wq - hi));
-              continue;
-            }
-            if (cv.sw == 1) {  // zeros with the source pixels every ins_w columns (dX's canvas)
-              std::memset(dst, 0, sizeof(float) * wq);
-              for (int64_t sx = 0; sx < cv.src_w; ++sx) {
-                const int64_t x = cv.left + sx * cv.ins_w;
-                if (x >= 0 && x < wq) dst[x] = row[sx];
-              }
-            } else if (cv.ins_w == 1) {  // one stride phase of the padded row (the forward's canvas)
-              for (int64_t x = 0; x < wq; ++x) {
-                const int64_t sx = x * cv.sw + e - cv.left;
-                dst[x] = sx >= 0 && sx < cv.src_w ? row[sx] : 0.f;
-              }
-            } else {
-              for (int64_t x = 0; x < wq; ++x) {
-                const int64_t sx = source_at(x * cv.sw + e, cv.left, cv.ins_w, cv.src_w);
-                dst[x] = sx < 0 ? 0.f : row[sx];
-              }
+        for (int64_t y = 0; y < hq; ++y) {
+          float* dst0 = planes + a * cv.sw * hq * wq + y * wq;  // phase e's row at dst0 + e hq wq
+          const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.ins_h, cv.src_h);
+          for (int64_t e = 0; e < cv.sw; ++e) std::memset(dst0 + e * hq * wq, 0, sizeof(float) * wq);
+          if (sy < 0) continue;
+          const float* row = src + sy * cv.src_w;
+          if (cv.sw == 1 && cv.ins_w == 1) {  // zeros, the source row, zeros
+            const int64_t lo = std::min(wq, std::max<int64_t>(0, cv.left));
+            const int64_t hi = std::min(wq, std::max(lo, cv.left + cv.src_w));
+            std::memcpy(dst0 + lo, row + (lo - cv.left), sizeof(float) * (hi - lo));
+          } else if (cv.sw == 1) {  // every ins_w-th column (dX's canvas)
+            for (int64_t sx = 0, x = cv.left; sx < cv.src_w && x < wq; ++sx, x += cv.ins_w)
+              if (x >= 0) dst0[x] = row[sx];
+          } else {  // canvas column X = left + sx ins_w: phase X mod sw, column X / sw
+            const int64_t sw = cv.sw, ins = cv.ins_w, n = cv.src_w, plane = hq * wq;
+            const int64_t first = cv.left >= 0 ? 0 : (-cv.left + ins - 1) / ins;
+            int64_t X = cv.left + first * ins, x = X / sw, e = X - x * sw;
+            for (int64_t sx = first; sx < n && x < wq; ++sx) {
+              dst0[e * plane + x] = row[sx];
+              e += ins;
+              while (e >= sw) e -= sw, ++x;
             }
           }
+          ok = ok && tb.all_finite(row, cv.src_w);  // in cache now
         }
     }
+    if (!ok) bad.store(true);
   });
+  *finite = !bad.load();
   return out;
 }
 
@@ -257,7 +252,8 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
   const Canvas cv = forward_canvas(s, p.x);
   std::vector<int64_t>& loff = offset_scratch();
   forward_offsets(s, cv, &loff);
-  const float* xs = build_canvas(cv, threads, &canvas_scratch());
+  bool finite = true;
+  const float* xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
   const nn::cpu::Conv2dGrid grid = forward_grid(s, cv, xs, loff.data());
   const int64_t cols = s.batch * grid.rows * grid.wq;
   const int64_t chunks = (cols + nn::cpu::kConv2dDwChunk - 1) / nn::cpu::kConv2dDwChunk;
@@ -326,7 +322,8 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
         loff[l++] =
             o * cv.plane() + (s.kernel_h - 1 - i) * s.dilation_h * cv.wq() + (s.kernel_w - 1 - j) * s.dilation_w;
   nn::cpu::Conv2dTask t;
-  t.g.xs = build_canvas(cv, threads, &canvas_scratch());
+  bool finite = true;  // dy was scanned by conv2d_backward_check
+  t.g.xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
   t.g.img = cv.img();
   t.g.loff = loff.data();
   t.g.rows = s.height;
@@ -344,7 +341,7 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
 }  // namespace
 
 void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
-  conv2d_check(p);
+  conv2d_check_params(p);  // x is scanned by build_canvas
   const Conv2dShape& s = p.s;
   if (s.batch == 0) return;
   const Conv2dKernels& tb = nn::cpu::conv2d_kernels_for(level);
@@ -356,7 +353,10 @@ void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
   std::vector<int64_t>& loff = offset_scratch();
   forward_offsets(s, cv, &loff);
   nn::cpu::Conv2dTask t;
-  t.g = forward_grid(s, cv, build_canvas(cv, threads, &canvas_scratch()), loff.data());
+  bool finite = true;
+  const float* xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
+  if (!finite) conv2d_check(p);  // throws ERR_SIMSAGE_NON_FINITE naming the first bad element
+  t.g = forward_grid(s, cv, xs, loff.data());
   t.apack = wpack.data();
   t.m = s.out_channels;
   t.k = k;

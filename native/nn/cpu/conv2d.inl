@@ -117,7 +117,7 @@ void run(const Conv2dTask& t) {
     const int64_t q0 = grp * GW, q1 = imin(q0 + GW, q_end);
     Run runs[GW];
     const bool whole = q1 - q0 == GW && split_runs(t.g, q0, q1, q0, 16, runs) == NP;
-    CanvasB<V> direct;
+    CanvasB<V> direct{};
     for (int p = 0; whole && p < NP; ++p) direct.base[p] = t.g.xs + runs[p].src;
     for (int64_t k0 = 0; k0 < t.k; k0 += t.kb) {
       const int64_t kc = imin(t.kb, t.k - k0);
@@ -226,11 +226,26 @@ void dw(const Conv2dDwTask& t) {
   }
 }
 
+// Whether p[0, n) holds no NaN / Inf: sums of v * 0 (NaN exactly when some v is not finite).
+template <class V>
+bool all_finite(const float* p, int64_t n) {
+  constexpr int W = 16 / V::kSub;
+  using nreg = typename V::nreg;
+  const nreg zero = V::nzero();
+  nreg acc = zero;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) acc = V::nfma(V::nload(p + i), zero, acc);
+  bool ok = V::nhsum(acc) == 0.f;
+  for (; i < n; ++i) ok &= p[i] - p[i] == 0.f;
+  return ok;
+}
+
 template <class V>
 simsage::nn::cpu::Conv2dKernels make_kernels() {
   simsage::nn::cpu::Conv2dKernels tb;
   tb.run = &run<V>;
   tb.dw = &dw<V>;
+  tb.all_finite = &all_finite<V>;
   tb.mr = V::kMr;
   tb.np = V::kNp;
   return tb;

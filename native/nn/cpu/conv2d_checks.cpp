@@ -61,7 +61,7 @@ void check_finite(const char* fn, const float* v, int64_t n, const char* what) {
 
 void conv2d_check_shape(const Conv2dShape& s) { check_shape("conv2d", s); }
 
-void conv2d_check(const Conv2dParams& p) {
+void conv2d_check_params(const Conv2dParams& p) {
   const char* fn = "conv2d_forward";
   const Conv2dShape& s = p.s;
   check_shape(fn, s);
@@ -70,7 +70,11 @@ void conv2d_check(const Conv2dParams& p) {
   if (s.batch == 0) return;
   check_ptr(fn, p.x, "x");
   check_ptr(fn, p.y, "y");
-  check_finite(fn, p.x, s.batch * s.in_channels * s.height * s.width, "x");
+}
+
+void conv2d_check(const Conv2dParams& p) {
+  conv2d_check_params(p);
+  if (p.s.batch > 0) check_finite("conv2d_forward", p.x, p.s.batch * p.s.in_channels * p.s.height * p.s.width, "x");
 }
 
 void conv2d_backward_check(const Conv2dBackwardParams& p) {

@@ -72,6 +72,7 @@ inline int64_t conv2d_k_block(int64_t k) {
 struct Conv2dKernels {
   void (*run)(const Conv2dTask& t) = nullptr;
   void (*dw)(const Conv2dDwTask& t) = nullptr;
+  bool (*all_finite)(const float* p, int64_t n) = nullptr;  // no NaN / Inf in p[0, n)
   int mr = 1;
   int np = 1;
 };
