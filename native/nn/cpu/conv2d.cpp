@@ -37,6 +37,10 @@ std::vector<int64_t>& offset_scratch() {
   thread_local std::vector<int64_t> v;
   return v;
 }
+std::vector<float>& phase_scratch() {
+  thread_local std::vector<float> v;
+  return v;
+}
 std::vector<float>& partial_scratch() {
   thread_local std::vector<float> v;
   return v;
@@ -86,15 +90,15 @@ void pack_weights(const float* w, int64_t m, int64_t k, int64_t kb, int64_t taps
   }
 }
 
-// The canvas of conv2d_kernels.h: src pixel (y, x) of each channel sits at canvas (top + y * ins_h,
-// left + x * ins_w) of an hp x wp zero canvas, stored as sh x sw phase planes of hq x wq.
+// The canvas of conv2d_kernels.h: src pixel (y, x) of each channel sits at canvas (top + y,
+// left + x) of an hp x wp zero canvas, stored as sh x sw phase planes of hq x wq.
 // shared_row_stride gives the narrowest row stride (at least the valid width) with which every read of a valid grid
 // column (canvas columns up to xmax of its row) still sees zeros outside the data: a read past the row end lands on the
 // next row's left zeros.
 struct Canvas {
   const float* src = nullptr;
   int64_t batch = 0, src_c = 0, src_h = 0, src_w = 0;
-  int64_t top = 0, left = 0, ins_h = 1, ins_w = 1;
+  int64_t top = 0, left = 0;
   int64_t hp = 0, wp = 0, sh = 1, sw = 1;
   // With sw == 1: a row stride below wp, so that a row's right zeros are the next row's left ones
   // (0: wp). Fewer grid columns per row are computed and dropped.
@@ -106,21 +110,21 @@ struct Canvas {
 };
 
 int64_t shared_row_stride(const Canvas& cv, int64_t valid_w, int64_t xmax) {
-  const int64_t data_end = cv.left + (cv.src_w - 1) * cv.ins_w + 1;
+  const int64_t data_end = cv.left + cv.src_w;
   const int64_t zeros_left = cv.left > 0 ? cv.left : 0;
   return std::max<int64_t>({valid_w, data_end, xmax + 1 - zeros_left});
 }
 
 // Source index along one axis for canvas coordinate p (-1 outside the source).
-inline int64_t source_at(int64_t p, int64_t start, int64_t ins, int64_t n) {
+inline int64_t source_at(int64_t p, int64_t start, int64_t n) {
   const int64_t d = p - start;
-  if (d < 0 || d % ins != 0 || d / ins >= n) return -1;
-  return d / ins;
+  return d >= 0 && d < n ? d : -1;
 }
 
 // Writes the canvas of every image into xs (resized; zero slack after the last image). Returns
 // false when a source value is NaN or infinite (each source row is checked while it is in L1).
-const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads, std::vector<float>* xs, bool* finite) {
+const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads, std::vector<float>* xs,
+                          bool* finite) {
   const int64_t hq = cv.hq(), wq = cv.wq(), img = cv.img(), slack = wq + 64;
   float* out = grow(xs, cv.batch * img + slack);
   std::memset(out + cv.batch * img, 0, sizeof(float) * slack);
@@ -135,25 +139,21 @@ const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads
       for (int64_t a = 0; a < cv.sh; ++a)
         for (int64_t y = 0; y < hq; ++y) {
           float* dst0 = planes + a * cv.sw * hq * wq + y * wq;  // phase e's row at dst0 + e hq wq
-          const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.ins_h, cv.src_h);
+          const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.src_h);
           for (int64_t e = 0; e < cv.sw; ++e) std::memset(dst0 + e * hq * wq, 0, sizeof(float) * wq);
           if (sy < 0) continue;
           const float* row = src + sy * cv.src_w;
-          if (cv.sw == 1 && cv.ins_w == 1) {  // zeros, the source row, zeros
+          if (cv.sw == 1) {  // zeros, the source row, zeros
             const int64_t lo = std::min(wq, std::max<int64_t>(0, cv.left));
             const int64_t hi = std::min(wq, std::max(lo, cv.left + cv.src_w));
             std::memcpy(dst0 + lo, row + (lo - cv.left), sizeof(float) * (hi - lo));
-          } else if (cv.sw == 1) {  // every ins_w-th column (dX's canvas)
-            for (int64_t sx = 0, x = cv.left; sx < cv.src_w && x < wq; ++sx, x += cv.ins_w)
-              if (x >= 0) dst0[x] = row[sx];
-          } else {  // canvas column X = left + sx ins_w: phase X mod sw, column X / sw
-            const int64_t sw = cv.sw, ins = cv.ins_w, n = cv.src_w, plane = hq * wq;
-            const int64_t first = cv.left >= 0 ? 0 : (-cv.left + ins - 1) / ins;
-            int64_t X = cv.left + first * ins, x = X / sw, e = X - x * sw;
+          } else {  // canvas column X = left + sx: phase X mod sw, column X / sw
+            const int64_t sw = cv.sw, n = cv.src_w, plane = hq * wq;
+            const int64_t first = cv.left >= 0 ? 0 : -cv.left;
+            int64_t X = cv.left + first, x = X / sw, e = X - x * sw;
             for (int64_t sx = first; sx < n && x < wq; ++sx) {
               dst0[e * plane + x] = row[sx];
-              e += ins;
-              while (e >= sw) e -= sw, ++x;
+              if (++e == sw) e = 0, ++x;
             }
           }
           ok = ok && tb.all_finite(row, cv.src_w);  // in cache now
@@ -292,50 +292,110 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
   }
 }
 
-// dx[b, c, u, v] = sum over l = (o, i, j) of W[o, c, i, j] * canvas_dy[o][u + (KH-1-i) dh][v + (KW-1-j) dw],
-// dy placed at (KH-1) dh - ph + y sh, (KW-1) dw - pw + x sw on an (H + (KH-1) dh) x (W + (KW-1) dw) canvas.
+// dX, one stride phase (ph_h, ph_w) at a time (no zeros inserted): for u = ph_h + sh u', the taps i
+// with (ph_h + pad_h - i dh) divisible by sh read dy row u' + c_i, c_i = (ph_h + pad_h - i dh) / sh
+// (likewise along the width), so the phase is a stride-1 correlation of dy with those taps:
+//   dx[b, c, u, v] = sum over o and the phase's taps of W[o, c, i, j] dy[b, o, u' + c_i, v' + c_j].
+// All phases share one canvas of dy, placed at (-min c_i, -min c_j).
 void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int threads) {
   const Conv2dShape& s = p.s;
-  const int64_t taps = s.kernel_h * s.kernel_w, cin = s.in_channels;
-  std::vector<float>& wpack = weights_scratch();
-  const int64_t k = s.out_channels * taps, kb = nn::cpu::conv2d_k_block(k);
-  pack_weights(p.w, cin, k, kb, taps, taps, cin * taps, tb.mr, &wpack);
+  const int64_t sh = s.stride_h, sw = s.stride_w, cin = s.in_channels, cout = s.out_channels;
+  // Per axis: the offset c of tap i in phase f (or none), and the extreme offsets over all phases.
+  auto offset = [](int64_t f, int64_t pad, int64_t i, int64_t d, int64_t st, int64_t* c) {
+    const int64_t t = f + pad - i * d;
+    const int64_t q = t >= 0 ? t / st : -((-t + st - 1) / st);
+    *c = q;
+    return q * st == t;
+  };
+  int64_t cmin_h = 0, cmax_h = 0, cmin_w = 0, cmax_w = 0;
+  bool first_h = true, first_w = true;
+  for (int64_t f = 0; f < sh; ++f)
+    for (int64_t i = 0; i < s.kernel_h; ++i) {
+      int64_t c;
+      if (!offset(f, s.pad_h, i, s.dilation_h, sh, &c)) continue;
+      cmin_h = first_h ? c : std::min(cmin_h, c);
+      cmax_h = first_h ? c : std::max(cmax_h, c);
+      first_h = false;
+    }
+  for (int64_t f = 0; f < sw; ++f)
+    for (int64_t j = 0; j < s.kernel_w; ++j) {
+      int64_t c;
+      if (!offset(f, s.pad_w, j, s.dilation_w, sw, &c)) continue;
+      cmin_w = first_w ? c : std::min(cmin_w, c);
+      cmax_w = first_w ? c : std::max(cmax_w, c);
+      first_w = false;
+    }
+  const int64_t hmax = (s.height + sh - 1) / sh, wmax = (s.width + sw - 1) / sw;  // phase 0 is the largest
   Canvas cv;
   cv.src = p.dy;
   cv.batch = s.batch;
-  cv.src_c = s.out_channels;
+  cv.src_c = cout;
   cv.src_h = s.out_h();
   cv.src_w = s.out_w();
-  cv.top = (s.kernel_h - 1) * s.dilation_h - s.pad_h;
-  cv.left = (s.kernel_w - 1) * s.dilation_w - s.pad_w;
-  cv.ins_h = s.stride_h;
-  cv.ins_w = s.stride_w;
-  cv.hp = s.height + (s.kernel_h - 1) * s.dilation_h;
-  cv.wp = s.width + (s.kernel_w - 1) * s.dilation_w;
-  cv.row_stride = shared_row_stride(cv, s.width, s.width - 1 + (s.kernel_w - 1) * s.dilation_w);
-  std::vector<int64_t>& loff = offset_scratch();
-  loff.resize(static_cast<size_t>(s.out_channels * taps));
-  int64_t l = 0;
-  for (int64_t o = 0; o < s.out_channels; ++o)
-    for (int64_t i = 0; i < s.kernel_h; ++i)
-      for (int64_t j = 0; j < s.kernel_w; ++j)
-        loff[l++] =
-            o * cv.plane() + (s.kernel_h - 1 - i) * s.dilation_h * cv.wq() + (s.kernel_w - 1 - j) * s.dilation_w;
-  nn::cpu::Conv2dTask t;
+  cv.top = -cmin_h;
+  cv.left = -cmin_w;
+  cv.hp = hmax + cmax_h - cmin_h;
+  cv.wp = wmax + cmax_w - cmin_w;
+  cv.row_stride = shared_row_stride(cv, wmax, wmax - 1 + cmax_w - cmin_w);
   bool finite = true;  // dy was scanned by conv2d_backward_check
-  t.g.xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
-  t.g.img = cv.img();
-  t.g.loff = loff.data();
-  t.g.rows = s.height;
-  t.g.wq = cv.wq();
-  t.g.valid_w = s.width;
-  t.g.batch = s.batch;
-  t.apack = wpack.data();
-  t.m = cin;
-  t.k = k;
-  t.kb = kb;
-  t.out = p.dx;
-  run_groups(tb, t, threads);
+  const float* xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
+  std::vector<int64_t>& loff = offset_scratch();
+  std::vector<float>& wpack = weights_scratch();
+  std::vector<float>& wsub = phase_scratch();  // the phase's taps of W, cin x (cout x taps of the phase)
+  std::vector<int64_t> ti, tj, tc;
+  for (int64_t fh = 0; fh < sh && fh < s.height; ++fh)
+    for (int64_t fw = 0; fw < sw && fw < s.width; ++fw) {
+      const int64_t rows = (s.height - fh + sh - 1) / sh, cols = (s.width - fw + sw - 1) / sw;
+      ti.clear();
+      tj.clear();
+      tc.clear();
+      for (int64_t i = 0; i < s.kernel_h; ++i)
+        for (int64_t j = 0; j < s.kernel_w; ++j) {
+          int64_t ci, cj;
+          if (!offset(fh, s.pad_h, i, s.dilation_h, sh, &ci) || !offset(fw, s.pad_w, j, s.dilation_w, sw, &cj))
+            continue;
+          ti.push_back(i);
+          tj.push_back(j);
+          tc.push_back((ci - cmin_h) * cv.wq() + (cj - cmin_w));
+        }
+      const int64_t nt = static_cast<int64_t>(ti.size());
+      if (nt == 0) {  // no tap reaches this phase: dx is zero there
+        for (int64_t b = 0; b < s.batch; ++b)
+          for (int64_t c = 0; c < cin; ++c)
+            for (int64_t u = 0; u < rows; ++u)
+              for (int64_t v = 0; v < cols; ++v)
+                p.dx[((b * cin + c) * s.height + fh + u * sh) * s.width + fw + v * sw] = 0.f;
+        continue;
+      }
+      const int64_t k = cout * nt, kb = nn::cpu::conv2d_k_block(k);
+      float* ws = grow(&wsub, cin * k);
+      loff.resize(static_cast<size_t>(k));
+      for (int64_t o = 0; o < cout; ++o)
+        for (int64_t t = 0; t < nt; ++t) {
+          loff[o * nt + t] = o * cv.plane() + tc[t];
+          for (int64_t c = 0; c < cin; ++c)
+            ws[c * k + o * nt + t] = p.w[((o * cin + c) * s.kernel_h + ti[t]) * s.kernel_w + tj[t]];
+        }
+      pack_weights(ws, cin, k, kb, 1, k, 1, tb.mr, &wpack);
+      nn::cpu::Conv2dTask t;
+      t.g.xs = xs;
+      t.g.img = cv.img();
+      t.g.loff = loff.data();
+      t.g.rows = rows;
+      t.g.wq = cv.wq();
+      t.g.valid_w = cols;
+      t.g.batch = s.batch;
+      t.apack = wpack.data();
+      t.m = cin;
+      t.k = k;
+      t.kb = kb;
+      t.out = p.dx;
+      t.out_image = s.height * s.width;
+      t.out_off = fh * s.width + fw;
+      t.out_row = sh * s.width;
+      t.out_col = sw;
+      run_groups(tb, t, threads);
+    }
 }
 
 }  // namespace
@@ -362,6 +422,8 @@ void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
   t.k = k;
   t.kb = kb;
   t.out = p.y;
+  t.out_image = s.out_h() * s.out_w();
+  t.out_row = s.out_w();
   t.bias = p.b;
   run_groups(tb, t, threads);
 }

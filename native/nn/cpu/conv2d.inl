@@ -112,7 +112,6 @@ void run(const Conv2dTask& t) {
   constexpr int MR = V::kMr, NP = V::kNp, GW = 16 * NP;
   const int64_t tiles = (t.m + MR - 1) / MR, mpad = tiles * MR;
   const int64_t per_image = t.g.rows * t.g.wq, q_end = t.g.batch * per_image;
-  const int64_t out_image = t.g.rows * t.g.valid_w;
   for (int64_t grp = t.g0; grp < t.g1; ++grp) {
     const int64_t q0 = grp * GW, q1 = imin(q0 + GW, q_end);
     Run runs[GW];
@@ -135,19 +134,22 @@ void run(const Conv2dTask& t) {
                             t.acc + rt * MR * GW, k0 > 0);
       }
     }
-    // acc row r, column q - q0 -> out[b, r, u, v] for v < valid_w: runs inside one grid row.
+    // acc row r, column q - q0 -> grid point (b, r, u, v) for v < valid_w: runs inside one grid row.
     for (int64_t q = q0; q < q1;) {
       const int64_t b = q / per_image, s = q - b * per_image, u = s / t.g.wq, v = s - u * t.g.wq;
       const int64_t len = imin(t.g.wq - v, q1 - q);
       const int64_t keep = imin(len, t.g.valid_w - v);
+      const int64_t cs = t.out_col;
       for (int64_t r = 0; r < t.m && keep > 0; ++r) {
-        float* dst = t.out + (b * t.m + r) * out_image + u * t.g.valid_w + v;
+        float* dst = t.out + (b * t.m + r) * t.out_image + t.out_off + u * t.out_row + v * cs;
         const float* src = t.acc + r * GW + (q - q0);
+        const float bias = t.bias ? t.bias[r] : 0.f;
         if (t.accumulate) {
-          for (int64_t e = 0; e < keep; ++e) dst[e] += src[e];
-        } else {
-          const float bias = t.bias ? t.bias[r] : 0.f;
+          for (int64_t e = 0; e < keep; ++e) dst[e * cs] += src[e];
+        } else if (cs == 1) {
           for (int64_t e = 0; e < keep; ++e) dst[e] = src[e] + bias;
+        } else {
+          for (int64_t e = 0; e < keep; ++e) dst[e * cs] = src[e] + bias;
         }
       }
       q += len;

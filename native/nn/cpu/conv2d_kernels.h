@@ -33,8 +33,12 @@ struct Conv2dTask {
   Conv2dGrid g;
   const float* apack = nullptr;
   int64_t m = 0, k = 0;
-  int64_t kb = 0;               // K block length (conv2d_k_block)
-  float* out = nullptr;         // batch x m x rows x valid_w
+  int64_t kb = 0;  // K block length (conv2d_k_block)
+  // Grid point (b, r, u, v), v < valid_w, lands at out[(b m + r) out_image + out_off + u out_row +
+  // v out_col]: the forward's NCHW output (out_image = rows valid_w, out_row = valid_w, out_col = 1),
+  // or one stride phase of dX.
+  float* out = nullptr;
+  int64_t out_image = 0, out_off = 0, out_row = 0, out_col = 1;
   const float* bias = nullptr;  // m or null: the initial value (0 when null) unless accumulate
   bool accumulate = false;
   int64_t g0 = 0, g1 = 0;
