@@ -122,7 +122,7 @@ inline int64_t source_at(int64_t p, int64_t start, int64_t n) {
 }
 
 // Writes the canvas of every image into xs (resized; zero slack after the last image). Returns
-// false when a source value is NaN or infinite (each source row is checked while it is in L1).
+// false when a source value is NaN or infinite (each source plane is checked while it is in cache).
 const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads, std::vector<float>* xs,
                           bool* finite) {
   const int64_t hq = cv.hq(), wq = cv.wq(), img = cv.img(), slack = wq + 64;
@@ -156,8 +156,8 @@ const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads
               if (++e == sw) e = 0, ++x;
             }
           }
-          ok = ok && tb.all_finite(row, cv.src_w);  // in cache now
         }
+      ok = ok && tb.all_finite(src, cv.src_h * cv.src_w);  // in cache now
     }
     if (!ok) bad.store(true);
   });

@@ -35,24 +35,41 @@ inline int64_t split_runs(const Conv2dGrid& g, int64_t q, int64_t q_end, int64_t
 }
 
 // The B block of one column group: columns [q0, q0 + 16 NP) (zero past q_end), taps [k0, k0 + kc);
-// element (l - k0, j) at (l - k0) * 16 NP + j (the NP panels of a tap side by side).
+// element (l - k0, j) at (l - k0) * 16 NP + j (the NP panels of a tap side by side). A panel across
+// one image boundary is a fixed 16-lane select of two runs; more runs (tiny images) copy each run.
 template <int NP>
 inline void pack_cols(const Conv2dGrid& g, int64_t q0, int64_t q_end, int64_t k0, int64_t kc, float* dst) {
   constexpr int GW = 16 * NP;
   Run runs[GW];
   const int64_t n = split_runs(g, q0, imin(q0 + GW, q_end), q0, 16, runs);
   if (q0 + GW > q_end) std::memset(dst, 0, sizeof(float) * kc * GW);
-  if (n == NP && q0 + GW <= q_end) {  // whole panels: one 16-float copy per tap and panel
-    for (int64_t l = 0; l < kc; ++l) {
-      const int64_t off = g.loff[k0 + l];
-      for (int p = 0; p < NP; ++p) std::memcpy(dst + l * GW + p * 16, g.xs + runs[p].src + off, 64);
-    }
-    return;
+  // Per panel: runs [first, first + count) of the panel, split point j (columns of the first run).
+  int64_t first[NP], count[NP] = {};
+  for (int64_t r = n - 1; r >= 0; --r) {
+    const int64_t p = runs[r].col / 16;
+    first[p] = r;
+    ++count[p];
   }
-  for (int64_t r = 0; r < n; ++r) {
-    const Run& run = runs[r];
-    for (int64_t l = 0; l < kc; ++l)
-      std::memcpy(dst + l * GW + run.col, g.xs + run.src + g.loff[k0 + l], sizeof(float) * run.len);
+  for (int p = 0; p < NP; ++p) {
+    if (count[p] == 0) continue;
+    float* d0 = dst + p * 16;
+    const Run& a = runs[first[p]];
+    if (count[p] == 1 && a.len == 16) {
+      for (int64_t l = 0; l < kc; ++l) std::memcpy(d0 + l * GW, g.xs + a.src + g.loff[k0 + l], 64);
+    } else if (count[p] == 2 && a.len + runs[first[p] + 1].len == 16) {
+      const int64_t j = a.len;
+      const float* sa = g.xs + a.src;
+      const float* sb = g.xs + runs[first[p] + 1].src - j;  // lane e >= j of sb is column e of the panel
+      for (int64_t l = 0; l < kc; ++l) {
+        const int64_t off = g.loff[k0 + l];
+        float* d = d0 + l * GW;
+        for (int e = 0; e < 16; ++e) d[e] = e < j ? sa[off + e] : sb[off + e];
+      }
+    } else {
+      for (int64_t r = first[p]; r < first[p] + count[p]; ++r)
+        for (int64_t l = 0; l < kc; ++l)
+          std::memcpy(dst + l * GW + runs[r].col, g.xs + runs[r].src + g.loff[k0 + l], sizeof(float) * runs[r].len);
+    }
   }
 }
 
