@@ -58,7 +58,7 @@ std::vector<float>& tile_scratch() {
   return v;
 }
 
-constexpr int64_t kGroupsPerTask = 4;         // column groups per pool task
+constexpr int64_t kBlockFloats = 1 << 16;     // canvas floats per image block (256 KiB, L2)
 constexpr int64_t kDwSlots = 8;               // dW partial sums (fixed: determinism)
 constexpr int64_t kDbColumns = 16;            // bias-gradient channels per task
 constexpr double kMinParallelWork = 1 << 18;  // multiply-adds worth a pool hand-off
@@ -121,45 +121,56 @@ inline int64_t source_at(int64_t p, int64_t start, int64_t n) {
   return d >= 0 && d < n ? d : -1;
 }
 
-// Writes the canvas of every image into xs (resized; zero slack after the last image). Returns
-// false when a source value is NaN or infinite (each source plane is checked while it is in cache).
+// Writes the canvas of source planes [i0, i1) (plane i = image i / src_c, channel i % src_c) into
+// out, laid out from image b0 on. Returns false when a source value is NaN or infinite (each
+// source plane is checked right after its copy, while it is in cache).
+bool canvas_planes(const Conv2dKernels& tb, const Canvas& cv, int64_t b0, int64_t i0, int64_t i1, float* out) {
+  const int64_t hq = cv.hq(), wq = cv.wq(), img = cv.img();
+  bool ok = true;
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t b = i / cv.src_c, c = i % cv.src_c;
+    const float* src = cv.src + i * cv.src_h * cv.src_w;
+    float* planes = out + (b - b0) * img + c * cv.sh * cv.sw * hq * wq;  // phase (a, e) at (a sw + e) hq wq
+    for (int64_t a = 0; a < cv.sh; ++a)
+      for (int64_t y = 0; y < hq; ++y) {
+        float* dst0 = planes + a * cv.sw * hq * wq + y * wq;  // phase e's row at dst0 + e hq wq
+        const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.src_h);
+        for (int64_t e = 0; e < cv.sw; ++e) std::memset(dst0 + e * hq * wq, 0, sizeof(float) * wq);
+        if (sy < 0) continue;
+        const float* row = src + sy * cv.src_w;
+        if (cv.sw == 1) {  // zeros, the source row, zeros
+          const int64_t lo = std::min(wq, std::max<int64_t>(0, cv.left));
+          const int64_t hi = std::min(wq, std::max(lo, cv.left + cv.src_w));
+          std::memcpy(dst0 + lo, row + (lo - cv.left), sizeof(float) * (hi - lo));
+        } else {  // canvas column X = left + sx: phase X mod sw, column X / sw
+          const int64_t sw = cv.sw, n = cv.src_w, plane = hq * wq;
+          const int64_t first = cv.left >= 0 ? 0 : -cv.left;
+          int64_t X = cv.left + first, x = X / sw, e = X - x * sw;
+          for (int64_t sx = first; sx < n && x < wq; ++sx) {
+            dst0[e * plane + x] = row[sx];
+            if (++e == sw) e = 0, ++x;
+          }
+        }
+      }
+    ok = ok && tb.all_finite(src, cv.src_h * cv.src_w);
+  }
+  return ok;
+}
+
+// Slack after a canvas: reads of dropped grid columns run past the last plane by less than a row.
+int64_t canvas_slack(const Canvas& cv) { return cv.wq() + 64; }
+
+// The canvas of every image into xs (resized; zero slack after the last image), planes split over
+// the pool. *finite as canvas_planes.
 const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads, std::vector<float>* xs,
                           bool* finite) {
-  const int64_t hq = cv.hq(), wq = cv.wq(), img = cv.img(), slack = wq + 64;
+  const int64_t img = cv.img(), slack = canvas_slack(cv);
   float* out = grow(xs, cv.batch * img + slack);
   std::memset(out + cv.batch * img, 0, sizeof(float) * slack);
   const int run_threads = cv.batch * img >= (int64_t(1) << 16) ? threads : 1;
   std::atomic<bool> bad{false};
   parallel_chunks(cv.batch * cv.src_c, 8, run_threads, [&](int64_t i0, int64_t i1, int) {
-    bool ok = true;
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t b = i / cv.src_c, c = i % cv.src_c;
-      const float* src = cv.src + i * cv.src_h * cv.src_w;
-      float* planes = out + b * img + c * cv.sh * cv.sw * hq * wq;  // phase (a, e) at (a sw + e) hq wq
-      for (int64_t a = 0; a < cv.sh; ++a)
-        for (int64_t y = 0; y < hq; ++y) {
-          float* dst0 = planes + a * cv.sw * hq * wq + y * wq;  // phase e's row at dst0 + e hq wq
-          const int64_t sy = source_at(y * cv.sh + a, cv.top, cv.src_h);
-          for (int64_t e = 0; e < cv.sw; ++e) std::memset(dst0 + e * hq * wq, 0, sizeof(float) * wq);
-          if (sy < 0) continue;
-          const float* row = src + sy * cv.src_w;
-          if (cv.sw == 1) {  // zeros, the source row, zeros
-            const int64_t lo = std::min(wq, std::max<int64_t>(0, cv.left));
-            const int64_t hi = std::min(wq, std::max(lo, cv.left + cv.src_w));
-            std::memcpy(dst0 + lo, row + (lo - cv.left), sizeof(float) * (hi - lo));
-          } else {  // canvas column X = left + sx: phase X mod sw, column X / sw
-            const int64_t sw = cv.sw, n = cv.src_w, plane = hq * wq;
-            const int64_t first = cv.left >= 0 ? 0 : -cv.left;
-            int64_t X = cv.left + first, x = X / sw, e = X - x * sw;
-            for (int64_t sx = first; sx < n && x < wq; ++sx) {
-              dst0[e * plane + x] = row[sx];
-              if (++e == sw) e = 0, ++x;
-            }
-          }
-        }
-      ok = ok && tb.all_finite(src, cv.src_h * cv.src_w);  // in cache now
-    }
-    if (!ok) bad.store(true);
+    if (!canvas_planes(tb, cv, 0, i0, i1, out)) bad.store(true);
   });
   *finite = !bad.load();
   return out;
@@ -208,21 +219,45 @@ nn::cpu::Conv2dGrid forward_grid(const Conv2dShape& s, const Canvas& cv, const f
   return g;
 }
 
-// Runs `proto` over every column group, kGroupsPerTask groups per pool task.
-void run_groups(const Conv2dKernels& tb, nn::cpu::Conv2dTask proto, int threads) {
-  const int64_t gw = 16 * tb.np;
-  const int64_t groups = (proto.g.batch * proto.g.rows * proto.g.wq + gw - 1) / gw;
+// Runs `proto` over every column group of a canvas built block by block: a pool task lays out the
+// canvas of a block of images in its own scratch (sized to stay in L2) and runs the block's groups
+// while it is warm, so the canvas never goes to memory. Returns false when the source holds NaN or
+// Inf (the task that saw it stops; the output is then incomplete).
+bool run_blocks(const Conv2dKernels& tb, const Canvas& cv, nn::cpu::Conv2dTask proto, int threads) {
+  const int64_t gw = 16 * tb.np, img = cv.img(), slack = canvas_slack(cv);
+  const int64_t per_image = proto.g.rows * proto.g.wq;
+  const int64_t ib = std::max<int64_t>(1, std::min(cv.batch, kBlockFloats / img));
+  const int64_t blocks = (cv.batch + ib - 1) / ib;
   const int64_t mpad = (proto.m + tb.mr - 1) / tb.mr * tb.mr;
-  const double work = static_cast<double>(mpad) * static_cast<double>(proto.k) * static_cast<double>(groups * gw);
-  const int run_threads = work >= kMinParallelWork ? threads : 1;
-  parallel_chunks(groups, kGroupsPerTask, run_threads, [&](int64_t g0, int64_t g1, int) {
+  const double work =
+      static_cast<double>(mpad) * static_cast<double>(proto.k) * static_cast<double>(cv.batch * per_image);
+  const int run_threads = blocks > 1 && work >= kMinParallelWork ? threads : 1;
+  std::atomic<bool> bad{false};
+  auto block_fn = [&](int64_t blk, int) {
+    if (bad.load(std::memory_order_relaxed)) return;
+    const int64_t b0 = blk * ib, b1 = std::min(cv.batch, b0 + ib);
+    float* xs = grow(&canvas_scratch(), (b1 - b0) * img + slack);
+    std::memset(xs + (b1 - b0) * img, 0, sizeof(float) * slack);
+    if (!canvas_planes(tb, cv, b0, b0 * cv.src_c, b1 * cv.src_c, xs)) {
+      bad.store(true);
+      return;
+    }
     nn::cpu::Conv2dTask t = proto;
-    t.g0 = g0;
-    t.g1 = g1;
+    t.g.xs = xs;
+    t.g.batch = b1 - b0;
+    t.out = proto.out + b0 * proto.m * proto.out_image;
+    t.g0 = 0;
+    t.g1 = ((b1 - b0) * per_image + gw - 1) / gw;
     t.bpack = grow(&panel_scratch(), tb.np * proto.kb * 16);
     t.acc = grow(&tile_scratch(), mpad * gw);
     tb.run(t);
-  });
+  };
+  if (run_threads == 1) {
+    for (int64_t blk = 0; blk < blocks; ++blk) block_fn(blk, 0);
+  } else {
+    parallel_for(blocks, run_threads, block_fn);
+  }
+  return !bad.load();
 }
 
 void bias_grad(const Conv2dBackwardParams& p, int threads) {
@@ -337,8 +372,6 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
   cv.hp = hmax + cmax_h - cmin_h;
   cv.wp = wmax + cmax_w - cmin_w;
   cv.row_stride = shared_row_stride(cv, wmax, wmax - 1 + cmax_w - cmin_w);
-  bool finite = true;  // dy was scanned by conv2d_backward_check
-  const float* xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
   std::vector<int64_t>& loff = offset_scratch();
   std::vector<float>& wpack = weights_scratch();
   std::vector<float>& wsub = phase_scratch();  // the phase's taps of W, cin x (cout x taps of the phase)
@@ -378,7 +411,6 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
         }
       pack_weights(ws, cin, k, kb, 1, k, 1, tb.mr, &wpack);
       nn::cpu::Conv2dTask t;
-      t.g.xs = xs;
       t.g.img = cv.img();
       t.g.loff = loff.data();
       t.g.rows = rows;
@@ -394,14 +426,14 @@ void input_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thre
       t.out_off = fh * s.width + fw;
       t.out_row = sh * s.width;
       t.out_col = sw;
-      run_groups(tb, t, threads);
+      run_blocks(tb, cv, t, threads);  // dy was scanned by conv2d_backward_check
     }
 }
 
 }  // namespace
 
 void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
-  conv2d_check_params(p);  // x is scanned by build_canvas
+  conv2d_check_params(p);  // x is scanned by run_blocks
   const Conv2dShape& s = p.s;
   if (s.batch == 0) return;
   const Conv2dKernels& tb = nn::cpu::conv2d_kernels_for(level);
@@ -413,10 +445,7 @@ void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
   std::vector<int64_t>& loff = offset_scratch();
   forward_offsets(s, cv, &loff);
   nn::cpu::Conv2dTask t;
-  bool finite = true;
-  const float* xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
-  if (!finite) conv2d_check(p);  // throws ERR_SIMSAGE_NON_FINITE naming the first bad element
-  t.g = forward_grid(s, cv, xs, loff.data());
+  t.g = forward_grid(s, cv, nullptr, loff.data());
   t.apack = wpack.data();
   t.m = s.out_channels;
   t.k = k;
@@ -425,7 +454,8 @@ void conv2d_forward_at(SimdLevel level, const Conv2dParams& p) {
   t.out_image = s.out_h() * s.out_w();
   t.out_row = s.out_w();
   t.bias = p.b;
-  run_groups(tb, t, threads);
+  // x is scanned while its canvas is laid out; on NaN / Inf this throws naming the first one.
+  if (!run_blocks(tb, cv, t, threads)) conv2d_check(p);
 }
 
 void conv2d_forward(const Conv2dParams& p) { conv2d_forward_at(active_simd_level(), p); }
