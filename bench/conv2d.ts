@@ -11,7 +11,8 @@
  * has no peer: its ratio is against ORT's forward rate, which says how much of a training step's
  * conv work simsage does in the time ORT needs for inference only. A first layer (C_in = 1) skips
  * dX, as a tower fed with images does. simsage's threads come from `setThreads`, onnxruntime's from
- * `intraOpNumThreads`: equal per row. The tools' repetitions alternate round by round.
+ * `intraOpNumThreads`: equal per row. The tools' repetitions alternate round by round; each cell also
+ * gets a rate per second of process CPU time, whose ratio (one thread) other load disturbs less.
  */
 import type * as Ort from 'onnxruntime-node'
 import { randomNormal } from './data.js'
@@ -77,6 +78,13 @@ export interface Conv2dCell {
   readonly fractionOfPeak?: number
   /** simsage rows: gflops over onnxruntime's forward at the same shape and threads. */
   readonly vsOnnxruntime?: number
+  /**
+   * GFLOP/s per second of process CPU time (best repetition): with one thread, a rate that other
+   * processes' load on a shared machine does not lower as much as the wall-clock one.
+   */
+  readonly cpuGflops?: number
+  /** simsage rows: cpuGflops over onnxruntime's forward cpuGflops (meaningful with one thread). */
+  readonly vsOnnxruntimeCpu?: number
   /** simsage forward rows: max |simsage − onnxruntime| and max |onnxruntime| for scale. */
   readonly check?: { readonly maxAbsDiff: number; readonly maxAbs: number }
 }
@@ -247,16 +255,20 @@ async function runShape(
       }
     }
     const times = contenders.map(() => [] as number[])
+    const cpuTimes = contenders.map(() => [] as number[])
     const before = cpuSnapshot()
     try {
       for (const c of contenders) await c.fn() // warm-up
       let spent = 0
       for (let round = 0; round < o.maxReps && (round === 0 || spent < o.budgetSeconds * contenders.length); round++) {
         for (let i = 0; i < contenders.length; i++) {
+          const c0 = process.cpuUsage()
           const t0 = process.hrtime.bigint()
           await contenders[i].fn()
           const sec = Number(process.hrtime.bigint() - t0) / 1e9
+          const c1 = process.cpuUsage(c0)
           times[i].push(sec)
+          cpuTimes[i].push((c1.user + c1.system) / 1e6)
           spent += sec
         }
       }
@@ -275,14 +287,16 @@ async function runShape(
         reps: sorted.length,
         ...(otherCpu !== undefined ? { otherCpu } : {}),
       }
-      return cell(c.tool, c.op, threads, c.flops, tm)
+      const cpuBest = Math.min(...cpuTimes[i])
+      return { ...cell(c.tool, c.op, threads, c.flops, tm), cpuGflops: c.flops / cpuBest / 1e9 }
     })
     const ortFwd = done.find((c) => c.tool === 'onnxruntime')
     for (const c of done) {
       if (c.tool !== 'simsage') push(c)
       else {
         const ratio = c.gflops && ortFwd?.gflops ? { vsOnnxruntime: c.gflops / ortFwd.gflops } : {}
-        push({ ...c, ...ratio, ...(c.op === 'forward' && check ? { check } : {}) })
+        const cpuRatio = c.cpuGflops && ortFwd?.cpuGflops ? { vsOnnxruntimeCpu: c.cpuGflops / ortFwd.cpuGflops } : {}
+        push({ ...c, ...ratio, ...cpuRatio, ...(c.op === 'forward' && check ? { check } : {}) })
       }
     }
     for (const c of failed) push(c)
@@ -297,6 +311,7 @@ export async function runConv2dBench(o: Conv2dBenchOptions): Promise<Conv2dRepor
   const notes: string[] = [
     'onnxruntime-node has no backward: forward+backward rows are compared with onnxruntime forward',
     'a first layer (C_in = 1) skips dX in forward+backward, as a tower fed with images does',
+    '"ratio cpu" (1 thread): the same ratio from process CPU time per call, less sensitive to other load',
   ]
   if (loadAvgAtStart > 0.5) o.log(`warning: 1-minute load average is ${loadAvgAtStart.toFixed(2)}; timings are noisy`)
   const loaded = await loadSimsage()
@@ -341,7 +356,19 @@ export function formatConv2dReport(r: Conv2dReport): string {
   ]
   const find = (shape: string, tool: Conv2dTool, op: Conv2dOp, threads: number) =>
     r.cells.find((c) => c.shape === shape && c.tool === tool && c.op === op && c.threads === threads)
-  const head = ['shape', 'simsage fwd', 'ORT fwd', 'ratio', 'peak', 'simsage fwd+bwd', 'vs ORT fwd', 'peak', 'max |Δ|']
+  const head = [
+    'shape',
+    'simsage fwd',
+    'ORT fwd',
+    'ratio',
+    'ratio cpu',
+    'peak',
+    'simsage fwd+bwd',
+    'vs ORT fwd',
+    'cpu',
+    'peak',
+    'max |Δ|',
+  ]
   for (const threads of r.options.threads) {
     const rows: string[][] = [head]
     for (const spec of CONV2D_SHAPES) {
@@ -354,9 +381,11 @@ export function formatConv2dReport(r: Conv2dReport): string {
         err(sf),
         err(of),
         f2(sf?.vsOnnxruntime),
+        threads === 1 ? f2(sf?.vsOnnxruntimeCpu) : '-',
         pct(sf?.fractionOfPeak),
         err(sb),
         f2(sb?.vsOnnxruntime),
+        threads === 1 ? f2(sb?.vsOnnxruntimeCpu) : '-',
         pct(sb?.fractionOfPeak),
         sf?.check ? sf.check.maxAbsDiff.toExponential(1) : '-',
       ])
