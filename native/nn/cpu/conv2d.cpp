@@ -160,22 +160,6 @@ bool canvas_planes(const Conv2dKernels& tb, const Canvas& cv, int64_t b0, int64_
 // Slack after a canvas: reads of dropped grid columns run past the last plane by less than a row.
 int64_t canvas_slack(const Canvas& cv) { return cv.wq() + 64; }
 
-// The canvas of every image into xs (resized; zero slack after the last image), planes split over
-// the pool. *finite as canvas_planes.
-const float* build_canvas(const Conv2dKernels& tb, const Canvas& cv, int threads, std::vector<float>* xs,
-                          bool* finite) {
-  const int64_t img = cv.img(), slack = canvas_slack(cv);
-  float* out = grow(xs, cv.batch * img + slack);
-  std::memset(out + cv.batch * img, 0, sizeof(float) * slack);
-  const int run_threads = cv.batch * img >= (int64_t(1) << 16) ? threads : 1;
-  std::atomic<bool> bad{false};
-  parallel_chunks(cv.batch * cv.src_c, 8, run_threads, [&](int64_t i0, int64_t i1, int) {
-    if (!canvas_planes(tb, cv, 0, i0, i1, out)) bad.store(true);
-  });
-  *finite = !bad.load();
-  return out;
-}
-
 // The forward canvas (x padded, split by the stride) and its tap offsets: tap l = (c, i, j) reads
 // plane (c, i dh mod sh, j dw mod sw) at row i dh / sh, column j dw / sw.
 Canvas forward_canvas(const Conv2dShape& s, const float* x) {
@@ -226,7 +210,10 @@ nn::cpu::Conv2dGrid forward_grid(const Conv2dShape& s, const Canvas& cv, const f
 bool run_blocks(const Conv2dKernels& tb, const Canvas& cv, nn::cpu::Conv2dTask proto, int threads) {
   const int64_t gw = 16 * tb.np, img = cv.img(), slack = canvas_slack(cv);
   const int64_t per_image = proto.g.rows * proto.g.wq;
-  const int64_t ib = std::max<int64_t>(1, std::min(cv.batch, kBlockFloats / img));
+  // Blocks small enough for L2 and numerous enough for the threads (a block's results do not depend
+  // on where it starts: every column is computed the same way).
+  const int64_t ib =
+      std::max<int64_t>(1, std::min(kBlockFloats / img, (cv.batch + 4 * threads - 1) / (4 * int64_t(threads))));
   const int64_t blocks = (cv.batch + ib - 1) / ib;
   const int64_t mpad = (proto.m + tb.mr - 1) / tb.mr * tb.mr;
   const double work =
@@ -276,6 +263,10 @@ void bias_grad(const Conv2dBackwardParams& p, int threads) {
   });
 }
 
+// dW = sum over images of patches x dy^T. Images go in fixed blocks (canvas in L2, laid out by the
+// task that reduces it); block c is added into partial sum c mod slots, chunk by chunk of grid
+// columns, and the partial sums are added in slot order: blocks, slots and chunks depend on the
+// shapes only, so results do not depend on the thread count.
 void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int threads) {
   const Conv2dShape& s = p.s;
   const int64_t cout = s.out_channels, k = s.in_channels * s.kernel_h * s.kernel_w;
@@ -287,20 +278,19 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
   const Canvas cv = forward_canvas(s, p.x);
   std::vector<int64_t>& loff = offset_scratch();
   forward_offsets(s, cv, &loff);
-  bool finite = true;
-  const float* xs = build_canvas(tb, cv, threads, &canvas_scratch(), &finite);
-  const nn::cpu::Conv2dGrid grid = forward_grid(s, cv, xs, loff.data());
-  const int64_t cols = s.batch * grid.rows * grid.wq;
-  const int64_t chunks = (cols + nn::cpu::kConv2dDwChunk - 1) / nn::cpu::kConv2dDwChunk;
-  const int64_t slots = std::min(kDwSlots, chunks);
+  const nn::cpu::Conv2dGrid grid = forward_grid(s, cv, nullptr, loff.data());
+  const int64_t img = cv.img(), slack = canvas_slack(cv), per_image = grid.rows * grid.wq;
+  const int64_t out_image = s.out_h() * s.out_w();
+  const int64_t ib = std::max<int64_t>(1, std::min(kBlockFloats / img, (s.batch + kDwSlots - 1) / kDwSlots));
+  const int64_t blocks = (s.batch + ib - 1) / ib;
+  const int64_t slots = std::min(kDwSlots, blocks);
   float* partial = grow(&partial_scratch(), slots * size);
   const int64_t gw = 16 * tb.np, opad = (cout + gw - 1) / gw * gw;
-  const double work = static_cast<double>(opad) * static_cast<double>(k) * static_cast<double>(cols);
+  const double work = static_cast<double>(opad) * static_cast<double>(k) * static_cast<double>(s.batch * per_image);
   const int run_threads = slots > 1 && work >= kMinParallelWork ? threads : 1;
   auto slot_fn = [&](int64_t slot, int) {
     nn::cpu::Conv2dDwTask t;
     t.g = grid;
-    t.dy = p.dy;
     t.m = cout;
     t.k = k;
     t.dw = partial + slot * size;
@@ -308,11 +298,23 @@ void weight_grad(const Conv2dKernels& tb, const Conv2dBackwardParams& p, int thr
     std::vector<nn::cpu::Run>& runs = run_scratch();
     if (runs.size() < static_cast<size_t>(nn::cpu::kConv2dDwChunk)) runs.resize(nn::cpu::kConv2dDwChunk);
     t.runs = runs.data();
-    for (int64_t c = slot; c < chunks; c += slots) {
-      t.overwrite = c == slot;
-      t.q0 = c * nn::cpu::kConv2dDwChunk;
-      t.q1 = std::min(cols, t.q0 + nn::cpu::kConv2dDwChunk);
-      tb.dw(t);
+    bool first = true;
+    for (int64_t blk = slot; blk < blocks; blk += slots) {
+      const int64_t b0 = blk * ib, b1 = std::min(s.batch, b0 + ib);
+      float* xs = grow(&canvas_scratch(), (b1 - b0) * img + slack);
+      std::memset(xs + (b1 - b0) * img, 0, sizeof(float) * slack);
+      canvas_planes(tb, cv, b0, b0 * cv.src_c, b1 * cv.src_c, xs);  // x was scanned by the forward
+      t.g.xs = xs;
+      t.g.batch = b1 - b0;
+      t.dy = p.dy + b0 * cout * out_image;
+      const int64_t cols = (b1 - b0) * per_image;
+      for (int64_t q0 = 0; q0 < cols; q0 += nn::cpu::kConv2dDwChunk) {
+        t.overwrite = first;
+        first = false;
+        t.q0 = q0;
+        t.q1 = std::min(cols, q0 + nn::cpu::kConv2dDwChunk);
+        tb.dw(t);
+      }
     }
   };
   if (run_threads == 1) {
