@@ -170,7 +170,8 @@ export function registerBenchCommands(program: Command): void {
     .option('--json', 'print the JSON report on stdout instead of tables')
     .option('--out <file>', 'JSON report path (default bench/results/conv2d-<iso-date>.json under the cwd)')
     .action(async (opts: Opts) => {
-      const { formatConv2dReport, parseConv2dBenchOptions, runConv2dBench } = await import('./conv2d.js')
+      const { parseConv2dBenchOptions, runConv2dBench } = await import('./conv2d.js')
+      const { formatConv2dReport } = await import('./conv2d-format.js')
       const { writeReport } = await import('./report.js')
       const options = parseConv2dBenchOptions({
         quick: opts.quick === true,
