@@ -14,5 +14,6 @@ export {
   type LayerNormOptions,
 } from './layers.js'
 export { Sequential, type TensorState } from './sequential.js'
+export { Conv2d, MAX_CONV2D_OPTION, type Conv2dOptions } from './conv2d.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
 export { Random, defaultRng, type RandomSource } from '../random.js'
