@@ -39,7 +39,8 @@ function histories(users: number, seed: number): Ev[][] {
     const sessions = 1 + Math.floor(rng.next() * 4)
     for (let s = 0; s < sessions; s++) {
       const n = 1 + Math.floor(rng.next() * 11)
-      for (let a = 0; a < n; a++) evs.push({ item: items[Math.floor(rng.next() * spec.items)], session: s, time: (time += 30) })
+      for (let a = 0; a < n; a++)
+        evs.push({ item: items[Math.floor(rng.next() * spec.items)], session: s, time: (time += 30) })
       time += 5000
     }
     out.push(evs)
@@ -77,7 +78,11 @@ for (const userHidden of [5, 0]) {
     const got = await streamer.recommend(states as UserState[], k)
     const want = await rec.recommend(
       hs.map(
-        (h): ServingHistory => ({ items: h.map((e) => e.item), sessions: h.map((e) => e.session), times: h.map((e) => e.time) }),
+        (h): ServingHistory => ({
+          items: h.map((e) => e.item),
+          sessions: h.map((e) => e.session),
+          times: h.map((e) => e.time),
+        }),
       ),
       k,
       { excludeSeen: true },
@@ -86,7 +91,10 @@ for (const userHidden of [5, 0]) {
       t.equal(states[u]?.events, hs[u].length, `user ${u}: event count`)
       t.equal(got[u].scores.length, want[u].scores.length, `user ${u}: result count`)
       for (let j = 0; j < want[u].scores.length; j++) {
-        t.ok(Math.abs(got[u].scores[j] - want[u].scores[j]) < 1e-4, `user ${u} score ${j}: ${got[u].scores[j]} vs ${want[u].scores[j]}`)
+        t.ok(
+          Math.abs(got[u].scores[j] - want[u].scores[j]) < 1e-4,
+          `user ${u} score ${j}: ${got[u].scores[j]} vs ${want[u].scores[j]}`,
+        )
       }
       t.same(got[u].items, want[u].items, `user ${u}: items`)
     }

@@ -28,7 +28,10 @@ export class BearerAuth {
   /** Throws ERR_SIMSAGE_UNAUTHORIZED unless the header carries the token. */
   check(header: string | undefined): void {
     if (!this.accepts(header)) {
-      throw new SimsageError(ErrorCodes.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer <token>)')
+      throw new SimsageError(
+        ErrorCodes.UNAUTHORIZED,
+        'a valid bearer token is required (Authorization: Bearer <token>)',
+      )
     }
   }
 }

@@ -38,7 +38,9 @@ export class EmbeddingCache {
 
   /** The key of a feature row. */
   static rowKey(row: Float32Array): string {
-    return createHash('sha1').update(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)).digest('base64')
+    return createHash('sha1')
+      .update(new Uint8Array(row.buffer, row.byteOffset, row.byteLength))
+      .digest('base64')
   }
 
   get(key: string): Float32Array | undefined {
@@ -93,7 +95,9 @@ export class EmbedService {
     }
     if (missing.length > 0) {
       const rows = new Float32Array(missing.length * inputDim)
-      missing.forEach((i, j) => rows.set(x.subarray(i * inputDim, (i + 1) * inputDim), j * inputDim))
+      missing.forEach((i, j) => {
+        rows.set(x.subarray(i * inputDim, (i + 1) * inputDim), j * inputDim)
+      })
       const y = await this.#batcher.add(rows)
       missing.forEach((i, j) => {
         const v = y.slice(j * embeddingDim, (j + 1) * embeddingDim)

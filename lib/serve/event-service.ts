@@ -61,7 +61,10 @@ export class EventService {
     const it = this.streamer.itemIndex(item)
     if (it === undefined) {
       return Promise.reject(
-        new SimsageError(ErrorCodes.INVALID_ARGUMENT, `unknown item ${JSON.stringify(item)}: not in the model's vocabulary`),
+        new SimsageError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `unknown item ${JSON.stringify(item)}: not in the model's vocabulary`,
+        ),
       )
     }
     return this.#serial(user, async () => {
@@ -71,7 +74,12 @@ export class EventService {
           user,
           async (cur) => {
             const state = cur ? this.streamer.decode(cur) : undefined
-            const next = await this.#batcher.add({ state, item: it, newSession: options.newSession, time: options.time })
+            const next = await this.#batcher.add({
+              state,
+              item: it,
+              newSession: options.newSession,
+              time: options.time,
+            })
             return { blob: this.streamer.encode(next), value: next.events }
           },
           { ttlSeconds: this.#ttl },

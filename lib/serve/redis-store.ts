@@ -66,7 +66,10 @@ export class RedisStateStore implements StateStore {
     try {
       this.redis = new Redis(url, o)
     } catch (e) {
-      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `bad Redis URL ${JSON.stringify(url)}: ${(e as Error).message}`)
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `bad Redis URL ${JSON.stringify(url)}: ${(e as Error).message}`,
+      )
     }
     // Connection errors are reported through ready() and the commands; never an unhandled 'error'.
     this.redis.on('error', (e) => this.#onError?.(e))
@@ -98,9 +101,13 @@ export class RedisStateStore implements StateStore {
 
   #unavailable(e: unknown): SimsageError {
     this.#onError?.(e)
-    return new SimsageError(ErrorCodes.UNAVAILABLE, `the Redis state store is unavailable: ${(e as Error)?.message ?? e}`, {
-      cause: e,
-    })
+    return new SimsageError(
+      ErrorCodes.UNAVAILABLE,
+      `the Redis state store is unavailable: ${(e as Error)?.message ?? e}`,
+      {
+        cause: e,
+      },
+    )
   }
 
   async get(user: string): Promise<Versioned | undefined> {
@@ -112,7 +119,10 @@ export class RedisStateStore implements StateStore {
     }
     if (v === null) return undefined
     if (v.length < HEADER || v.toString('latin1', 0, 4) !== MAGIC) {
-      throw new SimsageError(ErrorCodes.CORRUPT_FILE, `user ${JSON.stringify(user)}: the stored state has no version header`)
+      throw new SimsageError(
+        ErrorCodes.CORRUPT_FILE,
+        `user ${JSON.stringify(user)}: the stored state has no version header`,
+      )
     }
     const version = Number(v.toString('latin1', 4, HEADER))
     return { blob: new Uint8Array(v.buffer, v.byteOffset + HEADER, v.length - HEADER), version }
@@ -132,7 +142,10 @@ export class RedisStateStore implements StateStore {
       throw this.#unavailable(e)
     }
     if (r === -1) {
-      throw new SimsageError(ErrorCodes.CORRUPT_FILE, `user ${JSON.stringify(user)}: the stored state has no version header`)
+      throw new SimsageError(
+        ErrorCodes.CORRUPT_FILE,
+        `user ${JSON.stringify(user)}: the stored state has no version header`,
+      )
     }
     return r === 1
   }

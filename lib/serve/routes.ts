@@ -110,7 +110,8 @@ export function registerRoutes(app: FastifyInstance, c: RouteContext): void {
     const { inputDim, embeddingDim } = c.embed.spec
     const y = await c.embed.embed(toMatrix(rows, inputDim, 'inputs'))
     const embeddings: number[][] = []
-    for (let i = 0; i < rows.length; i++) embeddings.push(Array.from(y.subarray(i * embeddingDim, (i + 1) * embeddingDim)))
+    for (let i = 0; i < rows.length; i++)
+      embeddings.push(Array.from(y.subarray(i * embeddingDim, (i + 1) * embeddingDim)))
     return { dim: embeddingDim, embeddings }
   })
 
@@ -134,9 +135,13 @@ export function registerRoutes(app: FastifyInstance, c: RouteContext): void {
     },
   )
 
-  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
-    status: 'ok',
-  }))
+  app.get(
+    '/healthz',
+    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    async () => ({
+      status: 'ok',
+    }),
+  )
 
   app.get(
     '/readyz',

@@ -6,7 +6,10 @@
 const ids = { type: 'array', items: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } } as const
 const matches = {
   type: 'object',
-  properties: { ids: { type: 'array', items: { type: 'number' } }, scores: { type: 'array', items: { type: 'number' } } },
+  properties: {
+    ids: { type: 'array', items: { type: 'number' } },
+    scores: { type: 'array', items: { type: 'number' } },
+  },
 } as const
 const errorBody = {
   type: 'object',
@@ -52,7 +55,10 @@ export const embedSchema = {
   response: {
     200: {
       type: 'object',
-      properties: { dim: { type: 'integer' }, embeddings: { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
+      properties: {
+        dim: { type: 'integer' },
+        embeddings: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+      },
     },
     '4xx': errorBody,
     '5xx': errorBody,
@@ -107,7 +113,11 @@ export const recommendSchema = {
 export const reloadSchema = {
   body: {
     anyOf: [
-      { type: 'object', properties: { path: { type: 'string', minLength: 1, maxLength: 4096 } }, additionalProperties: false },
+      {
+        type: 'object',
+        properties: { path: { type: 'string', minLength: 1, maxLength: 4096 } },
+        additionalProperties: false,
+      },
       { type: 'null' },
     ],
   },
