@@ -8,5 +8,12 @@ import { registerHierTCNCommands } from '../lib/cli/hiertcn.js'
 import { registerInfoCommands } from '../lib/cli/info.js'
 import { runCli } from '../lib/cli/program.js'
 import { registerRankingCommands } from '../lib/cli/ranking.js'
+import { registerServeCommands } from '../lib/cli/serve.js'
 
-await runCli([registerInfoCommands, registerBenchCommands, registerRankingCommands, registerHierTCNCommands])
+await runCli([
+  registerInfoCommands,
+  registerBenchCommands,
+  registerRankingCommands,
+  registerHierTCNCommands,
+  registerServeCommands,
+])

@@ -9,6 +9,7 @@
  *   simsage train ranking / eval ranking   train a tower to a safetensors checkpoint / evaluate it
  *   simsage experiment hiertcn        HierTCN, TCN-only, GRU-only, co-occurrence, most-popular, one budget
  *   simsage train hiertcn / eval hiertcn   train HierTCN to a checkpoint (+ item index) / evaluate it
+ *   simsage serve                     the HTTP service (search, embed, events, recommend, metrics)
  *
  * A registrar loads its implementation with a dynamic `import()` inside each action, so
  * `simsage info` never pays for training code or a benchmark's peers.
@@ -22,6 +23,7 @@ import { packageRoot } from '../native/binding.js'
 import { registerHierTCNCommands } from './hiertcn.js'
 import { registerInfoCommands } from './info.js'
 import { registerRankingCommands } from './ranking.js'
+import { registerServeCommands } from './serve.js'
 
 /** Adds one family of commands to the program. */
 export type Registrar = (program: Command) => void
@@ -31,6 +33,7 @@ export const libRegistrars: readonly Registrar[] = [
   registerInfoCommands,
   registerRankingCommands,
   registerHierTCNCommands,
+  registerServeCommands,
 ]
 
 /** Builds the command tree from `registrars`; exported so tests can drive it without spawning a process. */
