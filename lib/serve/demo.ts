@@ -78,7 +78,10 @@ export async function buildDemo(cacheDir: string, log: (line: string) => void = 
   for (let u = 0; u < 400; u++) {
     const pool = byClass[u % 10]
     for (let s = 0; s < 3; s++) {
-      for (let a = 0; a < 6; a++) lines.push(`user${u},${s},${(ts += 20)},${pool[Math.floor(rng.next() * 60)]}`)
+      for (let a = 0; a < 6; a++) {
+        ts += 20
+        lines.push(`user${u},${s},${ts},${pool[Math.floor(rng.next() * 60)]}`)
+      }
       ts += 7200
     }
   }
