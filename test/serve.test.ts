@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import t from 'tap'
+import t, { type Test } from 'tap'
 
 import { ErrorCodes, SimsageError } from '../lib/errors.js'
 import { embed } from '../lib/models/ranking-tower.js'
