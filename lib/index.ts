@@ -81,3 +81,22 @@ export {
   type HierTCNRow,
 } from './train/hiertcn.js'
 export { itemIndex, loadHierTCN, saveHierTCN } from './train/hiertcn-checkpoint.js'
+
+// Serving over HTTP (fastify): the server, its micro-batcher, user-state stores, HierTCN streaming.
+export {
+  createServer,
+  type ServerOptions,
+  type SimsageServer,
+  MicroBatcher,
+  type BatcherOptions,
+  HierTCNStreamer,
+  type StreamEvent,
+  type StreamerOptions,
+  MemoryStateStore,
+  RedisStateStore,
+  type RedisStateStoreOptions,
+  type StateStore,
+  type Versioned,
+  updateWithRetries,
+  type UserState,
+} from './serve/index.js'

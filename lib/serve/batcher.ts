@@ -1,8 +1,10 @@
 /**
  * Micro-batching: concurrent requests merged into one call of a batch function, results split
- * back per request. A batch is flushed when it holds `maxBatch` rows, or `windowMs` after its
- * first item, or as soon as a running batch completes while items wait (so under load batches
- * grow with the queue and throughput rises with concurrency).
+ * back per request. When fewer than `maxInFlight` batches run, a batch is flushed at the end of
+ * the current turn of the event loop (every request already read joins it, no added wait);
+ * otherwise it grows until a running batch completes, `windowMs` after its first item at the
+ * latest, or as soon as it holds `maxBatch` rows. So under load batches grow with the queue and
+ * throughput rises with concurrency, while a lone request waits for nothing.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 
@@ -39,7 +41,7 @@ interface Pending<Q, R> {
 interface Queue<Q, R> {
   items: Pending<Q, R>[]
   rows: number
-  timer: NodeJS.Timeout | undefined
+  timer: NodeJS.Timeout | NodeJS.Immediate | undefined
 }
 
 /** Merges concurrent {@link MicroBatcher.add} calls into batches of {@link BatcherOptions.run}. */
@@ -98,7 +100,14 @@ export class MicroBatcher<Q, R> {
       q.items.push(p)
       q.rows += p.rows
       if (q.rows >= this.maxBatch) this.#flush(key, true)
-      else if (!q.timer) q.timer = setTimeout(() => this.#flush(key, false), this.windowMs)
+      else if (!q.timer) {
+        // Idle: flush once the requests already read in this turn of the loop are queued. Busy:
+        // the batch grows until a running one completes, or windowMs at most.
+        q.timer =
+          this.#inFlight < this.maxInFlight
+            ? setImmediate(() => this.#flush(key, false))
+            : setTimeout(() => this.#flush(key, true), this.windowMs)
+      }
     })
   }
 
@@ -112,7 +121,8 @@ export class MicroBatcher<Q, R> {
     const q = this.#queues.get(key)
     if (!q || q.items.length === 0) return
     if (q.timer) {
-      clearTimeout(q.timer)
+      clearTimeout(q.timer as NodeJS.Timeout)
+      clearImmediate(q.timer as NodeJS.Immediate)
       q.timer = undefined
     }
     // A batch not yet full waits for a running one to complete (it keeps growing meanwhile).
