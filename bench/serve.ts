@@ -47,15 +47,13 @@ export interface ServeReport {
   notes: string[]
 }
 
-interface Autocannon {
-  (opts: Record<string, unknown>): Promise<{
-    requests: { average: number; total: number }
-    latency: { p50: number; p99: number }
-    errors: number
-    timeouts: number
-    non2xx: number
-  }>
-}
+type Autocannon = (opts: Record<string, unknown>) => Promise<{
+  requests: { average: number; total: number }
+  latency: { p50: number; p99: number }
+  errors: number
+  timeouts: number
+  non2xx: number
+}>
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'simsage.js')
 
@@ -105,9 +103,13 @@ async function stop(child: ChildProcess): Promise<void> {
 async function startRedis(): Promise<{ url: string; child: ChildProcess } | undefined> {
   if (spawnSync('redis-server', ['--version']).status !== 0) return undefined
   const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  )
   await new Promise<void>((resolve, reject) => {
     let out = ''
     child.stdout?.on('data', (d: Buffer) => {
@@ -181,7 +183,12 @@ export async function runServeBench(o: ServeBenchOptions): Promise<ServeReport> 
           for (const c of o.concurrency) {
             log(`search, ${batching ? 'micro-batched' : 'one per request'}, concurrency ${c} ...`)
             const r = await cell(autocannon, server.url, '/v1/search', bodies, c, o.duration)
-            cells.push({ route: '/v1/search', mode: batching ? 'micro-batched' : 'one-per-request', concurrency: c, ...r })
+            cells.push({
+              route: '/v1/search',
+              mode: batching ? 'micro-batched' : 'one-per-request',
+              concurrency: c,
+              ...r,
+            })
           }
         } finally {
           await stop(server.child)
@@ -263,7 +270,9 @@ export function formatServeReport(r: ServeReport): string {
     lines.push(
       `${c.route.padEnd(12)} ${c.mode.padEnd(16)} ${String(c.concurrency).padStart(5)} ${c.requestsPerSecond
         .toFixed(0)
-        .padStart(8)} ${c.p50ms.toFixed(1).padStart(8)} ${c.p99ms.toFixed(1).padStart(8)} ${String(c.errors).padStart(7)}`,
+        .padStart(
+          8,
+        )} ${c.p50ms.toFixed(1).padStart(8)} ${c.p99ms.toFixed(1).padStart(8)} ${String(c.errors).padStart(7)}`,
     )
   }
   const by = (mode: string, conc: number) =>

@@ -440,3 +440,30 @@ t.test('updateWithRetries: racing writers never lose an update', async (t) => {
   t.equal((await store.get('u'))?.version, 50)
   t.equal(await store.compareAndSet('u', 3, Uint8Array.of(0), 0), false, 'a stale version is refused')
 })
+
+t.test('file watch: saving a new index over the served file swaps it in', async (t) => {
+  const wdir = mkdtempSync(join(tmpdir(), 'simsage-serve-watch-'))
+  const path = join(wdir, 'index.simsage')
+  const a = makeIndex(60, 1)
+  await a.save(path)
+  a.dispose()
+  const s = await server({ index: path, watch: true })
+  t.teardown(() => s.close())
+  const b = makeIndex(70, 2)
+  await b.save(path)
+  b.dispose()
+  const end = Date.now() + 10_000
+  while (s.holder.current.version === 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+  t.equal(s.holder.current.version, 2, 'reloaded')
+  t.equal(s.holder.current.index.size, 70)
+  // A damaged write: the watch's reload fails and the served index stays.
+  writeFileSync(path, Buffer.from('not an index'))
+  const until = Date.now() + 10_000
+  let failed = false
+  while (!failed && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50))
+    failed = /simsage_index_reloads_total\{result="failed"\} [1-9]/.test(await s.metrics.registry.metrics())
+  }
+  t.ok(failed, 'the failed reload is counted')
+  t.equal(s.holder.current.version, 2, 'the old index keeps serving')
+})

@@ -11,6 +11,7 @@
  *   POST /admin/reload         load a new index file and swap it in (bearer token required)
  */
 import { type FSWatcher, watch } from 'node:fs'
+import { basename, dirname } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { ErrorCodes, SimsageError } from '../errors.js'
 import type { HierTCN } from '../models/hiertcn.js'
@@ -166,7 +167,11 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
   let watcher: FSWatcher | undefined
   if (options.watch && holder.current.path) {
     let timer: NodeJS.Timeout | undefined
-    watcher = watch(holder.current.path, () => {
+    // The directory is watched: an atomic save replaces the file (a rename), which a watch on
+    // the file itself would stop following.
+    const file = holder.current.path
+    watcher = watch(dirname(file), (_event, name) => {
+      if (name !== basename(file)) return
       clearTimeout(timer)
       timer = setTimeout(() => {
         holder.reload().then(

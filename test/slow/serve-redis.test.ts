@@ -133,6 +133,19 @@ t.test('two servers, one Redis', async (t) => {
     }
   })
 
+  await t.test('RedisStateStore: compare-and-set, versions, TTL per user', async (t) => {
+    const store = new RedisStateStore(redis.url, { prefix: 'ttl-test:' })
+    await store.connect()
+    t.teardown(() => store.close())
+    t.equal(await store.compareAndSet('u', 0, Uint8Array.of(1, 2), 1), true)
+    t.equal(await store.compareAndSet('u', 0, Uint8Array.of(3), 1), false, 'a stale version is refused')
+    t.same(await store.get('u'), { blob: Uint8Array.of(1, 2), version: 1 })
+    t.equal(await store.compareAndSet('forever', 0, Uint8Array.of(9), 0), true)
+    await new Promise((r) => setTimeout(r, 2100))
+    t.equal(await store.get('u'), undefined, 'expired after its TTL')
+    t.equal((await store.get('forever'))?.version, 1, 'no TTL: kept')
+  })
+
   await t.test('Redis stops mid-run: 503 + unready, then recovery', async (t) => {
     const load = Array.from({ length: 20 }, (_, i) => post(`${a.url}/v1/events`, { user: `x${i}`, item: itemIds[i] }))
     await redis.stop()
