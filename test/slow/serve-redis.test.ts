@@ -55,12 +55,20 @@ async function startServer(args: string[]): Promise<Proc> {
   return { child, url, exited }
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: any; version: string | null }> {
+/** The JSON answers the test reads (any route's). */
+interface Answer {
+  events: number
+  items: string[]
+  error: { code: string }
+  index: { version: number; size: number }
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Answer; version: string | null }> {
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
   return { status: res.status, json: await res.json(), version: res.headers.get('x-simsage-index-version') }
 }
 
-async function get(url: string): Promise<{ status: number; json: any }> {
+async function get(url: string): Promise<{ status: number; json: Answer }> {
   const res = await fetch(url, { headers })
   return { status: res.status, json: await res.json() }
 }
