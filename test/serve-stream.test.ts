@@ -119,3 +119,15 @@ t.test('state blobs: damage and a foreign model are coded errors', async (t) => 
   t.throws(() => streamer.step([{ state, item: 1 }]), { code: 'ERR_SIMSAGE_CORRUPT_FILE' })
   t.throws(() => streamer.step([{ state: undefined, item: 99 }]), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' })
 })
+
+t.test('seen items: distinct, most recent last, at most maxSeen', async (t) => {
+  const small: HierTCNSpec = { ...spec, userHidden: 0 }
+  using streamer = new HierTCNStreamer(new HierTCN(small, 1), items, { slots: 1, maxSeen: 3 })
+  let st: UserState | undefined
+  const got: number[][] = []
+  for (const it of [1, 2, 3, 2, 4, 4, 5]) {
+    ;[st] = streamer.step([{ state: st, item: it }])
+    got.push(Array.from(st.seen))
+  }
+  t.same(got, [[1], [1, 2], [1, 2, 3], [1, 3, 2], [3, 2, 4], [3, 2, 4], [2, 4, 5]])
+})

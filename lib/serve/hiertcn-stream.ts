@@ -229,10 +229,15 @@ export class HierTCNStreamer implements Disposable {
     return out
   }
 
+  /** `seen` with `item` moved (or added) last, the oldest dropped past maxSeen. */
   #addSeen(seen: Int32Array, item: number): Int32Array {
-    const kept = Array.from(seen).filter((x) => x !== item)
-    kept.push(item)
-    return Int32Array.from(kept.length > this.maxSeen ? kept.slice(kept.length - this.maxSeen) : kept)
+    const at = seen.indexOf(item)
+    const n = at >= 0 ? seen.length : Math.min(seen.length + 1, this.maxSeen)
+    const out = new Int32Array(n)
+    let o = 0
+    for (let i = at >= 0 ? 0 : seen.length + 1 - n; i < seen.length; i++) if (i !== at) out[o++] = seen[i]
+    out[o] = item
+    return out
   }
 
   /**
