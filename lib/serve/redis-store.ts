@@ -59,6 +59,9 @@ export class RedisStateStore implements StateStore {
     const o: RedisOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      // Commands issued in one turn of the event loop (a batch of events' reads, then their writes) go
+      // out as one pipeline.
+      enableAutoPipelining: true,
       commandTimeout: options.commandTimeoutMs ?? 2000,
       lazyConnect: true,
       retryStrategy: (times) => Math.min(50 * times, 1000),
