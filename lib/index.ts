@@ -82,21 +82,12 @@ export {
 } from './train/hiertcn.js'
 export { itemIndex, loadHierTCN, saveHierTCN } from './train/hiertcn-checkpoint.js'
 
-// Serving over HTTP (fastify): the server, its micro-batcher, user-state stores, HierTCN streaming.
-export {
-  createServer,
-  type ServerOptions,
-  type SimsageServer,
-  MicroBatcher,
-  type BatcherOptions,
-  HierTCNStreamer,
-  type StreamEvent,
-  type StreamerOptions,
-  MemoryStateStore,
-  RedisStateStore,
-  type RedisStateStoreOptions,
-  type StateStore,
-  type Versioned,
-  updateWithRetries,
-  type UserState,
-} from './serve/index.js'
+// Serving over HTTP (fastify, loaded on first use): the server, its micro-batcher, user-state
+// stores, HierTCN streaming.
+export { createRedisStateStore, createServer } from './serve/entry.js'
+export type { ServerOptions, SimsageServer } from './serve/server.js'
+export type { RedisStateStore, RedisStateStoreOptions } from './serve/redis-store.js'
+export { type BatcherOptions, MicroBatcher } from './serve/batcher.js'
+export { HierTCNStreamer, type StreamEvent, type StreamerOptions } from './serve/hiertcn-stream.js'
+export { MemoryStateStore, type StateStore, type Versioned, updateWithRetries } from './serve/state-store.js'
+export type { UserState } from './serve/user-state.js'
