@@ -164,3 +164,23 @@ t.test('updateWithRetries: racing writers never lose an update', async (t) => {
   t.equal((await store.get('u'))?.version, 50)
   t.equal(await store.compareAndSet('u', 3, Uint8Array.of(0), 0), false, 'a stale version is refused')
 })
+
+t.test('a damaged state fails only its own user, even when batched with others', async (t) => {
+  const store = new MemoryStateStore()
+  const s = await server({ store })
+  t.teardown(() => s.close())
+  const ev = (user: string) =>
+    s.app.inject({ method: 'POST', url: '/v1/events', headers: auth, payload: { user, item: 'item2' } })
+  for (const u of ['a', 'b', 'c']) t.equal((await ev(u)).statusCode, 200)
+  // Damage b's TCN state inside an otherwise well-formed blob (its CRC catches it at restore).
+  const cur = await store.get('b')
+  if (!cur) throw new Error('no state for b')
+  const bad = cur.blob.slice()
+  bad[bad.length - 6] ^= 0xff
+  t.ok(await store.compareAndSet('b', cur.version, bad, 0))
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(ev))
+  t.equal(a.statusCode, 200, 'a')
+  t.equal(c.statusCode, 200, 'c')
+  errorOf(t, b, 422, ErrorCodes.CORRUPT_FILE, 'the damaged user')
+  t.equal((await ev('a')).json().events, 3)
+})

@@ -47,7 +47,21 @@ export class EventService {
     this.#ttl = options.ttlSeconds ?? 30 * 86400
     this.#onStoreError = options.onStoreError
     this.#batcher = new MicroBatcher<StreamEvent, UserState>({
-      run: (evs) => streamer.step(evs),
+      run: (evs) => {
+        try {
+          return streamer.step(evs)
+        } catch (e) {
+          if (evs.length === 1) throw e
+          // One bad state (a damaged blob) must not fail the other users' events: retry each alone.
+          return evs.map((ev) => {
+            try {
+              return streamer.step([ev])[0]
+            } catch (err) {
+              return err instanceof Error ? err : new Error(String(err))
+            }
+          })
+        }
+      },
       enabled: options.batching ?? true,
       maxBatch: Math.min(options.maxBatch ?? streamer.slots, streamer.slots),
       windowMs: options.windowMs ?? 1,
