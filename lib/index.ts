@@ -91,3 +91,11 @@ export { type BatcherOptions, MicroBatcher } from './serve/batcher.js'
 export { HierTCNStreamer, type StreamEvent, type StreamerOptions } from './serve/hiertcn-stream.js'
 export { MemoryStateStore, type StateStore, type Versioned, updateWithRetries } from './serve/state-store.js'
 export type { UserState } from './serve/user-state.js'
+export {
+  mergeTopK,
+  ShardRouter,
+  type ShardMatches,
+  type ShardRouterOptions,
+  type ShardSearch,
+  shardOf,
+} from './serve/shards.js'

@@ -12,6 +12,14 @@ export { ServeMetrics } from './metrics.js'
 export { RedisStateStore, type RedisStateStoreOptions } from './redis-store.js'
 export { createServer, type ServerOptions, type SimsageServer } from './server.js'
 export {
+  mergeTopK,
+  ShardRouter,
+  type ShardMatches,
+  type ShardRouterOptions,
+  type ShardSearch,
+  shardOf,
+} from './shards.js'
+export {
   MemoryStateStore,
   type StateStore,
   type UpdateOptions,

@@ -29,7 +29,8 @@ export const searchSchema = {
       k: { type: 'integer', minimum: 1, default: 10 },
       allow: ids,
       deny: ids,
-      exclude: { type: 'array', items: { anyOf: [ids, { type: 'null' }] } },
+      // null first: with fastify's array coercion, null tried against `ids` first would become [0].
+      exclude: { type: 'array', items: { anyOf: [{ type: 'null' }, ids] } },
     },
     anyOf: [{ required: ['vectors'] }, { required: ['text'] }],
     additionalProperties: false,
@@ -37,7 +38,11 @@ export const searchSchema = {
   response: {
     200: {
       type: 'object',
-      properties: { version: { type: 'integer' }, results: { type: 'array', items: matches } },
+      properties: {
+        version: { type: 'integer' },
+        metric: { type: 'string' },
+        results: { type: 'array', items: matches },
+      },
     },
     '4xx': errorBody,
     '5xx': errorBody,

@@ -25,6 +25,8 @@ export interface SearchRequest {
 export interface SearchAnswer {
   /** Version of the index that answered. */
   version: number
+  /** Its metric (the order of the scores). */
+  metric: string
   results: { ids: number[]; scores: number[] }[]
 }
 
@@ -115,7 +117,7 @@ export class SearchService {
           const n = Math.min(r.k, m.ids.length)
           results.push({ ids: Array.from(m.ids.subarray(0, n)), scores: Array.from(m.scores.subarray(0, n)) })
         }
-        out[at[j]] = { version: served.version, results }
+        out[at[j]] = { version: served.version, metric: index.metric, results }
       })
       return out
     })
