@@ -1,6 +1,6 @@
 /**
  * The serving entry points of the package entry ('simsage'), loaded lazily: fastify, prom-client
- * and ioredis load on the first call, not with `import 'simsage'`.
+ * and ioredis load on the first call, not when the package entry loads.
  */
 import type { RedisStateStore, RedisStateStoreOptions } from './redis-store.js'
 import type { ServerOptions, SimsageServer } from './server.js'
