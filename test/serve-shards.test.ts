@@ -2,6 +2,7 @@
 // index's answer (ids and scores, ties included, with filters), for every metric; mergeTopK alone.
 import t from 'tap'
 
+import { createRouterServer } from '../lib/serve/router-server.js'
 import { createServer, type SimsageServer } from '../lib/serve/server.js'
 import { mergeTopK, ShardRouter, shardOf } from '../lib/serve/shards.js'
 import { EmbeddingIndex } from '../lib/similarity/embedding-index.js'
@@ -77,3 +78,65 @@ for (const metric of ['ip', 'cosine', 'l2'] as Metric[]) {
     })
   })
 }
+
+t.test('the router server: merged search, readiness follows the shards, a shard down is 503', async (t) => {
+  const vectors = rows(40, DIM, 8)
+  const whole = new EmbeddingIndex({ dim: DIM, metric: 'cosine' })
+  whole.add(
+    Array.from({ length: 40 }, (_, i) => i),
+    vectors,
+  )
+  t.teardown(() => whole.dispose())
+  const shards: SimsageServer[] = []
+  const urls: string[] = []
+  for (let s = 0; s < 2; s++) {
+    const part = new EmbeddingIndex({ dim: DIM, metric: 'cosine' })
+    const mine = Array.from({ length: 40 }, (_, i) => i).filter((id) => shardOf(id, 2) === s)
+    const v = new Float32Array(mine.length * DIM)
+    mine.forEach((id, j) => {
+      v.set(vectors.subarray(id * DIM, (id + 1) * DIM), j * DIM)
+    })
+    part.add(mine, v)
+    const server = await createServer({ index: part })
+    shards.push(server)
+    urls.push(await server.listen(0))
+  }
+  t.teardown(async () => {
+    for (const s of shards) await s.close()
+  })
+  const router = await createRouterServer({ shards: urls, token: 'router-token', maxK: 20 })
+  t.teardown(() => router.close())
+  const headers = { authorization: 'Bearer router-token' }
+  const q = rows(3, DIM, 2)
+  const res = await router.app.inject({
+    method: 'POST',
+    url: '/v1/search',
+    headers,
+    payload: { vectors: toArrays(q, DIM), k: 7 },
+  })
+  t.equal(res.statusCode, 200)
+  const want = await whole.search(q, 7)
+  for (let i = 0; i < 3; i++) t.same(res.json().results[i].ids, Array.from(want.get(i).ids), `query ${i}`)
+  t.equal(res.headers['x-simsage-index-version'], '1,1')
+  t.equal((await router.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
+  const noAuth = await router.app.inject({ method: 'POST', url: '/v1/search', payload: { vectors: toArrays(q, DIM) } })
+  t.equal(noAuth.json().error.code, 'ERR_SIMSAGE_UNAUTHORIZED')
+  const bigK = await router.app.inject({
+    method: 'POST',
+    url: '/v1/search',
+    headers,
+    payload: { vectors: toArrays(q, DIM), k: 21 },
+  })
+  t.equal(bigK.json().error.code, 'ERR_SIMSAGE_INVALID_K')
+  await shards[1].close()
+  const ready = await router.app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 503)
+  const down = await router.app.inject({
+    method: 'POST',
+    url: '/v1/search',
+    headers,
+    payload: { vectors: toArrays(q, DIM) },
+  })
+  t.equal(down.statusCode, 503)
+  t.equal(down.json().error.code, 'ERR_SIMSAGE_UNAVAILABLE')
+})

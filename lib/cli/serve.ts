@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander'
 
-import { integerOption } from './parse.js'
+import { integerOption, listOption } from './parse.js'
 
 type Opts = Record<string, unknown>
 
@@ -20,6 +20,16 @@ export function registerServeCommands(program: Command): void {
     .option('--cache <dir>', 'cache directory of --demo (default $SIMSAGE_CACHE or ~/.cache/simsage)')
     .option('--port <n>', 'TCP port (0: any free one)', integerOption(0, 65535), 8080)
     .option('--host <addr>', 'address to bind (default loopback only)', '127.0.0.1')
+    .option(
+      '--shards <urls>',
+      'run as a router: send each search to these shard servers (comma-separated URLs) and merge their top-k',
+      listOption(
+        'http(s) URLs',
+        (x) => (/^https?:\/\/[^\s/]+$/.test(x) ? x.replace(/\/$/, '') : undefined),
+        undefined,
+        'bad URL',
+      ),
+    )
     .option('--redis <url>', 'keep user state in Redis (redis://host:port) instead of in process')
     .option('--token <secret>', 'bearer token required on /v1/* and /admin/* (admin routes are refused without one)')
     .option('--no-batching', 'one native call per request (no micro-batching)')
@@ -33,6 +43,7 @@ export function registerServeCommands(program: Command): void {
       await serveCommand({
         index: o.index as string | undefined,
         model: o.model as string | undefined,
+        shards: o.shards as string[] | undefined,
         demo: o.demo === true,
         cache: o.cache as string | undefined,
         port: o.port as number,

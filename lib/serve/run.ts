@@ -17,6 +17,8 @@ import type { StateStore } from './state-store.js'
 /** Options of {@link serveCommand} (the CLI's). */
 export interface ServeCommandOptions {
   index?: string
+  /** Shard server URLs: run as a router in front of them instead of serving an index. */
+  shards?: string[]
   model?: string
   demo?: boolean
   cache?: string
@@ -60,6 +62,26 @@ export function defaultCacheDir(): string {
 /** Runs the server until SIGTERM / SIGINT. */
 export async function serveCommand(o: ServeCommandOptions): Promise<void> {
   const print = o.print ?? ((line: string) => process.stdout.write(`${line}\n`))
+  if (o.shards) {
+    if (o.index || o.model || o.demo || o.redis) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        '--shards runs a router: it takes no --index, --model, --demo or --redis',
+      )
+    }
+    const { createRouterServer } = await import('./router-server.js')
+    const router = await createRouterServer({
+      shards: o.shards,
+      token: o.token,
+      maxK: o.maxK,
+      maxQueries: o.maxQueries,
+      bodyLimit: o.bodyLimit,
+    })
+    const url = await router.listen(o.port, o.host)
+    onSignals(() => router.close())
+    print(`simsage routing searches over ${o.shards.length} shards on ${url}`)
+    return
+  }
   let index = o.index
   let modelDir = o.model
   let sample: number[][] | undefined
@@ -93,21 +115,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<void> {
     bodyLimit: o.bodyLimit,
   })
   const url = await server.listen(o.port, o.host)
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    process.stderr.write(`${signal}: draining in-flight requests ...\n`)
-    server.close().then(
-      () => process.exit(0),
-      (e) => {
-        process.stderr.write(`shutdown failed: ${(e as Error).message}\n`)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
+  onSignals(() => server.close())
   print(`simsage serving ${server.holder.current.index.size} vectors on ${url}`)
   const auth = o.token ? ` -H 'authorization: Bearer ${o.token}'` : ''
   const json = ` -H 'content-type: application/json'`
@@ -123,4 +131,23 @@ export async function serveCommand(o: ServeCommandOptions): Promise<void> {
   } else {
     print(`try: curl -s ${url}/readyz`)
   }
+}
+
+/** On SIGTERM / SIGINT: `close` (drains in-flight requests), then exit 0 (1 if closing failed). */
+function onSignals(close: () => Promise<void>): void {
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    process.stderr.write(`${signal}: draining in-flight requests ...\n`)
+    close().then(
+      () => process.exit(0),
+      (e) => {
+        process.stderr.write(`shutdown failed: ${(e as Error).message}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
 }

@@ -18,6 +18,8 @@ t.test('serve: bad arguments exit 1 with a message', async (t) => {
     [['serve', '--index', join(dir, 'missing.simsage'), '--port', '0'], /missing\.simsage/],
     [['serve', '--index', files.index, '--model', dir, '--port', '0'], /neither tower\.safetensors nor hiertcn/],
     [['serve', '--index', files.model, '--port', '0'], /model/],
+    [['serve', '--shards', 'http://127.0.0.1:1', '--index', files.index], /--shards runs a router/],
+    [['serve', '--shards', 'ftp://x'], /--shards.*bad URL/],
   ]
   for (const [args, message] of cases) {
     const r = simsage(args, 60_000)
