@@ -19,7 +19,7 @@ t.test('serve: bad arguments exit 1 with a message', async (t) => {
     [['serve', '--index', files.index, '--model', dir, '--port', '0'], /neither tower\.safetensors nor hiertcn/],
     [['serve', '--index', files.model, '--port', '0'], /model/],
     [['serve', '--shards', 'http://127.0.0.1:1', '--index', files.index], /--shards runs a router/],
-    [['serve', '--shards', 'ftp://x'], /--shards.*bad URL/],
+    [['serve', '--shards', 'ftp://x'], /--shards.*Bad URL/],
   ]
   for (const [args, message] of cases) {
     const r = simsage(args, 60_000)
