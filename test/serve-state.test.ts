@@ -163,6 +163,10 @@ t.test('updateWithRetries: racing writers never lose an update', async (t) => {
   )
   t.equal((await store.get('u'))?.version, 50)
   t.equal(await store.compareAndSet('u', 3, Uint8Array.of(0), 0), false, 'a stale version is refused')
+  t.ok(await store.compareAndSet('brief', 0, Uint8Array.of(1), 1), 'a state with a 1 s TTL')
+  await new Promise((r) => setTimeout(r, 1100))
+  t.equal(await store.get('brief'), undefined, 'expired')
+  t.equal((await store.get('u'))?.version, 50, 'no TTL: kept')
 })
 
 t.test('a damaged state fails only its own user, even when batched with others', async (t) => {
