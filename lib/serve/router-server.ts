@@ -87,7 +87,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const states = await Promise.all(
       router.urls.map((u) =>
         fetch(`${u}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
-          (r) => r.ok,
+          // The body is read so the connection goes back to the pool (an unread one holds it).
+          async (r) => (await r.arrayBuffer(), r.ok),
           () => false,
         ),
       ),

@@ -47,6 +47,13 @@ export function mergeTopK(parts: readonly ShardMatches[], k: number, metric: Met
   return out
 }
 
+/** One shard's answer. */
+interface ShardAnswer {
+  version: number
+  metric: Metric
+  results: ShardMatches[]
+}
+
 /** A search as POST /v1/search takes it. */
 export interface ShardSearch {
   vectors: number[][]
@@ -84,7 +91,12 @@ export class ShardRouter {
 
   /** The merged top-k of each query, with the shard answers' index versions. */
   async search(req: ShardSearch): Promise<{ results: ShardMatches[]; versions: number[] }> {
-    const answers = await Promise.all(this.urls.map((u) => this.#ask(u, req)))
+    // Every shard's answer is awaited (and its body read) before a failure is reported, so no
+    // connection is left holding an unread response.
+    const settled = await Promise.allSettled(this.urls.map((u) => this.#ask(u, req)))
+    const failed = settled.find((r) => r.status === 'rejected')
+    if (failed) throw failed.reason
+    const answers = settled.map((r) => (r as PromiseFulfilledResult<ShardAnswer>).value)
     const metric = answers[0].metric
     const results = req.vectors.map((_, q) =>
       mergeTopK(
@@ -96,7 +108,7 @@ export class ShardRouter {
     return { results, versions: answers.map((a) => a.version) }
   }
 
-  async #ask(url: string, req: ShardSearch): Promise<{ version: number; metric: Metric; results: ShardMatches[] }> {
+  async #ask(url: string, req: ShardSearch): Promise<ShardAnswer> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (this.#o.token) headers.authorization = `Bearer ${this.#o.token}`
     let res: Response
