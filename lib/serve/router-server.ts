@@ -88,7 +88,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       router.urls.map((u) =>
         fetch(`${u}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
           // The body is read so the connection goes back to the pool (an unread one holds it).
-          async (r) => (await r.arrayBuffer(), r.ok),
+          async (r) => {
+            await r.arrayBuffer()
+            return r.ok
+          },
           () => false,
         ),
       ),
