@@ -1,6 +1,6 @@
 /**
- * Command `simsage bench similarity|mining|temporal|conv2d|text`: the benchmarks' registrar, added to the program
- * by the bin entry (bin/simsage.ts). Each action loads its benchmark with a dynamic `import()`, so other
+ * Command `simsage bench similarity|mining|temporal|conv2d|text|serve`: the benchmarks' registrar, added to the
+ * program by the bin entry (bin/simsage.ts). Each action loads its benchmark with a dynamic `import()`, so other
  * commands never load a benchmark's peers.
  */
 import type { Command } from 'commander'
@@ -228,6 +228,40 @@ export function registerBenchCommands(program: Command): void {
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       else process.stdout.write(`${formatConv2dReport(report)}\n`)
+    .command('serve')
+    .description(
+      'HTTP load test on loopback (autocannon): /v1/search micro-batched vs one per request, /v1/events in-process vs Redis',
+    )
+    .option('--n <rows>', 'index rows', '100000')
+    .option('--dim <d>', 'vector dimension', '128')
+    .option('--concurrency <list>', 'connections, comma-separated', '1,16,64')
+    .option('--duration <seconds>', 'seconds per cell (after a 1 s warm-up)', '3')
+    .option('--items <n>', 'HierTCN catalogue size of the events cells', '10000')
+    .option('--sections <list>', 'search,events', 'search,events')
+    .option('--seed <n>', 'data seed', '42')
+    .option('--json', 'print the JSON report on stdout instead of the table')
+    .option('--out <file>', 'JSON report path (default bench/results/serve-<iso-date>.json under the cwd)')
+    .action(async (opts: Opts) => {
+      const { formatServeReport, runServeBench } = await import('./serve.js')
+      const { writeReport } = await import('./report.js')
+      const int = (v: unknown, name: string, min: number) => {
+        const x = Number(v)
+        if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer >= ${min}`)
+        return x
+      }
+      const sections = list(opts.sections).filter((x): x is 'search' | 'events' => x === 'search' || x === 'events')
+      const report = await runServeBench({
+        n: int(opts.n, 'n', 1),
+        dim: int(opts.dim, 'dim', 1),
+        concurrency: list(opts.concurrency).map((c) => int(c, 'concurrency', 1)),
+        duration: int(opts.duration, 'duration', 1),
+        items: int(opts.items, 'items', 2),
+        seed: int(opts.seed, 'seed', 0),
+        sections,
+      })
+      const path = await writeReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      else process.stdout.write(`${formatServeReport(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 }

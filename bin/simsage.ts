@@ -9,6 +9,7 @@ import { registerHierTCNCommands } from '../lib/cli/hiertcn.js'
 import { registerInfoCommands } from '../lib/cli/info.js'
 import { runCli } from '../lib/cli/program.js'
 import { registerRankingCommands } from '../lib/cli/ranking.js'
+import { registerServeCommands } from '../lib/cli/serve.js'
 
 await runCli([
   registerInfoCommands,
@@ -16,4 +17,5 @@ await runCli([
   registerRankingCommands,
   registerHierTCNCommands,
   registerExportCommands,
+  registerServeCommands,
 ])

@@ -58,6 +58,18 @@ export const ErrorCodes = {
   OUT_OF_MEMORY: 'ERR_SIMSAGE_OUT_OF_MEMORY',
   /** The operation was cancelled through its AbortSignal (e.g. training in a worker). */
   ABORTED: 'ERR_SIMSAGE_ABORTED',
+  /** A request lacks the bearer token a route requires, or carries a wrong one (HTTP 401). */
+  UNAUTHORIZED: 'ERR_SIMSAGE_UNAUTHORIZED',
+  /** A backing service (the Redis user-state store) is unreachable; retry later (HTTP 503). */
+  UNAVAILABLE: 'ERR_SIMSAGE_UNAVAILABLE',
+  /** A request is over a size limit: body bytes, queries per request, rows per batch (HTTP 413). */
+  TOO_LARGE: 'ERR_SIMSAGE_TOO_LARGE',
+  /** A user id with no stored state (no event seen, or its state expired) (HTTP 404). */
+  UNKNOWN_USER: 'ERR_SIMSAGE_UNKNOWN_USER',
+  /** A server route needs a model the server was not started with (`--model`) (HTTP 501). */
+  NO_MODEL: 'ERR_SIMSAGE_NO_MODEL',
+  /** Text queries need the search query tower, which this build does not have yet (HTTP 501). */
+  NO_QUERY_TOWER: 'ERR_SIMSAGE_NO_QUERY_TOWER',
   /** A bug: please report it. */
   INTERNAL: 'ERR_SIMSAGE_INTERNAL',
 } as const

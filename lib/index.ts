@@ -105,3 +105,20 @@ export {
   type SampledSoftmaxOptions,
   type SampledSoftmaxStep,
 } from './search/sampled-softmax.js'
+// Serving over HTTP (fastify, loaded on first use): the server, its micro-batcher, user-state
+// stores, HierTCN streaming.
+export { createRedisStateStore, createServer } from './serve/entry.js'
+export type { ServerOptions, SimsageServer } from './serve/server.js'
+export type { RedisStateStore, RedisStateStoreOptions } from './serve/redis-store.js'
+export { type BatcherOptions, MicroBatcher } from './serve/batcher.js'
+export { HierTCNStreamer, type StreamEvent, type StreamerOptions } from './serve/hiertcn-stream.js'
+export { MemoryStateStore, type StateStore, type Versioned, updateWithRetries } from './serve/state-store.js'
+export type { UserState } from './serve/user-state.js'
+export {
+  mergeTopK,
+  ShardRouter,
+  type ShardMatches,
+  type ShardRouterOptions,
+  type ShardSearch,
+  shardOf,
+} from './serve/shards.js'

@@ -10,6 +10,7 @@
  *   simsage experiment hiertcn        HierTCN, TCN-only, GRU-only, co-occurrence, most-popular, one budget
  *   simsage train hiertcn / eval hiertcn   train HierTCN to a checkpoint (+ item index) / evaluate it
  *   simsage export                    a checkpoint → an ONNX model (the ranking tower, HierTCN's TCN)
+ *   simsage serve                     the HTTP service (search, embed, events, recommend, metrics)
  *
  * A registrar loads its implementation with a dynamic `import()` inside each action, so
  * `simsage info` never pays for training code or a benchmark's peers.
@@ -24,6 +25,7 @@ import { registerExportCommands } from './export.js'
 import { registerHierTCNCommands } from './hiertcn.js'
 import { registerInfoCommands } from './info.js'
 import { registerRankingCommands } from './ranking.js'
+import { registerServeCommands } from './serve.js'
 
 /** Adds one family of commands to the program. */
 export type Registrar = (program: Command) => void
@@ -34,6 +36,7 @@ export const libRegistrars: readonly Registrar[] = [
   registerRankingCommands,
   registerHierTCNCommands,
   registerExportCommands,
+  registerServeCommands,
 ]
 
 /** Builds the command tree from `registrars`; exported so tests can drive it without spawning a process. */

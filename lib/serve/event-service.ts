@@ -1,0 +1,149 @@
+/**
+ * User events and recommendations over the state store: an event reads the user's state blob,
+ * advances it one HierTCN step (micro-batched with other users' events), and compare-and-sets it
+ * back, retrying on a conflict with another replica. Events of one user within this process run
+ * one after another; different users share batches.
+ */
+import { ErrorCodes, SimsageError } from '../errors.js'
+import { MicroBatcher } from './batcher.js'
+import type { HierTCNStreamer, StreamEvent } from './hiertcn-stream.js'
+import { type StateStore, updateWithRetries } from './state-store.js'
+import type { UserState } from './user-state.js'
+
+/** Options of {@link EventService}. */
+export interface EventServiceOptions {
+  batching?: boolean
+  /** Most users per batched step (default: the streamer's slots). */
+  maxBatch?: number
+  windowMs?: number
+  /** Seconds a user's state lives after its last event (default 30 days; 0: forever). */
+  ttlSeconds?: number
+  onBatch?: (rows: number) => void
+  /** Called on each state-store failure (metrics). */
+  onStoreError?: (e: unknown) => void
+}
+
+/** What an event answers. */
+export interface EventAnswer {
+  user: string
+  /** The user's event count after this one (its sequence number). */
+  events: number
+  /** Version of the stored state written. */
+  version: number
+}
+
+/** Applies events and answers recommendations; see the file comment. */
+export class EventService {
+  readonly streamer: HierTCNStreamer
+  readonly store: StateStore
+  readonly #ttl: number
+  readonly #batcher: MicroBatcher<StreamEvent, UserState>
+  readonly #locks = new Map<string, Promise<unknown>>()
+  readonly #onStoreError: ((e: unknown) => void) | undefined
+
+  constructor(streamer: HierTCNStreamer, store: StateStore, options: EventServiceOptions = {}) {
+    this.streamer = streamer
+    this.store = store
+    this.#ttl = options.ttlSeconds ?? 30 * 86400
+    this.#onStoreError = options.onStoreError
+    this.#batcher = new MicroBatcher<StreamEvent, UserState>({
+      run: (evs) => {
+        try {
+          return streamer.step(evs)
+        } catch (e) {
+          if (evs.length === 1) throw e
+          // One bad state (a damaged blob) must not fail the other users' events: retry each alone.
+          return evs.map((ev) => {
+            try {
+              return streamer.step([ev])[0]
+            } catch (err) {
+              return err instanceof Error ? err : new Error(String(err))
+            }
+          })
+        }
+      },
+      enabled: options.batching ?? true,
+      maxBatch: Math.min(options.maxBatch ?? streamer.slots, streamer.slots),
+      windowMs: options.windowMs ?? 1,
+      maxInFlight: 1,
+      onBatch: options.onBatch,
+    })
+  }
+
+  /** Applies one event of `user` on item id `item`. */
+  event(user: string, item: string, options: { newSession?: boolean; time?: number } = {}): Promise<EventAnswer> {
+    const it = this.streamer.itemIndex(item)
+    if (it === undefined) {
+      return Promise.reject(
+        new SimsageError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `unknown item ${JSON.stringify(item)}: not in the model's vocabulary`,
+        ),
+      )
+    }
+    return this.#serial(user, async () => {
+      const r = await this.#guard(
+        updateWithRetries(
+          this.store,
+          user,
+          async (cur) => {
+            const state = cur ? this.streamer.decode(cur) : undefined
+            const next = await this.#batcher.add({
+              state,
+              item: it,
+              newSession: options.newSession,
+              time: options.time,
+            })
+            return { blob: this.streamer.encode(next), value: next.events }
+          },
+          { ttlSeconds: this.#ttl },
+        ),
+      )
+      return { user, events: r.value, version: r.version }
+    })
+  }
+
+  /** The user's top-k next items, seen items excluded; ERR_SIMSAGE_UNKNOWN_USER without a state. */
+  async recommend(user: string, k: number): Promise<{ items: string[]; scores: number[]; events: number }> {
+    const cur = await this.#guard(this.store.get(user))
+    if (!cur) throw new SimsageError(ErrorCodes.UNKNOWN_USER, `no state for user ${JSON.stringify(user)}`)
+    const state = this.streamer.decode(cur.blob)
+    const [r] = await this.streamer.recommend([state], k)
+    return { ...r, events: state.events }
+  }
+
+  /** The user's decoded state, or undefined. */
+  async state(user: string): Promise<UserState | undefined> {
+    const cur = await this.#guard(this.store.get(user))
+    return cur ? this.streamer.decode(cur.blob) : undefined
+  }
+
+  /** Resolves once no event waits or runs. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#locks.values()])
+    await this.#batcher.drain()
+  }
+
+  async #guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p
+    } catch (e) {
+      if (e instanceof SimsageError && e.code === ErrorCodes.UNAVAILABLE) this.#onStoreError?.(e)
+      throw e
+    }
+  }
+
+  #serial<T>(user: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(user) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#locks.set(user, tail)
+    void tail.then(() => {
+      if (this.#locks.get(user) === tail) this.#locks.delete(user)
+    })
+    return run
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * HierTCN served one event at a time ({@link HierTCNStreamer}): each user's state (user-level GRU
+ * state, the session TCN's rings, the current piece's item sum, the latest prediction) is a blob,
+ * and an event advances it by one step without re-running the history. Many users step in one
+ * batched native call per phase. The result equals {@link HierTCNRecommender} over the full
+ * history (same session pieces of `maxLength`, same GRU update per piece, same decay).
+ */
+import { ErrorCodes, SimsageError } from '../errors.js'
+import type { HierTCN } from '../models/hiertcn.js'
+import { EmbeddingIndex } from '../similarity/embedding-index.js'
+import type { GRUStream } from '../temporal/gru-stream.js'
+import type { TCNStream } from '../temporal/tcn-stream.js'
+import { type UserState, decodeUserState, encodeUserState } from './user-state.js'
+
+/** One event for {@link HierTCNStreamer.step}. */
+export interface StreamEvent {
+  /** The user's state before the event; undefined for a new user. */
+  state: UserState | undefined
+  /** Item index (into the vocabulary). */
+  item: number
+  /** The event opens a new session (a new user always does). */
+  newSession?: boolean
+  /** Seconds of the event, for the between-session decay (model decayTau > 0). */
+  time?: number
+}
+
+/** Options of {@link HierTCNStreamer}. */
+export interface StreamerOptions {
+  /** Session pieces of at most this many positions, as in training (default 16). */
+  maxLength?: number
+  /** Users one {@link HierTCNStreamer.step} call can take (default 256). */
+  slots?: number
+  /** Seen items kept per user for exclusion (default 1024). */
+  maxSeen?: number
+}
+
+/** Steps many users' HierTCN streaming states; see the file comment. */
+export class HierTCNStreamer implements Disposable {
+  readonly model: HierTCN
+  readonly vocabulary: readonly string[]
+  readonly maxLength: number
+  readonly slots: number
+  readonly maxSeen: number
+  readonly #ids: Map<string, number>
+  readonly #tcn: TCNStream
+  readonly #gru: GRUStream | undefined
+  readonly #index: EmbeddingIndex
+
+  constructor(model: HierTCN, vocabulary: readonly string[], options: StreamerOptions = {}) {
+    if (vocabulary.length !== model.spec.items) {
+      throw new SimsageError(
+        ErrorCodes.DIM_MISMATCH,
+        `the vocabulary has ${vocabulary.length} items, the model ${model.spec.items}`,
+      )
+    }
+    this.model = model
+    this.vocabulary = vocabulary
+    this.maxLength = options.maxLength ?? 16
+    this.slots = options.slots ?? 256
+    this.maxSeen = options.maxSeen ?? 1024
+    this.#ids = new Map(vocabulary.map((id, i) => [id, i]))
+    model.training = false
+    this.#tcn = model.tcn.stream(this.slots)
+    this.#gru = model.gru?.stream(this.slots)
+    const D = model.spec.embeddingDim
+    const rows = new Float32Array(model.spec.items * (D + 1))
+    for (let i = 0; i < model.spec.items; i++) {
+      rows.set(model.output.data.subarray(i * D, i * D + D), i * (D + 1))
+      rows[i * (D + 1) + D] = model.itemBias.data[i]
+    }
+    this.#index = new EmbeddingIndex({ dim: D + 1, metric: 'ip' })
+    this.#index.add(
+      Float64Array.from({ length: model.spec.items }, (_, i) => i),
+      rows,
+    )
+  }
+
+  /** Item index of an item id, or undefined when the model does not know it. */
+  itemIndex(id: string): number | undefined {
+    return this.#ids.get(id)
+  }
+
+  /** Decodes a stored blob (ERR_SIMSAGE_CORRUPT_FILE / STATE_MISMATCH when it is not this model's). */
+  decode(blob: Uint8Array): UserState {
+    return decodeUserState(blob, this.model.spec.embeddingDim)
+  }
+
+  /** Encodes a state for the store. */
+  encode(state: UserState): Uint8Array {
+    return encodeUserState(state)
+  }
+
+  /**
+   * Applies one event per row (rows ≤ slots, each a different user) and returns the new states.
+   * Synchronous: each phase is one batched native call over the rows that need it.
+   */
+  step(events: readonly StreamEvent[]): UserState[] {
+    const R = events.length
+    if (R > this.slots) {
+      throw new SimsageError(ErrorCodes.TOO_LARGE, `${R} events in one step; the streamer has ${this.slots} slots`)
+    }
+    const spec = this.model.spec
+    const D = spec.embeddingDim
+    const H = this.#gru ? spec.userHidden : 0
+    const layers = spec.userLayers
+    const L = this.maxLength
+    const E = this.model.items.weight.data
+    const tcn = this.#tcn
+    const gru = this.#gru
+    const out: UserState[] = []
+    const open: boolean[] = []
+    for (let r = 0; r < R; r++) {
+      const ev = events[r]
+      if (!Number.isInteger(ev.item) || ev.item < 0 || ev.item >= spec.items) {
+        throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `item index ${ev.item} is out of range`)
+      }
+      const s = ev.state
+      if (s) {
+        tcn.restore(r, s.tcn)
+        if (gru) gru.restore(r, s.gru)
+        out.push({ ...s, pieceSum: Float32Array.from(s.pieceSum), p: new Float32Array(D) })
+      } else {
+        tcn.reset(r)
+        gru?.reset(r)
+        out.push({
+          events: 0,
+          lastTime: Number.NaN,
+          sessionLength: 0,
+          pieceCount: 0,
+          carry: 1,
+          pieceSum: new Float32Array(D),
+          p: new Float32Array(D),
+          seen: new Int32Array(0),
+          gru: new Uint8Array(0),
+          tcn: new Uint8Array(0),
+        })
+      }
+      open.push(!s || ev.newSession === true)
+    }
+    // The user-level state u = carry * top layer of h, per row [R, H].
+    const u = new Float32Array(R * H)
+    const top = (r: number, carry: number) => {
+      if (!gru) return
+      const h = gru.state(r)
+      const t = h.subarray((layers - 1) * H)
+      for (let j = 0; j < H; j++) u[r * H + j] = carry * t[j]
+    }
+    // GRU step over the rows in `rows`: input = the piece mean, carry = the piece's carry.
+    const gruStep = (rows: number[]) => {
+      if (!gru || rows.length === 0) return
+      const x = new Float32Array(rows.length * D)
+      const c = new Float32Array(rows.length)
+      rows.forEach((r, i) => {
+        const s = out[r]
+        for (let j = 0; j < D; j++) x[i * D + j] = s.pieceSum[j] / s.pieceCount
+        c[i] = s.carry
+      })
+      gru.step(x, Int32Array.from(rows), c)
+    }
+    // Phase 1: a new session closes the previous one's last piece.
+    gruStep(out.map((s, r) => (open[r] && events[r].state && s.pieceCount > 0 ? r : -1)).filter((r) => r >= 0))
+    // Phase 2: open sessions, step position 0 (the session-start token).
+    const opening: number[] = []
+    for (let r = 0; r < R; r++) {
+      if (!open[r]) continue
+      const s = out[r]
+      const t = events[r].time
+      const tau = spec.decayTau
+      const gap = t !== undefined && Number.isFinite(s.lastTime) ? Math.max(0, t - s.lastTime) : 0
+      s.carry = events[r].state && tau > 0 && gap > 0 ? Math.exp(-gap / tau) : 1
+      s.sessionLength = 0
+      s.pieceCount = 0
+      s.pieceSum.fill(0)
+      if (events[r].state) tcn.reset(r)
+      opening.push(r)
+    }
+    for (let r = 0; r < R; r++) top(r, out[r].carry)
+    const F = D + H
+    if (opening.length > 0) {
+      const x = new Float32Array(opening.length * F)
+      opening.forEach((r, i) => {
+        x.set(this.model.start.data, i * F)
+        x.set(u.subarray(r * H, r * H + H), i * F + D)
+      })
+      tcn.step(x, Int32Array.from(opening))
+    }
+    // The event's item joins the piece; a full piece goes through the GRU and restarts the TCN.
+    const boundary: number[] = []
+    for (let r = 0; r < R; r++) {
+      const s = out[r]
+      const it = events[r].item
+      for (let j = 0; j < D; j++) s.pieceSum[j] += E[it * D + j]
+      s.pieceCount++
+      s.sessionLength++
+      if (s.sessionLength % L === 0) boundary.push(r)
+    }
+    // Phase 3: pieces closed by this event.
+    gruStep(boundary)
+    for (const r of boundary) {
+      const s = out[r]
+      s.carry = 1
+      s.pieceCount = 0
+      s.pieceSum.fill(0)
+      tcn.reset(r)
+      top(r, 1)
+    }
+    // Phase 4: every row steps its TCN with [E[item], u]; the head maps the output to p.
+    const x = new Float32Array(R * F)
+    for (let r = 0; r < R; r++) {
+      const it = events[r].item
+      x.set(E.subarray(it * D, it * D + D), r * F)
+      x.set(u.subarray(r * H, r * H + H), r * F + D)
+    }
+    const y = tcn.step(
+      x,
+      Int32Array.from({ length: R }, (_, r) => r),
+    )
+    const p = this.model.head.forward(y, R)
+    for (let r = 0; r < R; r++) {
+      const s = out[r]
+      const ev = events[r]
+      s.p = p.slice(r * D, r * D + D)
+      s.events += 1
+      if (ev.time !== undefined) s.lastTime = ev.time
+      s.seen = this.#addSeen(s.seen, ev.item)
+      s.tcn = tcn.save(r)
+      s.gru = gru ? gru.save(r) : new Uint8Array(0)
+    }
+    return out
+  }
+
+  /** `seen` with `item` moved (or added) last, the oldest dropped past maxSeen. */
+  #addSeen(seen: Int32Array, item: number): Int32Array {
+    const at = seen.indexOf(item)
+    const n = at >= 0 ? seen.length : Math.min(seen.length + 1, this.maxSeen)
+    const out = new Int32Array(n)
+    let o = 0
+    for (let i = at >= 0 ? 0 : seen.length + 1 - n; i < seen.length; i++) if (i !== at) out[o++] = seen[i]
+    out[o] = item
+    return out
+  }
+
+  /**
+   * The top-k next items of each state (p · O[item] + bias[item]), the state's seen items excluded.
+   */
+  async recommend(states: readonly UserState[], k: number): Promise<{ items: string[]; scores: number[] }[]> {
+    const D = this.model.spec.embeddingDim
+    const q = new Float32Array(states.length * (D + 1))
+    states.forEach((s, b) => {
+      q.set(s.p, b * (D + 1))
+      q[b * (D + 1) + D] = 1
+    })
+    const res = await this.#index.search(q, k, { exclude: states.map((s) => s.seen) })
+    return states.map((_, b) => {
+      const m = res.get(b)
+      return { items: Array.from(m.ids, (i) => this.vocabulary[i]), scores: Array.from(m.scores) }
+    })
+  }
+
+  dispose(): void {
+    this.#tcn.dispose()
+    this.#gru?.dispose()
+    this.#index.dispose()
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose()
+  }
+}
