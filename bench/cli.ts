@@ -228,6 +228,10 @@ export function registerBenchCommands(program: Command): void {
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       else process.stdout.write(`${formatConv2dReport(report)}\n`)
+      process.stderr.write(`report written to ${path}\n`)
+    })
+
+  bench
     .command('serve')
     .description(
       'HTTP load test on loopback (autocannon): /v1/search micro-batched vs one per request, /v1/events in-process vs Redis',
