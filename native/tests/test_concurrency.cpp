@@ -4,6 +4,7 @@
 // several threads each. Every search result must be a consistent snapshot: ids present, distinct,
 // sorted by score.
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -72,7 +73,10 @@ TEST_CASE(searches_race_mutations_on_one_store) {
     });
   }
   std::mt19937_64 rng(7);
-  for (int step = 0; step < 300; ++step) {
+  // At least 300 mutation steps, and more until the readers have run a few searches between them
+  // (on a loaded machine the readers may not be scheduled during the first 300; bounded at 60 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int step = 0; step < 300 || (searches.load() < 8 && std::chrono::steady_clock::now() < deadline); ++step) {
     std::vector<int64_t> ids;
     for (int i = 0; i < 8; ++i) ids.push_back(static_cast<int64_t>(rng() % 200));
     auto v = rows_for(ids, dim);

@@ -281,8 +281,10 @@ TEST_CASE(block_forward_matches_composition) {
       c.b = f.b2.data();
       c.y = r2.data();
       conv1d_reference(c);
-      for (int64_t i = 0; i < n; ++i) rd[i] = f.x[i];
-      if (I != f.O) {
+      // The residual: identity when I == O (x has n values then), else the 1x1 projection.
+      if (I == f.O) {
+        for (int64_t i = 0; i < n; ++i) rd[i] = f.x[i];
+      } else {
         c.in_channels = I;
         c.kernel_size = 1;
         c.x = f.x.data();
