@@ -1,5 +1,5 @@
 /**
- * Command `simsage bench similarity|mining|temporal`: the benchmarks' registrar, added to the program by the
+ * Command `simsage bench similarity|mining|temporal|text`: the benchmarks' registrar, added to the program by the
  * bin entry (bin/simsage.ts). Each action loads its benchmark with a dynamic `import()`, so other
  * commands never load a benchmark's peers.
  */
@@ -14,7 +14,7 @@ const list = (v: unknown) =>
     .map((x) => x.trim())
     .filter((x) => x.length > 0)
 
-/** Adds `bench similarity`, `bench mining` and `bench temporal` to the program. */
+/** Adds `bench similarity`, `bench mining`, `bench temporal` and `bench text` to the program. */
 export function registerBenchCommands(program: Command): void {
   const bench = program.command('bench').description('benchmarks against the tools you would use instead')
   bench
@@ -152,6 +152,48 @@ export function registerBenchCommands(program: Command): void {
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       else process.stdout.write(`${formatTemporalReport(report)}\n`)
+      process.stderr.write(`report written to ${path}\n`)
+    })
+  bench
+    .command('text')
+    .description(
+      'featurise + embed short queries (hash embedding bag): simsage vs a plain TS loop and onnxruntime-node, one thread',
+    )
+    .option(
+      '--commits <path>',
+      'commits JSONL (gzip when .gz); subjects are the queries',
+      '../shared/data/symfony/commits.jsonl.gz',
+    )
+    .option('--queries <n>', 'number of queries', '20000')
+    .option('--batch <n>', 'queries per call', '256')
+    .option('--dim <d>', 'embedding dimension', '64')
+    .option('--rows <n>', 'hash table rows R', '100000')
+    .option('--budget <seconds>', 'seconds of timed passes per row', '1')
+    .option('--max-reps <n>', 'most passes per row', '5')
+    .option('--tools <list>', 'only peers whose name contains one of these (plain, onnx), comma-separated')
+    .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--out <path>', 'JSON report: a .json file or a directory (default bench/results/ in a simsage clone)')
+    .action(async (opts: Opts) => {
+      const { formatTextReport, runTextBench } = await import('./text.js')
+      const { writeReport } = await import('./report.js')
+      const int = (v: unknown, name: string) => {
+        const n = Number(v)
+        if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${String(v)}`)
+        return n
+      }
+      const report = await runTextBench({
+        commits: opts.commits as string,
+        queries: int(opts.queries, '--queries'),
+        batch: int(opts.batch, '--batch'),
+        dim: int(opts.dim, '--dim'),
+        rows: int(opts.rows, '--rows'),
+        budgetSeconds: Number(opts.budget),
+        maxReps: int(opts.maxReps, '--max-reps'),
+        tools: opts.tools === undefined ? [] : list(opts.tools),
+      })
+      const path = await writeReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      else process.stdout.write(`${formatTextReport(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 }

@@ -17,6 +17,7 @@ export type { IdsInput, Metric, Storage } from './similarity/types.js'
 export * from './nn/index.js'
 export * from './mining/index.js'
 export * from './temporal/index.js'
+export * from './text/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
 export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
 export {

@@ -8,6 +8,7 @@ import type { RawNnBinding } from './nn-types.js'
 import type { RawSimilarityBinding } from './similarity-types.js'
 import type { RawTemporalBinding } from './temporal-types.js'
 import type { RawTemporalGruBinding } from './temporal-gru-types.js'
+import type { RawTextBinding } from './text-types.js'
 
 export interface RawInfo {
   cpu: { vendor: string; brand: string; simdSupported: string[] }
@@ -33,7 +34,8 @@ export interface RawBinding
     RawNnBinding,
     RawMiningBinding,
     RawTemporalBinding,
-    RawTemporalGruBinding {
+    RawTemporalGruBinding,
+    RawTextBinding {
   info(): RawInfo
   /** 0 restores the machine default; returns the default now in force. */
   setThreads(args: { threads: number }): number

@@ -10,6 +10,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   simsage::addon::register_mining(env, exports);
   simsage::addon::register_temporal(env, exports);
   simsage::addon::register_temporal_gru(env, exports);
+  simsage::addon::register_text(env, exports);
   return exports;
 }
 

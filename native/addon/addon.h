@@ -18,6 +18,7 @@ void register_mining(Napi::Env env, Napi::Object exports);      // mining*
 void register_temporal(Napi::Env env, Napi::Object exports);    // temporal* (conv, block), NativeTcnStream
 // gru* (the temporal family's GRU)
 void register_temporal_gru(Napi::Env env, Napi::Object exports);
+void register_text(Napi::Env env, Napi::Object exports);  // text* (featurise, hash bag, sparse optimizers)
 
 // Defined in similarity_index.cpp, called by register_similarity.
 Napi::Function define_native_index(Napi::Env env);

@@ -1,0 +1,19 @@
+// AVX-512 level of the hash-bag row kernels (compiled with the avx512 flags of native/sources.json only).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "text/cpu/bag_kernels.h"
+
+namespace {
+#include "core/simd/avx512.h"
+#include "text/cpu/bag.inl"
+}  // namespace
+
+namespace simsage {
+namespace text {
+namespace cpu {
+BagKernels bag_kernels_avx512() { return kern::make_kernels<Avx512V>(); }
+}  // namespace cpu
+}  // namespace text
+}  // namespace simsage
