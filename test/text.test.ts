@@ -67,6 +67,14 @@ t.test('stable hash values', async (t) => {
   t.equal(hashToken('中文😀', 'word', 7), 0xaf80705328b63691n)
   t.not(hashToken('abc', 'word', 1), hashToken('abc', 'word', 0), 'seeded')
   t.not(hashToken('abc', 'trigram', 0), hashToken('abc', 'word', 0), 'kind hashed')
+  // Rows by multiply-shift, exact at the extremes: floor(h * n / 2^32).
+  const rng = new Random(8)
+  for (const n of [1, 7, 100_000, 2 ** 31 - 1]) {
+    for (const h of [0, 1, 0xffffffff, 0x80000000, rng.nextU32(), rng.nextU32()]) {
+      const want = Number((BigInt(h) * BigInt(n)) >> 32n)
+      t.equal(hashRows(h, h, n, n)[0], want, `row of ${h} in ${n}`)
+    }
+  }
 })
 
 t.test('featurize (native) = tokenize (TypeScript)', async (t) => {
@@ -176,6 +184,18 @@ t.test('forward = float64 reference at every SIMD level and awkward dims', async
     }
   }
   setSimd(before)
+})
+
+t.test('tokenRows', async (t) => {
+  const bag = new HashEmbeddingBag({ rows: 1000, dim: 4, importanceRows: 30 })
+  const f = bag.featurize(['abc de', 'x'])
+  const r = bag.tokenRows(f)
+  const lanes = new Uint32Array(f.hashes.buffer, f.hashes.byteOffset, 2 * f.hashes.length)
+  t.equal(r.a.length, f.hashes.length)
+  for (let k = 0; k < f.hashes.length; k++) {
+    t.same([r.a[k], r.b[k], r.importance[k]], hashRows(lanes[2 * k], lanes[2 * k + 1], 1000, 30))
+    t.equal(r.segment[k], k < f.offsets[1] ? 0 : 1)
+  }
 })
 
 t.test('sparse backward = central differences of the reference', async (t) => {

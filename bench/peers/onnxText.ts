@@ -1,7 +1,6 @@
 /**
  * The onnxruntime-node peer of `simsage bench text`: the query hash embedding bag as an ONNX graph
- * (opset 17, built with `onnx-proto`'s generated encoder) over token row ids that simsage's
- * featuriser produced:
+ * (opset 17, built with simsage's `OnnxGraph`) over token row ids that simsage's featuriser produced:
  *
  *   ea = Gather(E, a), eb = Gather(E, b)            [N, D]   (E [R, D] an initializer)
  *   w  = Gather(P, q)                               [N, 2]   (P [Q, 2] an initializer)
@@ -12,37 +11,7 @@
  * Inputs a, b, q (int64 [N]), seg (int64 [N, 1]) and shape (int64 [2] = [B, D]).
  */
 import type * as Ort from 'onnxruntime-node'
-import onnxProto from 'onnx-proto'
-
-const { onnx } = onnxProto
-type TensorProto = onnxProto.onnx.ITensorProto
-
-const INT = onnx.AttributeProto.AttributeType.INT
-const FLOATA = onnx.AttributeProto.AttributeType.FLOAT
-const STRING = onnx.AttributeProto.AttributeType.STRING
-const FLOAT = onnx.TensorProto.DataType.FLOAT
-const INT64 = onnx.TensorProto.DataType.INT64
-
-function f32init(name: string, dims: number[], data: Float32Array): TensorProto {
-  const copy = Float32Array.from(data)
-  return { name, dims, dataType: FLOAT, rawData: new Uint8Array(copy.buffer) }
-}
-
-function i64init(name: string, values: number[]): TensorProto {
-  return { name, dims: [values.length], dataType: INT64, int64Data: values }
-}
-
-function info(name: string, elemType: number, dims: Array<string | number>): onnxProto.onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  }
-}
+import { OnnxGraph } from 'simsage'
 
 /** The bag's weights. */
 export interface OnnxBagWeights {
@@ -56,71 +25,32 @@ export interface OnnxBagWeights {
   beta: Float32Array
 }
 
-/** Serialised model bytes of the graph above. */
+/** Serialised model bytes of the graph above (simsage's OnnxGraph builder, opset 17). */
 export function buildHashBagModel(w: OnnxBagWeights): Uint8Array {
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'simsage-bench',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'hash_embedding_bag',
-      node: [
-        { opType: 'Gather', input: ['E', 'a'], output: ['ea'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
-        { opType: 'Gather', input: ['E', 'b'], output: ['eb'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
-        { opType: 'Gather', input: ['P', 'q'], output: ['w'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
-        { opType: 'Slice', input: ['w', 'zero', 'one', 'one'], output: ['w0'] },
-        { opType: 'Slice', input: ['w', 'one', 'two', 'one'], output: ['w1'] },
-        { opType: 'Mul', input: ['ea', 'w0'], output: ['ma'] },
-        { opType: 'Mul', input: ['eb', 'w1'], output: ['mb'] },
-        { opType: 'Add', input: ['ma', 'mb'], output: ['e'] },
-        {
-          opType: 'ConstantOfShape',
-          input: ['shape'],
-          output: ['zeros'],
-          attribute: [
-            {
-              name: 'value',
-              type: onnx.AttributeProto.AttributeType.TENSOR,
-              t: { dims: [1], dataType: FLOAT, floatData: [0] },
-            },
-          ],
-        },
-        {
-          opType: 'ScatterND',
-          input: ['zeros', 'seg', 'e'],
-          output: ['s'],
-          attribute: [{ name: 'reduction', type: STRING, s: new TextEncoder().encode('add') }],
-        },
-        {
-          opType: 'LayerNormalization',
-          input: ['s', 'gamma', 'beta'],
-          output: ['y'],
-          attribute: [
-            { name: 'axis', type: INT, i: -1 },
-            { name: 'epsilon', type: FLOATA, f: w.eps },
-          ],
-        },
-      ],
-      initializer: [
-        f32init('E', [w.rows, w.dim], w.table),
-        f32init('P', [w.importanceRows, 2], w.importance),
-        f32init('gamma', [w.dim], w.gamma),
-        f32init('beta', [w.dim], w.beta),
-        i64init('zero', [0]),
-        i64init('one', [1]),
-        i64init('two', [2]),
-      ],
-      input: [
-        info('a', INT64, ['N']),
-        info('b', INT64, ['N']),
-        info('q', INT64, ['N']),
-        info('seg', INT64, ['N', 1]),
-        info('shape', INT64, [2]),
-      ],
-      output: [info('y', FLOAT, ['B', w.dim])],
-    },
-  })
-  return onnx.ModelProto.encode(model).finish()
+  const g = new OnnxGraph('hash_embedding_bag')
+  const a = g.input('a', 'int64', ['N'])
+  const b = g.input('b', 'int64', ['N'])
+  const q = g.input('q', 'int64', ['N'])
+  const seg = g.input('seg', 'int64', ['N', 1])
+  const shape = g.input('shape', 'int64', [2])
+  const E = g.initializer('E', w.table, [w.rows, w.dim], { copy: false })
+  const P = g.initializer('P', w.importance, [w.importanceRows, 2], { copy: false })
+  const gamma = g.initializer('gamma', w.gamma, [w.dim])
+  const beta = g.initializer('beta', w.beta, [w.dim])
+  const zero = g.int64s('zero', [0])
+  const one = g.int64s('one', [1])
+  const two = g.int64s('two', [2])
+  const ea = g.op('Gather', [E, a], { axis: 0 }, 'ea')
+  const eb = g.op('Gather', [E, b], { axis: 0 }, 'eb')
+  const wq = g.op('Gather', [P, q], { axis: 0 }, 'w')
+  const w0 = g.op('Slice', [wq, zero, one, one], {}, 'w0')
+  const w1 = g.op('Slice', [wq, one, two, one], {}, 'w1')
+  const e = g.op('Add', [g.op('Mul', [ea, w0], {}, 'ma'), g.op('Mul', [eb, w1], {}, 'mb')], {}, 'e')
+  const zeros = g.op('ConstantOfShape', [shape], {}, 'zeros') // float32 zeros by default
+  const s = g.op('ScatterND', [zeros, seg, e], { reduction: 'add' }, 's')
+  const y = g.op('LayerNormalization', [s, gamma, beta], { axis: -1, epsilon: { float: w.eps } }, 'ln')
+  g.output(y, 'float32', ['B', w.dim], 'y')
+  return g.toBytes()
 }
 
 /** Row ids of a batch as ORT's int64 inputs. */

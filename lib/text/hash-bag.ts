@@ -12,6 +12,7 @@ import { Scratch } from '../nn/module.js'
 import { Random } from '../random.js'
 import { checkF32, checkNumber, describe } from '../validate.js'
 import { type FeaturizeOptions, featurizeNormalized, resolveFeaturizeOptions, type TextFeatures } from './features.js'
+import { hashRows } from './hash.js'
 import { normalizeText } from './normalize.js'
 import { checkSize, checkTexts } from './validate.js'
 
@@ -51,6 +52,18 @@ export interface HashBagGrads {
   gamma: Float32Array
   /** dL/dbeta, [dim]. */
   beta: Float32Array
+}
+
+/** Per-token rows of {@link HashEmbeddingBag.tokenRows}, each [tokens]. */
+export interface TokenRows {
+  /** First table row (from the hash's low 32 bits). */
+  a: Int32Array
+  /** Second table row (from the high 32 bits). */
+  b: Int32Array
+  /** Importance-table row. */
+  importance: Int32Array
+  /** The text (CSR segment) the token belongs to. */
+  segment: Int32Array
 }
 
 /** The bag's trainable arrays (what the sparse optimizers update). */
@@ -176,6 +189,33 @@ export class HashEmbeddingBag {
       gamma,
       beta,
     }
+  }
+
+  /**
+   * The rows every token of `features` uses (each array [tokens]): `a`, `b` its two table rows,
+   * `importance` its importance row, `segment` its text; what a Gather-based graph (ONNX) takes.
+   */
+  tokenRows(features: TextFeatures): TokenRows {
+    this.#live()
+    checkFeatures(features)
+    const n = features.hashes.length
+    const lanes = new Uint32Array(features.hashes.buffer, features.hashes.byteOffset, 2 * n)
+    const out: TokenRows = {
+      a: new Int32Array(n),
+      b: new Int32Array(n),
+      importance: new Int32Array(n),
+      segment: new Int32Array(n),
+    }
+    for (let j = 0; j < features.count; j++) {
+      for (let k = features.offsets[j]; k < features.offsets[j + 1]; k++) {
+        const [a, b, q] = hashRows(lanes[2 * k], lanes[2 * k + 1], this.rows, this.importanceRows)
+        out.a[k] = a
+        out.b[k] = b
+        out.importance[k] = q
+        out.segment[k] = j
+      }
+    }
+    return out
   }
 
   /** The tensors as safetensors entries (table, importance, gamma, beta). */

@@ -13,6 +13,7 @@ export {
   HashEmbeddingBag,
   type HashEmbeddingBagOptions,
   type SparseGrad,
+  type TokenRows,
 } from './hash-bag.js'
 export { normalizeText } from './normalize.js'
 export { LazyAdam, type LazyAdamOptions, SparseAdagrad, type SparseAdagradOptions } from './sparse-optim.js'

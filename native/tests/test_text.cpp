@@ -12,21 +12,24 @@
 
 #include "check.h"
 #include "core/error.h"
+#include "fixtures.h"
+#include "text/cpu/bag_kernels.h"
 #include "text/text.h"
 
 using namespace simsage;
-using Vec = std::vector<float>;
+using simsage_test::kLevels;
+using simsage_test::randv;
+using simsage_test::rng;
+using simsage_test::Vec;
 
 namespace {
 
-std::mt19937 g_rng(11);
-const SimdLevel kLevels[] = {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512};
 const int64_t kDims[] = {1, 3, 17, 33, 129};
 
-Vec randv(size_t n, float scale = 1.f, float mean = 0.f) {
-  std::normal_distribution<float> nd(mean, scale);
-  Vec v(n);
-  for (auto& x : v) x = nd(g_rng);
+// n values from N(mean, scale^2).
+Vec randv_around(size_t n, float mean, float scale) {
+  Vec v = randv(n, scale);
+  for (auto& x : v) x += mean;
   return v;
 }
 
@@ -53,12 +56,12 @@ std::u16string random_text(size_t len) {
   std::uniform_int_distribution<size_t> pick(0, sizeof(kPool) / sizeof(kPool[0]) - 2);
   std::u16string s;
   for (size_t i = 0; i < len; ++i) {
-    if (g_rng() % 17 == 0) {
+    if (rng()() % 17 == 0) {
       s += u"\U0001F600";  // a surrogate pair
-    } else if (g_rng() % 41 == 0) {
+    } else if (rng()() % 41 == 0) {
       s += char16_t(0xD800);  // a lone high surrogate
     } else {
-      s += kPool[pick(g_rng)];
+      s += kPool[pick(rng())];
     }
   }
   return s;
@@ -101,7 +104,7 @@ TEST_CASE(featurize_tokens_of_known_strings) {
 
 TEST_CASE(featurize_matches_reference_any_threads) {
   Batch b;
-  for (int i = 0; i < 700; ++i) b.add(random_text(g_rng() % 40));
+  for (int i = 0; i < 700; ++i) b.add(random_text(rng()() % 40));
   for (bool tri : {true, false})
     for (bool bi : {true, false}) {
       TextFeaturizeParams p = b.params(0x123456789ull);
@@ -127,11 +130,11 @@ struct Bag {
   Vec table, importance, gamma, beta;
   Bag(int64_t rows, int64_t dim, int64_t q, int64_t segments) : R(rows), D(dim), Q(q), B(segments) {
     Batch b;
-    for (int64_t i = 0; i < B; ++i) b.add(i % 5 == 3 ? u"" : random_text(g_rng() % 24));
+    for (int64_t i = 0; i < B; ++i) b.add(i % 5 == 3 ? u"" : random_text(rng()() % 24));
     text_featurize(b.params(), &f);
     table = randv(static_cast<size_t>(R * D), 0.5f);
-    importance = randv(static_cast<size_t>(Q * 2), 0.3f, 1.f);
-    gamma = randv(static_cast<size_t>(D), 0.2f, 1.f);
+    importance = randv_around(static_cast<size_t>(Q * 2), 1.f, 0.3f);
+    gamma = randv_around(static_cast<size_t>(D), 1.f, 0.2f);
     beta = randv(static_cast<size_t>(D), 0.2f);
   }
   HashBagParams params(Vec* pooled, Vec* mean, Vec* rstd, Vec* y) {
@@ -166,6 +169,29 @@ float max_abs_diff(const Vec& a, const Vec& b) {
 }
 
 }  // namespace
+
+TEST_CASE(row_kernels_every_level_match_scalar) {
+  const text::cpu::BagKernels& ref = text::cpu::bag_kernels_for(SimdLevel::Scalar);
+  for (int64_t n : {int64_t(1), int64_t(3), int64_t(7), int64_t(15), int64_t(17), int64_t(31), int64_t(33),
+                    int64_t(127), int64_t(129)}) {
+    const Vec x0 = randv(size_t(n)), x1 = randv(size_t(n)), y0 = randv(size_t(n));
+    Vec ya = y0, yb = y0;
+    ref.axpy(n, 0.7f, x0.data(), ya.data());
+    ref.axpy2(n, 0.7f, x0.data(), -1.3f, x1.data(), yb.data());
+    const float d = ref.dot(n, x0.data(), x1.data());
+    for (SimdLevel level : kLevels) {
+      const text::cpu::BagKernels& k = text::cpu::bag_kernels_for(level);
+      Vec za = y0, zb = y0;
+      k.axpy(n, 0.7f, x0.data(), za.data());
+      k.axpy2(n, 0.7f, x0.data(), -1.3f, x1.data(), zb.data());
+      const float tol = 1e-5f * std::sqrt(float(n));
+      CHECK(max_abs_diff(za, ya) < tol, "axpy n=%lld level %d", (long long)n, int(level));
+      CHECK(max_abs_diff(zb, yb) < tol, "axpy2 n=%lld level %d", (long long)n, int(level));
+      CHECK(std::fabs(k.dot(n, x0.data(), x1.data()) - d) < 1e-4f * std::sqrt(float(n)) * 4.f, "dot n=%lld level %d",
+            (long long)n, int(level));
+    }
+  }
+}
 
 TEST_CASE(bag_forward_every_level_matches_reference) {
   for (int64_t D : kDims) {

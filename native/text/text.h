@@ -17,8 +17,7 @@
 //   h = s xor ((k + 1) * 0x85EBCA6B);  per c: h = rotl(h xor mix(c), 13) * 5 + 0xE6546B64,
 //   mix_lo(c) = rotl(c * 0xCC9E2D51, 15) * 0x1B873593, mix_hi(c) = rotl(c * 0x1B873593, 17) * 0xCC9E2D51;
 //   then H = fmix32(h xor n)  (MurmurHash3's body and finaliser, arithmetic mod 2^32);
-// hash = H_hi << 32 | H_lo. The
-// value is the same on every platform and in lib/text's TypeScript twin (hashToken).
+// hash = H_hi << 32 | H_lo, the same on every platform and in lib/text's TypeScript twin (hashToken).
 //
 // Hash embedding bag. Table E [R, D], importance table P [Q, 2], layer norm gamma, beta [D]. A
 // token with hash (H_hi, H_lo) uses rows a = range(H_lo, R), b = range(H_hi, R) and importance
@@ -40,7 +39,8 @@
 // optimizers rows, in chunks whose edges depend only on the sizes; every output is written by one
 // task in a fixed order, so results do not depend on the thread count.
 // Errors: ERR_SIMSAGE_DIM_MISMATCH for bad sizes, ERR_SIMSAGE_INVALID_ARGUMENT for null pointers,
-// bad offsets or unsorted rows, ERR_SIMSAGE_NON_FINITE for NaN in checked inputs.
+// bad offsets or unsorted rows, ERR_SIMSAGE_NON_FINITE for NaN / Inf in the importance weights,
+// gamma, beta, dy and optimizer gradients (the R x D table is not scanned: one pass less per call).
 #pragma once
 #include <cstddef>
 #include <cstdint>
