@@ -9,11 +9,13 @@ import { registerHierTCNCommands } from '../lib/cli/hiertcn.js'
 import { registerInfoCommands } from '../lib/cli/info.js'
 import { runCli } from '../lib/cli/program.js'
 import { registerRankingCommands } from '../lib/cli/ranking.js'
+import { registerSearchSageCommands } from '../lib/cli/searchsage.js'
 
 await runCli([
   registerInfoCommands,
   registerBenchCommands,
   registerRankingCommands,
   registerHierTCNCommands,
+  registerSearchSageCommands,
   registerExportCommands,
 ])

@@ -9,6 +9,7 @@
  *   simsage train ranking / eval ranking   train a tower to a safetensors checkpoint / evaluate it
  *   simsage experiment hiertcn        HierTCN, TCN-only, GRU-only, co-occurrence, most-popular, one budget
  *   simsage train hiertcn / eval hiertcn   train HierTCN to a checkpoint (+ item index) / evaluate it
+ *   simsage experiment searchsage     OmniSearchSage unified, per-task, ablations, TF-IDF, one budget
  *   simsage export                    a checkpoint → an ONNX model (the ranking tower, HierTCN's TCN)
  *
  * A registrar loads its implementation with a dynamic `import()` inside each action, so
@@ -24,6 +25,7 @@ import { registerExportCommands } from './export.js'
 import { registerHierTCNCommands } from './hiertcn.js'
 import { registerInfoCommands } from './info.js'
 import { registerRankingCommands } from './ranking.js'
+import { registerSearchSageCommands } from './searchsage.js'
 
 /** Adds one family of commands to the program. */
 export type Registrar = (program: Command) => void
@@ -33,6 +35,7 @@ export const libRegistrars: readonly Registrar[] = [
   registerInfoCommands,
   registerRankingCommands,
   registerHierTCNCommands,
+  registerSearchSageCommands,
   registerExportCommands,
 ]
 
