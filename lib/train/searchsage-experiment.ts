@@ -10,13 +10,8 @@ import { TfidfIndex, tfidfTerms } from '../baselines/tfidf.js'
 import { commitSearchData, type CommitSearchData } from '../data/commit-search.js'
 import { loadCommits, splitCommits } from '../data/commits.js'
 import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
-import {
-  evaluateSearchSage,
-  FILE_FIELDS,
-  type FileField,
-  type SearchSageOptions,
-  trainSearchSage,
-} from './searchsage.js'
+import { FILE_FIELDS, type FileField, type SearchSageOptions, trainSearchSage } from './searchsage.js'
+import { evaluateSearchSage } from './searchsage-eval.js'
 
 /** Models of the experiment. */
 export const SEARCHSAGE_MODELS = ['unified', 'file-only', 'query-only', 'ablations', 'tfidf'] as const

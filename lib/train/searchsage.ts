@@ -7,19 +7,16 @@
  * random negatives, logQ from a count-min sketch of entity frequency, false negatives (a candidate
  * that is a known training positive of the query, from a count-min sketch of pairs) masked.
  * Optimisers: lazy Adam over the hash bags' touched rows, Adam over the MLPs and the temperatures.
- * Evaluation: {@link pairRecall} per task (whole catalog, positive + 1,000 random) on the test
- * commits after the time gap.
+ * Evaluation: lib/train/searchsage-eval.ts.
  */
-import { callNative, ErrorCodes, SimsageError } from '../errors.js'
-import type { CommitSearchData, TaskPairs } from '../data/commit-search.js'
-import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
-import { binding } from '../native/binding.js'
+import { ErrorCodes, SimsageError } from '../errors.js'
+import type { CommitSearchData } from '../data/commit-search.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
 import { FieldFeatures } from '../search/field-features.js'
 import { expectedDrawsLogQ, SampledSoftmaxLoss } from '../search/sampled-softmax.js'
-import { normalizeRows, TextTower } from '../search/towers.js'
+import { TextTower } from '../search/towers.js'
 import { LazyAdam } from '../text/sparse-optim.js'
 
 /** The entity text fields of a file, by name. */
@@ -29,7 +26,14 @@ export type FileField = (typeof FILE_FIELDS)[number]
 /** Options of {@link trainSearchSage}. */
 export interface SearchSageOptions {
   /** Task weights; a task with weight 0 or absent is not trained (default { file: 8, query: 2 }). */
-  tasks?: { file?: number; query?: number }
+  tasks?: { file?: number; query?: number; frozen?: number }
+  /**
+   * Frozen pre-existing file embeddings for the `frozen` task: [files, dim] rows aligned with
+   * data.files.ids (dim = the query tower's output `dim`); a file whose row is all zeros has none.
+   * The query tower learns to retrieve these vectors directly (a fixed entity tower), so an index
+   * built from them before training keeps working with the trained query tower.
+   */
+  frozen?: Float32Array
   /** Entity text fields used (default all of FILE_FIELDS). */
   fields?: readonly FileField[]
   epochs?: number
@@ -67,6 +71,8 @@ export interface SearchSageModel {
   query: TextTower
   entity: TextTower
   fields: readonly FileField[]
+  /** The frozen vectors the query tower was trained against, if any. */
+  frozen?: FrozenRows
   /** Bytes of the two count-min sketches. */
   sketchBytes: number
   trainSeconds: number
@@ -97,6 +103,34 @@ export function fileFieldTexts(data: CommitSearchData, fields: readonly FileFiel
     if (name === 'folders') return f.folders
     return f.subjects.map((s) => s.slice(-maxSubjects).join(' | '))
   })
+}
+
+/** Frozen vectors and which files have one. */
+export interface FrozenRows {
+  vectors: Float32Array
+  has: Uint8Array
+}
+
+/** Checks frozen vectors ([files, dim], finite; all-zero rows = none). */
+function checkFrozen(v: unknown, files: number, dim: number): FrozenRows {
+  if (!(v instanceof Float32Array)) {
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, 'the frozen task needs options.frozen as a Float32Array')
+  }
+  if (v.length !== files * dim) {
+    throw new SimsageError(
+      ErrorCodes.DIM_MISMATCH,
+      `frozen must be ${files} files x dim ${dim}, got ${v.length} values`,
+    )
+  }
+  const has = new Uint8Array(files)
+  for (let e = 0; e < files; e++) {
+    for (let k = 0; k < dim; k++) {
+      const x = v[e * dim + k]
+      if (!Number.isFinite(x)) throw new SimsageError(ErrorCodes.NON_FINITE, `frozen vector of file ${e} holds ${x}`)
+      if (x !== 0) has[e] = 1
+    }
+  }
+  return { vectors: v, has }
 }
 
 /** A shuffled cycle over [0, n): next(k) returns k indices, reshuffling at the end of each pass. */
@@ -135,14 +169,19 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
   const tasks = options.tasks ?? { file: 8, query: 2 }
   const wFile = tasks.file ?? 0
   const wQuery = tasks.query ?? 0
-  if (!(wFile >= 0 && wQuery >= 0 && wFile + wQuery > 0)) {
+  const wFrozen = tasks.frozen ?? 0
+  if (!(wFile >= 0 && wQuery >= 0 && wFrozen >= 0 && wFile + wQuery + wFrozen > 0)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'task weights must be >= 0 with at least one > 0')
   }
+  const frozenRows = wFrozen > 0 ? checkFrozen(options.frozen, data.files.ids.length, o.dim) : undefined
   const fields = options.fields ?? FILE_FIELDS
   if (fields.length === 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'at least one entity field is needed')
   const rng = new Random(o.seed)
-  const bFile = wFile > 0 ? Math.max(1, Math.round((o.batch * wFile) / (wFile + wQuery))) : 0
-  const bQuery = wQuery > 0 ? Math.max(1, o.batch - bFile) : 0
+  const wSum = wFile + wQuery + wFrozen
+  const share = (w: number) => (w > 0 ? Math.max(1, Math.round((o.batch * w) / wSum)) : 0)
+  const bFile = share(wFile)
+  const bQuery = share(wQuery)
+  const bFrozen = share(wFrozen)
 
   const query = new TextTower({
     fields: ['text'],
@@ -183,8 +222,15 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
 
   const fileLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
   const queryLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
+  const frozenLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
   const dense = new Adam(
-    [...query.mlp.parameters(), ...entity.mlp.parameters(), ...fileLoss.parameters(), ...queryLoss.parameters()],
+    [
+      ...query.mlp.parameters(),
+      ...entity.mlp.parameters(),
+      ...fileLoss.parameters(),
+      ...queryLoss.parameters(),
+      ...frozenLoss.parameters(),
+    ],
     { lr: o.lr },
   )
   const queryBagOpt = new LazyAdam(query.bag, { lr: o.bagLr })
@@ -192,10 +238,20 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
 
   const fileCycle = bFile > 0 ? new Cycle(train.file.entity.length, rng) : undefined
   const queryCycle = bQuery > 0 && train.query.entity.length > 0 ? new Cycle(train.query.entity.length, rng) : undefined
+  // The frozen task: the training file pairs whose file has a frozen vector.
+  const frozenPairs = frozenRows
+    ? Int32Array.from(train.file.entity.keys()).filter((i) => frozenRows.has[train.file.entity[i]])
+    : new Int32Array(0)
+  const frozenFiles = frozenRows ? Int32Array.from(frozenRows.has.keys()).filter((e) => frozenRows.has[e]) : undefined
+  const frozenCycle = bFrozen > 0 && frozenPairs.length > 0 ? new Cycle(frozenPairs.length, rng) : undefined
   const steps =
     options.stepsPerEpoch ??
     Math.ceil(
-      Math.max(bFile > 0 ? train.file.entity.length / bFile : 0, bQuery > 0 ? train.query.entity.length / bQuery : 0),
+      Math.max(
+        bFile > 0 ? train.file.entity.length / bFile : 0,
+        bQuery > 0 ? train.query.entity.length / bQuery : 0,
+        bFrozen > 0 ? frozenPairs.length / bFrozen : 0,
+      ),
     )
   const R = o.randomNegatives
   const start = performance.now()
@@ -206,18 +262,22 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
     for (let step = 0; step < steps; step++) {
       const filePairs = fileCycle ? fileCycle.next(bFile) : new Int32Array(0)
       const queryPairs = queryCycle ? queryCycle.next(bQuery) : new Int32Array(0)
+      const zPairs = frozenCycle ? frozenCycle.next(bFrozen) : new Int32Array(0)
       const nf = filePairs.length
       const nq = queryPairs.length
+      const nz = zPairs.length
+      const zOff = nf + 2 * nq + (nq > 0 ? Math.min(R, nSubjects) : 0)
       const Rf = nf > 0 ? Math.min(R, nFiles) : 0
       const Rq = nq > 0 ? Math.min(R, nSubjects) : 0
-      // Query tower rows: file anchors, query anchors, query positives, random queries.
-      const qIds = new Int32Array(nf + 2 * nq + Rq)
+      // Query tower rows: file anchors, query anchors, query positives, random queries, frozen anchors.
+      const qIds = new Int32Array(zOff + nz)
       for (let i = 0; i < nf; i++) qIds[i] = subjectOf(train.file.queries[filePairs[i]])
       for (let i = 0; i < nq; i++) {
         qIds[nf + i] = subjectOf(train.query.queries[queryPairs[i]])
         qIds[nf + nq + i] = train.query.entity[queryPairs[i]]
       }
       for (let i = 0; i < Rq; i++) qIds[nf + 2 * nq + i] = Math.floor(rng.next() * nSubjects)
+      for (let i = 0; i < nz; i++) qIds[zOff + i] = subjectOf(train.file.queries[frozenPairs[zPairs[i]]])
       const qOut = query.forward(subjectText.gather(qIds), qIds.length).slice()
       const dQ = new Float32Array(qOut.length)
       const D = o.dim
@@ -267,11 +327,30 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
         dQ.set(out.dq, nf * D)
         dQ.set(out.dc, (nf + nq) * D)
       }
+      if (nz > 0 && frozenRows && frozenFiles) {
+        const Rz = Math.min(R, frozenFiles.length)
+        const zIds = new Int32Array(nz + Rz)
+        for (let i = 0; i < nz; i++) zIds[i] = train.file.entity[frozenPairs[zPairs[i]]]
+        for (let i = 0; i < Rz; i++) zIds[nz + i] = frozenFiles[Math.floor(rng.next() * frozenFiles.length)]
+        const M = zIds.length
+        const c = new Float32Array(M * D)
+        zIds.forEach((e, j) => c.set(frozenRows.vectors.subarray(e * D, e * D + D), j * D))
+        const freq = Float64Array.from(zIds, (e) => entitySketch.frequency(`f${e}`))
+        const logQ = expectedDrawsLogQ(freq, nz, Rz, frozenFiles.length)
+        const mask = new Uint8Array(nz * M)
+        for (let r = 0; r < nz; r++) {
+          const q = qIds[zOff + r]
+          for (let j = 0; j < M; j++) if (j !== r && pairSketch.estimatePair(q, zIds[j]) > 0) mask[r * M + j] = 1
+        }
+        const out = frozenLoss.step(qOut.slice(zOff * D, (zOff + nz) * D), c, nz, M, zIds, logQ, mask)
+        loss += out.loss
+        dQ.set(out.dq, zOff * D)
+      }
       queryBagOpt.step(query.backward(dQ))
       dense.step()
       dense.zeroGrad()
       lossSum += loss
-      pairsSeen += nf + nq
+      pairsSeen += nf + nq + nz
     }
     options.onEpoch?.({ epoch, loss: lossSum / steps, seconds: (performance.now() - t0) / 1000 })
   }
@@ -280,97 +359,9 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
     query,
     entity,
     fields,
+    frozen: frozenRows,
     sketchBytes: entitySketch.bytes + pairSketch.bytes,
     trainSeconds,
     pairsPerSecond: pairsSeen / trainSeconds,
   }
-}
-
-/** Normalised outputs of a tower for items `ids` of `texts`, in chunks (eval: no backward). */
-export function embedItems(tower: TextTower, texts: FieldFeatures, ids: ArrayLike<number>, chunk = 1024): Float32Array {
-  const D = tower.outputDim
-  const out = new Float32Array(ids.length * D)
-  for (let a = 0; a < ids.length; a += chunk) {
-    const part = Int32Array.from({ length: Math.min(chunk, ids.length - a) }, (_, i) => ids[a + i])
-    out.set(tower.forward(texts.gather(part), part.length), a * D)
-  }
-  return normalizeRows(out, ids.length, D)
-}
-
-/** Pair recall of queries (normalised [P, D]) against entities (normalised [N, D]) by inner product. */
-export function recallByDot(
-  queries: Float32Array,
-  entities: Float32Array,
-  dim: number,
-  positive: Int32Array,
-  options: { popularity?: ArrayLike<number>; seed?: number } = {},
-): PairRecall {
-  const n = entities.length / dim
-  const chunk = 256
-  let from = -1
-  const block = new Float32Array(chunk * n)
-  return pairRecall(
-    {
-      entities: n,
-      positive,
-      score: (p, out) => {
-        if (from < 0 || p < from || p >= from + chunk) {
-          from = p - (p % chunk)
-          const rows = Math.min(chunk, positive.length - from)
-          const x = queries.subarray(from * dim, (from + rows) * dim)
-          callNative(() =>
-            binding().nnLinearForward({
-              x,
-              w: entities,
-              y: block.subarray(0, rows * n),
-              batch: rows,
-              inFeatures: dim,
-              outFeatures: n,
-            }),
-          )
-        }
-        out.set(block.subarray((p - from) * n, (p - from + 1) * n))
-      },
-    },
-    { popularity: options.popularity, seed: options.seed },
-  )
-}
-
-/** Test metrics of a model: per task, whole catalog and positive + 1,000 random. */
-export function evaluateSearchSage(model: SearchSageModel, data: CommitSearchData, maxSubjects = 64) {
-  const D = model.query.outputDim
-  const testQueries = (t: TaskPairs) => {
-    const distinct = [...new Set(t.queries)]
-    const at = new Map(distinct.map((q, i) => [q, i]))
-    const feats = new FieldFeatures(model.query.bag, [distinct])
-    const emb = embedItems(
-      model.query,
-      feats,
-      Int32Array.from(distinct, (_, i) => i),
-    )
-    const out = new Float32Array(t.queries.length * D)
-    t.queries.forEach((q, i) => {
-      const r = at.get(q) as number
-      out.set(emb.subarray(r * D, r * D + D), i * D)
-    })
-    return out
-  }
-  const files = data.files
-  const fileFeats = new FieldFeatures(model.entity.bag, fileFieldTexts(data, model.fields, maxSubjects))
-  const fileEmb = embedItems(
-    model.entity,
-    fileFeats,
-    Int32Array.from(files.ids, (_, i) => i),
-  )
-  const file = recallByDot(testQueries(data.test.file), fileEmb, D, data.test.file.entity, {
-    popularity: byPopularity(files.popularity),
-  })
-  const subjectFeats = new FieldFeatures(model.query.bag, [data.subjects.ids])
-  const subjectEmb = embedItems(
-    model.query,
-    subjectFeats,
-    Int32Array.from(data.subjects.ids, (_, i) => i),
-  )
-  const query = recallByDot(testQueries(data.test.query), subjectEmb, D, data.test.query.entity)
-  return { file, query }
 }

@@ -3,7 +3,8 @@
 import t from 'tap'
 
 import { commitSearchData, type Commit, splitCommits } from '../../lib/index.js'
-import { evaluateSearchSage, trainSearchSage } from '../../lib/train/searchsage.js'
+import { trainSearchSage } from '../../lib/train/searchsage.js'
+import { embedQueries, evaluateSearchSage } from '../../lib/train/searchsage-eval.js'
 import { ErrorCodes } from '../../lib/errors.js'
 import { Random } from '../../lib/random.js'
 import { throwsCode } from '../fixtures/assert.js'
@@ -54,4 +55,82 @@ t.test('training lowers the loss and retrieves files far above chance', async (t
   t.ok(model.sketchBytes > 0 && model.pairsPerSecond > 0)
   throwsCode(t, () => trainSearchSage(data, { tasks: { file: 0 } }), ErrorCodes.INVALID_ARGUMENT, 'no task')
   throwsCode(t, () => trainSearchSage(data, { fields: [] }), ErrorCodes.INVALID_ARGUMENT, 'no fields')
+})
+
+t.test('frozen embeddings: an index saved before training is searched by the trained query tower', async (t) => {
+  const { EmbeddingIndex } = await import('../../lib/index.js')
+  const { mkdirSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const data = commitSearchData(splitCommits(synthetic(3000, 5)))
+  const D = 16
+  const n = data.files.ids.length
+  // Pre-existing embeddings: a random unit vector per file (two files get none).
+  const rng = new Random(9)
+  const frozen = new Float32Array(n * D)
+  for (let e = 2; e < n; e++) {
+    let norm = 0
+    for (let k = 0; k < D; k++) {
+      const v = rng.next() * 2 - 1
+      frozen[e * D + k] = v
+      norm += v * v
+    }
+    for (let k = 0; k < D; k++) frozen[e * D + k] /= Math.sqrt(norm)
+  }
+  const dir = t.testdirName
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, 'pre-existing.index')
+  const before = new EmbeddingIndex({ dim: D, metric: 'ip' })
+  before.add(
+    Array.from({ length: n - 2 }, (_, i) => i + 2),
+    frozen.subarray(2 * D),
+  )
+  await before.save(file)
+  before.dispose()
+
+  const model = trainSearchSage(data, {
+    tasks: { frozen: 1 },
+    frozen,
+    epochs: 4,
+    batch: 64,
+    randomNegatives: 32,
+    dim: D,
+    bagDim: 16,
+    bagRows: 5000,
+    hidden: [32],
+    seed: 4,
+  })
+  const r = evaluateSearchSage(model, data)
+  t.ok(r.frozen && r.frozen.recallAll > 0.5, `frozen-task Recall@10 ${r.frozen?.recallAll}`)
+  // The saved index, loaded as a service would, answers the trained tower's queries.
+  const index = await EmbeddingIndex.load(file)
+  const test = data.test.file
+  const q = embedQueries(model, test.queries)
+  const res = await index.search(q, 10)
+  let hits = 0
+  let asked = 0
+  for (let i = 0; i < test.entity.length; i++) {
+    if (test.entity[i] < 2) continue
+    asked++
+    if (Array.from(res.get(i).ids).includes(test.entity[i])) hits++
+  }
+  index.dispose()
+  t.ok(
+    hits / asked > 0.5,
+    `searching the pre-existing index: ${hits}/${asked} test pairs in the top 10 (chance ${(10 / n).toFixed(3)})`,
+  )
+  throwsCode(t, () => trainSearchSage(data, { tasks: { frozen: 1 }, dim: D }), ErrorCodes.INVALID_TYPE, 'no vectors')
+  throwsCode(
+    t,
+    () => trainSearchSage(data, { tasks: { frozen: 1 }, frozen: new Float32Array(3), dim: D }),
+    ErrorCodes.DIM_MISMATCH,
+    'wrong size',
+  )
+  const nan = frozen.slice()
+  nan[5] = Number.NaN
+  throwsCode(
+    t,
+    () => trainSearchSage(data, { tasks: { frozen: 1 }, frozen: nan, dim: D }),
+    ErrorCodes.NON_FINITE,
+    'NaN',
+  )
 })
