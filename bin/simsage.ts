@@ -10,12 +10,14 @@ import { registerInfoCommands } from '../lib/cli/info.js'
 import { runCli } from '../lib/cli/program.js'
 import { registerRankingCommands } from '../lib/cli/ranking.js'
 import { registerServeCommands } from '../lib/cli/serve.js'
+import { registerSearchSageCommands } from '../lib/cli/searchsage.js'
 
 await runCli([
   registerInfoCommands,
   registerBenchCommands,
   registerRankingCommands,
   registerHierTCNCommands,
+  registerSearchSageCommands,
   registerExportCommands,
   registerServeCommands,
 ])

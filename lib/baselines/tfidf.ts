@@ -95,7 +95,8 @@ export class TfidfIndex {
    * Cosine scores of a query against every document, written to `out` (length {@link size}).
    * @returns out
    */
-  scores(query: readonly string[], out = new Float32Array(this.size)): Float32Array {
+  scores(query: readonly string[], into?: Float32Array): Float32Array {
+    const out = into ?? new Float32Array(this.size)
     if (out.length !== this.size) {
       throw new SimsageError(ErrorCodes.DIM_MISMATCH, `out has length ${out.length}, the index ${this.size} documents`)
     }

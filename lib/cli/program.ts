@@ -9,6 +9,7 @@
  *   simsage train ranking / eval ranking   train a tower to a safetensors checkpoint / evaluate it
  *   simsage experiment hiertcn        HierTCN, TCN-only, GRU-only, co-occurrence, most-popular, one budget
  *   simsage train hiertcn / eval hiertcn   train HierTCN to a checkpoint (+ item index) / evaluate it
+ *   simsage experiment searchsage     OmniSearchSage unified, per-task, ablations, TF-IDF, one budget
  *   simsage export                    a checkpoint → an ONNX model (the ranking tower, HierTCN's TCN)
  *   simsage serve                     the HTTP service (search, embed, events, recommend, metrics)
  *
@@ -26,6 +27,7 @@ import { registerHierTCNCommands } from './hiertcn.js'
 import { registerInfoCommands } from './info.js'
 import { registerRankingCommands } from './ranking.js'
 import { registerServeCommands } from './serve.js'
+import { registerSearchSageCommands } from './searchsage.js'
 
 /** Adds one family of commands to the program. */
 export type Registrar = (program: Command) => void
@@ -35,6 +37,7 @@ export const libRegistrars: readonly Registrar[] = [
   registerInfoCommands,
   registerRankingCommands,
   registerHierTCNCommands,
+  registerSearchSageCommands,
   registerExportCommands,
   registerServeCommands,
 ]

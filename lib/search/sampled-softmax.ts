@@ -134,7 +134,9 @@ export class SampledSoftmaxLoss {
 
   /**
    * One step (see the file comment). `ids` (length M) are the candidates' entity ids, for masking;
-   * `logQ` (length M, optional) the per-candidate correction. Adds into logScale.grad.
+   * `logQ` (length M, optional) the per-candidate correction; `mask` (B x M, optional) marks more
+   * false negatives (1: candidate j is also a positive of query r, e.g. a known training pair).
+   * Adds into logScale.grad.
    */
   step(
     q: Float32Array,
@@ -143,6 +145,7 @@ export class SampledSoftmaxLoss {
     candidates: number,
     ids: ArrayLike<number>,
     logQ?: Float32Array,
+    mask?: Uint8Array,
   ): SampledSoftmaxStep {
     const D = this.dim
     const B = batch
@@ -156,10 +159,16 @@ export class SampledSoftmaxLoss {
     if (!(q instanceof Float32Array) || !(c instanceof Float32Array)) {
       throw new SimsageError(ErrorCodes.INVALID_TYPE, 'q and c must be Float32Arrays')
     }
-    if (q.length !== B * D || c.length !== M * D || ids.length !== M || (logQ && logQ.length !== M)) {
+    if (
+      q.length !== B * D ||
+      c.length !== M * D ||
+      ids.length !== M ||
+      (logQ && logQ.length !== M) ||
+      (mask && mask.length !== B * M)
+    ) {
       throw new SimsageError(
         ErrorCodes.DIM_MISMATCH,
-        `q must be ${B} x ${D}, c ${M} x ${D}, ids and logQ ${M} long; got ${q.length}, ${c.length}, ${ids.length}, ${logQ?.length}`,
+        `q must be ${B} x ${D}, c ${M} x ${D}, ids and logQ ${M} long, mask ${B} x ${M}; got ${q.length}, ${c.length}, ${ids.length}, ${logQ?.length}`,
       )
     }
     for (const [name, v] of [
@@ -191,19 +200,19 @@ export class SampledSoftmaxLoss {
         const own = ids[r]
         let max = Number.NEGATIVE_INFINITY
         for (let j = 0; j < M; j++) {
-          const masked = j !== r && ids[j] === own
+          const masked = j !== r && (ids[j] === own || (mask !== undefined && mask[o + j] === 1))
           const z = masked ? Number.NEGATIVE_INFINITY : s * cos[o + j] - (logQ ? logQ[j] : 0)
           if (z > max) max = z
         }
         let sum = 0
         for (let j = 0; j < M; j++) {
-          const masked = j !== r && ids[j] === own
+          const masked = j !== r && (ids[j] === own || (mask !== undefined && mask[o + j] === 1))
           sum += masked ? 0 : Math.exp(s * cos[o + j] - (logQ ? logQ[j] : 0) - max)
         }
         const zr = s * cos[o + r] - (logQ ? logQ[r] : 0)
         loss += (Math.log(sum) + max - zr) / B
         for (let j = 0; j < M; j++) {
-          const masked = j !== r && ids[j] === own
+          const masked = j !== r && (ids[j] === own || (mask !== undefined && mask[o + j] === 1))
           const p = masked ? 0 : Math.exp(s * cos[o + j] - (logQ ? logQ[j] : 0) - max) / sum
           const g = (p - (j === r ? 1 : 0)) / B
           dScale += g * cos[o + j]

@@ -1,6 +1,6 @@
 // Drivers of the hash embedding bag (text.h): the forward splits segments over the thread pool,
 // the backward runs the layer norm backward per segment chunk (dgamma / dbeta reduced in chunk
-// order), then groups the touched (row, token) pairs by row with one sort, so each distinct row's
+// order), then groups the touched (row, token) pairs by row with a counting sort, so each distinct row's
 // gradient is summed by one task in token order: no two tasks write one row, and the result does
 // not depend on the thread count.
 #include <algorithm>
@@ -59,18 +59,33 @@ void forward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels& 
   });
 }
 
-// Distinct keys (the high 32 bits of sorted `keys`) into *rows, and where each one's run starts.
-void group_sorted(const std::vector<uint64_t>& keys, std::vector<int32_t>* rows, std::vector<int64_t>* starts) {
+// Token slots grouped by row without a comparison sort: `row_of(i)` is the row of slot i (n
+// slots). Fills rows (distinct, increasing), starts (rows.size() + 1 run starts) and order (the
+// slots, grouped by row, increasing within a row) by a counting sort over the distinct rows: O(n +
+// U log U) instead of sorting n 64-bit keys. `mark` is a scratch array of `table_rows` entries.
+template <class RowOf>
+void group_by_row(int64_t n, int64_t table_rows, RowOf row_of, std::vector<int32_t>* rows, std::vector<int64_t>* starts,
+                  std::vector<int32_t>* order) {
+  std::vector<int32_t> mark(static_cast<size_t>(table_rows), -1);
   rows->clear();
-  starts->clear();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const int32_t r = static_cast<int32_t>(keys[i] >> 32);
-    if (rows->empty() || rows->back() != r) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t r = row_of(i);
+    if (mark[static_cast<size_t>(r)] < 0) {
+      mark[static_cast<size_t>(r)] = 0;
       rows->push_back(r);
-      starts->push_back(static_cast<int64_t>(i));
     }
   }
-  starts->push_back(static_cast<int64_t>(keys.size()));
+  std::sort(rows->begin(), rows->end());
+  const size_t U = rows->size();
+  for (size_t u = 0; u < U; ++u) mark[static_cast<size_t>((*rows)[u])] = static_cast<int32_t>(u);
+  starts->assign(U + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++(*starts)[static_cast<size_t>(mark[static_cast<size_t>(row_of(i))]) + 1];
+  for (size_t u = 0; u < U; ++u) (*starts)[u + 1] += (*starts)[u];
+  order->resize(static_cast<size_t>(n));
+  std::vector<int64_t> fill(starts->begin(), starts->end() - 1);
+  for (int64_t i = 0; i < n; ++i)
+    (*order)[static_cast<size_t>(fill[static_cast<size_t>(mark[static_cast<size_t>(row_of(i))])]++)] =
+        static_cast<int32_t>(i);
 }
 
 void backward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels& kl, const HashBagBackwardParams& p) {
@@ -101,26 +116,25 @@ void backward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels&
     for (int64_t t = t0; t < t1; ++t)
       hr[static_cast<size_t>(t)] = text_hash_rows(f.hashes[t], f.rows, f.importance_rows);
   });
-  std::vector<uint64_t> keys;
   std::vector<int64_t> starts;
+  std::vector<int32_t> order;
   if (p.table_grad) {
-    // dE[a] += P[q,0] ds_j, dE[b] += P[q,1] ds_j; key = row << 32 | (2 t + slot).
-    keys.resize(static_cast<size_t>(2 * N));
-    for (int64_t t = 0; t < N; ++t) {
-      const HashRows& r = hr[static_cast<size_t>(t)];
-      keys[static_cast<size_t>(2 * t)] = (static_cast<uint64_t>(r.a) << 32) | static_cast<uint64_t>(2 * t);
-      keys[static_cast<size_t>(2 * t + 1)] = (static_cast<uint64_t>(r.b) << 32) | static_cast<uint64_t>(2 * t + 1);
-    }
-    std::sort(keys.begin(), keys.end());
+    // dE[a] += P[q,0] ds_j, dE[b] += P[q,1] ds_j; slot 2 t + k is token t's k-th row.
     SparseRows& g = *p.table_grad;
-    group_sorted(keys, &g.rows, &starts);
+    group_by_row(
+        2 * N, f.rows,
+        [&](int64_t i) {
+          const HashRows& r = hr[static_cast<size_t>(i >> 1)];
+          return static_cast<int32_t>((i & 1) ? r.b : r.a);
+        },
+        &g.rows, &starts, &order);
     g.width = D;
     const int64_t U = static_cast<int64_t>(g.rows.size());
     g.values.assign(static_cast<size_t>(U * D), 0.f);
     parallel_chunks(U, kRowChunk, p.threads, [&](int64_t u0, int64_t u1, int) {
       for (int64_t u = u0; u < u1; ++u)
         for (int64_t k = starts[static_cast<size_t>(u)]; k < starts[static_cast<size_t>(u + 1)]; ++k) {
-          const uint32_t ts = static_cast<uint32_t>(keys[static_cast<size_t>(k)]);
+          const int32_t ts = order[static_cast<size_t>(k)];
           const int64_t t = ts >> 1;
           const float w = f.importance[2 * hr[static_cast<size_t>(t)].q + (ts & 1)];
           kb.axpy(D, w, ds.data() + int64_t(seg[static_cast<size_t>(t)]) * D, g.values.data() + u * D);
@@ -138,19 +152,16 @@ void backward_with(const text::cpu::BagKernels& kb, const nn::cpu::LayerKernels&
         dots[static_cast<size_t>(2 * t + 1)] = kb.dot(D, f.table + r.b * D, d);
       }
     });
-    keys.resize(static_cast<size_t>(N));
-    for (int64_t t = 0; t < N; ++t)
-      keys[static_cast<size_t>(t)] =
-          (static_cast<uint64_t>(hr[static_cast<size_t>(t)].q) << 32) | static_cast<uint64_t>(t);
-    std::sort(keys.begin(), keys.end());
     SparseRows& g = *p.importance_grad;
-    group_sorted(keys, &g.rows, &starts);
+    group_by_row(
+        N, f.importance_rows, [&](int64_t t) { return static_cast<int32_t>(hr[static_cast<size_t>(t)].q); }, &g.rows,
+        &starts, &order);
     g.width = 2;
     const int64_t U = static_cast<int64_t>(g.rows.size());
     g.values.assign(static_cast<size_t>(U * 2), 0.f);
     for (int64_t u = 0; u < U; ++u)
       for (int64_t k = starts[static_cast<size_t>(u)]; k < starts[static_cast<size_t>(u + 1)]; ++k) {
-        const size_t t = static_cast<uint32_t>(keys[static_cast<size_t>(k)]);
+        const size_t t = static_cast<size_t>(order[static_cast<size_t>(k)]);
         g.values[static_cast<size_t>(2 * u)] += dots[2 * t];
         g.values[static_cast<size_t>(2 * u + 1)] += dots[2 * t + 1];
       }

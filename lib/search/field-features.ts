@@ -1,0 +1,70 @@
+/**
+ * Featurised text fields of a fixed set of items (the entities of a catalog, or the queries of a
+ * data set), computed once and gathered per batch: texts are featurised by the hash bag's
+ * featuriser at construction; `gather(ids)` returns the CSR features of the chosen items in
+ * item-major, field-minor order (segment i·F + f is field f of ids[i]) plus a presence mask (an
+ * empty field has no tokens and must not contribute: its bag output would be LayerNorm(0) = beta).
+ */
+import type { HashEmbeddingBag } from '../text/hash-bag.js'
+import type { TextFeatures } from '../text/features.js'
+
+/** Per-batch features and which segments hold text. */
+export interface GatheredFields {
+  features: TextFeatures
+  /** 1 where the segment has at least one token, else 0; length ids.length · fields. */
+  present: Float32Array
+}
+
+/** Featurised fields of `count` items. */
+export class FieldFeatures {
+  readonly count: number
+  readonly fields: number
+  readonly #all: TextFeatures
+
+  /**
+   * @param texts one array per field, each with one text per item ('' for an absent field).
+   */
+  constructor(bag: HashEmbeddingBag, texts: readonly (readonly string[])[]) {
+    this.fields = texts.length
+    this.count = texts[0]?.length ?? 0
+    // Featurise item-major: segment i·F + f. Empty texts are featurised as one space (no tokens).
+    const flat: string[] = new Array(this.count * this.fields)
+    for (let i = 0; i < this.count; i++)
+      for (let f = 0; f < this.fields; f++) flat[i * this.fields + f] = texts[f][i] || '-'
+    this.#all = bag.featurize(flat)
+    // '-' has no word characters: no tokens. Texts that were given but hold no word character are
+    // absent too, which is what the presence mask reports.
+  }
+
+  /** Tokens held (all items, all fields). */
+  get tokens(): number {
+    return this.#all.hashes.length
+  }
+
+  /** The features of items `ids` (see the file comment). */
+  gather(ids: ArrayLike<number>): GatheredFields {
+    const F = this.fields
+    const src = this.#all
+    const n = ids.length * F
+    const offsets = new Int32Array(n + 1)
+    const present = new Float32Array(n)
+    for (let i = 0; i < ids.length; i++)
+      for (let f = 0; f < F; f++) {
+        const s = ids[i] * F + f
+        const len = src.offsets[s + 1] - src.offsets[s]
+        offsets[i * F + f + 1] = offsets[i * F + f] + len
+        present[i * F + f] = len > 0 ? 1 : 0
+      }
+    const hashes = new BigUint64Array(offsets[n])
+    const kinds = new Uint8Array(offsets[n])
+    for (let i = 0; i < ids.length; i++)
+      for (let f = 0; f < F; f++) {
+        const s = ids[i] * F + f
+        const a = src.offsets[s]
+        const b = src.offsets[s + 1]
+        hashes.set(src.hashes.subarray(a, b), offsets[i * F + f])
+        kinds.set(src.kinds.subarray(a, b), offsets[i * F + f])
+      }
+    return { features: { count: n, offsets, hashes, kinds, seed: src.seed }, present }
+  }
+}

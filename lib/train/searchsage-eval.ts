@@ -1,0 +1,130 @@
+/**
+ * Evaluation of an OmniSearchSage model on a commit log's test commits (after the time gap):
+ * {@link pairRecall} per task against the whole catalog and against the positive + 1,000 random
+ * entities, by inner product of L2-normalised embeddings; the frozen task against the frozen
+ * vectors themselves (the index that existed before training).
+ */
+import { callNative } from '../errors.js'
+import type { CommitSearchData, TaskPairs } from '../data/commit-search.js'
+import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
+import { binding } from '../native/binding.js'
+import { FieldFeatures } from '../search/field-features.js'
+import { normalizeRows, type TextTower } from '../search/towers.js'
+import { fileFieldTexts, type SearchSageModel } from './searchsage.js'
+
+/** Normalised outputs of a tower for items `ids` of `texts`, in chunks (eval: no backward). */
+export function embedItems(tower: TextTower, texts: FieldFeatures, ids: ArrayLike<number>, chunk = 1024): Float32Array {
+  const D = tower.outputDim
+  const out = new Float32Array(ids.length * D)
+  for (let a = 0; a < ids.length; a += chunk) {
+    const part = Int32Array.from({ length: Math.min(chunk, ids.length - a) }, (_, i) => ids[a + i])
+    out.set(tower.forward(texts.gather(part), part.length), a * D)
+  }
+  return normalizeRows(out, ids.length, D)
+}
+
+/** Pair recall of queries (normalised [P, D]) against entities (normalised [N, D]) by inner product. */
+export function recallByDot(
+  queries: Float32Array,
+  entities: Float32Array,
+  dim: number,
+  positive: Int32Array,
+  options: { popularity?: ArrayLike<number>; seed?: number } = {},
+): PairRecall {
+  const n = entities.length / dim
+  const chunk = 256
+  let from = -1
+  const block = new Float32Array(chunk * n)
+  return pairRecall(
+    {
+      entities: n,
+      positive,
+      score: (p, out) => {
+        if (from < 0 || p < from || p >= from + chunk) {
+          from = p - (p % chunk)
+          const rows = Math.min(chunk, positive.length - from)
+          const x = queries.subarray(from * dim, (from + rows) * dim)
+          callNative(() =>
+            binding().nnLinearForward({
+              x,
+              w: entities,
+              y: block.subarray(0, rows * n),
+              batch: rows,
+              inFeatures: dim,
+              outFeatures: n,
+            }),
+          )
+        }
+        out.set(block.subarray((p - from) * n, (p - from + 1) * n))
+      },
+    },
+    { popularity: options.popularity, seed: options.seed },
+  )
+}
+
+/** L2-normalised query embeddings of texts (what a service searches an index with). */
+export function embedQueries(model: SearchSageModel, texts: readonly string[]): Float32Array {
+  const feats = new FieldFeatures(model.query.bag, [texts])
+  return embedItems(
+    model.query,
+    feats,
+    Int32Array.from(texts, (_, i) => i),
+  )
+}
+
+/** Test metrics of a model: per task, whole catalog and positive + 1,000 random. */
+export function evaluateSearchSage(model: SearchSageModel, data: CommitSearchData, maxSubjects = 64) {
+  const D = model.query.outputDim
+  const testQueries = (t: TaskPairs) => {
+    const distinct = [...new Set(t.queries)]
+    const at = new Map(distinct.map((q, i) => [q, i]))
+    const feats = new FieldFeatures(model.query.bag, [distinct])
+    const emb = embedItems(
+      model.query,
+      feats,
+      Int32Array.from(distinct, (_, i) => i),
+    )
+    const out = new Float32Array(t.queries.length * D)
+    t.queries.forEach((q, i) => {
+      const r = at.get(q) as number
+      out.set(emb.subarray(r * D, r * D + D), i * D)
+    })
+    return out
+  }
+  const files = data.files
+  const fileFeats = new FieldFeatures(model.entity.bag, fileFieldTexts(data, model.fields, maxSubjects))
+  const fileEmb = embedItems(
+    model.entity,
+    fileFeats,
+    Int32Array.from(files.ids, (_, i) => i),
+  )
+  const file = recallByDot(testQueries(data.test.file), fileEmb, D, data.test.file.entity, {
+    popularity: byPopularity(files.popularity),
+  })
+  const subjectFeats = new FieldFeatures(model.query.bag, [data.subjects.ids])
+  const subjectEmb = embedItems(
+    model.query,
+    subjectFeats,
+    Int32Array.from(data.subjects.ids, (_, i) => i),
+  )
+  const query = recallByDot(testQueries(data.test.query), subjectEmb, D, data.test.query.entity)
+  let frozen: PairRecall | undefined
+  if (model.frozen) {
+    // Test file pairs whose file has a frozen vector, against the frozen catalog (normalised).
+    const { vectors, has } = model.frozen
+    const catalog = Int32Array.from(has.keys()).filter((e) => has[e])
+    const at = new Int32Array(has.length).fill(-1)
+    catalog.forEach((e, i) => {
+      at[e] = i
+    })
+    const keep = Int32Array.from(data.test.file.entity.keys()).filter((i) => has[data.test.file.entity[i]])
+    const pairs: TaskPairs = {
+      queries: Array.from(keep, (i) => data.test.file.queries[i]),
+      entity: Int32Array.from(keep, (i) => at[data.test.file.entity[i]]),
+    }
+    const emb = new Float32Array(catalog.length * D)
+    catalog.forEach((e, i) => emb.set(vectors.subarray(e * D, e * D + D), i * D))
+    frozen = recallByDot(testQueries(pairs), normalizeRows(emb, catalog.length, D), D, pairs.entity)
+  }
+  return { file, query, frozen }
+}
