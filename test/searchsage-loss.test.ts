@@ -52,6 +52,7 @@ function reference(
   prefixes: number[],
   theta: number,
   cap: number,
+  mask?: Uint8Array,
 ): number {
   const s = Math.min(Math.exp(theta), cap)
   let loss = 0
@@ -65,7 +66,7 @@ function reference(
       const zs: number[] = []
       let pos = 0
       for (let j = 0; j < M; j++) {
-        if (j !== r && ids[j] === ids[r]) continue
+        if (j !== r && (ids[j] === ids[r] || mask?.[r * M + j] === 1)) continue
         let dot = 0
         for (let k = 0; k < m; k++) dot += q[r * D + k] * c[j * D + k]
         if (j === r) pos = zs.length
@@ -86,6 +87,7 @@ t.test('sampled softmax: loss and gradients against a float64 reference', async 
     { B: 5, M: 12, D: 8, prefixes: [2, 4, 8], logQ: true, dup: true },
     { B: 1, M: 1, D: 3, prefixes: undefined, logQ: false, dup: false },
     { B: 6, M: 6, D: 7, prefixes: [3, 7], logQ: true, dup: true },
+    { B: 5, M: 11, D: 6, prefixes: [6], logQ: true, dup: false, masked: true },
   ]
   for (const cs of cases) {
     const { B, M, D } = cs
@@ -97,14 +99,19 @@ t.test('sampled softmax: loss and gradients against a float64 reference', async 
       ids[M - 1] = ids[2] // a random negative that is query 2's positive
     }
     const logQ = cs.logQ ? Float32Array.from({ length: M }, () => Math.log(0.01 + rng.next())) : undefined
+    // A pair mask: some candidates are known positives of some queries (never a query's own).
+    const mask =
+      'masked' in cs
+        ? Uint8Array.from({ length: B * M }, (_, i) => (i % M !== Math.floor(i / M) && i % 3 === 0 ? 1 : 0))
+        : undefined
     const loss = new SampledSoftmaxLoss(D, { prefixes: cs.prefixes, initialTemperature: 0.5 })
     const prefixes = cs.prefixes ?? [D]
     const theta = loss.logScale.data[0]
     const ref = (qq: Float64Array, cc: Float64Array, th = theta) =>
-      reference(qq, cc, B, M, D, ids, logQ ? Float64Array.from(logQ) : undefined, prefixes, th, 100)
+      reference(qq, cc, B, M, D, ids, logQ ? Float64Array.from(logQ) : undefined, prefixes, th, 100, mask)
     const q64 = Float64Array.from(q)
     const c64 = Float64Array.from(c)
-    const out = loss.step(q, c, B, M, ids, logQ)
+    const out = loss.step(q, c, B, M, ids, logQ, mask)
     const want = ref(q64, c64)
     const name = `B ${B} M ${M} D ${D} prefixes ${prefixes}`
     t.ok(Math.abs(out.loss - want) < 1e-5 * Math.max(1, Math.abs(want)), `${name}: loss ${out.loss} vs ${want}`)
@@ -161,6 +168,12 @@ t.test('sampled softmax: the capped scale stops its gradient; logQ helper; bad i
   throwsCode(t, () => loss.step(q, c, 2, 1, [0]), ErrorCodes.INVALID_ARGUMENT, 'fewer candidates than queries')
   throwsCode(t, () => loss.step(q, c, 2, 3, [0, 1]), ErrorCodes.DIM_MISMATCH, 'ids too short')
   throwsCode(t, () => loss.step(q, c, 2, 3, [0, 1, 2], new Float32Array(2)), ErrorCodes.DIM_MISMATCH, 'logQ too short')
+  throwsCode(
+    t,
+    () => loss.step(q, c, 2, 3, [0, 1, 2], undefined, new Uint8Array(5)),
+    ErrorCodes.DIM_MISMATCH,
+    'mask too short',
+  )
   throwsCode(
     t,
     () => loss.step(Float64Array.from(q) as unknown as Float32Array, c, 2, 3, [0, 1, 2]),
