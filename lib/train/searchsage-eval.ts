@@ -63,7 +63,7 @@ export function recallByDot(
 }
 
 /** L2-normalised query embeddings of texts (what a service searches an index with). */
-export function embedQueries(model: SearchSageModel, texts: readonly string[]): Float32Array {
+export function embedQueries(model: { query: TextTower }, texts: readonly string[]): Float32Array {
   const feats = new FieldFeatures(model.query.bag, [texts])
   return embedItems(
     model.query,

@@ -10,7 +10,7 @@ import { root, simsage } from '../fixtures/cli.js'
 t.test('CLI: every command family is registered', async (t) => {
   const help = simsage(['--help'])
   t.equal(help.status, 0, help.stderr)
-  for (const cmd of ['info', 'bench', 'experiment', 'train', 'eval', 'export'])
+  for (const cmd of ['info', 'bench', 'experiment', 'train', 'eval', 'export', 'serve', 'embed'])
     t.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'), `${cmd} listed`)
   const version = simsage(['--version'])
   t.equal(version.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, '--version')
