@@ -11,7 +11,8 @@
  * the same users in the same order, so the batches are the same.
  */
 import { Random } from '../random.js'
-import type { InteractionLog, UserHistory } from './sessions.js'
+import type { SessionArrays } from './session-group.js'
+import type { UserHistory } from './sessions.js'
 
 /** One user handed to the queues: its actions and session offsets, with its place in the whole log. */
 export interface QueuedUser extends UserHistory {
@@ -33,13 +34,27 @@ export interface UserReader {
   readonly peakBytes?: number
 }
 
-/** A reader over a log already in memory (views into its arrays; nothing is copied). */
-export function logReader(log: InteractionLog, partitionUsers = Number.POSITIVE_INFINITY): UserReader {
+/**
+ * A reader over a log already in memory (an `InteractionLog`, or its CSR arrays handed to a
+ * worker): views into its arrays, nothing copied.
+ */
+export function logReader(
+  log: SessionArrays & { readonly numUsers: number },
+  partitionUsers = Number.POSITIVE_INFINITY,
+): UserReader {
   return {
     numUsers: log.numUsers,
     partitionUsers,
     *partition(_p: number, users: Int32Array): Iterable<QueuedUser> {
-      for (const u of users) yield { ...log.user(u), user: u, offset: log.userOffsets[u] }
+      for (const u of users) {
+        const a = log.userOffsets[u]
+        const s0 = log.userSessions[u]
+        const s1 = log.userSessions[u + 1]
+        const sessionStart = new Int32Array(s1 - s0 + 1)
+        for (let s = s0; s <= s1; s++) sessionStart[s - s0] = log.sessionOffsets[s] - a
+        const b = log.userOffsets[u + 1]
+        yield { item: log.item.subarray(a, b), time: log.time.subarray(a, b), sessionStart, user: u, offset: a }
+      }
     },
   }
 }
