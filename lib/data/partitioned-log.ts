@@ -25,7 +25,7 @@ import { ErrorCodes, SimsageError } from '../errors.js'
 import { checkPath } from '../io/fs.js'
 import { describe } from '../validate.js'
 import { checkLoadOptions, type LoadInteractionsOptions, readInteractionRows, SessionKeys } from './interaction-csv.js'
-import { Grow, groupByGap, groupBySessionColumn, type SessionArrays } from './session-group.js'
+import { groupByGap, groupBySessionColumn, type SessionArrays } from './session-group.js'
 import type { QueuedUser, UserReader } from './user-order.js'
 
 /** Options of {@link spillInteractions}. */

@@ -18,7 +18,6 @@
  * `maxUserSessions`, a heavy user is queued as several segments, each starting with `carry` 0.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import { Random } from '../random.js'
 import { describe } from '../validate.js'
 import { InteractionLog } from './sessions.js'
 import { epochUsers, logReader, type QueuedUser, type UserReader } from './user-order.js'

@@ -44,9 +44,7 @@ const port = parentPort
 if (port) {
   const { source, depth } = workerData as { source: BatchSource; depth: number }
   const reader: UserReader =
-    source.kind === 'arrays'
-      ? logReader(source.arrays, source.partitionUsers)
-      : PartitionedLog.attach(source.spill)
+    source.kind === 'arrays' ? logReader(source.arrays, source.partitionUsers) : PartitionedLog.attach(source.spill)
   const free: SessionBatch[] = []
   let out = 0
   let stop = false
@@ -62,7 +60,13 @@ if (port) {
       if (dst === src || dst.length !== src.length) o[f] = src.slice() as never
       else dst.set(src as never)
     }
-    return Object.assign(c, { queues: b.queues, steps: b.steps, maxLength: b.maxLength, actions: b.actions, index: b.index })
+    return Object.assign(c, {
+      queues: b.queues,
+      steps: b.steps,
+      maxLength: b.maxLength,
+      actions: b.actions,
+      index: b.index,
+    })
   }
 
   const run = async (m: Extract<Msg, { type: 'epoch' }>) => {
