@@ -168,6 +168,12 @@ t.test('bad options, bad rows, closed spills', async (t) => {
   )
   attached.close()
   t.ok(existsSync(files), 'an attached reader leaves the files')
+  throwsCode(
+    t,
+    () => new SessionBatches(spill, Int32Array.of(0), { queues: 1, sessionSteps: 1, maxLength: 1, partitionUsers: 4 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'another partition size than the spill’s',
+  )
   spill.close()
   t.notOk(existsSync(files), 'close removes the spill')
   throwsCode(t, () => spill.read(0), ErrorCodes.DISPOSED, 'read after close')

@@ -54,7 +54,7 @@ export interface SessionBatchesOptions {
   /**
    * Users per partition when reading an `InteractionLog` (default: one partition): the epoch order
    * is then the one a `PartitionedLog` with this partition size gives (see `user-order.ts`). A
-   * `UserReader` brings its own partition size.
+   * `UserReader` brings its own partition size (a different value here is INVALID_ARGUMENT).
    */
   partitionUsers?: number
 }
@@ -177,6 +177,12 @@ export class SessionBatches implements Iterable<SessionBatch> {
     }
     const pu = opts.partitionUsers ?? Number.POSITIVE_INFINITY
     if (pu !== Number.POSITIVE_INFINITY) positiveInt(pu, 'partitionUsers')
+    if (!(log instanceof InteractionLog) && opts.partitionUsers !== undefined && pu !== log.partitionUsers) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `partitionUsers ${pu} differs from the reader's partition size ${log.partitionUsers}`,
+      )
+    }
     this.#reader = log instanceof InteractionLog ? logReader(log, pu) : log
     this.#users = users
     this.#B = positiveInt(opts.queues, 'queues')
