@@ -4,7 +4,7 @@
 // a partition read holds a bounded share of the log; bad options, bad rows and closed spills are
 // coded errors, and the spill files go away.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 
@@ -174,6 +174,9 @@ t.test('bad options, bad rows, closed spills', async (t) => {
     ErrorCodes.INVALID_ARGUMENT,
     'another partition size than the spill’s',
   )
+  const part0 = join(files, 'part-0.bin')
+  truncateSync(part0, statSync(part0).size - 3)
+  throwsCode(t, () => spill.read(0), ErrorCodes.CORRUPT_FILE, 'a truncated spill file')
   spill.close()
   t.notOk(existsSync(files), 'close removes the spill')
   throwsCode(t, () => spill.read(0), ErrorCodes.DISPOSED, 'read after close')

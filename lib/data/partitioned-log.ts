@@ -17,7 +17,7 @@
  * partition's rows and CSR arrays while it is read. A partition holds `partitionUsers` users,
  * whatever their action counts: a few very heavy users make a big one.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -83,6 +83,43 @@ class SpillWriter {
     if (this.len > 0) appendFileSync(this.path, this.buf.subarray(0, this.len))
     this.len = 0
     this.buf = Buffer.allocUnsafe(4096)
+  }
+}
+
+/** A spill file read forward in chunks of up to 64 KiB (a record longer than a chunk grows it). */
+class SpillChunks {
+  buf = Buffer.allocUnsafe(0)
+  /** Read position in `buf`, and the end of the bytes read into it. */
+  at = 0
+  end = 0
+  readonly #fd: number | undefined
+  constructor(path: string | undefined) {
+    this.#fd = path === undefined ? undefined : openSync(path, 'r')
+    if (this.#fd !== undefined) this.buf = Buffer.allocUnsafe(Math.max(64, Math.min(1 << 16, fstatSync(this.#fd).size)))
+  }
+  /** Bytes of the chunk buffer. */
+  get size(): number {
+    return this.buf.byteLength
+  }
+  /** The buffer with at least `k` bytes from `at` (a truncated spill is ERR_SIMSAGE_CORRUPT_FILE). */
+  need(k: number): Buffer {
+    if (this.end - this.at >= k) return this.buf
+    if (k > this.buf.length) {
+      const next = Buffer.allocUnsafe(k)
+      this.buf.copy(next, 0, this.at, this.end)
+      this.buf = next
+    } else this.buf.copy(this.buf, 0, this.at, this.end)
+    this.end -= this.at
+    this.at = 0
+    while (this.end < k) {
+      const got = this.#fd === undefined ? 0 : readSync(this.#fd, this.buf, this.end, this.buf.length - this.end, null)
+      if (got === 0) throw new SimsageError(ErrorCodes.CORRUPT_FILE, 'a spill file ends inside a record')
+      this.end += got
+    }
+    return this.buf
+  }
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd)
   }
 }
 
@@ -209,7 +246,7 @@ export class PartitionedLog implements UserReader {
   get partitions(): number {
     return this.#d.rows.length
   }
-  /** Peak bytes held by one partition read (file bytes + rows + CSR), since open. */
+  /** Peak bytes held by one partition read (read chunk + rows + CSR arrays), since open. */
   get peakBytes(): number {
     return this.#peak
   }
@@ -218,7 +255,10 @@ export class PartitionedLog implements UserReader {
     this.#peak = 0
   }
 
-  /** Partition `p` read from its spill file and grouped as the whole log groups it. */
+  /**
+   * Partition `p` read from its spill file (64 KiB at a time) and grouped as the whole log groups
+   * it. Held at the peak: the chunk, the rows (20 bytes each) and the CSR arrays.
+   */
   read(p: number): LogPartition {
     if (this.#closed) throw new SimsageError(ErrorCodes.DISPOSED, 'the partitioned log is closed')
     const d = this.#d
@@ -226,25 +266,33 @@ export class PartitionedLog implements UserReader {
     const firstUser = p * N
     const numUsers = Math.max(0, Math.min(N, d.numUsers - firstUser))
     const n = d.rows[p] ?? 0
-    const buf = n > 0 ? readFileSync(join(d.dir, `part-${p}.bin`)) : Buffer.alloc(0)
     const rowUser = new Int32Array(n)
     const rowItem = new Int32Array(n)
     const rowTime = new Float64Array(n)
     const rowSession = new Int32Array(d.sessionColumn ? n : 0)
     const keys = new SessionKeys(d.source)
-    let o = 0
-    for (let r = 0; r < n; r++) {
-      const u = buf.readUInt32LE(o)
-      rowUser[r] = u
-      rowItem[r] = buf.readUInt32LE(o + 4)
-      rowTime[r] = buf.readDoubleLE(o + 8)
-      const line = buf.readUInt32LE(o + 16)
-      const len = buf.readUInt32LE(o + 20)
-      if (d.sessionColumn) {
-        const sid = buf.toString('utf8', o + FIXED, o + FIXED + len)
-        rowSession[r] = keys.session(u, sid, rowTime[r], line, this.users[firstUser + u] ?? `#${firstUser + u}`)
+    const chunk = new SpillChunks(n > 0 ? join(d.dir, `part-${p}.bin`) : undefined)
+    try {
+      for (let r = 0; r < n; r++) {
+        const buf = chunk.need(FIXED)
+        let o = chunk.at
+        const u = buf.readUInt32LE(o)
+        rowUser[r] = u
+        rowItem[r] = buf.readUInt32LE(o + 4)
+        rowTime[r] = buf.readDoubleLE(o + 8)
+        const line = buf.readUInt32LE(o + 16)
+        const len = buf.readUInt32LE(o + 20)
+        chunk.at += FIXED
+        if (len > 0) {
+          const b = chunk.need(len)
+          o = chunk.at
+          const sid = b.toString('utf8', o, o + len)
+          rowSession[r] = keys.session(u, sid, rowTime[r], line, this.users[firstUser + u] ?? `#${firstUser + u}`)
+          chunk.at += len
+        }
       }
-      o += FIXED + len
+    } finally {
+      chunk.close()
     }
     const grouped = { numUsers, rowUser, rowItem, rowTime }
     const csr = d.sessionColumn
@@ -256,7 +304,7 @@ export class PartitionedLog implements UserReader {
       csr.sessionOffsets.byteLength +
       csr.item.byteLength +
       csr.time.byteLength
-    this.#peak = Math.max(this.#peak, buf.byteLength + n * 20 + bytes)
+    this.#peak = Math.max(this.#peak, chunk.size + n * 20 + bytes)
     return { ...csr, firstUser, firstAction: this.#firstAction[p], bytes }
   }
 
