@@ -9,7 +9,7 @@
  * Two log sizes (`--users` and three times as many): the whole-log RSS grows with the file, the
  * partitioned one should not (beyond the id tables).
  *
- *   node --import tsx bench/hiertcn-data.ts [--users 30000] [--partition-users 2000]
+ *   npx tsc -p tsconfig.json && node dist/bench/hiertcn-data.js [--users 30000] [--partition-users 2000]
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -17,10 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { spillInteractions } from '../lib/data/partitioned-log.js'
-import { SessionBatches } from '../lib/data/session-batches.js'
-import { loadInteractions } from '../lib/data/sessions.js'
-import { Random } from '../lib/random.js'
+import { loadInteractions, SessionBatches, spillInteractions } from 'simsage'
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -29,7 +26,13 @@ const arg = (name: string, def: number) => {
 
 /** A log of `users` users (1-60 actions, a heavy user every 500th) over 20,000 items, time-interleaved. */
 function writeLog(path: string, users: number): number {
-  const rng = new Random(1)
+  // A 32-bit LCG (Numerical Recipes): reproducible logs without simsage internals.
+  let state = 1
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+  const rng = { next, int: (n: number) => Math.floor(next() * n) }
   const rows: [number, string][] = []
   for (let u = 0; u < users; u++) {
     const n = u % 500 === 0 ? 2000 : 1 + rng.int(60)
