@@ -82,6 +82,7 @@ export {
   type HierTCNRow,
 } from './train/hiertcn.js'
 export { itemIndex, loadHierTCN, saveHierTCN } from './train/hiertcn-checkpoint.js'
+export { BatchPrefetcher } from './train/hiertcn-prefetch.js'
 
 // ONNX: export (opset 17) and onnxruntime-node encoders.
 export * from './onnx/index.js'

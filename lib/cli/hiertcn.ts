@@ -69,6 +69,12 @@ function common(cmd: Command): Command {
     .option('--negatives <n>', 'sampled negatives per batch (sampled, hinge)', integerOption(1), 512)
     .option('--lr <x>', 'Adam learning rate (HierTCN, TCN-only)', numberOption(0, true), 0.01)
     .option('--gru-lr <x>', 'Adam learning rate of the GRU-only model', numberOption(0, true), 0.002)
+    .option('--no-prefetch', 'build each training batch between steps instead of in a worker during the previous step')
+    .option(
+      '--partition-users <n>',
+      'read the training users from a spill of the CSV, this many users per partition (bounds the generator memory)',
+      integerOption(1),
+    )
 }
 
 function options(o: Opts) {
@@ -101,6 +107,8 @@ function options(o: Opts) {
     negatives: o.negatives as number,
     lr: o.lr as number,
     gruLr: o.gruLr as number,
+    prefetch: o.prefetch !== false,
+    partitionUsers: o.partitionUsers as number | undefined,
   }
 }
 

@@ -4,8 +4,9 @@
  * (counted in session pieces) whenever a queue holds fewer than S pieces; each batch takes S session
  * steps, one session piece per queue per step, padded to L actions. The recurrent user state lives
  * in the model, one per slot, carried from batch to batch; `carry` says when a new user starts in a
- * slot (reset). Users are taken from the list lazily, so only the queued users' actions and the
- * batch arrays are live: memory stays flat however long the histories are.
+ * slot (reset). Users are taken lazily, partition by partition (`user-order.ts`): from an in-memory
+ * `InteractionLog`, or from a `PartitionedLog` that holds one partition of users in memory at a
+ * time, so only that partition, the queued users' actions and the batch arrays are live.
  *
  * Pieces: a session longer than L actions is cut into consecutive pieces of at most L actions; each
  * piece is its own session step. The first piece of a session starts with the START token; a later
@@ -17,9 +18,9 @@
  * `maxUserSessions`, a heavy user is queued as several segments, each starting with `carry` 0.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import { Random } from '../random.js'
 import { describe } from '../validate.js'
-import type { InteractionLog } from './sessions.js'
+import { InteractionLog } from './sessions.js'
+import { epochUsers, logReader, type QueuedUser, type UserReader } from './user-order.js'
 
 /** `input` value at position 0 of a session's first piece. */
 export const SESSION_START = -2
@@ -50,6 +51,12 @@ export interface SessionBatchesOptions {
    * user's long-range state for throughput.
    */
   maxUserSessions?: number
+  /**
+   * Users per partition when reading an `InteractionLog` (default: one partition): the epoch order
+   * is then the one a `PartitionedLog` with this partition size gives (see `user-order.ts`). A
+   * `UserReader` brings its own partition size (a different value here is INVALID_ARGUMENT).
+   */
+  partitionUsers?: number
 }
 
 /**
@@ -77,7 +84,7 @@ export interface SessionBatch {
   readonly gap: Float32Array
   /** [B, S] user index, or -1 on a padding step. */
   readonly user: Int32Array
-  /** [B, S] global action index (into the log's arrays) of the piece's first action, or -1 on padding. */
+  /** [B, S] action index (in the whole log's user-major order) of the piece's first action, or -1 on padding. */
   readonly offset: Int32Array
   /** [B, S] piece number within its session (0 = the session's start), -1 on padding. */
   readonly piece: Int32Array
@@ -124,20 +131,19 @@ function makeBatch(B: number, S: number, L: number): SessionBatch {
   }
 }
 
-/** Pieces of at most L actions in sessions [s0, s1). */
-function piecesOf(log: InteractionLog, s0: number, s1: number, L: number): number {
+/** Pieces of at most L actions in sessions [s0, s1) of a user. */
+function piecesOf(start: Int32Array, s0: number, s1: number, L: number): number {
   let n = 0
-  for (let s = s0; s < s1; s++) n += Math.ceil((log.sessionOffsets[s + 1] - log.sessionOffsets[s]) / L)
+  for (let s = s0; s < s1; s++) n += Math.ceil((start[s + 1] - start[s]) / L)
   return n
 }
 
 /** Bytes a queued segment holds: Int32 item + Float64 time per action, Int32 offset per session. */
-const segmentBytes = (log: InteractionLog, s0: number, s1: number) =>
-  (log.sessionOffsets[s1] - log.sessionOffsets[s0]) * 12 + (s1 - s0 + 1) * 4
+const segmentBytes = (start: Int32Array, s0: number, s1: number) => (start[s1] - start[s0]) * 12 + (s1 - s0 + 1) * 4
 
 /** The queue generator; iterate it once per epoch (see the module comment). */
 export class SessionBatches implements Iterable<SessionBatch> {
-  readonly #log: InteractionLog
+  readonly #reader: UserReader
   readonly #users: Int32Array
   readonly #B: number
   readonly #S: number
@@ -150,7 +156,11 @@ export class SessionBatches implements Iterable<SessionBatch> {
   #epoch = 0
   #peakQueued = 0
 
-  constructor(log: InteractionLog, users: Int32Array, opts: SessionBatchesOptions) {
+  /**
+   * @param log the whole log in memory, or a {@link UserReader} (a `PartitionedLog`)
+   * @param users user indices to queue (e.g. a split's training users)
+   */
+  constructor(log: InteractionLog | UserReader, users: Int32Array, opts: SessionBatchesOptions) {
     if (!(users instanceof Int32Array)) {
       throw new SimsageError(ErrorCodes.INVALID_TYPE, `users must be an Int32Array, got ${describe(users)}`)
     }
@@ -165,7 +175,15 @@ export class SessionBatches implements Iterable<SessionBatch> {
     if (opts === null || typeof opts !== 'object') {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `options must be an object, got ${describe(opts)}`)
     }
-    this.#log = log
+    const pu = opts.partitionUsers ?? Number.POSITIVE_INFINITY
+    if (pu !== Number.POSITIVE_INFINITY) positiveInt(pu, 'partitionUsers')
+    if (!(log instanceof InteractionLog) && opts.partitionUsers !== undefined && pu !== log.partitionUsers) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `partitionUsers ${pu} differs from the reader's partition size ${log.partitionUsers}`,
+      )
+    }
+    this.#reader = log instanceof InteractionLog ? logReader(log, pu) : log
     this.#users = users
     this.#B = positiveInt(opts.queues, 'queues')
     this.#S = positiveInt(opts.sessionSteps, 'sessionSteps')
@@ -200,35 +218,38 @@ export class SessionBatches implements Iterable<SessionBatch> {
     return this.batchBytes + this.#peakQueued
   }
 
+  /** Peak bytes of the reader's loaded partitions (0 for a log in memory, which holds it all). */
+  get partitionBytes(): number {
+    return this.#reader.peakBytes ?? 0
+  }
+
   /** The next epoch's batches (epoch numbers count up from 0 with each iteration). */
   [Symbol.iterator](): Iterator<SessionBatch> {
     return this.epoch(this.#epoch++)
   }
 
-  /** The batches of epoch `e` (the user order depends on seed and e only). */
+  /** The batches of epoch `e` (the user order depends on seed, e and the partition size only). */
   *epoch(e: number): Generator<SessionBatch> {
-    const log = this.#log
     const B = this.#B,
       S = this.#S,
       L = this.#L
-    const order = Int32Array.from(this.#users)
-    if (this.#shuffle) new Random((this.#seed * 0x9e3779b1 + e * 0x85ebca6b) | 0).shuffle(order)
+    const source = epochUsers(this.#reader, this.#users, this.#seed, e, this.#shuffle)
     const batches = Array.from({ length: this.#buffers }, () => makeBatch(B, S, L))
     // Per slot: FIFO of queued segments (user, first session, end session), the current user,
-    // session, segment end and action offset, pieces left.
-    const queue: number[][] = Array.from({ length: B }, () => [])
+    // session, segment end and action (relative to the user's first), pieces left.
+    const queue: { rec: QueuedUser; s0: number; s1: number }[][] = Array.from({ length: B }, () => [])
     const head = new Int32Array(B)
-    const cur = new Int32Array(B).fill(-1)
+    const cur: (QueuedUser | undefined)[] = new Array(B).fill(undefined)
     const sess = new Int32Array(B)
     const segStart = new Int32Array(B)
     const segEnd = new Int32Array(B)
     const M = this.#maxUserSessions
-    // Segments of the user being queued: the next one's first session, or -1.
+    // The user being queued and its next segment's first session, or -1.
     let nextSeg = -1
-    let segUser = -1
+    let segUser: QueuedUser | undefined
+    let more = true
     const at = new Int32Array(B)
     const rem = new Float64Array(B)
-    let next = 0
     let queued = 0
     for (let index = 0; ; index++) {
       // Refill: while a queue is short of S pieces, the next user (or user segment) goes whole to
@@ -236,20 +257,25 @@ export class SessionBatches implements Iterable<SessionBatch> {
       for (;;) {
         let b0 = 0
         for (let b = 1; b < B; b++) if (rem[b] < rem[b0]) b0 = b
-        if (rem[b0] >= S || (nextSeg < 0 && next >= order.length)) break
+        if (rem[b0] >= S || (nextSeg < 0 && !more)) break
         if (nextSeg < 0) {
-          const u = order[next++]
-          if (log.actionsOf(u) < this.#minActions) continue
-          segUser = u
-          nextSeg = log.userSessions[u]
+          const r = source.next()
+          if (r.done) {
+            more = false
+            break
+          }
+          if (r.value.item.length < this.#minActions) continue
+          segUser = r.value
+          nextSeg = 0
         }
+        const rec = segUser as QueuedUser
         const s0 = nextSeg
-        const end = log.userSessions[segUser + 1]
+        const end = rec.sessionStart.length - 1
         const s1 = end - s0 > M ? s0 + M : end
         nextSeg = s1 === end ? -1 : s1
-        queue[b0].push(segUser, s0, s1)
-        rem[b0] += piecesOf(log, s0, s1, L)
-        queued += segmentBytes(log, s0, s1)
+        queue[b0].push({ rec, s0, s1 })
+        rem[b0] += piecesOf(rec.sessionStart, s0, s1, L)
+        queued += segmentBytes(rec.sessionStart, s0, s1)
       }
       if (queued > this.#peakQueued) this.#peakQueued = queued
       const batch = batches[index % this.#buffers]
@@ -261,22 +287,22 @@ export class SessionBatches implements Iterable<SessionBatch> {
           const j = b * S + s
           const base = j * L
           let newUser = false
-          if (cur[b] < 0 && head[b] < queue[b].length) {
+          if (cur[b] === undefined && head[b] < queue[b].length) {
             const q = queue[b]
-            cur[b] = q[head[b]]
-            sess[b] = q[head[b] + 1]
-            segStart[b] = sess[b]
-            segEnd[b] = q[head[b] + 2]
-            head[b] += 3
-            if (head[b] > 192 && head[b] * 2 > q.length) {
+            const seg = q[head[b]++]
+            cur[b] = seg.rec
+            sess[b] = seg.s0
+            segStart[b] = seg.s0
+            segEnd[b] = seg.s1
+            if (head[b] > 64 && head[b] * 2 > q.length) {
               q.splice(0, head[b])
               head[b] = 0
             }
-            at[b] = log.sessionOffsets[sess[b]]
+            at[b] = seg.rec.sessionStart[seg.s0]
             newUser = true
           }
-          const u = cur[b]
-          if (u < 0) {
+          const rec = cur[b]
+          if (rec === undefined) {
             batch.length[j] = 0
             batch.carry[j] = 1
             batch.gap[j] = 0
@@ -290,37 +316,37 @@ export class SessionBatches implements Iterable<SessionBatch> {
             continue
           }
           filled = true
+          const item = rec.item
           const a = at[b]
-          const sStart = log.sessionOffsets[sess[b]]
-          const sEnd = log.sessionOffsets[sess[b] + 1]
+          const sStart = rec.sessionStart[sess[b]]
+          const sEnd = rec.sessionStart[sess[b] + 1]
           const len = Math.min(L, sEnd - a)
-          const first = log.userOffsets[u]
           for (let p = 0; p < len; p++) {
-            const it = log.item[a + p]
+            const it = item[a + p]
             batch.items[base + p] = it
-            batch.target[base + p] = a + p === first ? PAD : it
-            batch.input[base + p] = p === 0 && a === sStart ? SESSION_START : log.item[a + p - 1]
+            batch.target[base + p] = a + p === 0 ? PAD : it
+            batch.input[base + p] = p === 0 && a === sStart ? SESSION_START : item[a + p - 1]
           }
-          actions += a === first ? len - 1 : len
+          actions += a === 0 ? len - 1 : len
           batch.input.fill(PAD, base + len, base + L)
           batch.target.fill(PAD, base + len, base + L)
           batch.items.fill(PAD, base + len, base + L)
           batch.length[j] = len
           batch.carry[j] = newUser ? 0 : 1
-          batch.gap[j] = a === first ? 0 : log.time[a] - log.time[a - 1]
-          batch.user[j] = u
+          batch.gap[j] = a === 0 ? 0 : rec.time[a] - rec.time[a - 1]
+          batch.user[j] = rec.user
           batch.piece[j] = (a - sStart) / L
-          batch.offset[j] = a
+          batch.offset[j] = rec.offset + a
           batch.sessionEnd[j] = a + len === sEnd ? 1 : 0
           rem[b]--
           at[b] = a + len
           if (a + len === sEnd) {
             sess[b]++
             if (sess[b] === segEnd[b]) {
-              cur[b] = -1
-              queued -= segmentBytes(log, segStart[b], segEnd[b])
+              cur[b] = undefined
+              queued -= segmentBytes(rec.sessionStart, segStart[b], segEnd[b])
             } else {
-              at[b] = log.sessionOffsets[sess[b]]
+              at[b] = rec.sessionStart[sess[b]]
             }
           }
         }

@@ -20,5 +20,13 @@ export {
   type SessionBatch,
   type SessionBatchesOptions,
 } from './session-batches.js'
+export {
+  type LogPartition,
+  PartitionedLog,
+  type SpillDescription,
+  type SpillOptions,
+  spillInteractions,
+} from './partitioned-log.js'
+export { epochPartitions, logReader, type QueuedUser, type UserReader } from './user-order.js'
 export { RankingMetrics, rankOf, type RankingResult } from '../eval/ranking.js'
 export * from '../baselines/index.js'

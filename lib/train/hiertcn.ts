@@ -9,30 +9,29 @@
  *   higher; Recall@{1,5,10,20} and MRR averaged over a user's actions, then over users.
  */
 import { ActionLanes } from '../data/action-lanes.js'
-import { SessionBatches, paddedHistoryBytes } from '../data/session-batches.js'
+import { spillInteractions } from '../data/partitioned-log.js'
+import { SessionBatches, type SessionBatchesOptions, paddedHistoryBytes } from '../data/session-batches.js'
 import { itemCounts, loadInteractions, type InteractionLog } from '../data/sessions.js'
 import { splitUsers } from '../data/split-users.js'
 import { cooccurrence, evaluateBaseline, mostPopular } from '../baselines/index.js'
-import { RankingMetrics, type RankingResult } from '../eval/ranking.js'
 import { setThreads } from '../info.js'
 import { GRU4Rec } from '../models/gru4rec.js'
-import { HierTCN, type HierTCNSpec, type Predictions } from '../models/hiertcn.js'
+import { HierTCN, type HierTCNSpec } from '../models/hiertcn.js'
 import { NextItemLoss, type NextItemLossKind } from '../models/next-item-loss.js'
 import type { Parameter } from '../nn/module.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
-import { progressSink, type ProgressSink } from './progress.js'
+import { evaluateModel, type NextItemModel, trainEpoch, trainEpochPrefetched } from './hiertcn-epoch.js'
+import { BatchPrefetcher } from './hiertcn-prefetch.js'
+import { progressSink } from './progress.js'
 
-/** A model the loop can train: batches in, predictions out. */
-export interface NextItemModel<Batch> {
-  forward(batch: Batch): Predictions
-  backward(dp: Float32Array): void
-  parameters(): Parameter[]
-  resetState(slots: number): void
-  training: boolean
-  readonly output: Parameter
-  readonly itemBias: Parameter
-}
+export {
+  type EpochFigures,
+  evaluateModel,
+  type NextItemModel,
+  trainEpoch,
+  trainEpochPrefetched,
+} from './hiertcn-epoch.js'
 
 /** Options of {@link runHierTCNExperiment}. */
 export interface HierTCNExperimentOptions {
@@ -75,6 +74,16 @@ export interface HierTCNExperimentOptions {
   models?: string[]
   progress?: boolean
   log?: (line: string) => void
+  /**
+   * Build the next training batch in a worker while the current step trains (HierTCN and TCN-only
+   * rows; default true). The same batches, so the same result; false builds them between steps.
+   */
+  prefetch?: boolean
+  /**
+   * Read the training users a partition of this many users at a time from a spill of the CSV
+   * (`spillInteractions`) instead of the log in memory; also sets the epoch order (user-order.ts).
+   */
+  partitionUsers?: number
   /** Receives the trained HierTCN (best epoch's weights) and the log, e.g. to save a checkpoint. */
   keep?: (model: HierTCN, log: InteractionLog) => Promise<void>
 }
@@ -115,6 +124,13 @@ export interface HierTCNRow {
   peak_rss_mb: number
   best_epoch?: number
   seconds_per_epoch?: number
+  /**
+   * Seconds per epoch the training thread spent getting batches: building them (sequential), or
+   * waiting for the worker that builds them during the previous step (`prefetch`).
+   */
+  batch_seconds_per_epoch?: number
+  /** Whether the training batches were prepared in a worker while the previous step trained. */
+  prefetch?: boolean
   /** Training actions (targets) per second, mean over epochs. */
   actions_per_second?: number
 }
@@ -129,7 +145,14 @@ export interface HierTCNResult {
   /** HierTCN's training actions/s over the GRU-only model's (the paper reports 2.5x). */
   throughput_ratio?: number
   /** The queue generator's data memory against padding whole user histories (bytes). */
-  data_memory?: { queue_bytes: number; padded_bytes: number; ratio: number }
+  data_memory?: {
+    queue_bytes: number
+    padded_bytes: number
+    ratio: number
+    /** With `partitionUsers`: peak bytes of one partition read, against the whole log's arrays. */
+    partition_bytes?: number
+    log_bytes?: number
+  }
 }
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d
@@ -143,55 +166,6 @@ function itemFrequency(log: InteractionLog, users: Int32Array): Float32Array {
   let n = 0
   for (const c of counts) n += c
   return Float32Array.from(counts, (c) => c / Math.max(n, 1))
-}
-
-/** Scores every prediction of every batch against all items into `metrics` (evaluation mode). */
-export function evaluateModel<B>(
-  model: NextItemModel<B>,
-  batches: Iterable<B>,
-  slots: number,
-  loss: NextItemLoss,
-): RankingResult {
-  const metrics = new RankingMetrics()
-  model.training = false
-  model.resetState(slots)
-  const v = loss.count
-  for (const b of batches) {
-    const pr = model.forward(b)
-    if (pr.rows === 0) continue
-    const scores = loss.scores(pr.p, pr.rows)
-    for (let r = 0; r < pr.rows; r++) metrics.addScores(pr.users[r], scores.subarray(r * v, r * v + v), pr.targets[r])
-  }
-  model.training = true
-  return metrics.result()
-}
-
-/** One training epoch; returns the mean loss, the trained actions and the seconds. */
-export function trainEpoch<B>(
-  model: NextItemModel<B>,
-  batches: Iterable<B>,
-  slots: number,
-  loss: NextItemLoss,
-  optimizer: Adam,
-  sink: ProgressSink,
-): { loss: number; actions: number; seconds: number } {
-  const t0 = performance.now()
-  model.training = true
-  model.resetState(slots)
-  let sum = 0
-  let actions = 0
-  for (const b of batches) {
-    const pr = model.forward(b)
-    if (pr.rows === 0) continue
-    optimizer.zeroGrad()
-    const { loss: l, dp } = loss.step(pr.p, pr.targets, pr.rows)
-    model.backward(dp)
-    optimizer.step()
-    sum += l * pr.rows
-    actions += pr.rows
-    sink.tick(sum / actions)
-  }
-  return { loss: sum / Math.max(actions, 1), actions, seconds: (performance.now() - t0) / 1000 }
 }
 
 function count(it: Iterable<unknown>): number {
@@ -212,7 +186,7 @@ function restore(params: Parameter[], snap: Float32Array[]): void {
  * Trains `model` for `epochs` with early stopping on the validation users; returns the test
  * metrics of the best epoch and the training figures.
  */
-function fitAndTest<B>(
+async function fitAndTest<B>(
   name: string,
   model: NextItemModel<B>,
   make: (users: Int32Array, train: boolean, epoch: number) => Iterable<B>,
@@ -220,7 +194,8 @@ function fitAndTest<B>(
   split: { train: Int32Array; valid: Int32Array; test: Int32Array },
   freq: Float32Array,
   o: HierTCNExperimentOptions,
-): Omit<HierTCNRow, 'model'> {
+  prefetched?: (users: Int32Array, epoch: number) => AsyncIterable<B>,
+): Promise<Omit<HierTCNRow, 'model'>> {
   const rng = new Random(o.seed * 7919 + 13)
   const loss = new NextItemLoss(model.output, model.itemBias, {
     kind: o.loss,
@@ -234,11 +209,15 @@ function fitAndTest<B>(
   let best = { epoch: 0, mrr: -1, recall10: 0 }
   let bestSnap = snapshot(params)
   let trainSeconds = 0
+  let batchSeconds = 0
   let actionsPerSecond = 0
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     sink.start(epoch, o.epochs, count(make(split.train, true, epoch)))
-    const e = trainEpoch(model, make(split.train, true, epoch), slots, loss, optimizer, sink)
+    const e = prefetched
+      ? await trainEpochPrefetched(model, prefetched(split.train, epoch), slots, loss, optimizer, sink)
+      : trainEpoch(model, make(split.train, true, epoch), slots, loss, optimizer, sink)
     trainSeconds += e.seconds
+    batchSeconds += e.batchSeconds
     actionsPerSecond += e.actions / e.seconds
     const v = evaluateModel(model, make(split.valid, false, 0), slots, loss)
     const better = v.mrr > best.mrr
@@ -248,7 +227,7 @@ function fitAndTest<B>(
     }
     sink.end(
       `${name} epoch ${epoch}/${o.epochs}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ` +
-        `${Math.round(e.actions / e.seconds)} actions/s, valid R@10 ${v.recall10.toFixed(4)} MRR ${v.mrr.toFixed(4)}` +
+        `${Math.round(e.actions / e.seconds)} actions/s, ${e.batchSeconds.toFixed(2)} s ${prefetched ? 'waiting for' : 'building'} batches, valid R@10 ${v.recall10.toFixed(4)} MRR ${v.mrr.toFixed(4)}` +
         (better ? ' (best)' : ''),
     )
   }
@@ -268,6 +247,8 @@ function fitAndTest<B>(
     peak_rss_mb: peakRssMb(),
     best_epoch: best.epoch,
     seconds_per_epoch: round(trainSeconds / o.epochs, 2),
+    batch_seconds_per_epoch: round(batchSeconds / o.epochs, 3),
+    prefetch: prefetched !== undefined,
     actions_per_second: Math.round(actionsPerSecond / o.epochs),
   }
 }
@@ -346,54 +327,98 @@ export async function runHierTCNExperiment(o: HierTCNExperimentOptions): Promise
   if (want.has('popular')) baseline('popular', mostPopular(data, split.train))
   if (want.has('cooccurrence')) baseline('cooccurrence', cooccurrence(data, split.train))
 
+  // Training batches: from a partitioned spill when asked (the generator then holds one partition
+  // of users), else from the log in memory; the same order either way (see user-order.ts).
+  const spill =
+    o.partitionUsers === undefined
+      ? undefined
+      : await spillInteractions(o.sessions, { sessionGap: o.sessionGap, partitionUsers: o.partitionUsers })
+  const batchOptions = (train: boolean, epoch: number): SessionBatchesOptions => ({
+    queues: o.batchSize,
+    sessionSteps: o.sessionSteps,
+    maxLength: o.maxLength,
+    seed: o.seed + epoch,
+    shuffle: train,
+    maxUserSessions: train ? o.maxUserSessions : undefined,
+    partitionUsers: train ? o.partitionUsers : undefined,
+  })
   const sessionBatches = (users: Int32Array, train: boolean, epoch: number) =>
-    new SessionBatches(data, users, {
-      queues: o.batchSize,
-      sessionSteps: o.sessionSteps,
-      maxLength: o.maxLength,
-      seed: o.seed + epoch,
-      shuffle: train,
-      maxUserSessions: train ? o.maxUserSessions : undefined,
-    })
-  const hierParams = new HierTCN(hierTCNSpec(o, V), o.seed).parameterCount
-  for (const name of ['gru', 'tcn', 'hiertcn'] as const) {
-    if (!want.has(name)) continue
-    let row: HierTCNRow
-    if (name === 'gru') {
-      const hidden = gruHiddenFor(hierParams, V, o.embeddingDim, 1)
-      const model = new GRU4Rec({ items: V, embeddingDim: o.embeddingDim, hidden, layers: 1 }, o.seed)
-      const lanes = (users: Int32Array, train: boolean, epoch: number) =>
-        new ActionLanes(data, users, {
-          lanes: o.batchSize,
-          steps: o.gruSteps,
-          seed: o.seed + epoch,
-          shuffle: train,
-          maxUserActions: train ? o.maxUserActions : undefined,
-        })
-      row = { model: 'gru', ...fitAndTest('gru', model, lanes, o.batchSize, split, freq, o) }
-    } else {
-      const model = new HierTCN(hierTCNSpec(o, V, name === 'tcn' ? 0 : o.userHidden), o.seed)
-      row = { model: name, ...fitAndTest(name, model, sessionBatches, o.batchSize, split, freq, o) }
-      if (name === 'hiertcn' && o.keep) await o.keep(model, data)
-    }
-    result.rows.push(row)
-    log(formatRow(row))
+    new SessionBatches(train && spill ? spill : data, users, batchOptions(train, epoch))
+  const prefetcher = o.prefetch === false ? undefined : new BatchPrefetcher(spill ?? data, 2, o.partitionUsers)
+  const prefetched = prefetcher
+    ? (users: Int32Array, epoch: number) => prefetcher.epoch(users, batchOptions(true, epoch))
+    : undefined
+  try {
+    await trainRows()
+    summarise()
+  } finally {
+    await prefetcher?.close()
+    spill?.close()
   }
-  const hier = result.rows.find((r) => r.model === 'hiertcn')
-  const gru = result.rows.find((r) => r.model === 'gru')
-  if (hier?.actions_per_second && gru?.actions_per_second) {
-    result.throughput_ratio = round(hier.actions_per_second / gru.actions_per_second, 2)
-  }
-  const gen = sessionBatches(split.train, true, 1)
-  let peak = 0
-  for (const _ of gen) peak = Math.max(peak, gen.dataBytes)
-  const padded = paddedHistoryBytes(data, split.train, o.batchSize)
-  result.data_memory = { queue_bytes: peak, padded_bytes: padded, ratio: round(padded / Math.max(peak, 1), 2) }
-  log(
-    `throughput: HierTCN / GRU-only actions/s = ${result.throughput_ratio ?? 'n/a'}; data memory: queue ` +
-      `${peak} B vs padded histories ${padded} B (${result.data_memory.ratio}x smaller)`,
-  )
   return result
+
+  async function trainRows(): Promise<void> {
+    const hierParams = new HierTCN(hierTCNSpec(o, V), o.seed).parameterCount
+    for (const name of ['gru', 'tcn', 'hiertcn'] as const) {
+      if (!want.has(name)) continue
+      let row: HierTCNRow
+      if (name === 'gru') {
+        const hidden = gruHiddenFor(hierParams, V, o.embeddingDim, 1)
+        const model = new GRU4Rec({ items: V, embeddingDim: o.embeddingDim, hidden, layers: 1 }, o.seed)
+        const lanes = (users: Int32Array, train: boolean, epoch: number) =>
+          new ActionLanes(data, users, {
+            lanes: o.batchSize,
+            steps: o.gruSteps,
+            seed: o.seed + epoch,
+            shuffle: train,
+            maxUserActions: train ? o.maxUserActions : undefined,
+          })
+        row = { model: 'gru', ...(await fitAndTest('gru', model, lanes, o.batchSize, split, freq, o)) }
+      } else {
+        const model = new HierTCN(hierTCNSpec(o, V, name === 'tcn' ? 0 : o.userHidden), o.seed)
+        row = {
+          model: name,
+          ...(await fitAndTest(name, model, sessionBatches, o.batchSize, split, freq, o, prefetched)),
+        }
+        if (name === 'hiertcn' && o.keep) await o.keep(model, data)
+      }
+      result.rows.push(row)
+      log(formatRow(row))
+    }
+  }
+  function summarise(): void {
+    const hier = result.rows.find((r) => r.model === 'hiertcn')
+    const gru = result.rows.find((r) => r.model === 'gru')
+    if (hier?.actions_per_second && gru?.actions_per_second) {
+      result.throughput_ratio = round(hier.actions_per_second / gru.actions_per_second, 2)
+    }
+    const gen = sessionBatches(split.train, true, 1)
+    let peak = 0
+    for (const _ of gen) peak = Math.max(peak, gen.dataBytes)
+    const padded = paddedHistoryBytes(data, split.train, o.batchSize)
+    result.data_memory = { queue_bytes: peak, padded_bytes: padded, ratio: round(padded / Math.max(peak, 1), 2) }
+    log(
+      `throughput: HierTCN / GRU-only actions/s = ${result.throughput_ratio ?? 'n/a'}; data memory: queue ` +
+        `${peak} B vs padded histories ${padded} B (${result.data_memory.ratio}x smaller)`,
+    )
+    if (spill) {
+      result.data_memory.partition_bytes = gen.partitionBytes
+      result.data_memory.log_bytes = data.bytes
+      log(
+        `partitioned reader: ${spill.partitions} partitions of ${o.partitionUsers} users; peak partition read ` +
+          `${gen.partitionBytes} B vs the whole log's arrays ${data.bytes} B`,
+      )
+    }
+    for (const name of ['tcn', 'hiertcn']) {
+      const r = result.rows.find((x) => x.model === name)
+      if (r?.seconds_per_epoch !== undefined) {
+        log(
+          `${name}: ${r.seconds_per_epoch} s/epoch with batch prefetch ${r.prefetch ? 'on' : 'off'}; the training ` +
+            `thread spent ${r.batch_seconds_per_epoch} s/epoch ${r.prefetch ? 'waiting for' : 'building'} batches`,
+        )
+      }
+    }
+  }
 }
 
 /** The table header printed by the CLI. */
