@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander'
 
 import { commandGroup } from './group.js'
-import { integerOption, listOption, numberOption } from './parse.js'
+import { integerOption, listOption, modelsOption, numberOption } from './parse.js'
 
 type Opts = Record<string, unknown>
 
@@ -119,16 +119,7 @@ export function registerHierTCNCommands(program: Command): void {
     .description(
       'next-item recommendation on an interaction log: HierTCN, TCN-only, GRU-only, last-item co-occurrence and most-popular, one budget',
     )
-    .option(
-      '--models <list>',
-      `only these rows (comma-separated: ${MODELS.join(', ')})`,
-      listOption(
-        `model names (${MODELS.join(', ')})`,
-        (x) => ((MODELS as readonly string[]).includes(x) ? x : undefined),
-        undefined,
-        'unknown model',
-      ),
-    )
+    .option('--models <list>', `only these rows (comma-separated: ${MODELS.join(', ')})`, modelsOption(MODELS))
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runHierTCNExperiment, HIERTCN_TABLE_HEADER } = await import('../train/hiertcn.js')

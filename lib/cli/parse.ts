@@ -56,4 +56,14 @@ export function listOption<T>(
   }
 }
 
+/** A comma-separated list of model names out of `names` (the `--models` option of the experiments). */
+export function modelsOption<T extends string>(names: readonly T[]): (v: string) => T[] {
+  return listOption(
+    `model names (${names.join(', ')})`,
+    (x) => ((names as readonly string[]).includes(x) ? (x as T) : undefined),
+    undefined,
+    'unknown model',
+  )
+}
+
 const capital = (s: string) => `${s[0].toUpperCase()}${s.slice(1)}`

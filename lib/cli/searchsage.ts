@@ -5,7 +5,7 @@
 import { type Command, Option } from 'commander'
 
 import { commandGroup } from './group.js'
-import { integerOption, listOption, numberOption } from './parse.js'
+import { integerOption, modelsOption, numberOption } from './parse.js'
 
 type Opts = Record<string, unknown>
 
@@ -72,16 +72,7 @@ export function registerSearchSageCommands(program: Command): void {
     .description(
       'query → file retrieval on a commit log (OmniSearchSage): the unified multi-task model, one model per task, field ablations and TF-IDF, one budget',
     )
-    .option(
-      '--models <list>',
-      `only these rows (comma-separated: ${MODELS.join(', ')})`,
-      listOption(
-        `model names (${MODELS.join(', ')})`,
-        (x) => ((MODELS as readonly string[]).includes(x) ? x : undefined),
-        undefined,
-        'unknown model',
-      ),
-    )
+    .option('--models <list>', `only these rows (comma-separated: ${MODELS.join(', ')})`, modelsOption(MODELS))
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runSearchSageExperiment } = await import('../train/searchsage-experiment.js')
