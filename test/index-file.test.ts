@@ -107,7 +107,7 @@ t.test('the file layout matches the documented format', async (t) => {
   await index.save(path)
   const buf = readFileSync(path)
   t.equal(buf.subarray(0, 8).toString('latin1'), 'SSGIDX\r\n', 'magic')
-  t.equal(buf.readUInt32LE(8), 3, 'version 3')
+  t.equal(buf.readUInt32LE(8), 4, 'version 4')
   t.equal(buf.readUInt32LE(12), 5, 'dim')
   t.equal(buf.readUInt32LE(16), 1, 'metric code of cosine')
   t.equal(buf.readUInt32LE(20) & 1, 1, 'unit-length flag')

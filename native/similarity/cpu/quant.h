@@ -21,6 +21,17 @@ float f16_to_f32(uint16_t h);
 // Returns false when an f16 code overflows (|x| >= 65520).
 bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* codes, float* scale);
 
+// i8 with per-dimension scales (similarity.h): scales learned from `count` rows (count x dim):
+// s_d = max_r |x_rd| / 127; a dimension that is zero in every row takes the largest s_d (so later
+// values there stay representable); all rows zero: every s_d = 1 / 127.
+void learn_dim_scales(const float* rows, int64_t count, int64_t dim, float* scales);
+
+// One row -> coded_dim(dim, I8) codes c_d = round(x_d / s_d) clamped to [-127, 127] (padding zero)
+// and its row scale: 1, or for cosine_unit 1 / |s * c| so the decoded row s_d c_d r is unit length
+// (0 for a zero row). Returns how many values saturated (round(x_d / s_d) outside [-127, 127]).
+int64_t encode_row_i8_dims(const float* x, int64_t dim, const float* dim_scales, bool cosine_unit, int8_t* codes,
+                           float* row_scale);
+
 // Element (r, d) of a coded panel corpus: index into the element array (see similarity.h).
 inline int64_t coded_index(int64_t r, int64_t d, int64_t cdim, int g) {
   return (r / kPanel) * cdim * kPanel + (d / g) * kPanel * g + (r % kPanel) * g + d % g;

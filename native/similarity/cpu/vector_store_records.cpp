@@ -1,6 +1,6 @@
-// VectorStore rows as stored records (similarity.h, add_records): what the index file (format 3)
-// holds for reduced-precision storage, so a saved index loads back with the same codes and the file
-// is as small as the storage.
+// VectorStore rows as stored records (similarity.h, add_records): what the index file (format 3 / 4;
+// 4 holds per-dimension i8 scales apart, set_dim_scales) holds for reduced-precision storage, so a
+// saved index loads back with the same codes and the file is as small as the storage.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -37,6 +37,16 @@ void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_
     if (ids[i] < 0 || ids[i] > kMaxSafeId)
       throw_error(ErrorCode::InvalidId,
                   "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) + " is not a non-negative safe integer");
+  // Dim-scaled: the scales must be there already (set_dim_scales) and stay fixed until applied.
+  std::unique_lock<std::mutex> learn(learn_mu_, std::defer_lock);
+  std::vector<float> dscale;
+  if (dim_scaled_) {
+    learn.lock();
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    dscale = dim_scales_;
+    if (dscale.empty())
+      throw_error(ErrorCode::InvalidArgument, "add_records: this index has no dimension scales yet (set them first)");
+  }
   const int64_t rb = record_bytes();
   const size_t es = static_cast<size_t>(storage_bytes(storage_));
   const auto t0 = std::chrono::steady_clock::now();
@@ -72,7 +82,8 @@ void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_
     }
     double ss = 0;
     for (int64_t d = 0; d < dim_; ++d) {
-      const double x = similarity::cpu::decode_element(storage_, c, d, cscale[i]);
+      const double x = static_cast<double>(similarity::cpu::decode_element(storage_, c, d, cscale[i])) *
+                       (dim_scaled_ ? dscale[d] : 1.f);
       ss += x * x;
     }
     if (bounded && !(ss < static_cast<double>(kMaxSqNorm)))
