@@ -36,7 +36,10 @@ t.test('info() fields', async (t) => {
   t.type(i.cpu.brand, 'string')
   // The extension bits agree with the kernel's view of the CPU (Linux), each gated on its SIMD level.
   if (process.platform === 'linux' && process.arch === 'x64') {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? ''
+    const line =
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('flags')) ?? ''
     const flags = new Set(line.split(/\s+/))
     const has512 = i.simdSupported.includes('avx512')
     t.same(

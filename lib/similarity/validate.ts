@@ -30,7 +30,10 @@ export function checkStorage(storage: unknown): Storage {
 
 export function checkI8Scales(scales: unknown): I8Scales {
   if (scales !== 'vector' && scales !== 'dimension') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `i8Scales must be 'vector' or 'dimension', got ${describe(scales)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `i8Scales must be 'vector' or 'dimension', got ${describe(scales)}`,
+    )
   }
   return scales
 }

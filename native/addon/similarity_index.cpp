@@ -80,8 +80,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
          InstanceMethod<&NativeIndex::AddRecordsAsync>("addRecordsAsync"),
          InstanceMethod<&NativeIndex::ExportRecordsInto>("exportRecordsInto"),
          InstanceMethod<&NativeIndex::DimScales>("dimScales"),
-         InstanceMethod<&NativeIndex::SetDimScales>("setDimScales"),
-         InstanceMethod<&NativeIndex::Dispose>("dispose"), InstanceMethod<&NativeIndex::Disposed>("disposed")});
+         InstanceMethod<&NativeIndex::SetDimScales>("setDimScales"), InstanceMethod<&NativeIndex::Dispose>("dispose"),
+         InstanceMethod<&NativeIndex::Disposed>("disposed")});
   }
 
   // new NativeIndex({ dim, metric, storage?, keepF32?, i8Scales?: 'vector' | 'dimension' })

@@ -137,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       // Rows not named keep their records; named ones hold their last vector's copy.
       for (auto& [id, rec] : model.records)
-        if (std::find(ids.begin(), ids.end(), id) == ids.end()) FUZZ_CHECK(now.records.count(id) && now.records[id] == rec, kTarget);
+        if (std::find(ids.begin(), ids.end(), id) == ids.end())
+          FUZZ_CHECK(now.records.count(id) && now.records[id] == rec, kTarget);
       for (int64_t i = 0; i < count; ++i) {
         FUZZ_CHECK(now.records.count(ids[i]) == 1, kTarget);
         if (keep && metric != Metric::Cosine && std::find(ids.begin() + i + 1, ids.end(), ids[i]) == ids.end())
@@ -175,7 +176,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int64_t i = 0; i < count; ++i) {
         std::vector<uint8_t> want(rec.begin() + i * rb, rec.begin() + (i + 1) * rb);
         FUZZ_CHECK(valid_record(s, want), kTarget);
-        if (std::find(ids.begin() + i + 1, ids.end(), ids[i]) == ids.end()) FUZZ_CHECK(now.records[ids[i]] == want, kTarget);
+        if (std::find(ids.begin() + i + 1, ids.end(), ids[i]) == ids.end())
+          FUZZ_CHECK(now.records[ids[i]] == want, kTarget);
       }
       if (how != 0) tame = false;
       model = now;

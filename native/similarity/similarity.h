@@ -309,9 +309,10 @@ class VectorStore {
   const int64_t cdim_;
   std::vector<float> dim_scales_;  // i8 per-dimension scales: dim_ values once learned / set
   int64_t saturated_ = 0;
-  std::mutex learn_mu_;  // dim-scaled adds: held from reading the scales to applying the rows              // coded_dim(dim_, storage_)
-  void* coded_ = nullptr;           // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
-  std::vector<float> scales_;       // i8: per row
+  std::mutex learn_mu_;        // dim-scaled adds: held from reading the scales to applying the rows              //
+                               // coded_dim(dim_, storage_)
+  void* coded_ = nullptr;      // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
+  std::vector<float> scales_;  // i8: per row
   std::vector<int32_t> code_sums_;  // i8: per row, the sum of its codes (PanelCorpus::code_sums)
   std::vector<float> f32_;          // keep_f32: capacity_ x dim_ row-major
   double quant_seconds_ = 0;

@@ -226,8 +226,8 @@ TEST_CASE(vnni_path_matches_its_exact_reference) {
             if (got.scores[i * k + j] != want) ++bad;
           }
         }
-        CHECK(bad == 0, "dim %lld %s nq %lld: %d scores differ from the VNNI reference", (long long)dim,
-              metric_name(m), (long long)nq, bad);
+        CHECK(bad == 0, "dim %lld %s nq %lld: %d scores differ from the VNNI reference", (long long)dim, metric_name(m),
+              (long long)nq, bad);
       }
 }
 

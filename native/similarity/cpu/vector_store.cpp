@@ -262,9 +262,10 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     for (int64_t i = 0; i < count; ++i) {
       void* c = codes.data() + static_cast<size_t>(i * cdim_) * esize;
       if (dim_scaled_) {
-        saturated += similarity::cpu::encode_row_i8_dims(src + i * dim_, dim_, dscale.data(),
-                                                         metric_ == Metric::Cosine, static_cast<int8_t*>(c), &cscale[i]);
-      } else if (!similarity::cpu::encode_row(storage_, src + i * dim_, dim_, metric_ == Metric::Cosine, c, &cscale[i])) {
+        saturated += similarity::cpu::encode_row_i8_dims(src + i * dim_, dim_, dscale.data(), metric_ == Metric::Cosine,
+                                                         static_cast<int8_t*>(c), &cscale[i]);
+      } else if (!similarity::cpu::encode_row(storage_, src + i * dim_, dim_, metric_ == Metric::Cosine, c,
+                                              &cscale[i])) {
         int64_t col = 0;
         while (col < dim_ && std::fabs(src[i * dim_ + col]) < 65520.f) ++col;
         throw_error(ErrorCode::NonFinite, "vectors row " + std::to_string(i) + ", column " + std::to_string(col) +
