@@ -64,29 +64,6 @@ int64_t VectorStore::quantized_rows() const {
   return quant_rows_;
 }
 
-std::vector<float> VectorStore::dim_scales() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
-  return dim_scales_;
-}
-
-int64_t VectorStore::saturated_values() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
-  return saturated_;
-}
-
-void VectorStore::set_dim_scales(const float* scales) {
-  if (!dim_scaled_) throw_error(ErrorCode::InvalidArgument, "this index has no per-dimension scales");
-  if (!scales) throw_error(ErrorCode::InvalidArgument, "null scales");
-  for (int64_t d = 0; d < dim_; ++d)
-    if (!std::isfinite(scales[d]) || !(scales[d] > 0.f))
-      throw_error(ErrorCode::NonFinite,
-                  "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) + " is not finite and > 0");
-  std::lock_guard<std::mutex> learn(learn_mu_);
-  std::unique_lock<std::shared_mutex> lk(mu_);
-  if (n_ > 0) throw_error(ErrorCode::InvalidArgument, "dimension scales can only be set on an empty index");
-  dim_scales_.assign(scales, scales + dim_);
-}
-
 int64_t VectorStore::size() const {
   std::shared_lock<std::shared_mutex> lk(mu_);
   return n_;

@@ -21,7 +21,36 @@ namespace {
 constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 
 std::string where(int64_t row) { return "records row " + std::to_string(row); }
+
+std::string format_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
 }  // namespace
+
+std::vector<float> VectorStore::dim_scales() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return dim_scales_;
+}
+
+int64_t VectorStore::saturated_values() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return saturated_;
+}
+
+void VectorStore::set_dim_scales(const float* scales) {
+  if (!dim_scaled_) throw_error(ErrorCode::InvalidArgument, "this index has no per-dimension scales");
+  if (!scales) throw_error(ErrorCode::InvalidArgument, "null scales");
+  for (int64_t d = 0; d < dim_; ++d)
+    if (!std::isfinite(scales[d]) || !(scales[d] > 0.f))
+      throw_error(ErrorCode::NonFinite,
+                  "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) + " is not finite and > 0");
+  std::lock_guard<std::mutex> learn(learn_mu_);
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  if (n_ > 0) throw_error(ErrorCode::InvalidArgument, "dimension scales can only be set on an empty index");
+  dim_scales_.assign(scales, scales + dim_);
+}
 
 int64_t VectorStore::record_bytes() const {
   if (storage_ == Storage::F32) return dim_ * 4;
