@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -286,6 +287,40 @@ TEST_CASE(saturation_records_and_rerank) {
   CHECK(u.dim_scales().empty() && u.size() == 0, "a rejected first add learns nothing");
   VectorStore bf(4, Metric::InnerProduct, Storage::BF16, false, true);
   CHECK(!bf.dim_scaled(), "per-dimension scales are i8 only");
+}
+
+TEST_CASE(concurrent_first_adds_learn_once) {
+  // Two first adds race: one learns, the other must encode with those scales, not its own.
+  std::mt19937 rng(17);
+  const int64_t dim = 9, n = 40;
+  for (int round = 0; round < 20; ++round) {
+    auto a = skewed(n, dim, rng), b = skewed(n, dim, rng);
+    for (auto& x : b) x *= 3.f;  // a different range, so the two batches learn different scales
+    std::vector<int64_t> ia(n), ib(n);
+    for (int64_t r = 0; r < n; ++r) ia[r] = r, ib[r] = n + r;
+    VectorStore s(dim, Metric::InnerProduct, Storage::I8, false, true);
+    std::thread t1([&] { s.add(ia.data(), a.data(), n); });
+    std::thread t2([&] { s.add(ib.data(), b.data(), n); });
+    t1.join();
+    t2.join();
+    const std::vector<float> sc = s.dim_scales();
+    std::vector<float> la(dim), lb(dim);
+    learn_dim_scales(a.data(), n, dim, la.data());
+    learn_dim_scales(b.data(), n, dim, lb.data());
+    CHECK(sc == la || sc == lb, "round %d: the scales are one batch's", round);
+    std::vector<uint8_t> rec(2 * n * s.record_bytes());
+    std::vector<int64_t> rid(2 * n);
+    s.export_records(rec.data(), rid.data(), 2 * n);
+    int bad = 0;
+    for (int64_t r = 0; r < 2 * n; ++r) {
+      const float* x = rid[r] < n ? &a[rid[r] * dim] : &b[(rid[r] - n) * dim];
+      std::vector<int8_t> c(coded_dim(dim, Storage::I8));
+      float rs;
+      encode_row_i8_dims(x, dim, sc.data(), false, c.data(), &rs);
+      if (std::memcmp(c.data(), &rec[r * s.record_bytes()], dim) != 0) ++bad;
+    }
+    CHECK(bad == 0, "round %d: %d rows not encoded with the store's scales", round, bad);
+  }
 }
 
 TEST_MAIN()
