@@ -263,15 +263,15 @@ t.test('damaged files are rejected', async (t) => {
 
   await loadFails(
     t,
-    variant((b) => void b.writeUInt32LE(4, 8)),
+    variant((b) => void b.writeUInt32LE(5, 8)),
     ErrorCodes.UNSUPPORTED,
-    'format version 4',
+    'format version 5',
   )
   await loadFails(
     t,
-    variant((b) => resign((b.writeUInt32LE(4, 8), b))),
+    variant((b) => resign((b.writeUInt32LE(5, 8), b))),
     ErrorCodes.UNSUPPORTED,
-    'format version 4 (re-signed)',
+    'format version 5 (re-signed)',
   )
   await loadFails(
     t,
