@@ -4,7 +4,8 @@
 // set_dim_scales, remove and search, checked after every step against a model: a map id -> stored
 // record. Mutations are all-or-nothing: a rejected one leaves the records, the dimension scales and
 // the saturation count unchanged; an accepted add_records stores its records byte for byte and only
-// valid ones (codes that decode finite, i8 codes in [-127, 127], scale finite and >= 0). Searches
+// valid ones (codes that decode finite, i8 codes in [-127, 127], scale finite and >= 0, 1 for
+// per-dimension ip / l2). Searches
 // pass topk_oracle.h against the model's decoded rows (widening kernels), and, re-ranking the whole
 // store, against its f32 copies.
 #include <algorithm>
@@ -54,6 +55,7 @@ bool valid_record(const VectorStore& s, const std::vector<uint8_t>& r) {
     float sc;
     std::memcpy(&sc, &r[dim], 4);
     if (!std::isfinite(sc) || sc < 0) return false;
+    if (s.dim_scaled() && s.metric() != Metric::Cosine && sc != 1.f) return false;  // ip / l2 store 1
   } else {
     const uint16_t exp = s.storage() == Storage::BF16 ? 0x7F80u : 0x7C00u;
     for (int64_t d = 0; d < dim; ++d) {

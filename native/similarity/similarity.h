@@ -228,9 +228,9 @@ class VectorStore {
   bool dim_scaled() const { return dim_scaled_; }
   // Per-dimension scales (dim values), or empty while none are learned / set.
   std::vector<float> dim_scales() const;
-  // Sets the per-dimension scales (dim finite values > 0) of an empty dim-scaled store, e.g. from a
-  // file before add_records; else ERR_SIMSAGE_INVALID_ARGUMENT (scales of a store holding rows are
-  // fixed: its codes depend on them).
+  // Sets the per-dimension scales (dim values in (0, 2^62 / 127], else ERR_SIMSAGE_NON_FINITE) of an
+  // empty dim-scaled store, e.g. from a file before add_records; else ERR_SIMSAGE_INVALID_ARGUMENT
+  // (scales of a store holding rows are fixed: its codes depend on them).
   void set_dim_scales(const float* scales);
   // Values that saturated when encoded with the per-dimension scales (add; 0 otherwise).
   int64_t saturated_values() const;
@@ -256,7 +256,8 @@ class VectorStore {
   // The codes are kept as given (no re-encoding). Checked before anything changes, as add(): ids,
   // codes that decode to a finite value (i8: in [-127, 127], scale finite and >= 0), f32 copies
   // finite, and for ip / l2 the magnitude bound on the decoded row and the copy. Dim-scaled i8: the
-  // scale slot holds the row scale r, and the store must have its scales (set_dim_scales) first.
+  // scale slot holds the row scale r (ip / l2: exactly 1), and the store must have its scales
+  // (set_dim_scales) first.
   void add_records(const int64_t* ids, const uint8_t* records, int64_t count);
   // Bytes of one record (reduced precision; f32 storage: dim x 4, plain values).
   int64_t record_bytes() const;

@@ -261,6 +261,13 @@ TEST_CASE(saturation_records_and_rerank) {
   t.export_records(rec2.data(), rid2.data(), n);
   CHECK(rec == rec2 && rid == rid2, "records round trip");
   EXPECT_THROW_CODE(t.set_dim_scales(sc.data()), ErrorCode::InvalidArgument);  // holds rows
+  // An ip / l2 record's row factor is 1: another is rejected, nothing applied.
+  std::vector<uint8_t> two(rec.begin(), rec.begin() + s.record_bytes());
+  const float f2 = 2.f;
+  std::memcpy(&two[dim], &f2, 4);
+  const int64_t nid = 999;
+  EXPECT_THROW_CODE(t.add_records(&nid, two.data(), 1), ErrorCode::InvalidArgument);
+  CHECK(t.size() == n && !t.has(nid), "the bad record is not applied");
   // rerank covering the corpus: exact f32 order.
   auto q = skewed(3, dim, rng);
   Out a(3, 5), b(3, 5);
@@ -280,6 +287,8 @@ TEST_CASE(saturation_records_and_rerank) {
   const float nanv[2] = {1.f, NAN}, neg[2] = {1.f, 0.f};
   EXPECT_THROW_CODE(u.set_dim_scales(nanv), ErrorCode::NonFinite);
   EXPECT_THROW_CODE(u.set_dim_scales(neg), ErrorCode::NonFinite);
+  const float huge[2] = {1.f, 1e30f};  // q_d s_d would overflow: above 2^62 / 127
+  EXPECT_THROW_CODE(u.set_dim_scales(huge), ErrorCode::NonFinite);
   CHECK(u.dim_scales().empty(), "nothing set");
   const float nanrow[2] = {1.f, NAN};
   int64_t id = 1;

@@ -26,6 +26,11 @@ bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* 
 // values there stay representable); all rows zero: every s_d = 1 / 127.
 void learn_dim_scales(const float* rows, int64_t count, int64_t dim, float* scales);
 
+// Largest per-dimension scale a store takes (set_dim_scales): a learned one is at most this, since an
+// ip / l2 value has |x| < 2^62 (similarity.h) and a cosine one |x| <= 1. It keeps the folded query
+// q_d s_d (|q| < 2^62) finite.
+constexpr float kMaxDimScale = static_cast<float>(0x1p62 / 127.0);
+
 // One row -> coded_dim(dim, I8) codes c_d = round(x_d / s_d) clamped to [-127, 127] (padding zero)
 // and its row scale: 1, or for cosine_unit 1 / |s * c| so the decoded row s_d c_d r is unit length
 // (0 for a zero row). Returns how many values saturated (round(x_d / s_d) outside [-127, 127]).

@@ -43,9 +43,9 @@ void VectorStore::set_dim_scales(const float* scales) {
   if (!dim_scaled_) throw_error(ErrorCode::InvalidArgument, "this index has no per-dimension scales");
   if (!scales) throw_error(ErrorCode::InvalidArgument, "null scales");
   for (int64_t d = 0; d < dim_; ++d)
-    if (!std::isfinite(scales[d]) || !(scales[d] > 0.f))
+    if (!(scales[d] > 0.f) || !(scales[d] <= similarity::cpu::kMaxDimScale))
       throw_error(ErrorCode::NonFinite,
-                  "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) + " is not finite and > 0");
+                  "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) + " is not in (0, 2^62 / 127]");
   std::lock_guard<std::mutex> learn(learn_mu_);
   std::unique_lock<std::shared_mutex> lk(mu_);
   if (n_ > 0) throw_error(ErrorCode::InvalidArgument, "dimension scales can only be set on an empty index");
@@ -94,6 +94,9 @@ void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_
       tail += 4;
       if (!std::isfinite(cscale[i]) || cscale[i] < 0)
         throw_error(ErrorCode::NonFinite, where(i) + " has an invalid i8 scale " + std::to_string(cscale[i]));
+      if (dim_scaled_ && metric_ != Metric::Cosine && cscale[i] != 1.f)
+        throw_error(ErrorCode::InvalidArgument, where(i) + " has the row factor " + std::to_string(cscale[i]) +
+                                                    " (ip / l2 with per-dimension scales store 1)");
       const int8_t* ci = reinterpret_cast<const int8_t*>(c);
       for (int64_t d = 0; d < dim_; ++d) {
         if (ci[d] == -128)
