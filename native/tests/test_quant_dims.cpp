@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -124,6 +125,13 @@ TEST_CASE(learner_and_encoder) {
   CHECK(encode_row_i8_dims(x, 3, sc, true, c, &r) == 1, "cosine saturates the same value");
   const double n2 = std::pow(r * sc[0] * c[0], 2) + std::pow(r * sc[2] * c[2], 2);
   CHECK(std::fabs(n2 - 1) < 1e-6, "cosine row decodes to unit length (%g)", n2);
+  // Per-vector i8 of a row whose max|x| / 127 underflows (found by fuzz_vector_store_coded): the
+  // smallest subnormal scale codes it exactly, and its zeros stay 0 (not NaN).
+  const float tiny[3] = {3 * std::numeric_limits<float>::denorm_min(), 0.f, -std::numeric_limits<float>::denorm_min()};
+  float ts = 0;
+  CHECK(encode_row(Storage::I8, tiny, 3, false, c, &ts), "tiny row encodes");
+  CHECK(ts == std::numeric_limits<float>::denorm_min() && c[0] == 3 && c[1] == 0 && c[2] == -1, "tiny codes %d %d %d",
+        c[0], c[1], c[2]);
 }
 
 TEST_CASE(widening_kernels_match_float64_on_stored_values) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.h"
@@ -117,7 +118,10 @@ bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* 
     *scale = 0.f;
     return true;
   }
-  const float sc = static_cast<float>(static_cast<double>(amax) / 127.0);
+  // amax below ~64 x the smallest subnormal: max|x| / 127 underflows to 0 (and x / 0 would be NaN
+  // for the zeros); the smallest subnormal codes such a row exactly.
+  float sc = static_cast<float>(static_cast<double>(amax) / 127.0);
+  if (sc == 0.f) sc = std::numeric_limits<float>::denorm_min();
   double ss = 0;
   for (int64_t d = 0; d < cdim; ++d) {
     double q = d < dim ? std::nearbyint(static_cast<double>(x[d]) / sc) : 0.0;

@@ -17,7 +17,8 @@ float f16_to_f32(uint16_t h);
 
 // One row of dim values -> cdim = coded_dim(dim, s) codes in row order (padding zero), written to
 // `codes` (uint16_t for bf16 / f16, int8_t for i8). i8 also returns its scale in *scale; cosine_unit:
-// the row is unit length and the i8 scale is chosen so that the decoded row is (1 / |code|).
+// the row is unit length and the i8 scale is chosen so that the decoded row is (1 / |code|). A row
+// so small that max|x| / 127 underflows takes the smallest subnormal as its scale.
 // Returns false when an f16 code overflows (|x| >= 65520).
 bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* codes, float* scale);
 
