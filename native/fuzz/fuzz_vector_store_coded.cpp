@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <map>
@@ -123,8 +125,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   State model = state(s);
   bool tame = true;  // every stored value came from a tame add: scores are compared
 
+  const bool verbose = std::getenv("SIMSAGE_FUZZ_VERBOSE") != nullptr;
+  if (verbose) std::fprintf(stderr, "kind %d keep %d dim %lld metric %d\n", kind, keep, (long long)dim, int(metric));
   for (int step = 0; step < 20 && in.remaining_bytes() > 0; ++step) {
     const int op = in.ConsumeIntegralInRange<int>(0, 7);
+    if (verbose) std::fprintf(stderr, "op %d, %zu rows, tame %d\n", op, model.records.size(), tame);
     if (op <= 1) {  // add
       const int64_t count = in.ConsumeIntegralInRange<int64_t>(0, 12);
       std::vector<int64_t> ids(count);
@@ -156,10 +161,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<int64_t> ids(count);
       for (auto& id : ids) id = pick_id(in);
       std::vector<uint8_t> rec(static_cast<size_t>(count * rb));
-      const int how = in.ConsumeIntegralInRange<int>(0, 2);  // replay, replay with bit flips, raw bytes
+      int how = in.ConsumeIntegralInRange<int>(0, 2);  // replay, replay with bit flips, raw bytes
+      if (model.records.empty()) how = 2;              // nothing to replay
       for (int64_t i = 0; i < count; ++i) {
         uint8_t* r = rec.data() + i * rb;
-        if (how < 2 && !model.records.empty()) {
+        if (how < 2) {
           auto it = model.records.begin();
           std::advance(it, in.ConsumeIntegralInRange<size_t>(0, model.records.size() - 1));
           std::memcpy(r, it->second.data(), rb);
