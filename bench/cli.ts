@@ -31,7 +31,10 @@ export function registerBenchCommands(program: Command): void {
     .option('--seed <n>', 'data seed (queries use seed + 1)', '42')
     .option('--tools <list>', 'only tools whose name contains one of these, comma-separated')
     .option('--json', 'print the JSON report on stdout instead of tables')
-    .option('--precision <list>', 'also measure EmbeddingIndex storage types (f32,bf16,f16,i8): recall, q/s, memory')
+    .option(
+      '--precision <list>',
+      'also measure EmbeddingIndex storage types (f32,bf16,f16,i8,i8-dim: i8 with per-dimension scales): recall, q/s, memory',
+    )
     .option(
       '--precision-data <kind>',
       "data of the precision section: random (the run's seeded data) or fashion (Fashion-MNIST, 60k train images " +

@@ -53,8 +53,14 @@ export interface SimilarityOptions {
   readonly log: (line: string) => void
 }
 
-/** Storage types the precision section measures. */
-export type PrecisionStorage = 'f32' | 'bf16' | 'f16' | 'i8'
+/**
+ * Storage types the precision section measures: 'i8' is i8 with per-vector scales, 'i8-dim' i8 with
+ * per-dimension scales learned from the first {@link DIM_SCALE_ROWS} rows (one add), then the rest.
+ */
+export type PrecisionStorage = 'f32' | 'bf16' | 'f16' | 'i8' | 'i8-dim'
+
+/** Rows of the first add of an 'i8-dim' index (the rows its per-dimension scales come from). */
+const DIM_SCALE_ROWS = 10_000
 
 /** One storage type of the precision section: memory, encoding, recall against the exact f32 index. */
 export interface PrecisionSummary {
@@ -73,6 +79,8 @@ export interface PrecisionSummary {
   /** Share of queries whose re-ranked top-k equals the exact top-k as a set (the true top-k was
    * within the quantised top-4k). */
   readonly rerankExactShare: number
+  /** 'i8-dim': values saturated by the scales learned from the first add. */
+  readonly saturatedValues?: number
 }
 
 /** usearch's exact search in one storage type: recall against simsage's exact f32 index. */
@@ -296,7 +304,7 @@ export function parseSimilarityOptions(raw: RawSimilarityOptions = {}): Similari
   }
 }
 
-const STORAGES: readonly PrecisionStorage[] = ['f32', 'bf16', 'f16', 'i8']
+const STORAGES: readonly PrecisionStorage[] = ['f32', 'bf16', 'f16', 'i8', 'i8-dim']
 
 /** Parses "f32,bf16,f16,i8" (f32 is always measured: the ratios need it). */
 function parsePrecision(value: string | readonly string[] | undefined): PrecisionStorage[] {
@@ -638,9 +646,18 @@ async function runPrecision(
   const f32Qps = new Map<string, number>()
   const simsageQps = new Map<string, number>()
   for (const storage of options.precision) {
-    const index = new api.EmbeddingIndex({ dim, metric: 'ip', storage, keepF32: storage !== 'f32' })
+    const dimScaled = storage === 'i8-dim'
+    const index = new api.EmbeddingIndex({
+      dim,
+      metric: 'ip',
+      storage: dimScaled ? 'i8' : storage,
+      keepF32: storage !== 'f32',
+      ...(storage.startsWith('i8') ? { i8Scales: dimScaled ? 'dimension' : 'vector' } : {}),
+    })
     try {
-      index.add(ids, corpus.subarray(0, n * dim))
+      const first = dimScaled ? Math.min(n, DIM_SCALE_ROWS) : n
+      index.add(ids.subarray(0, first), corpus.subarray(0, first * dim))
+      if (first < n) index.add(ids.subarray(first), corpus.subarray(first * dim, n * dim))
       const st = index.stats
       const rq = queries.subarray(0, nr * dim)
       const plain = index.searchSync(rq, k)
@@ -657,11 +674,13 @@ async function runPrecision(
         recall: a.recall,
         recallRerank: b.recall,
         rerankExactShare: b.exactShare,
+        ...(dimScaled ? { saturatedValues: st.saturatedValues } : {}),
       }
       summaries.push(summary)
       log(
         `precision ${storage}: ${summary.bytesPerVector} B/vector, recall@${k} ${a.recall.toFixed(4)}, ` +
-          `with rerank ${m} ${b.recall.toFixed(4)} (${(b.exactShare * 100).toFixed(1)}% of queries exact)`,
+          `with rerank ${m} ${b.recall.toFixed(4)} (${(b.exactShare * 100).toFixed(1)}% of queries exact)` +
+          (dimScaled ? `, scales from the first ${first} rows, ${st.saturatedValues} values saturated` : ''),
       )
       for (const rerank of storage === 'f32' ? [0] : [0, m]) {
         for (const threads of options.threads) {
@@ -769,7 +788,7 @@ export function formatPrecision(report: SimilarityReport): string {
   ]
   for (const s of p.summaries) {
     lines.push(
-      `| ${s.storage} | ${s.bytesPerVector} | ${s.quantizeRowsPerSec ? s.quantizeRowsPerSec.toExponential(2) : '-'} | ` +
+      `| ${s.storage}${s.saturatedValues !== undefined ? ` (${s.saturatedValues} saturated)` : ''} | ${s.bytesPerVector} | ${s.quantizeRowsPerSec ? s.quantizeRowsPerSec.toExponential(2) : '-'} | ` +
         `${s.recall.toFixed(4)} | ${s.recallRerank.toFixed(4)} | ${(s.rerankExactShare * 100).toFixed(1)}% |`,
     )
   }

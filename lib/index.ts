@@ -10,7 +10,7 @@ export { EmbeddingIndex, type EmbeddingIndexOptions, type IndexStats } from './s
 export type { IdSet, IndexSearchOptions, SearchOptions } from './similarity/options.js'
 export { SearchResults, type Matches } from './similarity/results.js'
 export { topk, topkAsync, type TopkOptions } from './similarity/topk.js'
-export type { IdsInput, Metric, Storage } from './similarity/types.js'
+export type { I8Scales, IdsInput, Metric, Storage } from './similarity/types.js'
 
 // Metric learning (Deep Ranking): layers and optimizers, miners and losses, the online triplet
 // sampler, training, evaluation and data loading.

@@ -23,8 +23,16 @@ export interface Info {
   threads: number
   /** Cores available to this process. */
   cores: number
-  /** CPU vendor and model. */
-  cpu: { vendor: string; brand: string }
+  /**
+   * CPU vendor and model, and the instruction-set extensions behind the reduced-precision fast
+   * paths: AVX512_BF16 (`vdpbf16ps`, bf16 storage), AVX512_VNNI (`vpdpbusd`, i8 storage) and
+   * AVX-VNNI (the VEX form; detected and reported, no kernel uses it yet).
+   */
+  cpu: {
+    vendor: string
+    brand: string
+    extensions: { avx512Bf16: boolean; avx512Vnni: boolean; avxVnni: boolean }
+  }
   /** Backends that can run here ('cpu' always; 'cuda' when built and a device answers). */
   backendsAvailable: string[]
   /** The backend searches run on now. */
@@ -49,7 +57,7 @@ export function info(): Info {
     simdSupported: raw.cpu.simdSupported as SimdLevel[],
     threads: raw.threads,
     cores: raw.cores,
-    cpu: { vendor: raw.cpu.vendor, brand: raw.cpu.brand },
+    cpu: { vendor: raw.cpu.vendor, brand: raw.cpu.brand, extensions: { ...raw.cpu.extensions } },
     backendsAvailable: raw.backendsAvailable,
     backendActive: raw.backendActive,
     cuda: { built: raw.cudaBuilt, message: raw.cudaMessage, devices: raw.cudaDevices },

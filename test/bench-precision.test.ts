@@ -117,6 +117,7 @@ t.test(
 t.test('option parsing and the notes of the text output', async (t) => {
   const o = parseSimilarityOptions({ precision: 'i8', precisionData: 'fashion', fashionDir: '/x' })
   t.same(o.precision, ['f32', 'i8'])
+  t.same(parseSimilarityOptions({ precision: 'i8-dim,bf16' }).precision, ['f32', 'bf16', 'i8-dim'], 'i8-dim parses')
   t.equal(o.precisionData, 'fashion')
   t.equal(o.fashionDir, '/x')
   t.equal(parseSimilarityOptions({}).precisionData, 'random')

@@ -107,7 +107,7 @@ t.test('the file layout matches the documented format', async (t) => {
   await index.save(path)
   const buf = readFileSync(path)
   t.equal(buf.subarray(0, 8).toString('latin1'), 'SSGIDX\r\n', 'magic')
-  t.equal(buf.readUInt32LE(8), 3, 'version 3')
+  t.equal(buf.readUInt32LE(8), 4, 'version 4')
   t.equal(buf.readUInt32LE(12), 5, 'dim')
   t.equal(buf.readUInt32LE(16), 1, 'metric code of cosine')
   t.equal(buf.readUInt32LE(20) & 1, 1, 'unit-length flag')
@@ -263,15 +263,15 @@ t.test('damaged files are rejected', async (t) => {
 
   await loadFails(
     t,
-    variant((b) => void b.writeUInt32LE(4, 8)),
+    variant((b) => void b.writeUInt32LE(5, 8)),
     ErrorCodes.UNSUPPORTED,
-    'format version 4',
+    'format version 5',
   )
   await loadFails(
     t,
-    variant((b) => resign((b.writeUInt32LE(4, 8), b))),
+    variant((b) => resign((b.writeUInt32LE(5, 8), b))),
     ErrorCodes.UNSUPPORTED,
-    'format version 4 (re-signed)',
+    'format version 5 (re-signed)',
   )
   await loadFails(
     t,

@@ -34,6 +34,26 @@ t.test('info() fields', async (t) => {
   t.ok(Number.isInteger(i.cores) && i.cores >= 1, `cores ${i.cores} >= 1`)
   t.type(i.cpu.vendor, 'string')
   t.type(i.cpu.brand, 'string')
+  // The extension bits agree with the kernel's view of the CPU (Linux), each gated on its SIMD level.
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    const line =
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('flags')) ?? ''
+    const flags = new Set(line.split(/\s+/))
+    const has512 = i.simdSupported.includes('avx512')
+    t.same(
+      i.cpu.extensions,
+      {
+        avx512Bf16: has512 && flags.has('avx512_bf16'),
+        avx512Vnni: has512 && flags.has('avx512_vnni'),
+        avxVnni: i.simdSupported.includes('avx2') && flags.has('avx_vnni'),
+      },
+      'cpu.extensions match /proc/cpuinfo',
+    )
+  } else {
+    t.type(i.cpu.extensions.avx512Vnni, 'boolean')
+  }
   t.ok(i.backendsAvailable.includes('cpu'), "'cpu' is always available")
   t.ok(i.backendsAvailable.includes(i.backendActive), 'the active backend is available')
   t.type(i.cuda.built, 'boolean')

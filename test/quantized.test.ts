@@ -288,7 +288,7 @@ t.test('the index file keeps the storage; version 1 files still load', async (t)
   const v2 = join(dir, 'f32.idx')
   await f32.save(v2)
   const buf = readFileSync(v2)
-  t.equal(buf.readUInt32LE(8), 3, 'written as version 3')
+  t.equal(buf.readUInt32LE(8), 4, 'written as version 4')
   // An f32 index's file has the version 2 layout: as version 2 with a reduced storage code (and the
   // keep-f32 flag) it is what the version 2 writer produced for a reduced-precision index (f32
   // values), and loads by encoding them: the same as a fresh index built from those values.

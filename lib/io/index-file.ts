@@ -1,19 +1,20 @@
 /**
- * The saved index file (format version 3; versions 1 and 2 still load). Little-endian throughout.
+ * The saved index file (format version 4; versions 1 to 3 still load). Little-endian throughout.
  *
  * | offset | size | field |
  * | --- | --- | --- |
  * | 0 | 8 | magic `SSGIDX\r\n` (the CR LF catches text-mode mangling) |
- * | 8 | 4 | u32 format version (3; 1 and 2 are read too) |
+ * | 8 | 4 | u32 format version (4; 1 to 3 are read too) |
  * | 12 | 4 | u32 dim |
  * | 16 | 4 | u32 metric: 0 ip, 1 cosine, 2 l2 |
- * | 20 | 4 | u32 flags: bit 0 = vectors are unit length (cosine); bit 1 = keep f32 copies (v2) |
+ * | 20 | 4 | u32 flags: bit 0 = vectors are unit length (cosine); bit 1 = keep f32 copies (v2); bit 2 = i8 with per-dimension scales (v4) |
  * | 24 | 8 | u64 count (rows) |
  * | 32 | 4 | u32 metadata length M (bytes of UTF-8 JSON) |
  * | 36 | 4 | u32 storage (v2): 0 f32, 1 bf16, 2 f16, 3 i8 (version 1: reserved, zero = f32) |
  * | 40 | 24 | reserved, zero |
  * | 64 | M | metadata JSON (an object: user metadata such as the model name and normalisation) |
- * | V = align64(64 + M) | count x R | rows, one record of R bytes each (below) |
+ * | S = align64(64 + M) | dim x 4 | flag bit 2 only: the per-dimension i8 scales, f32 (else absent) |
+ * | V = S (+ align64(dim x 4) with bit 2) | count x R | rows, one record of R bytes each (below) |
  * | V + count x R | count x 8 | ids, i64 |
  * | end - 32 | 32 | SHA-256 of every byte before it |
  *
@@ -21,7 +22,7 @@
  * Records. f32 storage (and every version 1 or 2 file): R = dim x 4, the f32 values. Version 3 with
  * reduced-precision storage: the stored codes, so the file is as small as the storage and loads back
  * with the same codes (no re-encoding): dim codes (bf16 / f16: u16, i8: i8; 2 or 1 bytes), then for
- * i8 the row's f32 scale (4 bytes), then with keep-f32 (flag bit 1) the row's dim f32 values
+ * i8 the row's f32 scale (4 bytes; per-dimension scales: the row factor, 1 or cosine's), then with keep-f32 (flag bit 1) the row's dim f32 values
  * (cosine: the unit vector). R = dim x (2 | 1) + (i8: 4) + (keep-f32: dim x 4). Version 2 files of
  * reduced-precision indexes hold f32 values (the kept copies, or the decoded stored values), which
  * encode back to the same stored values.
@@ -42,9 +43,12 @@ import type { Metric, Storage } from '../similarity/types.js'
 import { checkPath, openRegular, type RegularFile, readExactly, writeFileAtomic } from './fs.js'
 
 export const MAGIC = Buffer.from('SSGIDX\r\n', 'latin1')
-export const FORMAT_VERSION = 3
-/** Versions this build reads (1: no storage field, always f32; 2: f32 values for every storage). */
-const READABLE_VERSIONS = [1, 2, 3]
+export const FORMAT_VERSION = 4
+/**
+ * Versions this build reads (1: no storage field, always f32; 2: f32 values for every storage; 3:
+ * no per-dimension scales; 4: the same layout, flag bit 2 added).
+ */
+const READABLE_VERSIONS = [1, 2, 3, 4]
 const STORAGE_CODES: Storage[] = ['f32', 'bf16', 'f16', 'i8']
 const HEADER = 64
 const DIGEST = 32
@@ -63,6 +67,8 @@ export interface IndexFileHead {
   storage?: Storage
   /** The index keeps f32 copies for re-ranking. */
   keepF32?: boolean
+  /** 'i8' with per-dimension scales: the dim scales (flag bit 2). */
+  dimScales?: Float32Array
 }
 
 const align64 = (n: number) => Math.ceil(n / 64) * 64
@@ -91,15 +97,23 @@ async function hashYielding(hash: Hash, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** Header, metadata and the zero padding up to the vectors (the file's first V bytes). */
+/** Header, metadata, per-dimension scales and the zero padding up to the vectors (the first V bytes). */
 function headBytes(head: IndexFileHead): Buffer {
   const meta = Buffer.from(JSON.stringify(head.metadata ?? {}), 'utf8')
-  const buf = Buffer.alloc(align64(HEADER + meta.length))
+  const sc = head.dimScales
+  const scalesAt = align64(HEADER + meta.length)
+  const buf = Buffer.alloc(scalesAt + (sc ? align64(head.dim * 4) : 0))
+  if (sc) {
+    if (sc.length !== head.dim || head.storage !== 'i8') {
+      throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'dimension scales need i8 storage and dim values')
+    }
+    for (let d = 0; d < head.dim; d++) buf.writeFloatLE(sc[d], scalesAt + 4 * d)
+  }
   MAGIC.copy(buf, 0)
   buf.writeUInt32LE(FORMAT_VERSION, 8)
   buf.writeUInt32LE(head.dim, 12)
   buf.writeUInt32LE(METRIC_CODES.indexOf(head.metric), 16)
-  buf.writeUInt32LE((head.normalized ? 1 : 0) | (head.keepF32 ? 2 : 0), 20)
+  buf.writeUInt32LE((head.normalized ? 1 : 0) | (head.keepF32 ? 2 : 0) | (sc ? 4 : 0), 20)
   buf.writeUInt32LE(STORAGE_CODES.indexOf(head.storage ?? 'f32'), 36)
   buf.writeBigUInt64LE(BigInt(head.count), 24)
   buf.writeUInt32LE(meta.length, 32)
@@ -220,6 +234,11 @@ async function readOpen(f: RegularFile, sink: IndexFileSink): Promise<IndexFileH
     storage: STORAGE_CODES[l.storageCode],
     keepF32: (l.flags & 2) === 2,
   }
+  if (l.flags & 4) {
+    const at = align64(HEADER + l.metaLen) - HEADER
+    head.dimScales = new Float32Array(l.dim)
+    for (let d = 0; d < l.dim; d++) head.dimScales[d] = metaPad.readFloatLE(at + 4 * d)
+  }
   const hash = createHash('sha256')
   hash.update(header)
   await hashYielding(hash, metaPad)
@@ -290,8 +309,9 @@ function parseLayout(buf: Buffer, size: number, path: string): Layout {
   if (metricCode >= METRIC_CODES.length) throw corrupt(path, `bad metric code ${metricCode}`)
   const storageCode = version >= 2 ? buf.readUInt32LE(36) : 0
   if (storageCode >= STORAGE_CODES.length) throw corrupt(path, `bad storage code ${storageCode}`)
-  if (version >= 2 && flags & ~3) throw corrupt(path, `unknown flags ${flags}`)
-  const vecOffset = align64(HEADER + metaLen)
+  if (version >= 2 && flags & ~(version >= 4 ? 7 : 3)) throw corrupt(path, `unknown flags ${flags}`)
+  if (flags & 4 && STORAGE_CODES[storageCode] !== 'i8') throw corrupt(path, 'dimension scales without i8 storage')
+  const vecOffset = align64(HEADER + metaLen) + (flags & 4 ? align64(dim * 4) : 0)
   const rb = recordBytes(version, dim, STORAGE_CODES[storageCode], (flags & 2) === 2)
   // In BigInt so that a huge count cannot overflow the arithmetic into a plausible size.
   const expected64 = BigInt(vecOffset) + count64 * BigInt(rb + 8) + BigInt(DIGEST)

@@ -49,6 +49,10 @@ export interface RawIndexStats {
   heldBytes: number
   quantizeSeconds: number
   quantizedRows: number
+  /** 'i8': 'vector' or 'dimension' scales (others: 'vector'). */
+  i8Scales: string
+  /** Values saturated by the per-dimension i8 scales. */
+  saturatedValues: number
 }
 
 /** Ids and vectors of NativeIndex.add / addAsync. */
@@ -78,6 +82,10 @@ export interface RawNativeIndex {
   /** Reduced precision: adds stored records as they are (no re-encoding), on a libuv worker thread. */
   addRecordsAsync(args: { ids: Float64Array | BigInt64Array; records: Uint8Array }): Promise<void>
   stats(): RawIndexStats
+  /** Per-dimension i8 scales (dim values), or null while none are learned / set. */
+  dimScales(): Float32Array | null
+  /** Sets the per-dimension i8 scales of an empty index with i8Scales 'dimension'. */
+  setDimScales(args: { scales: Float32Array }): void
   dispose(): void
   disposed(): boolean
 }
@@ -86,5 +94,11 @@ export interface RawNativeIndex {
 export interface RawSimilarityBinding {
   topkSync(args: RawTopkArgs): RawSearchResult
   topkAsync(args: RawTopkArgs): Promise<RawSearchResult>
-  NativeIndex: new (args: { dim: number; metric: string; storage?: string; keepF32?: boolean }) => RawNativeIndex
+  NativeIndex: new (args: {
+    dim: number
+    metric: string
+    storage?: string
+    keepF32?: boolean
+    i8Scales?: string
+  }) => RawNativeIndex
 }

@@ -11,7 +11,12 @@ import type { RawTemporalGruBinding } from './temporal-gru-types.js'
 import type { RawTextBinding } from './text-types.js'
 
 export interface RawInfo {
-  cpu: { vendor: string; brand: string; simdSupported: string[] }
+  cpu: {
+    vendor: string
+    brand: string
+    simdSupported: string[]
+    extensions: { avx512Bf16: boolean; avx512Vnni: boolean; avxVnni: boolean }
+  }
   simd: string
   simdBest: string
   threads: number

@@ -9,8 +9,11 @@ import { readIndexFile, writeIndexFile } from '../io/index-file.js'
 import { INDEX_KNOWN, type IndexSearchOptions, toRawArgs } from './options.js'
 import { SearchResults } from './results.js'
 import { checkDim, checkMatrix, describe } from '../validate.js'
-import type { IdsInput, Metric, Storage } from './types.js'
-import { checkK, checkMetric, checkStorage, toIdArray } from './validate.js'
+import type { I8Scales, IdsInput, Metric, Storage } from './types.js'
+import { checkI8Scales, checkK, checkMetric, checkStorage, toIdArray } from './validate.js'
+
+/** The i8 scaling when {@link EmbeddingIndexOptions.i8Scales} is not given (chosen by measured recall: README). */
+export const DEFAULT_I8_SCALES: I8Scales = 'vector'
 
 /** Options of {@link EmbeddingIndex}. */
 export interface EmbeddingIndexOptions {
@@ -32,6 +35,11 @@ export interface EmbeddingIndexOptions {
    * (`rerank` search option) and {@link save} writes the original values. Ignored for 'f32'.
    */
   keepF32?: boolean
+  /**
+   * 'i8' storage only: one scale per vector or per dimension (see {@link I8Scales}; default
+   * {@link DEFAULT_I8_SCALES}). Ignored for other storage types.
+   */
+  i8Scales?: I8Scales
 }
 
 /** What {@link EmbeddingIndex.stats} reports. */
@@ -50,6 +58,10 @@ export interface IndexStats {
    * per second of encoding time, 0 before any). */
   quantizedRows: number
   quantizeRowsPerSecond: number
+  /** 'i8': how codes are scaled ('vector' for the other storage types). */
+  i8Scales: I8Scales
+  /** Values that saturated to ±127 under learned per-dimension scales (0 otherwise). */
+  saturatedValues: number
 }
 
 /**
@@ -74,6 +86,8 @@ export class EmbeddingIndex implements Disposable {
   readonly storage: Storage
   /** Whether f32 copies are kept for exact re-ranking. */
   readonly keepF32: boolean
+  /** 'i8' scaling ('vector' for the other storage types). */
+  readonly i8Scales: I8Scales
   /** JSON metadata saved with the index. */
   metadata: Record<string, unknown>
   #native: RawNativeIndex | undefined
@@ -94,8 +108,16 @@ export class EmbeddingIndex implements Disposable {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `keepF32 must be a boolean, got ${describe(keep)}`)
     }
     this.keepF32 = keep && this.storage !== 'f32'
+    const scales = checkI8Scales(options.i8Scales ?? DEFAULT_I8_SCALES)
+    this.i8Scales = this.storage === 'i8' ? scales : 'vector'
     const Native = binding().NativeIndex
-    const args = { dim: this.dim, metric: this.metric, storage: this.storage, keepF32: this.keepF32 }
+    const args = {
+      dim: this.dim,
+      metric: this.metric,
+      storage: this.storage,
+      keepF32: this.keepF32,
+      i8Scales: this.i8Scales,
+    }
     this.#native = callNative(() => new Native(args))
   }
 
@@ -120,6 +142,8 @@ export class EmbeddingIndex implements Disposable {
       heldBytes: s.heldBytes,
       quantizedRows: s.quantizedRows,
       quantizeRowsPerSecond: s.quantizeSeconds > 0 ? s.quantizedRows / s.quantizeSeconds : 0,
+      i8Scales: s.i8Scales as I8Scales,
+      saturatedValues: s.saturatedValues,
     }
   }
 
@@ -227,8 +251,8 @@ export class EmbeddingIndex implements Disposable {
    * File-system failures reject with ERR_SIMSAGE_NOT_FOUND (a missing directory) or ERR_SIMSAGE_IO,
    * naming `path`.
    *
-   * Reduced-precision indexes write their stored codes (and i8 scales, and with `keepF32` the f32
-   * copies): the file is about as small as the storage, and loads back with the same codes.
+   * Reduced-precision indexes write their stored codes (and i8 scales, per-dimension i8 scales, and
+   * with `keepF32` the f32 copies): the file is about as small as the storage, and loads back with the same codes.
    */
   async save(path: string): Promise<void> {
     const native = this.#live()
@@ -272,6 +296,7 @@ export class EmbeddingIndex implements Disposable {
       metadata: this.metadata,
       storage: this.storage,
       keepF32: this.keepF32,
+      dimScales: this.i8Scales === 'dimension' ? (native.dimScales() ?? undefined) : undefined,
     }
     await writeIndexFile(path, head, vectors, ids)
   }
@@ -300,9 +325,18 @@ export class EmbeddingIndex implements Disposable {
             metadata: head.metadata,
             storage: head.storage,
             keepF32: head.keepF32,
+            i8Scales: head.dimScales ? 'dimension' : 'vector',
           })
           normalized = head.normalized
           const native = index.#live()
+          const dimScales = head.dimScales
+          if (dimScales) {
+            try {
+              callNative(() => native.setDimScales({ scales: dimScales }))
+            } catch (e) {
+              throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: invalid dimension scales`, { cause: e })
+            }
+          }
           callNative(() => native.reserve({ rows: head.count }))
         },
         rows: async (ids, vectors) => {

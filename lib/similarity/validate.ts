@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { describe } from '../validate.js'
-import type { Metric, Storage } from './types.js'
+import type { I8Scales, Metric, Storage } from './types.js'
 
 export const METRICS: readonly Metric[] = ['ip', 'cosine', 'l2']
 
@@ -26,6 +26,16 @@ export function checkStorage(storage: unknown): Storage {
     )
   }
   return storage as Storage
+}
+
+export function checkI8Scales(scales: unknown): I8Scales {
+  if (scales !== 'vector' && scales !== 'dimension') {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `i8Scales must be 'vector' or 'dimension', got ${describe(scales)}`,
+    )
+  }
+  return scales
 }
 
 export function checkK(k: unknown): number {

@@ -24,6 +24,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512})
     if (simd_level_supported(l)) sup.Set(i++, simd_level_name(l));
   cpu.Set("simdSupported", sup);
+  Napi::Object ext = Napi::Object::New(env);
+  ext.Set("avx512Bf16", f.avx512_bf16);
+  ext.Set("avx512Vnni", f.avx512_vnni);
+  ext.Set("avxVnni", f.avx_vnni);
+  cpu.Set("extensions", ext);
   o.Set("cpu", cpu);
   o.Set("simd", simd_level_name(active_simd_level()));
   o.Set("simdBest", simd_level_name(best_simd_level()));

@@ -79,10 +79,12 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
          InstanceMethod<&NativeIndex::ExportInto>("exportInto"), InstanceMethod<&NativeIndex::Stats>("stats"),
          InstanceMethod<&NativeIndex::AddRecordsAsync>("addRecordsAsync"),
          InstanceMethod<&NativeIndex::ExportRecordsInto>("exportRecordsInto"),
-         InstanceMethod<&NativeIndex::Dispose>("dispose"), InstanceMethod<&NativeIndex::Disposed>("disposed")});
+         InstanceMethod<&NativeIndex::DimScales>("dimScales"),
+         InstanceMethod<&NativeIndex::SetDimScales>("setDimScales"), InstanceMethod<&NativeIndex::Dispose>("dispose"),
+         InstanceMethod<&NativeIndex::Disposed>("disposed")});
   }
 
-  // new NativeIndex({ dim, metric, storage?, keepF32? })
+  // new NativeIndex({ dim, metric, storage?, keepF32?, i8Scales?: 'vector' | 'dimension' })
   explicit NativeIndex(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeIndex>(info) {
     Napi::Env env = info.Env();
     Args a(info, "NativeIndex");
@@ -90,8 +92,12 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     const std::string metric = a.string("metric");
     const std::string storage = a.string_or("storage", "f32");
     const bool keep = a.boolean_or("keepF32", false);
+    const std::string scales = a.string_or("i8Scales", "vector");
+    if (scales != "vector" && scales != "dimension")
+      throw_js(env, kInvalidArgument, "i8Scales must be 'vector' or 'dimension', got '" + scales + "'");
     store_ = guard(env, [&] {
-      return std::make_shared<VectorStore>(dim, parse_metric(metric.c_str()), parse_storage(storage.c_str()), keep);
+      return std::make_shared<VectorStore>(dim, parse_metric(metric.c_str()), parse_storage(storage.c_str()), keep,
+                                           scales == "dimension");
     });
   }
 
@@ -300,7 +306,31 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return Napi::Number::New(env, static_cast<double>(rows));
   }
 
-  // stats() -> { storage, keepF32, rows, vectorBytes, heldBytes, quantizeSeconds, quantizedRows }
+  // dimScales() -> Float32Array (dim) of the per-dimension i8 scales, or null while none are learned
+  Napi::Value DimScales(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const std::vector<float> sc = store(env).dim_scales();
+    if (sc.empty()) return env.Null();
+    Napi::Float32Array out = Napi::Float32Array::New(env, sc.size());
+    std::copy(sc.begin(), sc.end(), out.Data());
+    return out;
+  }
+
+  // setDimScales({ scales: Float32Array (dim) }): an empty dim-scaled index takes these scales
+  Napi::Value SetDimScales(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Args a(info, "setDimScales");
+    VectorStore& s = store(env);
+    Napi::Float32Array sc = a.f32_array("scales");
+    if (static_cast<int64_t>(sc.ElementLength()) != s.dim())
+      throw_js(env, kDimMismatch,
+               "scales has " + std::to_string(sc.ElementLength()) + " values, expected " + std::to_string(s.dim()));
+    guard(env, [&] { s.set_dim_scales(sc.Data()); });
+    return env.Undefined();
+  }
+
+  // stats() -> { storage, keepF32, rows, vectorBytes, heldBytes, quantizeSeconds, quantizedRows,
+  //              i8Scales, saturatedValues }
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     VectorStore& s = store(env);
@@ -313,6 +343,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     o.Set("heldBytes", Napi::Number::New(env, static_cast<double>(held_bytes(s))));
     o.Set("quantizeSeconds", Napi::Number::New(env, s.quantize_seconds()));
     o.Set("quantizedRows", Napi::Number::New(env, static_cast<double>(s.quantized_rows())));
+    o.Set("i8Scales", Napi::String::New(env, s.dim_scaled() ? "dimension" : "vector"));
+    o.Set("saturatedValues", Napi::Number::New(env, static_cast<double>(s.saturated_values())));
     return o;
   }
 

@@ -52,6 +52,7 @@ CpuFeatures detect() {
     if (max_sub >= 1) {
       __cpuid_count(7, 1, a, b, c, d);
       f.avx512_bf16 = f.avx512 && (a & (1u << 5));
+      f.avx_vnni = f.avx2 && (a & (1u << 4));
     }
   }
   unsigned ext = __get_cpuid_max(0x80000000, nullptr);

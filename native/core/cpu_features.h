@@ -15,6 +15,7 @@ struct CpuFeatures {
   // Extensions used by fast paths that run only at the AVX-512 level (and only when it is active):
   bool avx512_bf16 = false;  // vdpbf16ps (cpuid leaf 7 subleaf 1 EAX bit 5), requires avx512
   bool avx512_vnni = false;  // vpdpbusd (cpuid leaf 7 subleaf 0 ECX bit 11), requires avx512
+  bool avx_vnni = false;     // VEX vpdpbusd (cpuid leaf 7 subleaf 1 EAX bit 4), requires avx2; reported only
   std::string vendor;
   std::string brand;
 };

@@ -42,6 +42,14 @@
 //          ip / l2: s = max|x| / 127. cosine: codes from the unit vector, and s = 1 / |code| so the
 //          decoded vector has unit length. 1 byte / element + 4 (the scale); quads of dimensions
 //          interleaved per row: (r, d) at (d / 4) * 64 + (r % 16) * 4 + d % 4.
+//   i8 with per-dimension scales (VectorStore i8_dim_scales): one scale s_d per dimension, learned
+//          from the first add (learn_dim_scales in cpu/quant.h: s_d = max |x_d| / 127 over its rows)
+//          or set before any row (set_dim_scales, a loaded file), and a row scale r (ip / l2: 1;
+//          cosine: 1 / |s * c| so the decoded row is unit length): code c_d = round(x_d / s_d)
+//          SATURATED to [-127, 127] (later rows outside the learned range; counted), decoded x_d =
+//          r * s_d * c_d. Same layout, codes and kernels as i8: the driver folds s into the query
+//          (q'_d = q_d * s_d, in f32) and the row scale plays the per-vector scale's part, so the
+//          widening and VNNI paths run unchanged (the VNNI path quantises q').
 //   Layouts with pairs / quads pad dim up to a multiple of 2 / 4 with zeros (coded_dim()).
 //   Cosine normalises (in double) before quantising; l2 uses |x|^2 of the decoded vector.
 //
@@ -63,6 +71,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
 #include <vector>
@@ -102,6 +111,8 @@ struct PanelCorpus {
   // i8 only, optional: n per-row sums of the row's codes (the VNNI path's offset correction); null
   // leaves the i8 search on the widening path.
   const int32_t* code_sums = nullptr;
+  // i8 with per-dimension scales: dim scales s_d (above), folded into the query; null: per-vector.
+  const float* dim_scales = nullptr;
   const float* sq_norms = nullptr;  // n floats (l2 only), may be null otherwise
   const int64_t* ids = nullptr;     // n ids or null
   int64_t n = 0;
@@ -203,7 +214,9 @@ OwnedFilter build_filter(const FilterSpec& spec, int64_t n_rows, int64_t nq,
 // unit vector) for exact re-ranking (TopkParams::rerank) and for export; costs 4 x dim bytes a row.
 class VectorStore {
  public:
-  VectorStore(int64_t dim, Metric metric, Storage storage = Storage::F32, bool keep_f32 = false);
+  // i8_dim_scales: i8 storage with per-dimension scales (top of this file); ignored otherwise.
+  VectorStore(int64_t dim, Metric metric, Storage storage = Storage::F32, bool keep_f32 = false,
+              bool i8_dim_scales = false);
   ~VectorStore();
   VectorStore(const VectorStore&) = delete;
   VectorStore& operator=(const VectorStore&) = delete;
@@ -212,6 +225,15 @@ class VectorStore {
   Metric metric() const { return metric_; }
   Storage storage() const { return storage_; }
   bool keeps_f32() const { return keep_f32_; }
+  bool dim_scaled() const { return dim_scaled_; }
+  // Per-dimension scales (dim values), or empty while none are learned / set.
+  std::vector<float> dim_scales() const;
+  // Sets the per-dimension scales (dim values in (0, 2^62 / 127], else ERR_SIMSAGE_NON_FINITE) of an
+  // empty dim-scaled store, e.g. from a file before add_records; else ERR_SIMSAGE_INVALID_ARGUMENT
+  // (scales of a store holding rows are fixed: its codes depend on them).
+  void set_dim_scales(const float* scales);
+  // Values that saturated when encoded with the per-dimension scales (add; 0 otherwise).
+  int64_t saturated_values() const;
   // Bytes one stored vector takes: coded elements (padded dim), the i8 scale, |x|^2 (l2), the f32 copy.
   int64_t vector_bytes() const;
   // Time spent checking and encoding vectors in add() (seconds) and the rows that went through it.
@@ -220,7 +242,8 @@ class VectorStore {
   int64_t size() const;
   int64_t capacity() const;
 
-  // Adds `count` vectors (count x dim, row-major). An id already present is replaced; within one
+  // Adds `count` vectors (count x dim, row-major). A dim-scaled store without scales learns them
+  // from this call's rows (all of them) first. An id already present is replaced; within one
   // call a repeated id keeps its last vector. Everything is checked (ids >= 0 and <= 2^53 - 1,
   // finite values, |x|^2 < kMaxSqNorm for ip and l2) and memory reserved before anything changes:
   // on error nothing is applied.
@@ -232,7 +255,9 @@ class VectorStore {
   // order, then the i8 scale (f32), then with keep_f32 the dim f32 values (cosine: the unit vector).
   // The codes are kept as given (no re-encoding). Checked before anything changes, as add(): ids,
   // codes that decode to a finite value (i8: in [-127, 127], scale finite and >= 0), f32 copies
-  // finite, and for ip / l2 the magnitude bound on the decoded row and the copy.
+  // finite, and for ip / l2 the magnitude bound on the decoded row and the copy. Dim-scaled i8: the
+  // scale slot holds the row scale r (ip / l2: exactly 1), and the store must have its scales
+  // (set_dim_scales) first.
   void add_records(const int64_t* ids, const uint8_t* records, int64_t count);
   // Bytes of one record (reduced precision; f32 storage: dim x 4, plain values).
   int64_t record_bytes() const;
@@ -269,8 +294,11 @@ class VectorStore {
   // Steps 2-3 of add (under the exclusive lock): rows already checked and, reduced precision,
   // encoded: codes count x cdim_ elements, per row scale (i8), code sum (i8), |x|^2 (l2); src: the
   // f32 rows (f32 storage, or the copies when keep_f32_; else unused).
+  // learned: dim-scaled scales learned by this add (adopted here), or null; saturated: its count.
   void apply_rows(const int64_t* ids, const float* src, const char* codes, const float* cscale, const int32_t* csum,
-                  const float* cnorm, int64_t count, double qsec);
+                  const float* cnorm, int64_t count, double qsec, const std::vector<float>* learned = nullptr,
+                  int64_t saturated = 0);
+  float dim_scale(int64_t d) const { return dim_scaled_ ? dim_scales_[d] : 1.f; }
   TopkStats rerank_locked(SimdLevel level, const TopkParams& p, const RowFilter& filter, const PanelCorpus& c) const;
   TopkStats search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;  // shared lock held
 
@@ -278,9 +306,14 @@ class VectorStore {
   const Metric metric_;
   const Storage storage_;
   const bool keep_f32_;
-  const int64_t cdim_;              // coded_dim(dim_, storage_)
-  void* coded_ = nullptr;           // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
-  std::vector<float> scales_;       // i8: per row
+  const bool dim_scaled_;
+  const int64_t cdim_;
+  std::vector<float> dim_scales_;  // i8 per-dimension scales: dim_ values once learned / set
+  int64_t saturated_ = 0;
+  std::mutex learn_mu_;        // dim-scaled adds: held from reading the scales to applying the rows              //
+                               // coded_dim(dim_, storage_)
+  void* coded_ = nullptr;      // reduced precision: capacity_ / 16 panels of cdim_ x 16 elements
+  std::vector<float> scales_;  // i8: per row
   std::vector<int32_t> code_sums_;  // i8: per row, the sum of its codes (PanelCorpus::code_sums)
   std::vector<float> f32_;          // keep_f32: capacity_ x dim_ row-major
   double quant_seconds_ = 0;

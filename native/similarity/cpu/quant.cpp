@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "core/error.h"
@@ -117,7 +118,10 @@ bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* 
     *scale = 0.f;
     return true;
   }
-  const float sc = static_cast<float>(static_cast<double>(amax) / 127.0);
+  // amax below ~64 x the smallest subnormal: max|x| / 127 underflows to 0 (and x / 0 would be NaN
+  // for the zeros); the smallest subnormal codes such a row exactly.
+  float sc = static_cast<float>(static_cast<double>(amax) / 127.0);
+  if (sc == 0.f) sc = std::numeric_limits<float>::denorm_min();
   double ss = 0;
   for (int64_t d = 0; d < cdim; ++d) {
     double q = d < dim ? std::nearbyint(static_cast<double>(x[d]) / sc) : 0.0;
@@ -127,6 +131,35 @@ bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* 
   }
   *scale = cosine_unit ? (ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f) : sc;
   return true;
+}
+
+void learn_dim_scales(const float* rows, int64_t count, int64_t dim, float* scales) {
+  float top = 0.f;
+  for (int64_t d = 0; d < dim; ++d) {
+    float amax = 0.f;
+    for (int64_t r = 0; r < count; ++r) amax = std::max(amax, std::fabs(rows[r * dim + d]));
+    scales[d] = static_cast<float>(static_cast<double>(amax) / 127.0);
+    top = std::max(top, scales[d]);
+  }
+  if (top == 0.f) top = 1.f / 127.f;
+  for (int64_t d = 0; d < dim; ++d)
+    if (scales[d] == 0.f) scales[d] = top;
+}
+
+int64_t encode_row_i8_dims(const float* x, int64_t dim, const float* dim_scales, bool cosine_unit, int8_t* codes,
+                           float* row_scale) {
+  const int64_t cdim = coded_dim(dim, Storage::I8);
+  int64_t saturated = 0;
+  double ss = 0;
+  for (int64_t d = 0; d < cdim; ++d) {
+    double q = d < dim ? std::nearbyint(static_cast<double>(x[d]) / dim_scales[d]) : 0.0;
+    if (q > 127 || q < -127) ++saturated;
+    q = q > 127 ? 127 : q < -127 ? -127 : q;
+    codes[d] = static_cast<int8_t>(q);
+    if (d < dim) ss += q * dim_scales[d] * (q * dim_scales[d]);
+  }
+  *row_scale = !cosine_unit ? 1.f : ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f;
+  return saturated;
 }
 
 float decode_element(Storage s, const void* coded, int64_t e, float scale) {

@@ -52,6 +52,7 @@ struct Source {
   Storage storage = Storage::F32;
   const float* scales = nullptr;       // i8 row scales
   const int32_t* code_sums = nullptr;  // i8 row code sums (optional)
+  const float* dim_scales = nullptr;   // i8 per-dimension scales (folded into the queries), or null
   int64_t pdim = 0;                    // coded_dim(dim, storage)
   // Coded corpora: the scan kernel chosen in search() (run_coded of the level, or a fast path, which
   // reads Ctx::qpack32 instead of Ctx::qpack).
@@ -70,6 +71,7 @@ struct QueryBatch {
   int64_t qs = 0, nq = 0;
   const float* q = nullptr;       // nq x dim: the caller's rows, or qbuf
   std::vector<float> qbuf;        // cosine: the rows scaled to unit length (a zero query stays zero)
+  std::vector<float> qfold;       // per-dimension i8 scales: the rows times s_d (similarity.h)
   std::vector<float> qnorm2;      // nq: |q|^2 for cosine and l2 (l2 adds it back to the scores), else 0
   std::vector<float> qpack;       // tiles of kMr queries
   std::vector<float> qpanel;      // panels of 16 queries, for the transposed row tile only
@@ -134,6 +136,12 @@ void prepare_queries(const TopkParams& p, const Source& src, int mr, QueryBatch*
   if (p.metric == Metric::Cosine) b->q = b->qbuf.data();
   b->filter = p.filter;  // filters are indexed by absolute query
   if (b->filter.exclude_offsets) b->filter.exclude_offsets += b->qs;
+  if (src.dim_scales) {  // <q, r s * c> = r <q * s, c>: the kernels see q * s and the row scale r
+    b->qfold.resize(static_cast<size_t>(nq * D));
+    for (int64_t i = 0; i < nq; ++i)
+      for (int64_t d = 0; d < D; ++d) b->qfold[i * D + d] = b->q[i * D + d] * src.dim_scales[d];
+    b->q = b->qfold.data();
+  }
   const float* q = b->q;
   if (src.fast != Storage::F32) {
     pack_fast_queries(src, q, D, nq, mr, b);
@@ -447,6 +455,7 @@ TopkStats topk_panels_at(SimdLevel level, const TopkParams& p, const PanelCorpus
   s.storage = c.storage;
   s.scales = c.storage == Storage::I8 ? c.scales : nullptr;
   s.code_sums = c.storage == Storage::I8 ? c.code_sums : nullptr;
+  s.dim_scales = c.storage == Storage::I8 ? c.dim_scales : nullptr;
   s.pdim = coded_dim(c.dim, c.storage);
   s.sq_norms = c.sq_norms;
   s.ids = c.ids;

@@ -29,11 +29,12 @@ std::string format_g(double v) {
 }
 }  // namespace
 
-VectorStore::VectorStore(int64_t dim, Metric metric, Storage storage, bool keep_f32)
+VectorStore::VectorStore(int64_t dim, Metric metric, Storage storage, bool keep_f32, bool i8_dim_scales)
     : dim_(dim),
       metric_(metric),
       storage_(storage),
       keep_f32_(keep_f32 && storage != Storage::F32),
+      dim_scaled_(i8_dim_scales && storage == Storage::I8),
       cdim_(coded_dim(dim, storage)) {
   if (dim <= 0 || dim > (1 << 20)) throw_error(ErrorCode::DimMismatch, "dim must be in [1, 1048576]");
   if (static_cast<int>(storage) < 0 || static_cast<int>(storage) > 3)
@@ -123,7 +124,8 @@ void VectorStore::decode_row(int64_t row, float* out) const {
   const int g = storage_group(storage_);
   const float sc = storage_ == Storage::I8 ? scales_[row] : 1.f;
   for (int64_t d = 0; d < dim_; ++d)
-    out[d] = similarity::cpu::decode_element(storage_, coded_, similarity::cpu::coded_index(row, d, cdim_, g), sc);
+    out[d] = similarity::cpu::decode_element(storage_, coded_, similarity::cpu::coded_index(row, d, cdim_, g), sc) *
+             dim_scale(d);
 }
 
 void VectorStore::reserve(int64_t rows) {
@@ -206,6 +208,23 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
   // f16 overflow rejects the whole call. Timed for quantize_seconds().
   const bool coded = storage_ != Storage::F32;
   const size_t esize = static_cast<size_t>(storage_bytes(storage_));
+  // Dim-scaled: the scales (learned from these rows when there are none yet) stay fixed from here to
+  // apply_rows, which adopts learned ones.
+  std::unique_lock<std::mutex> learn(learn_mu_, std::defer_lock);
+  std::vector<float> dscale, learned;
+  int64_t saturated = 0;
+  if (dim_scaled_) {
+    learn.lock();
+    {
+      std::shared_lock<std::shared_mutex> lk(mu_);
+      dscale = dim_scales_;
+    }
+    if (dscale.empty()) {
+      learned.resize(static_cast<size_t>(dim_));
+      similarity::cpu::learn_dim_scales(src, count, dim_, learned.data());
+      dscale = learned;
+    }
+  }
   std::vector<char> codes;
   std::vector<float> cscale, cnorm;
   std::vector<int32_t> csum;
@@ -219,7 +238,11 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     std::vector<float> dec(static_cast<size_t>(dim_));
     for (int64_t i = 0; i < count; ++i) {
       void* c = codes.data() + static_cast<size_t>(i * cdim_) * esize;
-      if (!similarity::cpu::encode_row(storage_, src + i * dim_, dim_, metric_ == Metric::Cosine, c, &cscale[i])) {
+      if (dim_scaled_) {
+        saturated += similarity::cpu::encode_row_i8_dims(src + i * dim_, dim_, dscale.data(), metric_ == Metric::Cosine,
+                                                         static_cast<int8_t*>(c), &cscale[i]);
+      } else if (!similarity::cpu::encode_row(storage_, src + i * dim_, dim_, metric_ == Metric::Cosine, c,
+                                              &cscale[i])) {
         int64_t col = 0;
         while (col < dim_ && std::fabs(src[i * dim_ + col]) < 65520.f) ++col;
         throw_error(ErrorCode::NonFinite, "vectors row " + std::to_string(i) + ", column " + std::to_string(col) +
@@ -235,7 +258,8 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
       if (metric_ == Metric::L2) {
         double ss = 0;
         for (int64_t d = 0; d < dim_; ++d) {
-          const double x = similarity::cpu::decode_element(storage_, c, d, cscale[i]);
+          const double x = static_cast<double>(similarity::cpu::decode_element(storage_, c, d, cscale[i])) *
+                           (dim_scaled_ ? dscale[d] : 1.f);
           ss += x * x;
         }
         cnorm[i] = static_cast<float>(ss);
@@ -243,11 +267,13 @@ void VectorStore::add(const int64_t* ids, const float* vectors, int64_t count, b
     }
     qsec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  apply_rows(ids, src, coded ? codes.data() : nullptr, cscale.data(), csum.data(), cnorm.data(), count, qsec);
+  apply_rows(ids, src, coded ? codes.data() : nullptr, cscale.data(), csum.data(), cnorm.data(), count, qsec,
+             learned.empty() ? nullptr : &learned, saturated);
 }
 
 void VectorStore::apply_rows(const int64_t* ids, const float* src, const char* codes, const float* cscale,
-                             const int32_t* csum, const float* cnorm, int64_t count, double qsec) {
+                             const int32_t* csum, const float* cnorm, int64_t count, double qsec,
+                             const std::vector<float>* learned, int64_t saturated) {
   const bool coded = storage_ != Storage::F32;
   const size_t esize = static_cast<size_t>(storage_bytes(storage_));
   std::unique_lock<std::shared_mutex> lk(mu_);
@@ -255,7 +281,10 @@ void VectorStore::apply_rows(const int64_t* ids, const float* src, const char* c
   ensure_capacity(n_ + count);
   if (keep_f32_ && f32_.size() < static_cast<size_t>((n_ + count) * dim_))
     f32_.resize(static_cast<size_t>((n_ + count) * dim_));  // capacity reserved: no reallocation
+  if (learned) dim_scales_.reserve(learned->size());
   // 3. Apply.
+  if (learned) dim_scales_.assign(learned->begin(), learned->end());
+  saturated_ += saturated;
   for (int64_t i = 0; i < count; ++i) {
     const float* v = src ? src + i * dim_ : nullptr;
     int64_t row;
@@ -370,6 +399,7 @@ TopkStats VectorStore::search_locked(SimdLevel level, const TopkParams& p, const
   c.coded = coded_;
   c.scales = scales_.data();
   c.code_sums = code_sums_.data();
+  c.dim_scales = dim_scaled_ && !dim_scales_.empty() ? dim_scales_.data() : nullptr;
   c.sq_norms = sq_norms_.data();
   c.ids = ids_.data();
   c.n = n_;

@@ -1,6 +1,6 @@
-// VectorStore rows as stored records (similarity.h, add_records): what the index file (format 3)
-// holds for reduced-precision storage, so a saved index loads back with the same codes and the file
-// is as small as the storage.
+// VectorStore rows as stored records (similarity.h, add_records): what the index file (format 3 / 4;
+// 4 holds per-dimension i8 scales apart, set_dim_scales) holds for reduced-precision storage, so a
+// saved index loads back with the same codes and the file is as small as the storage.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,7 +21,36 @@ namespace {
 constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 
 std::string where(int64_t row) { return "records row " + std::to_string(row); }
+
+std::string format_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
 }  // namespace
+
+std::vector<float> VectorStore::dim_scales() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return dim_scales_;
+}
+
+int64_t VectorStore::saturated_values() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return saturated_;
+}
+
+void VectorStore::set_dim_scales(const float* scales) {
+  if (!dim_scaled_) throw_error(ErrorCode::InvalidArgument, "this index has no per-dimension scales");
+  if (!scales) throw_error(ErrorCode::InvalidArgument, "null scales");
+  for (int64_t d = 0; d < dim_; ++d)
+    if (!(scales[d] > 0.f) || !(scales[d] <= similarity::cpu::kMaxDimScale))
+      throw_error(ErrorCode::NonFinite,
+                  "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) + " is not in (0, 2^62 / 127]");
+  std::lock_guard<std::mutex> learn(learn_mu_);
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  if (n_ > 0) throw_error(ErrorCode::InvalidArgument, "dimension scales can only be set on an empty index");
+  dim_scales_.assign(scales, scales + dim_);
+}
 
 int64_t VectorStore::record_bytes() const {
   if (storage_ == Storage::F32) return dim_ * 4;
@@ -37,6 +66,16 @@ void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_
     if (ids[i] < 0 || ids[i] > kMaxSafeId)
       throw_error(ErrorCode::InvalidId,
                   "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) + " is not a non-negative safe integer");
+  // Dim-scaled: the scales must be there already (set_dim_scales) and stay fixed until applied.
+  std::unique_lock<std::mutex> learn(learn_mu_, std::defer_lock);
+  std::vector<float> dscale;
+  if (dim_scaled_) {
+    learn.lock();
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    dscale = dim_scales_;
+    if (dscale.empty())
+      throw_error(ErrorCode::InvalidArgument, "add_records: this index has no dimension scales yet (set them first)");
+  }
   const int64_t rb = record_bytes();
   const size_t es = static_cast<size_t>(storage_bytes(storage_));
   const auto t0 = std::chrono::steady_clock::now();
@@ -55,6 +94,9 @@ void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_
       tail += 4;
       if (!std::isfinite(cscale[i]) || cscale[i] < 0)
         throw_error(ErrorCode::NonFinite, where(i) + " has an invalid i8 scale " + std::to_string(cscale[i]));
+      if (dim_scaled_ && metric_ != Metric::Cosine && cscale[i] != 1.f)
+        throw_error(ErrorCode::InvalidArgument, where(i) + " has the row factor " + std::to_string(cscale[i]) +
+                                                    " (ip / l2 with per-dimension scales store 1)");
       const int8_t* ci = reinterpret_cast<const int8_t*>(c);
       for (int64_t d = 0; d < dim_; ++d) {
         if (ci[d] == -128)
@@ -72,7 +114,8 @@ void VectorStore::add_records(const int64_t* ids, const uint8_t* records, int64_
     }
     double ss = 0;
     for (int64_t d = 0; d < dim_; ++d) {
-      const double x = similarity::cpu::decode_element(storage_, c, d, cscale[i]);
+      const double x = static_cast<double>(similarity::cpu::decode_element(storage_, c, d, cscale[i])) *
+                       (dim_scaled_ ? dscale[d] : 1.f);
       ss += x * x;
     }
     if (bounded && !(ss < static_cast<double>(kMaxSqNorm)))
