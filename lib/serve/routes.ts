@@ -11,6 +11,7 @@ import type { ServeMetrics } from './metrics.js'
 import { embedSchema, eventSchema, recommendSchema, reloadSchema, searchSchema } from './schemas.js'
 import type { SearchService } from './search-service.js'
 import type { StateStore } from './state-store.js'
+import type { TextQueryService } from './text-query-service.js'
 
 /** What the routes use. */
 export interface RouteContext {
@@ -18,6 +19,8 @@ export interface RouteContext {
   search: SearchService
   embed: EmbedService | undefined
   events: EventService | undefined
+  /** The query tower for text searches, when the server has one. */
+  textQuery: TextQueryService | undefined
   store: StateStore
   metrics: ServeMetrics
   maxK: number
@@ -68,26 +71,45 @@ function needEvents(c: RouteContext): EventService {
 export function registerRoutes(app: FastifyInstance, c: RouteContext): void {
   app.post<{ Body: SearchBody }>('/v1/search', { schema: searchSchema }, async (request, reply) => {
     const b = request.body
-    if (b.text !== undefined) {
-      throw new SimsageError(
-        ErrorCodes.NO_QUERY_TOWER,
-        'text queries need the OmniSearchSage query tower, which this build does not have yet; send vectors',
-      )
-    }
-    const vectors = b.vectors as number[][]
-    checkRows(vectors.length, c.maxQueries, 'vectors')
-    checkK(b.k, c.maxK)
     const dim = c.holder.current.index.dim
-    const queries = toMatrix(vectors, dim, 'vectors')
-    if (b.exclude && b.exclude.length !== vectors.length) {
+    let queries: Float32Array
+    let nq: number
+    if (b.text !== undefined) {
+      if (b.vectors !== undefined) {
+        throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'send either vectors or text, not both')
+      }
+      if (!c.textQuery) {
+        throw new SimsageError(
+          ErrorCodes.NO_QUERY_TOWER,
+          'text queries need a query tower: start the server with --model <dir> holding searchsage.safetensors (simsage train searchsage); or send vectors',
+        )
+      }
+      if (c.textQuery.dim !== dim) {
+        throw new SimsageError(
+          ErrorCodes.DIM_MISMATCH,
+          `the query tower embeds to ${c.textQuery.dim} dimensions, the served index has ${dim}`,
+        )
+      }
+      nq = b.text.length
+      checkRows(nq, c.maxQueries, 'text')
+      checkK(b.k, c.maxK)
+      queries = await c.textQuery.embed(b.text)
+    } else {
+      const vectors = b.vectors as number[][]
+      nq = vectors.length
+      checkRows(nq, c.maxQueries, 'vectors')
+      checkK(b.k, c.maxK)
+      queries = toMatrix(vectors, dim, 'vectors')
+    }
+    if (b.exclude && b.exclude.length !== nq) {
       throw new SimsageError(
         ErrorCodes.DIM_MISMATCH,
-        `exclude has ${b.exclude.length} entries, one per query is needed (${vectors.length})`,
+        `exclude has ${b.exclude.length} entries, one per query is needed (${nq})`,
       )
     }
     const answer = await c.search.search({
       queries,
-      nq: vectors.length,
+      nq,
       dim,
       k: b.k,
       exclude: b.exclude,

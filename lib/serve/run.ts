@@ -35,11 +35,15 @@ export interface ServeCommandOptions {
   print?: (line: string) => void
 }
 
-/** Loads `dir`'s tower.safetensors and hiertcn.safetensors (at least one). */
-export async function loadModelDir(dir: string): Promise<Pick<ServerOptions, 'tower' | 'hiertcn'>> {
+/**
+ * Loads `dir`'s tower.safetensors (ranking tower: /v1/embed), hiertcn.safetensors (events and
+ * recommendations) and searchsage.safetensors (query tower: text searches); at least one.
+ */
+export async function loadModelDir(dir: string): Promise<Pick<ServerOptions, 'tower' | 'hiertcn' | 'queryTower'>> {
   const towerPath = join(dir, 'tower.safetensors')
   const hiertcnPath = join(dir, 'hiertcn.safetensors')
-  const out: Pick<ServerOptions, 'tower' | 'hiertcn'> = {}
+  const searchPath = join(dir, 'searchsage.safetensors')
+  const out: Pick<ServerOptions, 'tower' | 'hiertcn' | 'queryTower'> = {}
   if (existsSync(towerPath)) {
     const t = await loadTower(towerPath)
     out.tower = { model: t.model, spec: t.spec }
@@ -48,8 +52,15 @@ export async function loadModelDir(dir: string): Promise<Pick<ServerOptions, 'to
     const h = await loadHierTCN(hiertcnPath)
     out.hiertcn = { model: h.model, items: h.items }
   }
-  if (!out.tower && !out.hiertcn) {
-    throw new SimsageError(ErrorCodes.NOT_FOUND, `${dir} holds neither tower.safetensors nor hiertcn.safetensors`)
+  if (existsSync(searchPath)) {
+    const { loadSearchSage } = await import('../search/checkpoint.js')
+    out.queryTower = (await loadSearchSage(searchPath)).query
+  }
+  if (!out.tower && !out.hiertcn && !out.queryTower) {
+    throw new SimsageError(
+      ErrorCodes.NOT_FOUND,
+      `${dir} holds none of tower.safetensors, hiertcn.safetensors, searchsage.safetensors`,
+    )
   }
   return out
 }

@@ -3,7 +3,8 @@
  * `{ error: { code, message } }` with a stable code (http-errors.ts), the served index's version
  * in the `x-simsage-index-version` header of every answer.
  *
- *   POST /v1/search            vectors → top-k (allow / deny / per-query exclude); text → 501
+ *   POST /v1/search            vectors or texts (through the query tower) → top-k (allow / deny /
+ *                              per-query exclude); texts without a query tower → 501
  *   POST /v1/embed             feature rows → embeddings through the ranking tower
  *   POST /v1/events            {user, item}: one HierTCN streaming step of that user's state
  *   GET  /v1/recommend/:user   top-k next items, the user's seen items excluded
@@ -28,6 +29,8 @@ import { ServeMetrics } from './metrics.js'
 import { registerRoutes } from './routes.js'
 import { SearchService } from './search-service.js'
 import { MemoryStateStore, type StateStore } from './state-store.js'
+import { TextQueryService } from './text-query-service.js'
+import type { TextTower } from '../search/towers.js'
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -35,6 +38,8 @@ export interface ServerOptions {
   index: EmbeddingIndex | string
   /** A ranking tower for /v1/embed. */
   tower?: { model: Sequential; spec: TowerSpec }
+  /** An OmniSearchSage query tower (searchsage checkpoint) for text queries on /v1/search. */
+  queryTower?: TextTower
   /** A HierTCN and its item vocabulary for /v1/events and /v1/recommend. */
   hiertcn?: { model: HierTCN; items: readonly string[]; maxLength?: number }
   /** User-state store (default: an in-process {@link MemoryStateStore}). Closed by close(). */
@@ -109,6 +114,17 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
         onCache: (hit) => metrics.cache(hit),
       })
     : undefined
+  const textQuery = options.queryTower
+    ? new TextQueryService(options.queryTower, {
+        batching,
+        maxBatch,
+        windowMs,
+        cacheSize: options.cacheSize,
+        cacheTtlSeconds: options.cacheTtlSeconds,
+        onBatch: (n) => metrics.batchSize.observe({ batcher: 'text' }, n),
+        onCache: (hit) => metrics.cache(hit),
+      })
+    : undefined
   const streamer = options.hiertcn
     ? new HierTCNStreamer(options.hiertcn.model, options.hiertcn.items, {
         maxLength: options.hiertcn.maxLength,
@@ -157,6 +173,7 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
     holder,
     search,
     embed,
+    textQuery,
     events,
     store,
     metrics,
@@ -190,7 +207,7 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
     closing ??= (async () => {
       watcher?.close()
       await app.close()
-      await Promise.allSettled([search.drain(), embed?.drain(), events?.drain()])
+      await Promise.allSettled([search.drain(), embed?.drain(), textQuery?.drain(), events?.drain()])
       await store.close()
       streamer?.dispose()
       holder.close()
