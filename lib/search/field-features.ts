@@ -68,3 +68,24 @@ export class FieldFeatures {
     return { features: { count: n, offsets, hashes, kinds, seed: src.seed }, present }
   }
 }
+
+/** Two gathered batches as one (a's segments, then b's); both hashed with the same seed. */
+export function concatGathered(a: GatheredFields, b: GatheredFields): GatheredFields {
+  const fa = a.features
+  const fb = b.features
+  const n = fa.count + fb.count
+  const offsets = new Int32Array(n + 1)
+  offsets.set(fa.offsets)
+  const base = fa.offsets[fa.count]
+  for (let i = 1; i <= fb.count; i++) offsets[fa.count + i] = base + fb.offsets[i]
+  const hashes = new BigUint64Array(offsets[n])
+  hashes.set(fa.hashes)
+  hashes.set(fb.hashes, base)
+  const kinds = new Uint8Array(offsets[n])
+  kinds.set(fa.kinds)
+  kinds.set(fb.kinds, base)
+  const present = new Float32Array(n)
+  present.set(a.present)
+  present.set(b.present, fa.count)
+  return { features: { count: n, offsets, hashes, kinds, seed: fa.seed }, present }
+}

@@ -14,7 +14,7 @@ import type { CommitSearchData } from '../data/commit-search.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
-import { FieldFeatures } from '../search/field-features.js'
+import { concatGathered, FieldFeatures } from '../search/field-features.js'
 import { expectedDrawsLogQ, SampledSoftmaxLoss } from '../search/sampled-softmax.js'
 import { TextTower } from '../search/towers.js'
 import { LazyAdam } from '../text/sparse-optim.js'
@@ -103,6 +103,31 @@ export function fileFieldTexts(data: CommitSearchData, fields: readonly FileFiel
     if (name === 'folders') return f.folders
     return f.subjects.map((s) => s.slice(-maxSubjects).join(' | '))
   })
+}
+
+/**
+ * The fields of files `ids` whose `subjects` field leaves out `exclude[i]` (the training pair's own
+ * query): a pair must not find its query verbatim in its positive's text, or the towers learn to
+ * copy text, which does not carry over to new queries.
+ */
+function fieldTextsExcluding(
+  data: CommitSearchData,
+  fields: readonly FileField[],
+  maxSubjects: number,
+  ids: ArrayLike<number>,
+  exclude: readonly string[],
+): string[][] {
+  const f = data.files
+  return fields.map((name) =>
+    Array.from(ids, (e, i) => {
+      if (name === 'path') return f.path[e]
+      if (name === 'folders') return f.folders[e]
+      return f.subjects[e]
+        .filter((x) => x !== exclude[i])
+        .slice(-maxSubjects)
+        .join(' | ')
+    }),
+  )
 }
 
 /** Frozen vectors and which files have one. */
@@ -286,7 +311,16 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
         const eIds = new Int32Array(nf + Rf)
         for (let i = 0; i < nf; i++) eIds[i] = train.file.entity[filePairs[i]]
         for (let i = 0; i < Rf; i++) eIds[nf + i] = Math.floor(rng.next() * nFiles)
-        const eOut = entity.forward(fileText.gather(eIds), eIds.length)
+        const anchors = Array.from(filePairs, (p) => train.file.queries[p])
+        const own = new FieldFeatures(
+          entity.bag,
+          fieldTextsExcluding(data, fields, o.maxSubjects, eIds.subarray(0, nf), anchors),
+        )
+        const g = concatGathered(
+          own.gather(Int32Array.from({ length: nf }, (_, i) => i)),
+          fileText.gather(eIds.subarray(nf)),
+        )
+        const eOut = entity.forward(g, eIds.length)
         const M = eIds.length
         const freq = Float64Array.from(eIds, (e) => entitySketch.frequency(`f${e}`))
         const logQ = expectedDrawsLogQ(freq, nf, Rf, nFiles)
