@@ -14,5 +14,16 @@ export {
   type LayerNormOptions,
 } from './layers.js'
 export { Sequential, type TensorState } from './sequential.js'
+export {
+  MaxPool2d,
+  AvgPool2d,
+  Downsample2d,
+  GlobalAvgPool2d,
+  Pool2dBase,
+  type Pool2dOptions,
+  type Downsample2dOptions,
+  type GlobalAvgPool2dOptions,
+} from './pool.js'
+export { GroupNorm, type GroupNormOptions } from './norm.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
 export { Random, defaultRng, type RandomSource } from '../random.js'
