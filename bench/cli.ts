@@ -1,5 +1,5 @@
 /**
- * Command `simsage bench similarity|mining|temporal`: the benchmarks' registrar, added to the program by the
+ * Command `simsage bench similarity|mining|temporal|conv2d`: the benchmarks' registrar, added to the program by the
  * bin entry (bin/simsage.ts). Each action loads its benchmark with a dynamic `import()`, so other
  * commands never load a benchmark's peers.
  */
@@ -14,7 +14,7 @@ const list = (v: unknown) =>
     .map((x) => x.trim())
     .filter((x) => x.length > 0)
 
-/** Adds `bench similarity`, `bench mining` and `bench temporal` to the program. */
+/** Adds `bench similarity`, `bench mining`, `bench temporal` and `bench conv2d` to the program. */
 export function registerBenchCommands(program: Command): void {
   const bench = program.command('bench').description('benchmarks against the tools you would use instead')
   bench
@@ -152,6 +152,37 @@ export function registerBenchCommands(program: Command): void {
       const path = await writeReport(report, opts.out as string | undefined)
       if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       else process.stdout.write(`${formatTemporalReport(report)}\n`)
+      process.stderr.write(`report written to ${path}\n`)
+    })
+
+  bench
+    .command('conv2d')
+    .description("2-D convolution forward and forward+backward on the ConvNet tower's shapes: simsage vs onnxruntime-node")
+    .option('--quick', 'smoke run, a few seconds: batch 4, 1 thread, tiny budgets')
+    .option('--batch <n>', 'images per call (default 128)')
+    .option('--threads <list>', 'thread counts, comma-separated (simsage setThreads = onnxruntime intraOpNumThreads)')
+    .option('--budget <seconds>', 'seconds of timed repetitions per cell (default 0.3, quick 0.02)')
+    .option('--max-reps <n>', 'most repetitions per cell (default 5, quick 2)')
+    .option('--seed <n>', 'data and weight seed', '42')
+    .option('--tools <list>', 'only tools whose name contains one of these (simsage, onnxruntime), comma-separated')
+    .option('--json', 'print the JSON report on stdout instead of tables')
+    .option('--out <file>', 'JSON report path (default bench/results/conv2d-<iso-date>.json under the cwd)')
+    .action(async (opts: Opts) => {
+      const { formatConv2dReport, parseConv2dBenchOptions, runConv2dBench } = await import('./conv2d.js')
+      const { writeReport } = await import('./report.js')
+      const options = parseConv2dBenchOptions({
+        quick: opts.quick === true,
+        batch: opts.batch as string | undefined,
+        threads: opts.threads as string | undefined,
+        budget: opts.budget as string | undefined,
+        maxReps: opts.maxReps as string | undefined,
+        seed: opts.seed as string,
+        tools: opts.tools as string | undefined,
+      })
+      const report = await runConv2dBench(options)
+      const path = await writeReport(report, opts.out as string | undefined)
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      else process.stdout.write(`${formatConv2dReport(report)}\n`)
       process.stderr.write(`report written to ${path}\n`)
     })
 }

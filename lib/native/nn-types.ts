@@ -138,6 +138,53 @@ export interface RawAdamStepArgs extends RawThreads {
   decoupled?: boolean
 }
 
+/**
+ * Shape of a 2-D convolution over NCHW images (nnConv2d*): OH = (H + 2 padH - dilationH (kernelH -
+ * 1) - 1) / strideH + 1, likewise OW. Options default to stride 1, padding 0, dilation 1.
+ */
+export interface RawConv2dShape extends RawThreads {
+  batch: number
+  inChannels: number
+  outChannels: number
+  height: number
+  width: number
+  kernelH: number
+  kernelW: number
+  strideH?: number
+  strideW?: number
+  padH?: number
+  padW?: number
+  dilationH?: number
+  dilationW?: number
+}
+
+/** y = conv2d(x, w) + b; x and w are scanned for NaN/Inf (ERR_SIMSAGE_NON_FINITE). */
+export interface RawConv2dForwardArgs extends RawConv2dShape {
+  /** batch x inChannels x height x width. */
+  x: Float32Array
+  /** outChannels x inChannels x kernelH x kernelW (PyTorch layout). */
+  w: Float32Array
+  /** outChannels, or absent for no bias. */
+  b?: Float32Array
+  /** batch x outChannels x OH x OW (output). */
+  y: Float32Array
+}
+
+/** dX (overwritten), dW and db (overwritten, or added to with accumulate); dy is scanned for NaN/Inf. */
+export interface RawConv2dBackwardArgs extends RawConv2dShape {
+  x: Float32Array
+  w: Float32Array
+  /** batch x outChannels x OH x OW. */
+  dy: Float32Array
+  /** batch x inChannels x height x width (output), or absent to skip. */
+  dx?: Float32Array
+  /** outChannels x inChannels x kernelH x kernelW (output), or absent to skip. */
+  dw?: Float32Array
+  /** outChannels (output), or absent to skip. */
+  db?: Float32Array
+  accumulate?: boolean
+}
+
 export interface RawNnBinding {
   nnLinearForward(args: RawLinearForwardArgs): void
   nnLinearBackward(args: RawLinearBackwardArgs): void
@@ -149,6 +196,8 @@ export interface RawNnBinding {
   nnLayerNormBackward(args: RawLayerNormBackwardArgs): void
   nnSgdStep(args: RawSgdStepArgs): void
   nnAdamStep(args: RawAdamStepArgs): void
+  nnConv2dForward(args: RawConv2dForwardArgs): void
+  nnConv2dBackward(args: RawConv2dBackwardArgs): void
 }
 
 /**

@@ -25,5 +25,6 @@ export {
   type GlobalAvgPool2dOptions,
 } from './pool.js'
 export { GroupNorm, type GroupNormOptions } from './norm.js'
+export { Conv2d, MAX_CONV2D_OPTION, type Conv2dOptions } from './conv2d.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
 export { Random, defaultRng, type RandomSource } from '../random.js'

@@ -175,6 +175,7 @@ struct LayerNormBackwardParams {
 void layernorm_backward(const LayerNormBackwardParams& p);
 void layernorm_backward_at(SimdLevel level, const LayerNormBackwardParams& p);
 
+<<<<<<< HEAD
 // ---- spatial layers over NCHW images: pooling and group norm (part `spatial`) -------------------
 // Layout: a batch of B images with C channels of H x W pixels is B x C x H x W, row-major (the
 // flattened rows of the TypeScript modules). Pooling windows and the group norm statistics are
@@ -273,6 +274,69 @@ void max_pool2d_backward_reference(const Pool2dBackwardParams& p);
 void avg_pool2d_backward_reference(const Pool2dBackwardParams& p);
 void group_norm_forward_reference(const GroupNormParams& p);
 void group_norm_backward_reference(const GroupNormBackwardParams& p);
+=======
+// ---- 2-D convolution (NCHW) -------------------------------------------------------------------
+
+// Shape of a 2-D convolution over NCHW images (PyTorch's Conv2d with zero padding, groups 1):
+//   OH = (H + 2 pad_h - dilation_h (KH - 1) - 1) / stride_h + 1, likewise OW;
+//   y[b, o, i, j] = bias[o] + sum_{c, kh, kw} W[o, c, kh, kw] x[b, c, i sh - ph + kh dh, j sw - pw + kw dw]
+// with x read as zero outside [0, H) x [0, W). A kernel larger than the padded input (OH or OW
+// < 1) is ERR_SIMSAGE_DIM_MISMATCH.
+struct Conv2dShape {
+  int64_t batch = 0;         // B >= 0
+  int64_t in_channels = 0;   // Cin >= 1
+  int64_t out_channels = 0;  // Cout >= 1
+  int64_t height = 0, width = 0;
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t out_h() const { return (height + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int64_t out_w() const { return (width + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+};
+
+// Forward: one GEMM per call, W (Cout x Cin KH KW) times the patches of all images (columns
+// b OH OW + i OW + j), whose packer gathers each 16-column panel straight from x (implicit im2col:
+// no patch matrix is built). x (and w) are scanned: NaN/Inf is ERR_SIMSAGE_NON_FINITE.
+struct Conv2dParams {
+  Conv2dShape s;
+  const float* x = nullptr;  // B x Cin x H x W
+  const float* w = nullptr;  // Cout x Cin x KH x KW
+  const float* b = nullptr;  // Cout, or null (no bias)
+  float* y = nullptr;        // B x Cout x OH x OW
+  int threads = 0;           // <= 0: default_threads()
+};
+// Checks a shape alone (options, sizes, the kernel against the padded input); the checks below
+// call it first.
+void conv2d_check_shape(const Conv2dShape& s);
+void conv2d_check(const Conv2dParams& p);
+void conv2d_forward(const Conv2dParams& p);
+void conv2d_forward_at(SimdLevel level, const Conv2dParams& p);
+void conv2d_reference(const Conv2dParams& p);  // direct loops, double accumulation
+
+// Backward from dL/dY (dy scanned for NaN/Inf): dx (overwritten) is the transposed convolution
+// dx[b, c, u, v] = sum W[o, c, kh, kw] dy[b, o, (u + ph - kh dh) / sh, (v + pw - kw dw) / sw] over
+// the terms whose division is exact and in range (the same packer, geometry reversed);
+// dw[o, c, kh, kw] = sum over b, i, j of dy[b, o, i, j] times the forward patch; db[o] = sum dy[b, o].
+// Any of dx, dw, db may be null to skip it; with accumulate, dw and db are added to.
+// dW is reduced over fixed column chunks into a fixed number of partial sums: results do not depend
+// on the thread count.
+struct Conv2dBackwardParams {
+  Conv2dShape s;
+  const float* x = nullptr;   // B x Cin x H x W (needed for dw)
+  const float* w = nullptr;   // Cout x Cin x KH x KW (needed for dx)
+  const float* dy = nullptr;  // B x Cout x OH x OW
+  float* dx = nullptr;        // B x Cin x H x W or null
+  float* dw = nullptr;        // Cout x Cin x KH x KW or null
+  float* db = nullptr;        // Cout or null
+  bool accumulate = false;
+  int threads = 0;
+};
+void conv2d_backward_check(const Conv2dBackwardParams& p);
+void conv2d_backward(const Conv2dBackwardParams& p);
+void conv2d_backward_at(SimdLevel level, const Conv2dBackwardParams& p);
+void conv2d_backward_reference(const Conv2dBackwardParams& p);
+>>>>>>> conv2d
 
 // ---- fused optimizer updates (one pass over the parameter vector) -----------------------------
 

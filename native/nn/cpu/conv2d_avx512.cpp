@@ -1,0 +1,22 @@
+// AVX-512 level of the 2-D convolution (compiled with the avx512 flags of native/sources.json only).
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "nn/cpu/conv2d_kernels.h"
+#include "nn/cpu/gemm_kernels.h"
+
+namespace {
+#include "core/simd/avx512.h"
+#include "nn/cpu/gemm.inl"
+#include "nn/cpu/conv2d.inl"
+}  // namespace
+
+namespace simsage {
+namespace nn {
+namespace cpu {
+Conv2dKernels conv2d_kernels_avx512() { return conv2dk::make_kernels<Avx512V>(); }
+}  // namespace cpu
+}  // namespace nn
+}  // namespace simsage
