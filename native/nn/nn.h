@@ -175,7 +175,6 @@ struct LayerNormBackwardParams {
 void layernorm_backward(const LayerNormBackwardParams& p);
 void layernorm_backward_at(SimdLevel level, const LayerNormBackwardParams& p);
 
-<<<<<<< HEAD
 // ---- spatial layers over NCHW images: pooling and group norm (part `spatial`) -------------------
 // Layout: a batch of B images with C channels of H x W pixels is B x C x H x W, row-major (the
 // flattened rows of the TypeScript modules). Pooling windows and the group norm statistics are
@@ -274,7 +273,6 @@ void max_pool2d_backward_reference(const Pool2dBackwardParams& p);
 void avg_pool2d_backward_reference(const Pool2dBackwardParams& p);
 void group_norm_forward_reference(const GroupNormParams& p);
 void group_norm_backward_reference(const GroupNormBackwardParams& p);
-=======
 // ---- 2-D convolution (NCHW) -------------------------------------------------------------------
 
 // Shape of a 2-D convolution over NCHW images (PyTorch's Conv2d with zero padding, groups 1):
@@ -336,7 +334,6 @@ void conv2d_backward_check(const Conv2dBackwardParams& p);
 void conv2d_backward(const Conv2dBackwardParams& p);
 void conv2d_backward_at(SimdLevel level, const Conv2dBackwardParams& p);
 void conv2d_backward_reference(const Conv2dBackwardParams& p);
->>>>>>> conv2d
 
 // ---- fused optimizer updates (one pass over the parameter vector) -----------------------------
 
