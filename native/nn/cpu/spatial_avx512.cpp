@@ -9,9 +9,12 @@
 
 namespace {
 #include "core/simd/avx512.h"
-#include "nn/cpu/group_norm.inl"
+// layer.inl first: group_norm.inl reuses its kern::sum, dot, centered_sumsq and kW.
 #include "nn/cpu/layer.inl"
+// then the part's kernels, pool.inl before group_norm.inl (which builds the table of both).
 #include "nn/cpu/pool.inl"
+// (order matters; kept apart so include sorting leaves it)
+#include "nn/cpu/group_norm.inl"
 }  // namespace
 
 namespace simsage {
