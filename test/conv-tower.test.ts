@@ -1,7 +1,7 @@
 // lib/models conv towers: shapes and unit rows, checkpoint round trips, a checkpoint of another
 // tower type -> ERR_SIMSAGE_STATE_MISMATCH, seeded augmentation, one Adam step lowering the triplet
 // loss on a tiny batch, and trainRanking with every miner and the Deep Ranking sampler.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -9,6 +9,7 @@ import t from 'tap'
 
 import { ImageAugmenter } from '../lib/data/augment.js'
 import { ErrorCodes } from '../lib/errors.js'
+import { encodeSafetensors } from '../lib/io/safetensors.js'
 import { ConvTower, type ConvTowerSpec, defaultConvTowerSpec } from '../lib/models/conv-tower.js'
 import { loadAnyTower, loadConvTower, saveConvTower } from '../lib/models/conv-tower-checkpoint.js'
 import { loadTower, rankingTower, saveTower } from '../lib/models/ranking-tower.js'
@@ -64,8 +65,18 @@ t.test('shapes: 28 x 28 default towers give unit 64-d rows; parameters are named
     t.equal(new Set(names).size, names.length, `${type}: names are unique`)
     t.equal(names.length, m.parameters().length)
   }
-  throwsCode(t, () => new ConvTower({ ...tiny('conv'), groups: 3 }), ErrorCodes.INVALID_ARGUMENT, 'groups not dividing widths')
-  throwsCode(t, () => new ConvTower({ ...tiny('multiscale'), height: 6, width: 6 }), ErrorCodes.INVALID_ARGUMENT, 'too small')
+  throwsCode(
+    t,
+    () => new ConvTower({ ...tiny('conv'), groups: 3 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'groups not dividing widths',
+  )
+  throwsCode(
+    t,
+    () => new ConvTower({ ...tiny('multiscale'), height: 6, width: 6 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'too small',
+  )
   const m = new ConvTower(tiny('conv'))
   const nan = new Float32Array(144).fill(Number.NaN)
   throwsCode(t, () => m.forward(nan, 1), ErrorCodes.NON_FINITE, 'NaN images')
@@ -91,6 +102,15 @@ t.test('checkpoints round trip; another tower type is STATE_MISMATCH', async (t)
     const other = type === 'conv' ? 'multiscale' : 'conv'
     await rejectsCode(t, () => loadConvTower(path, other), ErrorCodes.STATE_MISMATCH, `${type} checkpoint as ${other}`)
   }
+  // A spec that does not match the tensors, and a spec that is not a spec: CORRUPT_FILE.
+  const m = new ConvTower(tiny('conv'), 5)
+  const tensors = Object.fromEntries(m.namedParameters().map(([k, p]) => [k, { shape: [...p.shape], data: p.data }]))
+  const meta = (spec: unknown) => ({ format: 'simsage-ranking-tower', towerType: 'conv', tower: JSON.stringify(spec) })
+  const wrong = join(dir, 'wrong.safetensors')
+  writeFileSync(wrong, encodeSafetensors(tensors, meta({ ...tiny('conv'), widths: [4, 16] })))
+  await rejectsCode(t, () => loadConvTower(wrong), ErrorCodes.CORRUPT_FILE, 'spec / tensor mismatch')
+  writeFileSync(wrong, encodeSafetensors(tensors, meta({ type: 'conv' })))
+  await rejectsCode(t, () => loadConvTower(wrong), ErrorCodes.CORRUPT_FILE, 'incomplete spec')
   const mlpPath = join(dir, 'mlp.safetensors')
   const mlp = rankingTower({ inputDim: 144, hidden: [16], embeddingDim: 8 })
   await saveTower(mlpPath, mlp, { inputDim: 144, hidden: [16], embeddingDim: 8 })
@@ -114,15 +134,25 @@ t.test('augmentation: seeded, deterministic, crops with zeros and flips', async 
   const flip = new ImageAugmenter({ channels: 1, height: 1, width: 3, padding: 0, seed: 1 })
   const r = new Float32Array([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3])
   flip.apply(r, 4)
-  for (let i = 0; i < 4; i++) t.ok([[1, 2, 3].join(), [3, 2, 1].join()].includes(Array.from(r.subarray(3 * i, 3 * i + 3)).join()))
+  for (let i = 0; i < 4; i++)
+    t.ok([[1, 2, 3].join(), [3, 2, 1].join()].includes(Array.from(r.subarray(3 * i, 3 * i + 3)).join()))
   // Crop only: pixel sums never grow (zeros shift in), and the image moves by at most 1 pixel.
   const crop = new ImageAugmenter({ channels: 1, height: 3, width: 3, padding: 1, flip: false, seed: 2 })
   const one = new Float32Array(9)
   one[4] = 1
   crop.apply(one, 1)
-  t.equal(one.reduce((s, v) => s + v, 0), 1, 'the centre pixel stays inside a 1-pixel shift')
+  t.equal(
+    one.reduce((s, v) => s + v, 0),
+    1,
+    'the centre pixel stays inside a 1-pixel shift',
+  )
   throwsCode(t, () => crop.apply(new Float32Array(8), 1), ErrorCodes.DIM_MISMATCH, 'short batch')
-  throwsCode(t, () => new ImageAugmenter({ channels: 1, height: 3, width: 3, padding: -1 }), ErrorCodes.INVALID_ARGUMENT, 'bad padding')
+  throwsCode(
+    t,
+    () => new ImageAugmenter({ channels: 1, height: 3, width: 3, padding: -1 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'bad padding',
+  )
 })
 
 t.test('one Adam step lowers the triplet loss on a tiny batch', async (t) => {
@@ -135,7 +165,10 @@ t.test('one Adam step lowers the triplet loss on a tiny batch', async (t) => {
     const before = loss()
     m.zeroGrad()
     m.backward(before.grad)
-    t.ok(m.parameters().some((p) => p.grad.some((g) => g !== 0)), `${type}: gradients reach the parameters`)
+    t.ok(
+      m.parameters().some((p) => p.grad.some((g) => g !== 0)),
+      `${type}: gradients reach the parameters`,
+    )
     opt.step()
     const after = loss().loss
     t.ok(after < before.loss, `${type}: loss ${before.loss} -> ${after}`)

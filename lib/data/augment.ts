@@ -28,7 +28,10 @@ export interface ImageAugmentOptions {
 
 function checkInt(v: unknown, name: string, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name} must be an integer in [${lo}, ${hi}], got ${describe(v)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${name} must be an integer in [${lo}, ${hi}], got ${describe(v)}`,
+    )
   }
   return v
 }

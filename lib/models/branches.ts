@@ -43,7 +43,10 @@ export class Branches implements Module {
         throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `path ${i}: the input transform must have no parameters`)
       }
       if (p.input && p.input.inFeatures !== inFeatures) {
-        throw new SimsageError(ErrorCodes.DIM_MISMATCH, `path ${i}: input takes ${p.input.inFeatures}, not ${inFeatures}`)
+        throw new SimsageError(
+          ErrorCodes.DIM_MISMATCH,
+          `path ${i}: input takes ${p.input.inFeatures}, not ${inFeatures}`,
+        )
       }
     }
     this.paths = Object.freeze([...paths])

@@ -16,7 +16,11 @@ import { loadTower, type TowerSpec } from './ranking-tower.js'
 const FORMAT = 'simsage-ranking-tower'
 
 /** Saves a conv tower's weights with its type, spec and any string metadata. */
-export async function saveConvTower(path: string, tower: ConvTower, metadata: Record<string, string> = {}): Promise<void> {
+export async function saveConvTower(
+  path: string,
+  tower: ConvTower,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   const tensors = Object.fromEntries(
     tower.namedParameters().map(([k, p]) => [k, { shape: [...p.shape], data: p.data }]),
   )

@@ -68,7 +68,10 @@ export function checkConvTowerSpec(spec: unknown, name = 'spec'): ConvTowerSpec 
     return v
   }
   if (s.type !== 'conv' && s.type !== 'multiscale') {
-    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name}.type must be conv or multiscale, got ${describe(s.type)}`)
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${name}.type must be conv or multiscale, got ${describe(s.type)}`,
+    )
   }
   if (!Array.isArray(s.widths) || s.widths.length < 1 || s.widths.length > 8) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `${name}.widths must list 1 to 8 stage widths`)
@@ -126,7 +129,12 @@ function trunk(s: ConvTowerSpec, rng: Random, inputGrad: boolean): Stack {
       inputGrad: inputGrad || i > 0,
     })
     const pool = new MaxPool2d({ channels: width, inputHeight: h, inputWidth: w, kernelSize: 2 })
-    layers.push(conv, new GroupNorm({ groups: Math.min(s.groups, width), channels: width, spatial: h * w }), new ReLU(), pool)
+    layers.push(
+      conv,
+      new GroupNorm({ groups: Math.min(s.groups, width), channels: width, spatial: h * w }),
+      new ReLU(),
+      pool,
+    )
     c = width
     h = pool.outputHeight
     w = pool.outputWidth

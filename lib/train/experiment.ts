@@ -133,7 +133,9 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
     if (!want(method_)) continue
     const name = tower === 'mlp' ? method_ : `${tower}:${method_}`
     const model = newModel()
-    const augmenter = o.augment ? new ImageAugmenter({ channels: 1, height: side, width: side, seed: o.seed }) : undefined
+    const augmenter = o.augment
+      ? new ImageAugmenter({ channels: 1, height: side, width: side, seed: o.seed })
+      : undefined
     const optimizer = new Adam(model.parameters(), { lr: o.lr })
     const t0 = performance.now()
     const hist = trainRanking({
