@@ -157,7 +157,9 @@ export function registerBenchCommands(program: Command): void {
 
   bench
     .command('conv2d')
-    .description("2-D convolution forward and forward+backward on the ConvNet tower's shapes: simsage vs onnxruntime-node")
+    .description(
+      "2-D convolution forward and forward+backward on the ConvNet tower's shapes: simsage vs onnxruntime-node",
+    )
     .option('--quick', 'smoke run, a few seconds: batch 4, 1 thread, tiny budgets')
     .option('--batch <n>', 'images per call (default 128)')
     .option('--threads <list>', 'thread counts, comma-separated (simsage setThreads = onnxruntime intraOpNumThreads)')
@@ -168,7 +170,8 @@ export function registerBenchCommands(program: Command): void {
     .option('--json', 'print the JSON report on stdout instead of tables')
     .option('--out <file>', 'JSON report path (default bench/results/conv2d-<iso-date>.json under the cwd)')
     .action(async (opts: Opts) => {
-      const { formatConv2dReport, parseConv2dBenchOptions, runConv2dBench } = await import('./conv2d.js')
+      const { parseConv2dBenchOptions, runConv2dBench } = await import('./conv2d.js')
+      const { formatConv2dReport } = await import('./conv2d-format.js')
       const { writeReport } = await import('./report.js')
       const options = parseConv2dBenchOptions({
         quick: opts.quick === true,

@@ -11,7 +11,8 @@
  * has no peer: its ratio is against ORT's forward rate, which says how much of a training step's
  * conv work simsage does in the time ORT needs for inference only. A first layer (C_in = 1) skips
  * dX, as a tower fed with images does. simsage's threads come from `setThreads`, onnxruntime's from
- * `intraOpNumThreads`: equal per row.
+ * `intraOpNumThreads`: equal per row. The tools' repetitions alternate round by round; each cell also
+ * gets a rate per second of process CPU time, whose ratio (one thread) other load disturbs less.
  */
 import type * as Ort from 'onnxruntime-node'
 import { randomNormal } from './data.js'
@@ -19,7 +20,7 @@ import { cpuSnapshot, otherCpuShare, probeMachine, type MachineProbe } from './m
 import { buildConv2dModel, type Conv2dWeights } from './peers/onnxConv2d.js'
 import { loadOrt, ortRunner, type OrtRunner } from './peers/onnxTemporal.js'
 import { loadSimsage, type SimsageApi } from './simsageApi.js'
-import { diff, measure, type Timing } from './temporal-measure.js'
+import { diff, type Timing } from './temporal-measure.js'
 import { seededRng } from './temporal-simsage.js'
 
 /** One layer shape of the benchmark. */
@@ -77,6 +78,13 @@ export interface Conv2dCell {
   readonly fractionOfPeak?: number
   /** simsage rows: gflops over onnxruntime's forward at the same shape and threads. */
   readonly vsOnnxruntime?: number
+  /**
+   * GFLOP/s per second of process CPU time (best repetition): with one thread, a rate that other
+   * processes' load on a shared machine does not lower as much as the wall-clock one.
+   */
+  readonly cpuGflops?: number
+  /** simsage rows: cpuGflops over onnxruntime's forward cpuGflops (meaningful with one thread). */
+  readonly vsOnnxruntimeCpu?: number
   /** simsage forward rows: max |simsage − onnxruntime| and max |onnxruntime| for scale. */
   readonly check?: { readonly maxAbsDiff: number; readonly maxAbs: number }
 }
@@ -150,7 +158,6 @@ async function runShape(
   const fwdFlops = 2 * B * spec.outChannels * out * out * spec.inChannels * spec.kernel * spec.kernel
   const inputGrad = spec.inChannels > 1
   const x = randomNormal(B * spec.inChannels * spec.size * spec.size, o.seed)
-  const policy = { budgetSeconds: o.budgetSeconds, maxReps: o.maxReps }
   let conv: Conv2dModule | undefined
   if (api && want('simsage')) {
     conv = new api.Conv2d({
@@ -193,10 +200,13 @@ async function runShape(
     o.log(`  ${c.shape} ${c.tool} ${c.op} ${c.threads}t: ${r}`)
   }
   for (const threads of o.threads) {
-    let ortFwd: Conv2dCell | undefined
+    // The contenders' repetitions alternate (one of each per round), so load that comes and goes
+    // during the run reaches every tool alike; each timing is the best (and median) over rounds.
+    const contenders: { tool: Conv2dTool; op: Conv2dOp; flops: number; fn: () => unknown }[] = []
+    let runner: OrtRunner | undefined
     let ortOut: Float32Array | undefined
+    const failed: Conv2dCell[] = []
     if (ort && want('onnxruntime')) {
-      let runner: OrtRunner | undefined
       try {
         const weights: Conv2dWeights = {
           inChannels: spec.inChannels,
@@ -212,42 +222,84 @@ async function runShape(
           outHeight: out,
           outWidth: out,
         }
-        runner = await ortRunner(ort, buildConv2dModel(weights), threads)
-        const r = runner
+        const r = await ortRunner(ort, buildConv2dModel(weights), threads)
+        runner = r
         const dims = [B, spec.inChannels, spec.size, spec.size]
         const outDims = [B, spec.outChannels, out, out]
-        const tm = await measure(() => r.run(x, dims, outDims), policy)
         ortOut = Float32Array.from(await r.run(x, dims, outDims))
-        ortFwd = cell('onnxruntime', 'forward', threads, fwdFlops, tm)
+        contenders.push({ tool: 'onnxruntime', op: 'forward', flops: fwdFlops, fn: () => r.run(x, dims, outDims) })
       } catch (err) {
-        ortFwd = fail('onnxruntime', 'forward', threads, err)
-      } finally {
-        await runner?.release()
+        failed.push(fail('onnxruntime', 'forward', threads, err))
       }
-      push(ortFwd)
     }
-    if (!conv || !api) continue
-    const m = conv
-    api.setThreads(threads)
-    const vs = (c: Conv2dCell): Conv2dCell =>
-      c.gflops && ortFwd?.gflops ? { ...c, vsOnnxruntime: c.gflops / ortFwd.gflops } : c
+    let check: Conv2dCell['check']
+    if (conv && api) {
+      const m = conv
+      api.setThreads(threads)
+      try {
+        const y = m.forward(x, B)
+        if (ortOut) check = diff(y, ortOut)
+        const dy = randomNormal(B * m.outFeatures, o.seed + 7)
+        contenders.push({ tool: 'simsage', op: 'forward', flops: fwdFlops, fn: () => m.forward(x, B) })
+        contenders.push({
+          tool: 'simsage',
+          op: 'forward+backward',
+          flops: fwdFlops * (inputGrad ? 3 : 2),
+          fn: () => {
+            m.forward(x, B)
+            m.backward(dy)
+          },
+        })
+      } catch (err) {
+        failed.push(fail('simsage', 'forward', threads, err))
+      }
+    }
+    const times = contenders.map(() => [] as number[])
+    const cpuTimes = contenders.map(() => [] as number[])
+    const before = cpuSnapshot()
     try {
-      const tm = await measure(() => m.forward(x, B), policy)
-      const y = m.forward(x, B)
-      push({ ...vs(cell('simsage', 'forward', threads, fwdFlops, tm)), ...(ortOut ? { check: diff(y, ortOut) } : {}) })
+      for (const c of contenders) await c.fn() // warm-up
+      let spent = 0
+      for (let round = 0; round < o.maxReps && (round === 0 || spent < o.budgetSeconds * contenders.length); round++) {
+        for (let i = 0; i < contenders.length; i++) {
+          const c0 = process.cpuUsage()
+          const t0 = process.hrtime.bigint()
+          await contenders[i].fn()
+          const sec = Number(process.hrtime.bigint() - t0) / 1e9
+          const c1 = process.cpuUsage(c0)
+          times[i].push(sec)
+          cpuTimes[i].push((c1.user + c1.system) / 1e6)
+          spent += sec
+        }
+      }
     } catch (err) {
-      push(fail('simsage', 'forward', threads, err))
+      for (const c of contenders) failed.push(fail(c.tool, c.op, threads, err))
+      contenders.length = 0
+    } finally {
+      await runner?.release()
     }
-    try {
-      const dy = randomNormal(B * m.outFeatures, o.seed + 7)
-      const tm = await measure(() => {
-        m.forward(x, B)
-        m.backward(dy)
-      }, policy)
-      push(vs(cell('simsage', 'forward+backward', threads, fwdFlops * (inputGrad ? 3 : 2), tm)))
-    } catch (err) {
-      push(fail('simsage', 'forward+backward', threads, err))
+    const otherCpu = otherCpuShare(before, cpuSnapshot())
+    const done = contenders.map((c, i) => {
+      const sorted = [...times[i]].sort((a, b) => a - b)
+      const tm: Timing = {
+        bestSeconds: sorted[0],
+        medianSeconds: sorted[Math.floor(sorted.length / 2)],
+        reps: sorted.length,
+        ...(otherCpu !== undefined ? { otherCpu } : {}),
+      }
+      const cpuBest = Math.min(...cpuTimes[i])
+      return { ...cell(c.tool, c.op, threads, c.flops, tm), cpuGflops: c.flops / cpuBest / 1e9 }
+    })
+    const ortFwd = done.find((c) => c.tool === 'onnxruntime')
+    for (const c of done) {
+      if (c.tool !== 'simsage') push(c)
+      else {
+        const ratio = c.gflops && ortFwd?.gflops ? { vsOnnxruntime: c.gflops / ortFwd.gflops } : {}
+        const cpuRatio = c.cpuGflops && ortFwd?.cpuGflops ? { vsOnnxruntimeCpu: c.cpuGflops / ortFwd.cpuGflops } : {}
+        push({ ...c, ...ratio, ...cpuRatio, ...(c.op === 'forward' && check ? { check } : {}) })
+      }
     }
+    for (const c of failed) push(c)
   }
 }
 
@@ -259,6 +311,7 @@ export async function runConv2dBench(o: Conv2dBenchOptions): Promise<Conv2dRepor
   const notes: string[] = [
     'onnxruntime-node has no backward: forward+backward rows are compared with onnxruntime forward',
     'a first layer (C_in = 1) skips dX in forward+backward, as a tower fed with images does',
+    '"ratio cpu" (1 thread): the same ratio from process CPU time per call, less sensitive to other load',
   ]
   if (loadAvgAtStart > 0.5) o.log(`warning: 1-minute load average is ${loadAvgAtStart.toFixed(2)}; timings are noisy`)
   const loaded = await loadSimsage()
@@ -289,46 +342,4 @@ export async function runConv2dBench(o: Conv2dBenchOptions): Promise<Conv2dRepor
     otherCpuDuringRun: otherCpuShare(runSnapshot, cpuSnapshot()) ?? 0,
     totalSeconds: (performance.now() - started) / 1000,
   }
-}
-
-const f1 = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1))
-const f2 = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(2)}x`)
-const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(0)}%`)
-
-/** The report as text: one table per thread count, then the notes. */
-export function formatConv2dReport(r: Conv2dReport): string {
-  const lines: string[] = [
-    `conv2d (NCHW, batch ${r.options.batch}): GFLOP/s, best of up to ${r.options.maxReps} runs; ` +
-      `FMA peak ${f1(r.machine.fmaPeakGflops)} GFLOP/s/thread; load average ${r.loadAvgAtStart.toFixed(2)} at start`,
-  ]
-  const find = (shape: string, tool: Conv2dTool, op: Conv2dOp, threads: number) =>
-    r.cells.find((c) => c.shape === shape && c.tool === tool && c.op === op && c.threads === threads)
-  const head = ['shape', 'simsage fwd', 'ORT fwd', 'ratio', 'peak', 'simsage fwd+bwd', 'vs ORT fwd', 'peak', 'max |Δ|']
-  for (const threads of r.options.threads) {
-    const rows: string[][] = [head]
-    for (const spec of CONV2D_SHAPES) {
-      const sf = find(spec.name, 'simsage', 'forward', threads)
-      const of = find(spec.name, 'onnxruntime', 'forward', threads)
-      const sb = find(spec.name, 'simsage', 'forward+backward', threads)
-      const err = (c: Conv2dCell | undefined) => (c?.status === 'error' ? 'error' : f1(c?.gflops))
-      rows.push([
-        spec.name,
-        err(sf),
-        err(of),
-        f2(sf?.vsOnnxruntime),
-        pct(sf?.fractionOfPeak),
-        err(sb),
-        f2(sb?.vsOnnxruntime),
-        pct(sb?.fractionOfPeak),
-        sf?.check ? sf.check.maxAbsDiff.toExponential(1) : '-',
-      ])
-    }
-    const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)))
-    lines.push('', `threads ${threads}`)
-    for (const row of rows) lines.push(row.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  '))
-  }
-  const errors = r.cells.filter((c) => c.status === 'error')
-  for (const c of errors) lines.push(`error: ${c.shape} ${c.tool} ${c.op} ${c.threads}t: ${c.error}`)
-  lines.push('', ...r.notes.map((n) => `note: ${n}`))
-  return lines.join('\n')
 }

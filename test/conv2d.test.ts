@@ -57,7 +57,11 @@ function eachTerm(g: Geo, OH: number, OW: number, fn: (xi: number, wi: number, y
               for (let e = 0; e < g.kw; e++) {
                 const v = j * g.sw - g.pw + e * g.dw
                 if (v < 0 || v >= g.W) continue
-                fn(((b * g.C + c) * g.H + u) * g.W + v, ((o * g.C + c) * g.kh + a) * g.kw + e, ((b * g.O + o) * OH + i) * OW + j)
+                fn(
+                  ((b * g.C + c) * g.H + u) * g.W + v,
+                  ((o * g.C + c) * g.kh + a) * g.kw + e,
+                  ((b * g.O + o) * OH + i) * OW + j,
+                )
               }
             }
 }
@@ -81,10 +85,27 @@ function maxRelErr(a: Arr, b: Arr): number {
 
 const CASES: Omit<Conv2dOptions, 'rng'>[] = [
   { inChannels: 1, outChannels: 3, inputHeight: 7, inputWidth: 13, kernelSize: 3, padding: 1 },
-  { inChannels: 3, outChannels: 17, inputHeight: 13, inputWidth: 7, kernelSize: [5, 2], stride: [2, 3], padding: [2, 0] },
+  {
+    inChannels: 3,
+    outChannels: 17,
+    inputHeight: 13,
+    inputWidth: 7,
+    kernelSize: [5, 2],
+    stride: [2, 3],
+    padding: [2, 0],
+  },
   { inChannels: 17, outChannels: 3, inputHeight: 2, inputWidth: 7, kernelSize: 2, dilation: [1, 2], padding: 1 },
   { inChannels: 3, outChannels: 1, inputHeight: 1, inputWidth: 1, kernelSize: 1, bias: false },
-  { inChannels: 5, outChannels: 33, inputHeight: 13, inputWidth: 13, kernelSize: 3, stride: 3, dilation: 2, padding: 2 },
+  {
+    inChannels: 5,
+    outChannels: 33,
+    inputHeight: 13,
+    inputWidth: 13,
+    kernelSize: 3,
+    stride: 3,
+    dilation: 2,
+    padding: 2,
+  },
   { inChannels: 2, outChannels: 32, inputHeight: 14, inputWidth: 14, kernelSize: 3, stride: 2, padding: 1 },
 ]
 
@@ -136,7 +157,8 @@ t.test('Conv2d matches a float64 reference at every SIMD level, forward and back
 t.test('Conv2d gradients match central differences; backward accumulates; inputGrad false', (t) => {
   const rng = new Random(9)
   const opts = { inChannels: 2, outChannels: 3, inputHeight: 6, inputWidth: 5, kernelSize: [3, 2] as [number, number] }
-  const conv = new Conv2d({ ...opts, stride: [2, 1], padding: [1, 0], dilation: [1, 2], rng })
+  const geometry = { stride: [2, 1], padding: [1, 0], dilation: [1, 2] } as const
+  const conv = new Conv2d({ ...opts, ...geometry, rng })
   const B = 2
   const g = geo(conv, B)
   const x = rng.fillNormal(new Float32Array(B * conv.inFeatures), 0, 1)
@@ -174,7 +196,7 @@ t.test('Conv2d gradients match central differences; backward accumulates; inputG
     conv.weight.grad.every((v, i) => Math.abs(v - 2 * once[i]!) <= 1e-5 * (1 + Math.abs(v))),
     'a second backward adds to the gradient',
   )
-  const first = new Conv2d({ ...opts, inputGrad: false, rng })
+  const first = new Conv2d({ ...opts, ...geometry, inputGrad: false, rng })
   first.forward(x, B)
   t.equal(first.backward(dy).length, 0, 'inputGrad false: empty dx')
   t.same(first.parameters(), [first.weight, first.bias], 'parameters: weight, bias')

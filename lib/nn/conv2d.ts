@@ -168,7 +168,12 @@ export class Conv2d implements Module {
    */
   forward(x: Float32Array, batch: number): Float32Array {
     checkBatchSize(batch)
-    checkF32(x, 'x', batch * this.inFeatures, `batch ${batch} x ${this.inChannels} x ${this.inputHeight} x ${this.inputWidth}`)
+    checkF32(
+      x,
+      'x',
+      batch * this.inFeatures,
+      `batch ${batch} x ${this.inChannels} x ${this.inputHeight} x ${this.inputWidth}`,
+    )
     const y = this.#y.get(batch * this.outFeatures)
     const args = { ...this.#shape(batch), x, w: this.weight.data, b: this.bias?.data, y }
     callNative(() => binding().nnConv2dForward(args))

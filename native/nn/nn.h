@@ -293,9 +293,10 @@ struct Conv2dShape {
   int64_t out_w() const { return (width + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
 };
 
-// Forward: one GEMM per call, W (Cout x Cin KH KW) times the patches of all images (columns
-// b OH OW + i OW + j), whose packer gathers each 16-column panel straight from x (implicit im2col:
-// no patch matrix is built). x (and w) are scanned: NaN/Inf is ERR_SIMSAGE_NON_FINITE.
+// Forward: one GEMM per call, W (Cout x Cin KH KW) times the patches of all images, read in place
+// from a zero-padded, stride-phase-split copy of a block of images that the pool task using it lays
+// out in L2 (implicit im2col: no patch matrix is built; native/nn/cpu/conv2d_kernels.h).
+// x (and w) are scanned: NaN/Inf is ERR_SIMSAGE_NON_FINITE (y is then incomplete).
 struct Conv2dParams {
   Conv2dShape s;
   const float* x = nullptr;  // B x Cin x H x W
@@ -308,16 +309,18 @@ struct Conv2dParams {
 // call it first.
 void conv2d_check_shape(const Conv2dShape& s);
 void conv2d_check(const Conv2dParams& p);
+// conv2d_check without the scan of x (the forward scans x while it lays x out for the GEMM).
+void conv2d_check_params(const Conv2dParams& p);
 void conv2d_forward(const Conv2dParams& p);
 void conv2d_forward_at(SimdLevel level, const Conv2dParams& p);
 void conv2d_reference(const Conv2dParams& p);  // direct loops, double accumulation
 
 // Backward from dL/dY (dy scanned for NaN/Inf): dx (overwritten) is the transposed convolution
 // dx[b, c, u, v] = sum W[o, c, kh, kw] dy[b, o, (u + ph - kh dh) / sh, (v + pw - kw dw) / sw] over
-// the terms whose division is exact and in range (the same packer, geometry reversed);
+// the terms whose division is exact and in range (per stride phase, a stride-1 correlation of dy);
 // dw[o, c, kh, kw] = sum over b, i, j of dy[b, o, i, j] times the forward patch; db[o] = sum dy[b, o].
 // Any of dx, dw, db may be null to skip it; with accumulate, dw and db are added to.
-// dW is reduced over fixed column chunks into a fixed number of partial sums: results do not depend
+// dW is reduced over fixed image blocks into a fixed number of partial sums: results do not depend
 // on the thread count.
 struct Conv2dBackwardParams {
   Conv2dShape s;

@@ -92,11 +92,10 @@ std::vector<Conv2dShape> test_shapes(int n) {
 }
 
 void describe(char* buf, size_t n, const Conv2dShape& s) {
-  std::snprintf(buf, n, "B%lld C%lld->%lld %lldx%lld k%lldx%lld s%lldx%lld p%lldx%lld d%lldx%lld",
-                (long long)s.batch, (long long)s.in_channels, (long long)s.out_channels, (long long)s.height,
-                (long long)s.width, (long long)s.kernel_h, (long long)s.kernel_w, (long long)s.stride_h,
-                (long long)s.stride_w, (long long)s.pad_h, (long long)s.pad_w, (long long)s.dilation_h,
-                (long long)s.dilation_w);
+  std::snprintf(buf, n, "B%lld C%lld->%lld %lldx%lld k%lldx%lld s%lldx%lld p%lldx%lld d%lldx%lld", (long long)s.batch,
+                (long long)s.in_channels, (long long)s.out_channels, (long long)s.height, (long long)s.width,
+                (long long)s.kernel_h, (long long)s.kernel_w, (long long)s.stride_h, (long long)s.stride_w,
+                (long long)s.pad_h, (long long)s.pad_w, (long long)s.dilation_h, (long long)s.dilation_w);
 }
 
 // The convolution in double (for central differences): y = conv(x, w) + b.

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 
 import t from 'tap'
 
-import { CONV2D_SHAPES, type Conv2dReport, formatConv2dReport } from '../../bench/conv2d.js'
+import { CONV2D_SHAPES, type Conv2dReport } from '../../bench/conv2d.js'
+import { formatConv2dReport } from '../../bench/conv2d-format.js'
 import { simsage } from '../fixtures/cli.js'
 
 t.test('bench conv2d --quick --json', async (t) => {

@@ -5,11 +5,9 @@
 #include <cstring>
 
 #include "nn/cpu/conv2d_kernels.h"
-#include "nn/cpu/gemm_kernels.h"
 
 namespace {
 #include "core/simd/avx2.h"
-#include "nn/cpu/gemm.inl"
 #include "nn/cpu/conv2d.inl"
 }  // namespace
 

@@ -23,8 +23,8 @@ bool fits(int64_t a, int64_t b, int64_t c, int64_t d) {
 }
 
 void check_shape(const char* fn, const Conv2dShape& s) {
-  need(s.kernel_h >= 1 && s.kernel_w >= 1 && s.kernel_h <= 4096 && s.kernel_w <= 4096, ErrorCode::InvalidArgument,
-       fn, "kernel size must be in [1, 4096], got " + num(s.kernel_h) + " x " + num(s.kernel_w));
+  need(s.kernel_h >= 1 && s.kernel_w >= 1 && s.kernel_h <= 4096 && s.kernel_w <= 4096, ErrorCode::InvalidArgument, fn,
+       "kernel size must be in [1, 4096], got " + num(s.kernel_h) + " x " + num(s.kernel_w));
   need(s.stride_h >= 1 && s.stride_w >= 1 && s.stride_h <= kMaxOption && s.stride_w <= kMaxOption,
        ErrorCode::InvalidArgument, fn, "stride must be in [1, 2^20], got " + num(s.stride_h) + " x " + num(s.stride_w));
   need(s.dilation_h >= 1 && s.dilation_w >= 1 && s.dilation_h <= kMaxOption && s.dilation_w <= kMaxOption,
@@ -61,7 +61,7 @@ void check_finite(const char* fn, const float* v, int64_t n, const char* what) {
 
 void conv2d_check_shape(const Conv2dShape& s) { check_shape("conv2d", s); }
 
-void conv2d_check(const Conv2dParams& p) {
+void conv2d_check_params(const Conv2dParams& p) {
   const char* fn = "conv2d_forward";
   const Conv2dShape& s = p.s;
   check_shape(fn, s);
@@ -70,7 +70,11 @@ void conv2d_check(const Conv2dParams& p) {
   if (s.batch == 0) return;
   check_ptr(fn, p.x, "x");
   check_ptr(fn, p.y, "y");
-  check_finite(fn, p.x, s.batch * s.in_channels * s.height * s.width, "x");
+}
+
+void conv2d_check(const Conv2dParams& p) {
+  conv2d_check_params(p);
+  if (p.s.batch > 0) check_finite("conv2d_forward", p.x, p.s.batch * p.s.in_channels * p.s.height * p.s.width, "x");
 }
 
 void conv2d_backward_check(const Conv2dBackwardParams& p) {

@@ -43,9 +43,8 @@ void conv2d_reference(const Conv2dParams& p) {
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t o = 0; o < s.out_channels; ++o)
       for (int64_t q = 0; q < per_image; ++q) y[(b * s.out_channels + o) * per_image + q] = p.b ? p.b[o] : 0.0;
-  for_each_term(s, [&](int64_t, int64_t xi, int64_t wi, int64_t yi) {
-    y[yi] += static_cast<double>(p.w[wi]) * p.x[xi];
-  });
+  for_each_term(s,
+                [&](int64_t, int64_t xi, int64_t wi, int64_t yi) { y[yi] += static_cast<double>(p.w[wi]) * p.x[xi]; });
   for (size_t i = 0; i < y.size(); ++i) p.y[i] = static_cast<float>(y[i]);
 }
 
