@@ -21,6 +21,22 @@ export * from './text/index.js'
 export { TripletSampler, type TripletSamplerOptions } from './mining/sampler.js'
 export { embed, loadTower, rankingTower, saveTower, type TowerSpec } from './models/ranking-tower.js'
 export {
+  ConvTower,
+  checkConvTowerSpec,
+  defaultConvTowerSpec,
+  type ConvTowerSpec,
+  type TowerType,
+} from './models/conv-tower.js'
+export {
+  loadAnyTower,
+  loadConvTower,
+  saveConvTower,
+  towerTypeOf,
+  type LoadedTower,
+} from './models/conv-tower-checkpoint.js'
+export { Branches, namedParameters, type BranchPath } from './models/branches.js'
+export { ImageAugmenter, type ImageAugmentOptions } from './data/augment.js'
+export {
   trainRanking,
   type EpochMetrics,
   type RankingLoopOptions,

@@ -14,6 +14,8 @@ import {
   EmbeddingIndex,
   encodeIdx,
   ErrorCodes,
+  loadAnyTower,
+  loadConvTower,
   loadTower,
   rankingTower,
   readIdx,
@@ -28,6 +30,8 @@ const LOADERS: Loader[] = [
   { name: 'EmbeddingIndex.load', load: (p) => EmbeddingIndex.load(p) },
   { name: 'readIdx', load: (p) => readIdx(p) },
   { name: 'loadTower', load: (p) => loadTower(p) },
+  { name: 'loadConvTower', load: (p) => loadConvTower(p) },
+  { name: 'loadAnyTower', load: (p) => loadAnyTower(p) },
 ]
 
 /** Settles within `ms` or fails (a hang is a failure, not a stuck test run). */

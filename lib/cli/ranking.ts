@@ -23,6 +23,8 @@ export const RANKING_METHODS = [
   'deep-ranking-sampler',
 ] as const
 const MODELS = ['raw-pixels', ...RANKING_METHODS]
+/** The tower types of `--tower`. */
+const TOWERS = ['mlp', 'conv', 'multiscale'] as const
 /** Fashion-MNIST's classes. */
 const CLASSES = 10
 
@@ -56,6 +58,12 @@ function common(cmd: Command): Command {
       [512, 256],
     )
     .option('--embedding-dim <n>', 'embedding dimension (an integer in [1, 16777216])', integerOption(1, 1 << 24), 64)
+    .addOption(
+      new Option('--tower <type>', 'tower: mlp (--hidden), conv (ConvNet) or multiscale (Deep Ranking multiscale)')
+        .choices(TOWERS)
+        .default('mlp'),
+    )
+    .option('--augment', 'random crops (zero padding 2) and horizontal flips of the training batches')
 }
 
 function parseCommon(o: Opts) {
@@ -68,6 +76,8 @@ function parseCommon(o: Opts) {
     margin: o.margin as number,
     hidden: o.hidden as number[],
     embeddingDim: o.embeddingDim as number,
+    tower: o.tower as (typeof TOWERS)[number],
+    augment: o.augment === true,
   }
 }
 
@@ -127,6 +137,9 @@ export function registerRankingCommands(program: Command): void {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
       const { rankingModels } = await import('../train/methods.js')
       const { rankingTower, saveTower } = await import('../models/ranking-tower.js')
+      const { ConvTower, defaultConvTowerSpec } = await import('../models/conv-tower.js')
+      const { saveConvTower } = await import('../models/conv-tower-checkpoint.js')
+      const { ImageAugmenter } = await import('../data/augment.js')
       const { trainRanking } = await import('../train/ranking.js')
       const { Adam } = await import('../nn/optim.js')
       const c = parseCommon(o)
@@ -134,8 +147,18 @@ export function registerRankingCommands(program: Command): void {
       const method = o.method as string
       const data = await loadFashionMnist(c.data, 'train')
       const spec = { inputDim: data.dim, hidden: c.hidden, embeddingDim: c.embeddingDim }
-      const model = rankingTower(spec, c.seed)
+      const side = Math.round(Math.sqrt(data.dim))
+      const conv =
+        c.tower === 'mlp'
+          ? undefined
+          : new ConvTower({ ...defaultConvTowerSpec(c.tower, c.embeddingDim), height: side, width: side }, c.seed)
+      const mlp = conv ? undefined : rankingTower(spec, c.seed)
+      const model = conv ?? mlp!
+      const augmenter = c.augment
+        ? new ImageAugmenter({ channels: 1, height: side, width: side, seed: c.seed })
+        : undefined
       trainRanking({
+        augment: augmenter ? (x, b) => augmenter.apply(x, b) : undefined,
         x: data.images,
         labels: data.labels,
         inputDim: data.dim,
@@ -149,12 +172,9 @@ export function registerRankingCommands(program: Command): void {
         seed: c.seed,
         progress: true,
       })
-      await saveTower(o.out as string, model, spec, {
-        method,
-        epochs: String(c.epochs),
-        seed: String(c.seed),
-        data: 'fashion-mnist',
-      })
+      const meta = { method, epochs: String(c.epochs), seed: String(c.seed), data: 'fashion-mnist' }
+      if (conv) await saveConvTower(o.out as string, conv, meta)
+      else await saveTower(o.out as string, mlp!, spec, meta)
       process.stdout.write(`checkpoint written to ${o.out}\n`)
     })
 
@@ -167,18 +187,21 @@ export function registerRankingCommands(program: Command): void {
     .option('--json', 'print the metrics as one JSON object')
     .action(async (o: Opts) => {
       const { loadFashionMnist } = await import('../data/fashion-mnist.js')
-      const { loadTower, embed } = await import('../models/ranking-tower.js')
+      const { embed } = await import('../models/ranking-tower.js')
+      const { loadAnyTower } = await import('../models/conv-tower-checkpoint.js')
       const { retrievalMetrics, similarityPrecision, labelTriplets } = await import('../eval/retrieval.js')
       const dir = (o.data as string | undefined) ?? defaultDataDir()
-      const { model, spec } = await loadTower(o.checkpoint as string)
+      const spec = await loadAnyTower(o.checkpoint as string)
+      const { model } = spec
       const [train, test] = await Promise.all([loadFashionMnist(dir, 'train'), loadFashionMnist(dir, 'test')])
       if (train.dim !== spec.inputDim)
         throw new SimsageError(
           ErrorCodes.DIM_MISMATCH,
           `the checkpoint expects ${spec.inputDim} inputs, the data has ${train.dim}`,
         )
-      const q = embed(model, test.images, spec.inputDim, spec.embeddingDim)
-      const g = embed(model, train.images, spec.inputDim, spec.embeddingDim)
+      const batch = spec.type === 'mlp' ? 1024 : 256
+      const q = embed(model, test.images, spec.inputDim, spec.embeddingDim, batch)
+      const g = embed(model, train.images, spec.inputDim, spec.embeddingDim, batch)
       const m = retrievalMetrics(
         { vectors: q, labels: test.labels, dim: spec.embeddingDim },
         { vectors: g, labels: train.labels, dim: spec.embeddingDim },

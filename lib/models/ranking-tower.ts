@@ -94,9 +94,9 @@ export function rankingTower(spec: TowerSpec, seed = 1): Sequential {
   return new Sequential(...layers)
 }
 
-/** Embeds n rows (n x inputDim) in batches; returns n x embeddingDim (a new array). */
+/** Embeds n rows (n x inputDim) with any tower (MLP or conv) in batches; returns n x embeddingDim (a new array). */
 export function embed(
-  model: Sequential,
+  model: Module,
   x: Float32Array,
   inputDim: number,
   embeddingDim: number,
@@ -121,14 +121,20 @@ export async function saveTower(
   const tensors = Object.fromEntries(
     Object.entries(model.state()).map(([k, v]) => [k, { shape: v.shape, data: v.data }]),
   )
-  await saveSafetensors(path, tensors, { ...metadata, format: 'simsage-ranking-tower', tower: JSON.stringify(spec) })
+  await saveSafetensors(path, tensors, {
+    ...metadata,
+    format: 'simsage-ranking-tower',
+    towerType: 'mlp',
+    tower: JSON.stringify(spec),
+  })
 }
 
 /**
  * Loads a tower saved by {@link saveTower}. The file must be a regular file; its header, the tower
  * spec and every tensor's declared shape are checked against each other (and the file's size)
  * before any layer is built, so a damaged or hostile checkpoint fails fast with
- * ERR_SIMSAGE_CORRUPT_FILE; ERR_SIMSAGE_NOT_FOUND / ERR_SIMSAGE_IO for file-system errors.
+ * ERR_SIMSAGE_CORRUPT_FILE; ERR_SIMSAGE_NOT_FOUND / ERR_SIMSAGE_IO for file-system errors. A
+ * checkpoint of a conv or multiscale tower is ERR_SIMSAGE_STATE_MISMATCH.
  */
 export async function loadTower(
   path: string,
@@ -139,6 +145,12 @@ export async function loadTower(
   const bad = (why: string, cause?: unknown) =>
     new SimsageError(ErrorCodes.CORRUPT_FILE, `${path} is not a valid ranking tower checkpoint: ${why}`, { cause })
   if (metadata.format !== 'simsage-ranking-tower' || !metadata.tower) throw bad('no simsage-ranking-tower metadata')
+  if (metadata.towerType !== undefined && metadata.towerType !== 'mlp') {
+    throw new SimsageError(
+      ErrorCodes.STATE_MISMATCH,
+      `${path} holds a ${metadata.towerType} tower, not an MLP tower (load it with loadConvTower or loadAnyTower)`,
+    )
+  }
   let spec: TowerSpec
   let shapes: [number, number][]
   try {

@@ -199,3 +199,89 @@ export interface RawNnBinding {
   nnConv2dForward(args: RawConv2dForwardArgs): void
   nnConv2dBackward(args: RawConv2dBackwardArgs): void
 }
+
+/**
+ * Pooling shape (part `spatial`): B x C images of H x W, NCHW. Strides default to the kernel,
+ * paddings to 0; OH = floor((H + 2 padH - kernelH) / strideH) + 1, likewise OW.
+ */
+export interface RawPool2dShape extends RawThreads {
+  batch: number
+  channels: number
+  height: number
+  width: number
+  kernelH: number
+  kernelW: number
+  strideH?: number
+  strideW?: number
+  padH?: number
+  padW?: number
+}
+
+export interface RawPool2dForwardArgs extends RawPool2dShape {
+  /** B x C x H x W. */
+  x: Float32Array
+  /** B x C x OH x OW (output). */
+  y: Float32Array
+  /** Max pooling only: B x C x OH x OW (output), the winner's index h * W + w in its plane. */
+  argmax?: Int32Array
+}
+
+export interface RawPool2dBackwardArgs extends RawPool2dShape {
+  /** Max pooling only: from the forward. */
+  argmax?: Int32Array
+  /** B x C x OH x OW. */
+  dy: Float32Array
+  /** B x C x H x W (output, overwritten). */
+  dx: Float32Array
+}
+
+/** Group norm over B x C x S (S = H * W), G groups of C / G channels. */
+export interface RawGroupNormForwardArgs extends RawThreads {
+  x: Float32Array
+  /** C, or absent (= 1). */
+  gamma?: Float32Array
+  /** C, or absent (= 0). */
+  beta?: Float32Array
+  /** B x C x S (output; may be x). */
+  y: Float32Array
+  /** B x G (output). */
+  mean: Float32Array
+  /** B x G (output): 1 / sqrt(var + eps). */
+  rstd: Float32Array
+  batch: number
+  channels: number
+  groups: number
+  spatial: number
+  /** Default 1e-5. */
+  eps?: number
+}
+
+export interface RawGroupNormBackwardArgs extends RawThreads {
+  x: Float32Array
+  gamma?: Float32Array
+  mean: Float32Array
+  rstd: Float32Array
+  dy: Float32Array
+  /** B x C x S (output; may be dy). */
+  dx: Float32Array
+  /** C (output), or absent to skip. */
+  dgamma?: Float32Array
+  /** C (output), or absent to skip. */
+  dbeta?: Float32Array
+  batch: number
+  channels: number
+  groups: number
+  spatial: number
+  /** Add to dgamma / dbeta instead of overwriting (default false). */
+  accumulate?: boolean
+}
+
+/** native/addon/nn_spatial.cpp: pooling and group norm. NaN / Inf in a forward's x -> ERR_SIMSAGE_NON_FINITE. */
+export interface RawNnSpatialBinding {
+  nnMaxPool2dForward(args: RawPool2dForwardArgs): void
+  nnMaxPool2dBackward(args: RawPool2dBackwardArgs): void
+  nnAvgPool2dForward(args: RawPool2dForwardArgs): void
+  nnAvgPool2dBackward(args: RawPool2dBackwardArgs): void
+  nnGroupNormForward(args: RawGroupNormForwardArgs): void
+  nnGroupNormBackward(args: RawGroupNormBackwardArgs): void
+}

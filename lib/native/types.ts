@@ -5,6 +5,7 @@
 
 import type { RawMiningBinding } from './mining-types.js'
 import type { RawNnBinding } from './nn-types.js'
+import type { RawNnSpatialBinding } from './nn-types.js'
 import type { RawSimilarityBinding } from './similarity-types.js'
 import type { RawTemporalBinding } from './temporal-types.js'
 import type { RawTemporalGruBinding } from './temporal-gru-types.js'
@@ -37,6 +38,7 @@ export interface RawInfo {
 export interface RawBinding
   extends RawSimilarityBinding,
     RawNnBinding,
+    RawNnSpatialBinding,
     RawMiningBinding,
     RawTemporalBinding,
     RawTemporalGruBinding,

@@ -14,6 +14,17 @@ export {
   type LayerNormOptions,
 } from './layers.js'
 export { Sequential, type TensorState } from './sequential.js'
+export {
+  MaxPool2d,
+  AvgPool2d,
+  Downsample2d,
+  GlobalAvgPool2d,
+  Pool2dBase,
+  type Pool2dOptions,
+  type Downsample2dOptions,
+  type GlobalAvgPool2dOptions,
+} from './pool.js'
+export { GroupNorm, type GroupNormOptions } from './norm.js'
 export { Conv2d, MAX_CONV2D_OPTION, type Conv2dOptions } from './conv2d.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
 export { Random, defaultRng, type RandomSource } from '../random.js'

@@ -8,10 +8,14 @@
  * the other classes: test images of those classes as queries against training images of those
  * classes as the gallery, so every class seen at evaluation is new to the model.
  */
+import { ErrorCodes, SimsageError } from '../errors.js'
 import { filterClasses, loadFashionMnist, type LabeledImages } from '../data/fashion-mnist.js'
 import { labelTriplets, retrievalMetrics, similarityPrecision } from '../eval/retrieval.js'
 import { Adam } from '../nn/optim.js'
 import { embed, rankingTower, type TowerSpec } from '../models/ranking-tower.js'
+import { ConvTower, defaultConvTowerSpec, type TowerType } from '../models/conv-tower.js'
+import { ImageAugmenter } from '../data/augment.js'
+import type { Module } from '../nn/module.js'
 import { rankingModels } from './methods.js'
 import { trainRanking } from './ranking.js'
 
@@ -30,13 +34,20 @@ export interface RankingExperimentOptions {
   trainClasses?: number[]
   /** Only these rows (model names); default all. */
   models?: string[]
+  /** The tower the methods train (default mlp); conv towers need square single-channel images. */
+  tower?: TowerType
+  /** Random crops (zero padding 2) and horizontal flips of the training batches (default false). */
+  augment?: boolean
   progress?: boolean
   log?: (line: string) => void
 }
 
 /** One row of the result table. */
 export interface ExperimentRow {
+  /** The method's name, prefixed with `conv:` / `multiscale:` for conv towers. */
   model: string
+  /** The tower trained (absent for the raw baseline). */
+  tower?: TowerType
   metrics: { recall1: number; recall10: number; knnAccuracy: number; similarityPrecision: number; scoreAt30: number }
   train_seconds: number
   /** Training rows per second, mean of the epochs' figures (absent for the raw baseline). */
@@ -106,10 +117,25 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
     log(formatRow(rows[rows.length - 1]))
   }
   const spec: TowerSpec = { inputDim: train.dim, hidden: o.hidden, embeddingDim: o.embeddingDim }
+  const tower = o.tower ?? 'mlp'
+  const side = Math.round(Math.sqrt(train.dim))
+  if (tower !== 'mlp' && side * side !== train.dim) {
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `a ${tower} tower needs square images, got ${train.dim} pixels`)
+  }
+  // Conv towers keep one activation map per layer and row: embed them in smaller batches.
+  const embedBatch = tower === 'mlp' ? 1024 : 256
+  const newModel = (): Module => {
+    if (tower === 'mlp') return rankingTower(spec, o.seed)
+    return new ConvTower({ ...defaultConvTowerSpec(tower, o.embeddingDim), height: side, width: side }, o.seed)
+  }
   const models = rankingModels({ margin: o.margin, bufferSize: 256, seed: o.seed })
-  for (const [name, method] of Object.entries(models)) {
-    if (!want(name)) continue
-    const model = rankingTower(spec, o.seed)
+  for (const [method_, method] of Object.entries(models)) {
+    if (!want(method_)) continue
+    const name = tower === 'mlp' ? method_ : `${tower}:${method_}`
+    const model = newModel()
+    const augmenter = o.augment
+      ? new ImageAugmenter({ channels: 1, height: side, width: side, seed: o.seed })
+      : undefined
     const optimizer = new Adam(model.parameters(), { lr: o.lr })
     const t0 = performance.now()
     const hist = trainRanking({
@@ -119,6 +145,7 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
       embeddingDim: o.embeddingDim,
       model,
       optimizer,
+      augment: augmenter ? (x, b) => augmenter.apply(x, b) : undefined,
       ...method(),
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -127,9 +154,10 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
       progress: o.progress,
     })
     const seconds = (performance.now() - t0) / 1000
-    const q = embed(model, test.images, train.dim, o.embeddingDim)
-    const g = embed(model, gallery.images, train.dim, o.embeddingDim)
+    const q = embed(model, test.images, train.dim, o.embeddingDim, embedBatch)
+    const g = embed(model, gallery.images, train.dim, o.embeddingDim, embedBatch)
     const row = evaluate(name, q, test.labels, g, gallery.labels, o.embeddingDim, seconds)
+    row.tower = tower
     row.rows_per_second = hist.reduce((s, h) => s + h.rowsPerSecond, 0) / hist.length
     row.epochs = hist.map((h) => ({
       epoch: h.epoch,
@@ -155,6 +183,7 @@ export function formatRow(r: ExperimentRow): string {
     m.similarityPrecision.toFixed(4).padStart(8),
     m.scoreAt30.toFixed(2).padStart(8),
     r.train_seconds.toFixed(1).padStart(9),
+    (r.rows_per_second === undefined ? '-' : Math.round(r.rows_per_second).toString()).padStart(8),
   ].join(' ')
 }
 
@@ -167,4 +196,5 @@ export const TABLE_HEADER = [
   'simPrec'.padStart(8),
   'score@30'.padStart(8),
   'train s'.padStart(9),
+  'img/s'.padStart(8),
 ].join(' ')

@@ -9,7 +9,7 @@ import { tripletLoss } from '../mining/loss.js'
 import type { TripletMiner } from '../mining/miners.js'
 import { TripletSampler } from '../mining/sampler.js'
 import type { Optimizer } from '../nn/optim.js'
-import type { Sequential } from '../nn/sequential.js'
+import type { Module } from '../nn/module.js'
 import { Random } from '../random.js'
 import { progressSink, type ProgressSink } from './progress.js'
 
@@ -40,8 +40,15 @@ export interface RankingTrainOptions extends RankingLoopOptions {
   labels: Int32Array
   inputDim: number
   embeddingDim: number
-  model: Sequential
+  /** Any tower: the MLP of ranking-tower.ts or a conv tower (conv-tower.ts), inputDim -> embeddingDim. */
+  model: Module
   optimizer: Optimizer
+  /**
+   * Transforms each step's gathered rows in place before the forward (data augmentation, e.g.
+   * lib/data/augment.ts's ImageAugmenter.apply); it keeps its own generator, so the loop's draws
+   * are the same with or without it.
+   */
+  augment?: (x: Float32Array, batch: number) => void
   source: TripletSource
   /** Progress bar (TTY) or per-epoch lines; default false. */
   progress?: boolean | ProgressSink
@@ -58,7 +65,7 @@ export interface EpochMetrics {
   activeFraction: number
   triplets: number
   seconds: number
-  /** Training rows forwarded per second. */
+  /** Training rows (images) forwarded per second. */
   rowsPerSecond: number
 }
 
@@ -86,6 +93,7 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
   const lb = new Int32Array(o.batchSize)
   const gradBuf = new Float32Array(o.batchSize * o.embeddingDim)
   const order = new Int32Array(n).map((_, i) => i)
+  const params = o.model.parameters()
   const history: EpochMetrics[] = []
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     rng.shuffle(order)
@@ -134,9 +142,10 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
         xb.set(o.x.subarray(rowsOf[j] * o.inputDim, (rowsOf[j] + 1) * o.inputDim), j * o.inputDim)
         lb[j] = o.labels[rowsOf[j]]
       }
+      o.augment?.(xb, b)
       const emb = o.model.forward(xb.subarray(0, b * o.inputDim), b)
       if (o.source.kind === 'miner') tripletIdx = o.source.miner.mine(emb, lb.subarray(0, b), o.embeddingDim).data
-      o.model.zeroGrad()
+      for (const p of params) p.grad.fill(0)
       const r = tripletLoss(emb, tripletIdx!, { ...lossOpts, grad: gradBuf.subarray(0, b * o.embeddingDim) })
       if (tripletIdx!.length > 0) {
         o.model.backward(r.grad)

@@ -7,6 +7,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   simsage::addon::register_similarity(env, exports);
   simsage::addon::register_info(env, exports);
   simsage::addon::register_nn(env, exports);
+  simsage::addon::register_nn_spatial(env, exports);
   simsage::addon::register_nn_conv(env, exports);
   simsage::addon::register_mining(env, exports);
   simsage::addon::register_temporal(env, exports);

@@ -14,6 +14,7 @@ namespace addon {
 void register_similarity(Napi::Env env, Napi::Object exports);  // topkSync, topkAsync, NativeIndex
 void register_info(Napi::Env env, Napi::Object exports);        // info, settings, probes, externalMemory
 void register_nn(Napi::Env env, Napi::Object exports);          // nn*
+void register_nn_spatial(Napi::Env env, Napi::Object exports);  // nn* pooling and group norm
 void register_nn_conv(Napi::Env env, Napi::Object exports);     // nnConv2d* (nn_conv.cpp)
 void register_mining(Napi::Env env, Napi::Object exports);      // mining*
 void register_temporal(Napi::Env env, Napi::Object exports);    // temporal* (conv, block), NativeTcnStream

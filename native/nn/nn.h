@@ -175,6 +175,104 @@ struct LayerNormBackwardParams {
 void layernorm_backward(const LayerNormBackwardParams& p);
 void layernorm_backward_at(SimdLevel level, const LayerNormBackwardParams& p);
 
+// ---- spatial layers over NCHW images: pooling and group norm (part `spatial`) -------------------
+// Layout: a batch of B images with C channels of H x W pixels is B x C x H x W, row-major (the
+// flattened rows of the TypeScript modules). Pooling windows and the group norm statistics are
+// per (sample, channel) plane or per (sample, group) block, so the drivers split the B*C planes
+// (B samples for group norm) over the pool. NaN/Inf in x -> ERR_SIMSAGE_NON_FINITE (the forwards
+// scan their input: a NaN would make the argmax ambiguous and poison a whole group's statistics).
+
+// 2-D pooling window (PyTorch's MaxPool2d / AvgPool2d with ceil_mode = false, dilation 1):
+//   OH = (H + 2 pad_h - kernel_h) / stride_h + 1 (floor), likewise OW.
+// Window (oh, ow) covers rows oh*stride_h - pad_h + [0, kernel_h), columns likewise; rows and
+// columns outside [0, H) x [0, W) are padding. pad <= kernel / 2 per axis (PyTorch's rule; every
+// window then holds at least one real pixel). kernel > H + 2 pad -> ERR_SIMSAGE_DIM_MISMATCH.
+struct Pool2dParams {
+  int64_t batch = 0;              // B >= 0
+  int64_t channels = 0;           // C >= 1
+  int64_t height = 0, width = 0;  // H, W >= 1
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  const float* x = nullptr;   // B x C x H x W
+  float* y = nullptr;         // B x C x OH x OW
+  int32_t* argmax = nullptr;  // max pooling: B x C x OH x OW, the winner's index h * W + w in its plane
+  int threads = 0;
+};
+// OH and OW of a pooling window (checks the shape; ERR_SIMSAGE_DIM_MISMATCH / INVALID_ARGUMENT).
+void pool2d_output_size(const Pool2dParams& p, int64_t* oh, int64_t* ow);
+
+// Max pooling: padding counts as -inf (never wins); ties keep the first index in row-major window
+// order (as PyTorch's CPU kernel). argmax is required (the backward routes dy through it).
+void max_pool2d_forward(const Pool2dParams& p);
+void max_pool2d_forward_at(SimdLevel level, const Pool2dParams& p);
+// Average pooling with count_include_pad = false: y = mean of the window's real pixels.
+// (Global average pooling is the window kernel = stride = (H, W), pad 0: B x C x 1 x 1.)
+void avg_pool2d_forward(const Pool2dParams& p);
+void avg_pool2d_forward_at(SimdLevel level, const Pool2dParams& p);
+
+// dx (B x C x H x W) from dy (B x C x OH x OW): max routes dy[o] to x[argmax[o]] (summing where
+// windows overlap); avg spreads dy[o] / count over the window's real pixels. dx is overwritten.
+struct Pool2dBackwardParams {
+  Pool2dParams shape;               // the forward's shape fields (x, y unused)
+  const int32_t* argmax = nullptr;  // max only, from the forward
+  const float* dy = nullptr;        // B x C x OH x OW
+  float* dx = nullptr;              // B x C x H x W
+};
+void max_pool2d_backward(const Pool2dBackwardParams& p);
+void max_pool2d_backward_at(SimdLevel level, const Pool2dBackwardParams& p);
+void avg_pool2d_backward(const Pool2dBackwardParams& p);
+void avg_pool2d_backward_at(SimdLevel level, const Pool2dBackwardParams& p);
+
+// Group norm (Wu & He, ECCV 2018) over B x C x S (S = H * W): channels split into G groups of
+// C / G consecutive channels; per sample and group, over its (C / G) * S values:
+//   mean, var (biased), rstd = 1 / sqrt(var + eps), y = (x - mean) * rstd * gamma[c] + beta[c].
+// gamma / beta null mean 1 / 0. mean and rstd (B x G) are saved for the backward. y may alias x.
+// C % G != 0 -> ERR_SIMSAGE_DIM_MISMATCH.
+struct GroupNormParams {
+  int64_t batch = 0;             // B >= 0
+  int64_t channels = 0;          // C >= 1
+  int64_t groups = 1;            // G in [1, C], divides C
+  int64_t spatial = 1;           // S = H * W >= 1
+  float eps = 1e-5f;             // > 0; PyTorch's default
+  const float* x = nullptr;      // B x C x S
+  const float* gamma = nullptr;  // C or null
+  const float* beta = nullptr;   // C or null
+  float* y = nullptr;            // B x C x S
+  float* mean = nullptr;         // B x G
+  float* rstd = nullptr;         // B x G
+  int threads = 0;
+};
+void group_norm_forward(const GroupNormParams& p);
+void group_norm_forward_at(SimdLevel level, const GroupNormParams& p);
+
+// With g = dy * gamma[c] and n = (C / G) * S, per sample and group:
+//   dx = rstd * (g - mean_n(g) - xhat * mean_n(g * xhat));
+// dgamma[c] = sum_{b,s} dy * xhat, dbeta[c] = sum_{b,s} dy (overwritten, or added to with
+// accumulate; null to skip). dx may alias dy.
+struct GroupNormBackwardParams {
+  int64_t batch = 0, channels = 0, groups = 1, spatial = 1;
+  const float* x = nullptr;      // B x C x S, the forward input
+  const float* gamma = nullptr;  // C or null (= 1)
+  const float* mean = nullptr;   // B x G, from the forward
+  const float* rstd = nullptr;   // B x G, from the forward
+  const float* dy = nullptr;     // B x C x S
+  float* dx = nullptr;           // B x C x S
+  float* dgamma = nullptr;       // C or null
+  float* dbeta = nullptr;        // C or null
+  bool accumulate = false;
+  int threads = 0;
+};
+void group_norm_backward(const GroupNormBackwardParams& p);
+void group_norm_backward_at(SimdLevel level, const GroupNormBackwardParams& p);
+
+// Double-accumulating loops: ground truth for tests (same checks, same outputs).
+void max_pool2d_forward_reference(const Pool2dParams& p);
+void avg_pool2d_forward_reference(const Pool2dParams& p);
+void max_pool2d_backward_reference(const Pool2dBackwardParams& p);
+void avg_pool2d_backward_reference(const Pool2dBackwardParams& p);
+void group_norm_forward_reference(const GroupNormParams& p);
+void group_norm_backward_reference(const GroupNormBackwardParams& p);
 // ---- 2-D convolution (NCHW) -------------------------------------------------------------------
 
 // Shape of a 2-D convolution over NCHW images (PyTorch's Conv2d with zero padding, groups 1):

@@ -1,6 +1,7 @@
 // The `simsage` executable (bin/simsage.ts: lib's command registrars plus bench's) in child
 // processes: every command family answers, and `experiment ranking --json` keeps its contract.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import t from 'tap'
@@ -108,4 +109,33 @@ t.test('CLI: experiment ranking --json prints one JSON object last', async (t) =
   const bad = simsage(['experiment', 'ranking', '--epochs', '0'])
   t.not(bad.status, 0, 'bad --epochs fails')
   t.match(bad.stderr, /option '--epochs <n>' argument '0' is invalid\. It must be an integer >= 1/)
+})
+
+t.test('CLI: --tower conv / multiscale train, save, evaluate and add table rows', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'simsage-cli-tower-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const r = simsage(
+    ['experiment', 'ranking', '--tower', 'conv', '--epochs', '1', '--models', 'raw-pixels,semi-hard', '--json'],
+    300_000,
+  )
+  t.equal(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!)
+  t.same(
+    out.rows.map((row: { model: string }) => row.model),
+    ['raw-pixels', 'conv:semi-hard'],
+  )
+  t.equal(out.rows[1].tower, 'conv')
+  t.ok(out.rows[1].rows_per_second > 0, 'images/s reported')
+  t.match(r.stderr, /img\/s/, 'the table has an images/s column')
+  const ckpt = join(dir, 'ms.safetensors')
+  const tr = simsage(
+    ['train', 'ranking', '--tower', 'multiscale', '--augment', '--epochs', '1', '--out', ckpt],
+    300_000,
+  )
+  t.equal(tr.status, 0, tr.stderr)
+  const ev = simsage(['eval', 'ranking', '--checkpoint', ckpt, '--json'])
+  t.equal(ev.status, 0, ev.stderr)
+  t.ok(JSON.parse(ev.stdout).metrics.recall1 > 0.3, 'the multiscale checkpoint evaluates')
+  const bad = simsage(['experiment', 'ranking', '--tower', 'resnet'])
+  t.not(bad.status, 0, 'an unknown tower fails')
 })
