@@ -34,6 +34,24 @@ t.test('count-min: exact when wide, never under, within e·total/width', async (
   t.equal(narrow.bytes, 64 * 3 * 8)
   t.equal(narrow.estimate('never added') >= 0, true)
   t.equal(new CountMinSketch().frequency('x'), 0)
+  // Integer pairs: never undercount; exact when wide; (a, b) and (b, a) are different keys.
+  const pairs = new CountMinSketch({ width: 1 << 12, depth: 3, seed: 4 })
+  const truth = new Map<string, number>()
+  for (let i = 0; i < 3000; i++) {
+    const a = Math.floor(rng.next() * 50)
+    const b = Math.floor(rng.next() * 50) - 25
+    pairs.addPair(a, b)
+    truth.set(`${a},${b}`, (truth.get(`${a},${b}`) ?? 0) + 1)
+  }
+  let pairOver = 0
+  for (const [k, v] of truth) {
+    const [a, b] = k.split(',').map(Number)
+    const e = pairs.estimatePair(a, b)
+    t.ok(e >= v, `pair ${k} never undercounted`)
+    pairOver += e - v
+  }
+  t.ok(pairOver / pairs.total < 0.05, `pair overcount ${pairOver} of ${pairs.total}`)
+  t.equal(pairs.estimatePair(7, 1000), 0, 'an unseen pair in a sparse sketch')
   throwsCode(t, () => new CountMinSketch({ width: 0 }), ErrorCodes.INVALID_ARGUMENT, 'width 0')
   throwsCode(t, () => new CountMinSketch({ depth: 1.5 }), ErrorCodes.INVALID_ARGUMENT, 'depth 1.5')
   throwsCode(t, () => narrow.add('x', -1), ErrorCodes.INVALID_ARGUMENT, 'negative count')

@@ -105,10 +105,17 @@ export class CountMinSketch {
 
   /** The estimated count of the pair (a, b): never below the true count. */
   estimatePair(a: number, b: number): number {
+    // The slots of #pairSlots, inlined (this runs B x M times per training step).
+    const x = fmix((a ^ this.seed) >>> 0)
+    const h1 = fmix((x ^ Math.imul(b >>> 0, 0x9e3779b1)) >>> 0)
+    const h2 = fmix((h1 ^ 0x5bd1e995) >>> 0) | 1
+    const w = this.width
+    const c = this.#counts
     let m = Number.POSITIVE_INFINITY
-    this.#pairSlots(a, b, (s) => {
-      if (this.#counts[s] < m) m = this.#counts[s]
-    })
+    for (let i = 0; i < this.depth; i++) {
+      const v = c[i * w + (((h1 + Math.imul(i, h2)) >>> 0) % w)]
+      if (v < m) m = v
+    }
     return m
   }
 
