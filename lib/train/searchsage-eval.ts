@@ -123,7 +123,9 @@ export function evaluateSearchSage(model: SearchSageModel, data: CommitSearchDat
       entity: Int32Array.from(keep, (i) => at[data.test.file.entity[i]]),
     }
     const emb = new Float32Array(catalog.length * D)
-    catalog.forEach((e, i) => emb.set(vectors.subarray(e * D, e * D + D), i * D))
+    catalog.forEach((e, i) => {
+      emb.set(vectors.subarray(e * D, e * D + D), i * D)
+    })
     frozen = recallByDot(testQueries(pairs), normalizeRows(emb, catalog.length, D), D, pairs.entity)
   }
   return { file, query, frozen }

@@ -368,7 +368,9 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
         for (let i = 0; i < Rz; i++) zIds[nz + i] = frozenFiles[Math.floor(rng.next() * frozenFiles.length)]
         const M = zIds.length
         const c = new Float32Array(M * D)
-        zIds.forEach((e, j) => c.set(frozenRows.vectors.subarray(e * D, e * D + D), j * D))
+        zIds.forEach((e, j) => {
+          c.set(frozenRows.vectors.subarray(e * D, e * D + D), j * D)
+        })
         const freq = Float64Array.from(zIds, (e) => entitySketch.frequency(`f${e}`))
         const logQ = expectedDrawsLogQ(freq, nz, Rz, frozenFiles.length)
         const mask = new Uint8Array(nz * M)
