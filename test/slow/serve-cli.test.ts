@@ -16,7 +16,10 @@ t.test('serve: bad arguments exit 1 with a message', async (t) => {
     [['serve', '--index', files.index, '--port', '70000'], /--port.*integer in \[0, 65535\]/],
     [['serve', '--index', files.index, '--max-k', '0'], /--max-k/],
     [['serve', '--index', join(dir, 'missing.simsage'), '--port', '0'], /missing\.simsage/],
-    [['serve', '--index', files.index, '--model', dir, '--port', '0'], /neither tower\.safetensors nor hiertcn/],
+    [
+      ['serve', '--index', files.index, '--model', dir, '--port', '0'],
+      /holds none of tower\.safetensors, hiertcn\.safetensors, searchsage\.safetensors/,
+    ],
     [['serve', '--index', files.model, '--port', '0'], /model/],
     [['serve', '--shards', 'http://127.0.0.1:1', '--index', files.index], /--shards runs a router/],
     [['serve', '--shards', 'ftp://x'], /--shards.*Bad URL/],
