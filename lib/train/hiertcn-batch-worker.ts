@@ -11,36 +11,18 @@
 import { parentPort, workerData } from 'node:worker_threads'
 
 import { SimsageError } from '../errors.js'
-import { PartitionedLog, type SpillDescription } from '../data/partitioned-log.js'
-import type { SessionArrays } from '../data/session-group.js'
+import { PartitionedLog } from '../data/partitioned-log.js'
 import { type SessionBatch, SessionBatches, type SessionBatchesOptions } from '../data/session-batches.js'
 import { logReader, type UserReader } from '../data/user-order.js'
-
-/** How the worker finds the log. */
-export type BatchSource =
-  | { kind: 'arrays'; arrays: SessionArrays & { numUsers: number }; partitionUsers?: number }
-  | { kind: 'spill'; spill: SpillDescription }
-
-/** The typed-array fields of a batch, in transfer order. */
-export const BATCH_ARRAYS = [
-  'input',
-  'target',
-  'items',
-  'length',
-  'carry',
-  'gap',
-  'user',
-  'offset',
-  'piece',
-  'sessionEnd',
-] as const
+import { BATCH_ARRAYS, type BatchSource } from './hiertcn-batch-protocol.js'
 
 type Msg =
   | { type: 'epoch'; users: Int32Array; options: SessionBatchesOptions; e: number }
   | { type: 'give'; arrays: ArrayBufferLike[] }
   | { type: 'stop' }
 
-const port = parentPort
+// Only when started as the prefetcher's worker: the package may be imported by any worker thread.
+const port = (workerData as { source?: BatchSource } | undefined)?.source ? parentPort : null
 if (port) {
   const { source, depth } = workerData as { source: BatchSource; depth: number }
   const reader: UserReader =

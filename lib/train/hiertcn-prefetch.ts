@@ -14,7 +14,7 @@ import { type ErrorCode, ErrorCodes, SimsageError } from '../errors.js'
 import { PartitionedLog } from '../data/partitioned-log.js'
 import type { SessionBatch, SessionBatchesOptions } from '../data/session-batches.js'
 import type { InteractionLog } from '../data/sessions.js'
-import { BATCH_ARRAYS, type BatchSource } from './hiertcn-batch-worker.js'
+import { BATCH_ARRAYS, type BatchSource } from './hiertcn-batch-protocol.js'
 import { startModuleWorker } from './module-worker.js'
 
 type Reply =
