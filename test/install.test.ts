@@ -94,10 +94,28 @@ t.test('package.json: exports, files and dependencies fit an install without a c
   for (const dev of ['onnxruntime-node', 'usearch', 'hnswlib-node', '@tensorflow/tfjs']) {
     t.notOk(pkg.dependencies[dev], `${dev} is not a dependency`)
   }
-  t.ok(pkg.dependencies['onnx-proto'], 'onnx-proto is a dependency (ONNX export, pure JavaScript)')
+  t.ok(pkg.dependencies.protobufjs, 'protobufjs is a dependency (ONNX export, pure JavaScript)')
+  t.notOk(pkg.dependencies['onnx-proto'], 'onnx-proto is not a dependency (its protobufjs 6 has an install script)')
   t.ok(pkg.peerDependenciesMeta?.['onnxruntime-node']?.optional, 'onnxruntime-node is an optional peer (OnnxEncoder)')
   t.match(pkg.scripts.install, /build-native\.mjs$/)
   t.match(pkg.scripts.prepack, /prebuild\.mjs$/)
   const cjs = readdirSync(join(root, 'cjs')).sort()
   t.same(cjs, ['index.cjs', 'internal.cjs', 'load.cjs'])
+})
+
+t.test('no package simsage installs runs an install script of its own (npm 11 strict-allow-scripts)', async (t) => {
+  // A consumer on --strict-allow-scripts must approve every dependency with an install script:
+  // simsage's production tree should need only simsage's own approval.
+  const r = spawnSync('npm', ['ls', '--omit=dev', '--omit=peer', '--all', '--parseable'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  const dirs = r.stdout.split('\n').filter((d) => d && d !== root)
+  t.ok(dirs.length > 10, `${dirs.length} production packages (npm ls status ${r.status})`)
+  const withScripts = dirs.filter((d) => {
+    const p = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'))
+    return ['preinstall', 'install', 'postinstall'].some((s) => p.scripts?.[s]) || existsSync(join(d, 'binding.gyp'))
+  })
+  t.same(withScripts, [], 'none has preinstall/install/postinstall or a binding.gyp')
 })

@@ -20,6 +20,7 @@ import { exportRankingTower, exportSequential } from '../lib/onnx/export-ranking
 import { exportTCN } from '../lib/onnx/export-tcn.js'
 import { exportCheckpoint } from '../lib/onnx/exporters.js'
 import { OnnxGraph } from '../lib/onnx/graph.js'
+import { decodeModel } from '../lib/onnx/proto.js'
 import { Random } from '../lib/random.js'
 import { TCN } from '../lib/temporal/tcn.js'
 import { rejectsCode, throwsCode } from './fixtures/assert.js'
@@ -50,6 +51,56 @@ async function runOnnx(bytes: Uint8Array, x: Float32Array, shape: number[], outp
 function decode(bytes: Uint8Array) {
   return onnxProto.onnx.ModelProto.decode(bytes)
 }
+
+t.test("simsage's ONNX schema encodes and decodes as onnx-proto's generated code does", async (t) => {
+  // onnx-proto (a dev dependency) is code generated from onnx.proto: an independent check of the
+  // field numbers, types and packing in lib/onnx/schema.ts, over every field the builder writes.
+  const rng = new Random(3)
+  const g = new OnnxGraph('cross')
+  const x = g.input('x', 'float32', ['batch', 5])
+  const w = g.initializer('w', randomF32(rng, 15), [3, 5])
+  const ids = g.initializer('ids', new BigInt64Array([1n, -2n, 3n ** 39n]), [3])
+  const i32 = g.initializer('i32', new Int32Array([7, -8]), [2])
+  const y = g.op('Gemm', [x, w], { transB: 1, alpha: { float: 0.5 }, beta: 1.25 }, 'y')
+  const z = g.op('Foo', [y, ids, i32], { axes: [0, -1, 2 ** 40], mode: 'constant', scales: { floats: [0.5, -2] } })
+  g.output(z, 'float32', ['batch', 3])
+  const model = g.toModel({ doc: 'cross-check', metadata: { kind: 'test', version: '1' } })
+  const mine = g.toBytes({ doc: 'cross-check', metadata: { kind: 'test', version: '1' } })
+  const theirs = onnxProto.onnx.ModelProto.encode(onnxProto.onnx.ModelProto.create(model as never)).finish()
+  t.same(Buffer.from(mine), Buffer.from(theirs), 'the same bytes')
+  const back = decodeModel(theirs)
+  const node = back.graph?.node?.[1]
+  t.equal(node?.opType, 'Foo')
+  t.same(
+    node?.attribute?.map((a) => a.name),
+    ['axes', 'mode', 'scales'],
+  )
+  t.same(node?.attribute?.[0].ints, [0, -1, 2 ** 40], 'int64 lists')
+  t.same(new TextDecoder().decode(node?.attribute?.[1].s ?? undefined), 'constant', 'string attribute')
+  t.same(
+    back.graph?.node?.[0].attribute?.map((a) => a.f),
+    [undefined, 0.5, 1.25],
+    'float attributes',
+  )
+  const inits = back.graph?.initializer ?? []
+  t.same(
+    inits.map((i) => [i.name, i.dataType, i.dims]),
+    [
+      ['w', 1, [3, 5]],
+      ['ids', 7, [3]],
+      ['i32', 6, [2]],
+    ],
+  )
+  const raw = inits[1].rawData as Uint8Array
+  t.same([...new BigInt64Array(new Uint8Array(raw).buffer)], [1n, -2n, 3n ** 39n], 'int64 raw data')
+  const dims = back.graph?.input?.[0].type?.tensorType?.shape?.dim ?? []
+  t.same(dims, [{ dimParam: 'batch' }, { dimValue: 5 }], 'symbolic and fixed dims')
+  t.same(back.metadataProps, [
+    { key: 'kind', value: 'test' },
+    { key: 'version', value: '1' },
+  ])
+  t.equal(back.docString, 'cross-check')
+})
 
 t.test('ranking tower: ORT equals embed() at several shapes', async (t) => {
   const rng = new Random(5)
@@ -216,7 +267,7 @@ t.test('bad input: coded errors', async (t) => {
   throwsCode(t, () => g.toBytes(), ErrorCodes.INVALID_ARGUMENT, 'a graph without outputs')
 })
 
-t.test("import 'simsage' loads neither onnx-proto nor onnxruntime-node (both on first use)", async (t) => {
+t.test("import 'simsage' loads neither protobufjs nor onnxruntime-node (both on first use)", async (t) => {
   const code = [
     "import { createRequire } from 'node:module'",
     "const m = await import('./lib/index.ts')",

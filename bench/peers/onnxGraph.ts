@@ -1,6 +1,6 @@
 /**
  * Builds the ONNX model the onnxruntime peer runs, with simsage's ONNX graph builder (`OnnxGraph`,
- * over `onnx-proto`, opset 17):
+ * over protobufjs, opset 17):
  *
  *   scores[Q, N] = Gemm(q[Q, D], corpus[N, D], transB = 1)
  *   values[Q, k], indices[Q, k] = TopK(scores, k, axis = -1, largest = 1, sorted = 1)

@@ -4,8 +4,8 @@
  * graphOptimizationLevel: 'all' }`. Threads and k are fixed per session, so the runner rebuilds
  * it when either changes; the whole batch runs in one `session.run` (the Q x N score matrix is
  * materialised: 4 GB at Q = 1024, N = 1M). onnxruntime-node is a dev dependency and an optional
- * peer of the package; the graph is built with simsage's own builder (`OnnxGraph`, over the
- * `onnx-proto` dependency). Both load only in `available()` (`loadOnnxruntime`): a missing
+ * peer of the package; the graph is built with simsage's own builder (`OnnxGraph`, over its
+ * `protobufjs` dependency). Both load only in `available()` (`loadOnnxruntime`): a missing
  * onnxruntime-node skips the row with a note that says how to install it.
  */
 import type * as Ort from 'onnxruntime-node'
@@ -16,8 +16,8 @@ import type { BuildParams, SearchHits, SimilarityTool } from './types.js'
 export const ONNXRUNTIME_INSTALL = 'npm install --save-dev onnxruntime-node'
 
 /**
- * Loads onnxruntime-node and the graph builder (onnx-proto) on first use. Throws a SimsageError
- * `ERR_SIMSAGE_MISSING_DEPENDENCY` naming the install command when either is not installed, and
+ * Loads onnxruntime-node and the graph builder on first use. Throws a SimsageError
+ * `ERR_SIMSAGE_MISSING_DEPENDENCY` naming the install command when onnxruntime-node is not installed, and
  * `ERR_SIMSAGE_ADDON_NOT_LOADED` when onnxruntime-node is installed but its binary does not load.
  */
 export async function loadOnnxruntime(): Promise<{ ort: typeof Ort; buildTopKModel: typeof BuildTopKModel }> {
@@ -46,16 +46,7 @@ export async function loadOnnxruntime(): Promise<{ ort: typeof Ort; buildTopKMod
   if (!ort || typeof ort.InferenceSession !== 'function') {
     throw new SimsageError(ErrorCodes.ADDON_NOT_LOADED, 'onnxruntime-node has no InferenceSession')
   }
-  try {
-    return { ort, buildTopKModel: (await import('./onnxGraph.js')).buildTopKModel }
-  } catch (e) {
-    if (!missing(e)) throw e
-    throw new SimsageError(
-      ErrorCodes.MISSING_DEPENDENCY,
-      `onnx-proto is not installed (the onnxruntime peer builds its graph with it): ${ONNXRUNTIME_INSTALL}`,
-      { cause: e },
-    )
-  }
+  return { ort, buildTopKModel: (await import('./onnxGraph.js')).buildTopKModel }
 }
 
 /** Creates the onnxruntime-node adapter. */

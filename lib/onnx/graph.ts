@@ -1,20 +1,24 @@
 /**
  * {@link OnnxGraph}: builds an ONNX model (nodes, initializers, typed inputs and outputs) as plain
- * objects and serialises it with `onnx-proto`. Every exporter and the benchmark's onnxruntime graphs
+ * objects and serialises it with protobufjs (`proto.ts`). Every exporter and the benchmark's onnxruntime graphs
  * use it; layer-level pieces (Linear, causal conv, ...) are in `ops.ts`.
  *
  * Initializers are stored as `raw_data` (little-endian bytes, copied at add time so a later change
  * of the caller's array does not change the model). Protobuf caps a model at 2 GiB.
  */
-import type onnxProto from 'onnx-proto'
-
 import { ErrorCodes, SimsageError } from '../errors.js'
-import { AttributeType, DataType, IR_VERSION, OPSET, onnxSchema } from './proto.js'
-
-type INodeProto = onnxProto.onnx.INodeProto
-type ITensorProto = onnxProto.onnx.ITensorProto
-type IValueInfoProto = onnxProto.onnx.IValueInfoProto
-type IAttributeProto = onnxProto.onnx.IAttributeProto
+import {
+  AttributeType,
+  DataType,
+  encodeModel,
+  type IAttributeProto,
+  type IModelProto,
+  type INodeProto,
+  IR_VERSION,
+  type ITensorProto,
+  type IValueInfoProto,
+  OPSET,
+} from './proto.js'
 
 /** Element types a graph input, output or initializer may have. */
 export type OnnxElementType = 'float32' | 'int64' | 'int32'
@@ -213,7 +217,7 @@ export class OnnxGraph {
   }
 
   /** The ModelProto as plain objects (for inspection); {@link toBytes} serialises it. */
-  toModel(info: OnnxModelInfo = {}): onnxProto.onnx.IModelProto {
+  toModel(info: OnnxModelInfo = {}): IModelProto {
     if (this.#outputs.length === 0) {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `onnx graph ${this.name} has no outputs`)
     }
@@ -235,8 +239,7 @@ export class OnnxGraph {
 
   /** Serialises the model (ONNX protobuf bytes, for a `.onnx` file or `InferenceSession.create`). */
   toBytes(info: OnnxModelInfo = {}): Uint8Array {
-    const onnx = onnxSchema()
-    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(this.toModel(info))).finish()
+    const bytes = encodeModel(this.toModel(info))
     if (bytes.length > MAX_MODEL_BYTES) {
       throw new SimsageError(ErrorCodes.UNSUPPORTED, `onnx graph ${this.name} is over protobuf's 2 GiB limit`)
     }
