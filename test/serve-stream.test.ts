@@ -109,6 +109,14 @@ t.test('state blobs: damage and a foreign model are coded errors', async (t) => 
   const [s] = streamer.step([{ state: undefined, item: 3 }])
   const blob = encodeUserState(s)
   t.same(decodeUserState(blob, spec.embeddingDim).p, s.p)
+  // By default the stream blobs are copies; copy: false gives views of the stored blob (read-only use).
+  const copied = decodeUserState(blob, spec.embeddingDim)
+  const viewed = decodeUserState(blob, spec.embeddingDim, { copy: false })
+  t.not(copied.tcn.buffer, blob.buffer, 'a copy by default')
+  t.equal(viewed.tcn.buffer, blob.buffer, 'a view with copy: false')
+  t.same(viewed.tcn, copied.tcn)
+  t.same(streamer.step([{ state: viewed, item: 2 }])[0].p, streamer.step([{ state: copied, item: 2 }])[0].p)
+  t.same(decodeUserState(blob, spec.embeddingDim), copied, 'stepping from a view left the blob unchanged')
   t.throws(() => decodeUserState(blob.subarray(0, blob.length - 3), spec.embeddingDim), {
     code: 'ERR_SIMSAGE_CORRUPT_FILE',
   })

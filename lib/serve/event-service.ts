@@ -87,7 +87,7 @@ export class EventService {
           this.store,
           user,
           async (cur) => {
-            const state = cur ? this.streamer.decode(cur) : undefined
+            const state = cur ? this.streamer.decode(cur, { copy: false }) : undefined
             const next = await this.#batcher.add({
               state,
               item: it,
@@ -107,7 +107,7 @@ export class EventService {
   async recommend(user: string, k: number): Promise<{ items: string[]; scores: number[]; events: number }> {
     const cur = await this.#guard(this.store.get(user))
     if (!cur) throw new SimsageError(ErrorCodes.UNKNOWN_USER, `no state for user ${JSON.stringify(user)}`)
-    const state = this.streamer.decode(cur.blob)
+    const state = this.streamer.decode(cur.blob, { copy: false })
     const [r] = await this.streamer.recommend([state], k)
     return { ...r, events: state.events }
   }

@@ -80,9 +80,12 @@ export class HierTCNStreamer implements Disposable {
     return this.#ids.get(id)
   }
 
-  /** Decodes a stored blob (ERR_SIMSAGE_CORRUPT_FILE / STATE_MISMATCH when it is not this model's). */
-  decode(blob: Uint8Array): UserState {
-    return decodeUserState(blob, this.model.spec.embeddingDim)
+  /**
+   * Decodes a stored blob (ERR_SIMSAGE_CORRUPT_FILE / STATE_MISMATCH when it is not this model's).
+   * `copy: false` leaves the stream states as views into `blob` (for {@link step}, which only reads them).
+   */
+  decode(blob: Uint8Array, options: { copy?: boolean } = {}): UserState {
+    return decodeUserState(blob, this.model.spec.embeddingDim, options)
   }
 
   /** Encodes a state for the store. */

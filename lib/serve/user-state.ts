@@ -73,8 +73,13 @@ export function encodeUserState(s: UserState): Uint8Array {
   return out
 }
 
-/** Decodes a blob from {@link encodeUserState}; a damaged one is ERR_SIMSAGE_CORRUPT_FILE. */
-export function decodeUserState(blob: Uint8Array, dim: number): UserState {
+/**
+ * Decodes a blob from {@link encodeUserState}; a damaged one is ERR_SIMSAGE_CORRUPT_FILE. With
+ * `copy: false` the `gru` and `tcn` fields are views into `blob` (no copy of the largest parts),
+ * for a caller that only reads them while `blob` is unchanged.
+ */
+export function decodeUserState(blob: Uint8Array, dim: number, options: { copy?: boolean } = {}): UserState {
+  const copy = options.copy ?? true
   const bad = (why: string) => new SimsageError(ErrorCodes.CORRUPT_FILE, `a stored user state is damaged: ${why}`)
   const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
   let o = 0
@@ -96,7 +101,7 @@ export function decodeUserState(blob: Uint8Array, dim: number): UserState {
   const raw = () => {
     const n = u32()
     need(n)
-    const b = blob.slice(o, o + n)
+    const b = copy ? blob.slice(o, o + n) : blob.subarray(o, o + n)
     o += n
     return b
   }

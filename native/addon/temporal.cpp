@@ -258,9 +258,8 @@ class NativeTcnStream : public Napi::ObjectWrap<NativeTcnStream> {
     Args a(info, "save");
     TcnStreamer& s = st(env);
     const int64_t stream = stream_of(env, a);
-    std::vector<uint8_t> blob = guard(env, [&] { return s.save(stream); });
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, blob.size());
-    if (!blob.empty()) std::memcpy(out.Data(), blob.data(), blob.size());
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, s.state_size());
+    guard(env, [&] { s.save_into(stream, out.Data()); });
     return out;
   }
 

@@ -7,8 +7,10 @@
 namespace simsage {
 
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32) of n bytes, continuing
-// from crc (0 to start).
+// from crc (0 to start). Slicing-by-8; crc32_bytewise is the bit-at-a-time reference the tests
+// check it against.
 uint32_t crc32_update(uint32_t crc, const uint8_t* data, size_t n);
+uint32_t crc32_bytewise(uint32_t crc, const uint8_t* data, size_t n);
 
 // FNV-1a 64-bit: the 8 little-endian bytes of v mixed into h (start from kFnvOffset).
 constexpr uint64_t kFnvOffset = 0xCBF29CE484222325ull;

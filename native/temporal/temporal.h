@@ -170,6 +170,7 @@ class TcnStreamer {
   int64_t position(int64_t stream) const;  // steps consumed since the last reset / restore
   size_t state_size() const;               // bytes of save()
   std::vector<uint8_t> save(int64_t stream) const;
+  void save_into(int64_t stream, uint8_t* out) const;  // writes state_size() bytes
   void restore(int64_t stream, const uint8_t* data, size_t size);
 
  private:

@@ -275,9 +275,15 @@ size_t TcnStreamer::state_size() const { return kHeader + impl_->state_floats * 
 
 std::vector<uint8_t> TcnStreamer::save(int64_t stream) const {
   check_stream(stream, streams_, "TcnStreamer.save");
-  const Impl& im = *impl_;
   std::vector<uint8_t> out(state_size());
-  uint8_t* p = out.data();
+  save_into(stream, out.data());
+  return out;
+}
+
+void TcnStreamer::save_into(int64_t stream, uint8_t* p) const {
+  check_stream(stream, streams_, "TcnStreamer.save");
+  const Impl& im = *impl_;
+  const size_t size = state_size();
   std::memcpy(p, kMagic, 8);
   put_u32(p + 8, kVersion);
   put_u64(p + 12, fingerprint_);
@@ -289,9 +295,8 @@ std::vector<uint8_t> TcnStreamer::save(int64_t stream) const {
     std::memcpy(&bits, src + i, 4);
     put_u32(p + kHeader + 4 * i, bits);
   }
-  const size_t body = out.size() - 4;
+  const size_t body = size - 4;
   put_u32(p + body, crc32_update(0, p, body));
-  return out;
 }
 
 void TcnStreamer::restore(int64_t stream, const uint8_t* data, size_t size) {
