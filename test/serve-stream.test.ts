@@ -117,6 +117,15 @@ t.test('state blobs: damage and a foreign model are coded errors', async (t) => 
   t.same(viewed.tcn, copied.tcn)
   t.same(streamer.step([{ state: viewed, item: 2 }])[0].p, streamer.step([{ state: copied, item: 2 }])[0].p)
   t.same(decodeUserState(blob, spec.embeddingDim), copied, 'stepping from a view left the blob unchanged')
+  // stepEncoded: the blob is encode(state), and the state's stream blobs are views into it
+  const [enc] = streamer.stepEncoded([{ state: copied, item: 4 }])
+  t.same(enc.blob, encodeUserState(enc.state), 'stepEncoded blob = encodeUserState(state)')
+  t.equal(enc.state.tcn.buffer, enc.blob.buffer, 'tcn is a view into the blob')
+  t.same(decodeUserState(enc.blob, spec.embeddingDim).p, enc.state.p)
+  // a blob at an odd byte offset (a Buffer from a pool, as Redis gives) decodes the same
+  const shifted = new Uint8Array(enc.blob.length + 1)
+  shifted.set(enc.blob, 1)
+  t.same(decodeUserState(shifted.subarray(1), spec.embeddingDim), decodeUserState(enc.blob, spec.embeddingDim))
   t.throws(() => decodeUserState(blob.subarray(0, blob.length - 3), spec.embeddingDim), {
     code: 'ERR_SIMSAGE_CORRUPT_FILE',
   })

@@ -95,7 +95,7 @@ export interface RawTemporalGruBinding {
   gruBackward(args: RawGruBackwardArgs): void
   gruStreamStep(args: RawGruStreamStepArgs): void
   /** One stream's state (layers x hiddenSize) as a versioned, checksummed blob. */
-  gruStateSave(args: RawGruShape & { state: Float32Array }): Uint8Array
+  gruStateSave(args: RawGruShape & { state: Float32Array; out?: Uint8Array }): Uint8Array
   /** Restores a blob into state (layers x hiddenSize); CORRUPT_FILE / STATE_MISMATCH on a bad blob. */
   gruStateRestore(args: RawGruShape & { bytes: Uint8Array; state: Float32Array }): void
   /** Snapshots (copies and packs) the weights; bad shapes or tensors throw coded errors. */

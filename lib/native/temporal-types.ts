@@ -109,7 +109,7 @@ export interface RawNativeTcnStream {
   step(args: { x: Float32Array; y: Float32Array; active?: Int32Array; threads?: number }): void
   /** One stream, or every stream without `stream`. */
   reset(args: { stream?: number }): void
-  save(args: { stream: number }): Uint8Array
+  save(args: { stream: number; out?: Uint8Array }): Uint8Array
   restore(args: { stream: number; bytes: Uint8Array }): void
   position(args: { stream: number }): number
   describe(): { streams: number; inputSize: number; outputSize: number; stateSize: number; fingerprint: string }

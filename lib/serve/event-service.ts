@@ -23,6 +23,9 @@ export interface EventServiceOptions {
   onStoreError?: (e: unknown) => void
 }
 
+/** A stepped state and its blob. */
+type Encoded = { state: UserState; blob: Uint8Array }
+
 /** What an event answers. */
 export interface EventAnswer {
   user: string
@@ -37,7 +40,7 @@ export class EventService {
   readonly streamer: HierTCNStreamer
   readonly store: StateStore
   readonly #ttl: number
-  readonly #batcher: MicroBatcher<StreamEvent, UserState>
+  readonly #batcher: MicroBatcher<StreamEvent, Encoded>
   readonly #locks = new Map<string, Promise<unknown>>()
   readonly #onStoreError: ((e: unknown) => void) | undefined
 
@@ -46,16 +49,16 @@ export class EventService {
     this.store = store
     this.#ttl = options.ttlSeconds ?? 30 * 86400
     this.#onStoreError = options.onStoreError
-    this.#batcher = new MicroBatcher<StreamEvent, UserState>({
+    this.#batcher = new MicroBatcher<StreamEvent, Encoded>({
       run: (evs) => {
         try {
-          return streamer.step(evs)
+          return streamer.stepEncoded(evs)
         } catch (e) {
           if (evs.length === 1) throw e
           // One bad state (a damaged blob) must not fail the other users' events: retry each alone.
           return evs.map((ev) => {
             try {
-              return streamer.step([ev])[0]
+              return streamer.stepEncoded([ev])[0]
             } catch (err) {
               return err instanceof Error ? err : new Error(String(err))
             }
@@ -94,7 +97,7 @@ export class EventService {
               newSession: options.newSession,
               time: options.time,
             })
-            return { blob: this.streamer.encode(next), value: next.events }
+            return { blob: next.blob, value: next.state.events }
           },
           { ttlSeconds: this.#ttl },
         ),

@@ -10,7 +10,7 @@ import type { HierTCN } from '../models/hiertcn.js'
 import { EmbeddingIndex } from '../similarity/embedding-index.js'
 import type { GRUStream } from '../temporal/gru-stream.js'
 import type { TCNStream } from '../temporal/tcn-stream.js'
-import { type UserState, decodeUserState, encodeUserState } from './user-state.js'
+import { type UserState, decodeUserState, encodeUserState, encodeUserStateWith } from './user-state.js'
 
 /** One event for {@link HierTCNStreamer.step}. */
 export interface StreamEvent {
@@ -98,6 +98,14 @@ export class HierTCNStreamer implements Disposable {
    * Synchronous: each phase is one batched native call over the rows that need it.
    */
   step(events: readonly StreamEvent[]): UserState[] {
+    return this.stepEncoded(events).map((r) => r.state)
+  }
+
+  /**
+   * {@link step}, also returning each new state's blob (what {@link encode} gives), written as the
+   * step saves the stream states: the state's `gru` and `tcn` are views into `blob`.
+   */
+  stepEncoded(events: readonly StreamEvent[]): { state: UserState; blob: Uint8Array }[] {
     const R = events.length
     if (R > this.slots) {
       throw new SimsageError(ErrorCodes.TOO_LARGE, `${R} events in one step; the streamer has ${this.slots} slots`)
@@ -219,6 +227,7 @@ export class HierTCNStreamer implements Disposable {
       Int32Array.from({ length: R }, (_, r) => r),
     )
     const p = this.model.head.forward(y, R)
+    const encoded: { state: UserState; blob: Uint8Array }[] = []
     for (let r = 0; r < R; r++) {
       const s = out[r]
       const ev = events[r]
@@ -226,10 +235,18 @@ export class HierTCNStreamer implements Disposable {
       s.events += 1
       if (ev.time !== undefined) s.lastTime = ev.time
       s.seen = this.#addSeen(s.seen, ev.item)
-      s.tcn = tcn.save(r)
-      s.gru = gru ? gru.save(r) : new Uint8Array(0)
+      const rec = encodeUserStateWith(
+        s,
+        gru ? gru.stateSize : 0,
+        tcn.stateSize,
+        (o) => gru?.save(r, o),
+        (o) => tcn.save(r, o),
+      )
+      s.gru = rec.gru
+      s.tcn = rec.tcn
+      encoded.push({ state: s, blob: rec.blob })
     }
-    return out
+    return encoded
   }
 
   /** `seen` with `item` moved (or added) last, the oldest dropped past maxSeen. */

@@ -35,42 +35,67 @@ export interface UserState {
 const MAGIC = 0x54534853 // 'SHST'
 const VERSION = 1
 
+/** Whether this host is little-endian (the blob's byte order): typed-array copies then. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
 /** Encodes a state as a blob. */
 export function encodeUserState(s: UserState): Uint8Array {
+  return encodeUserStateWith(
+    s,
+    s.gru.length,
+    s.tcn.length,
+    (out) => out.set(s.gru),
+    (out) => out.set(s.tcn),
+  ).blob
+}
+
+/**
+ * Encodes a state whose stream blobs are written in place: `writeGru` / `writeTcn` get the blob's
+ * gruBytes / tcnBytes sections (e.g. `GRUStream.save(stream, out)`), so a step's new state reaches
+ * its record with no intermediate copy. Returns the blob and views of the two sections.
+ */
+export function encodeUserStateWith(
+  s: Omit<UserState, 'gru' | 'tcn'>,
+  gruBytes: number,
+  tcnBytes: number,
+  writeGru: (out: Uint8Array) => void,
+  writeTcn: (out: Uint8Array) => void,
+): { blob: Uint8Array; gru: Uint8Array; tcn: Uint8Array } {
   const D = s.p.length
-  const bytes = 8 + 16 + 12 + 4 + 8 * D + 4 + 4 * s.seen.length + 4 + s.gru.length + 4 + s.tcn.length
+  const nSeen = s.seen.length
+  const bytes = 8 + 16 + 12 + 4 + 8 * D + 4 + 4 * nSeen + 4 + gruBytes + 4 + tcnBytes
   const out = new Uint8Array(bytes)
   const v = new DataView(out.buffer)
-  let o = 0
-  const u32 = (x: number) => {
-    v.setUint32(o, x, true)
-    o += 4
+  v.setUint32(0, MAGIC, true)
+  v.setUint32(4, VERSION, true)
+  v.setFloat64(8, s.events, true)
+  v.setFloat64(16, s.lastTime, true)
+  v.setUint32(24, s.sessionLength, true)
+  v.setUint32(28, s.pieceCount, true)
+  v.setFloat32(32, s.carry, true)
+  v.setUint32(36, D, true)
+  let o = 40
+  if (LITTLE_ENDIAN) {
+    // Every section starts at a multiple of 4 of a fresh buffer: aligned typed-array copies.
+    new Float32Array(out.buffer, o, D).set(s.pieceSum)
+    new Float32Array(out.buffer, o + 4 * D, D).set(s.p)
+    v.setUint32(o + 8 * D, nSeen, true)
+    new Int32Array(out.buffer, o + 8 * D + 4, nSeen).set(s.seen)
+  } else {
+    for (let i = 0; i < D; i++) v.setFloat32(o + 4 * i, s.pieceSum[i], true)
+    for (let i = 0; i < D; i++) v.setFloat32(o + 4 * D + 4 * i, s.p[i], true)
+    v.setUint32(o + 8 * D, nSeen, true)
+    for (let i = 0; i < nSeen; i++) v.setInt32(o + 8 * D + 4 + 4 * i, s.seen[i], true)
   }
-  const f32s = (a: ArrayLike<number>) => {
-    for (let i = 0; i < a.length; i++, o += 4) v.setFloat32(o, a[i], true)
-  }
-  const raw = (b: Uint8Array) => {
-    u32(b.length)
-    out.set(b, o)
-    o += b.length
-  }
-  u32(MAGIC)
-  u32(VERSION)
-  v.setFloat64(o, s.events, true)
-  v.setFloat64(o + 8, s.lastTime, true)
-  o += 16
-  u32(s.sessionLength)
-  u32(s.pieceCount)
-  v.setFloat32(o, s.carry, true)
-  o += 4
-  u32(D)
-  f32s(s.pieceSum)
-  f32s(s.p)
-  u32(s.seen.length)
-  for (let i = 0; i < s.seen.length; i++, o += 4) v.setInt32(o, s.seen[i], true)
-  raw(s.gru)
-  raw(s.tcn)
-  return out
+  o += 8 * D + 4 + 4 * nSeen
+  v.setUint32(o, gruBytes, true)
+  const gru = out.subarray(o + 4, o + 4 + gruBytes)
+  o += 4 + gruBytes
+  v.setUint32(o, tcnBytes, true)
+  const tcn = out.subarray(o + 4, o + 4 + tcnBytes)
+  if (gruBytes > 0) writeGru(gru)
+  writeTcn(tcn)
+  return { blob: out, gru, tcn }
 }
 
 /**
@@ -92,10 +117,13 @@ export function decodeUserState(blob: Uint8Array, dim: number, options: { copy?:
     o += 4
     return x
   }
+  const aligned = () => LITTLE_ENDIAN && (blob.byteOffset + o) % 4 === 0
   const f32s = (n: number) => {
     need(4 * n)
     const a = new Float32Array(n)
-    for (let i = 0; i < n; i++, o += 4) a[i] = v.getFloat32(o, true)
+    if (aligned()) a.set(new Float32Array(blob.buffer, blob.byteOffset + o, n))
+    else for (let i = 0; i < n; i++) a[i] = v.getFloat32(o + 4 * i, true)
+    o += 4 * n
     return a
   }
   const raw = () => {
@@ -126,7 +154,9 @@ export function decodeUserState(blob: Uint8Array, dim: number, options: { copy?:
   const nSeen = u32()
   need(4 * nSeen)
   const seen = new Int32Array(nSeen)
-  for (let i = 0; i < nSeen; i++, o += 4) seen[i] = v.getInt32(o, true)
+  if (aligned()) seen.set(new Int32Array(blob.buffer, blob.byteOffset + o, nSeen))
+  else for (let i = 0; i < nSeen; i++) seen[i] = v.getInt32(o + 4 * i, true)
+  o += 4 * nSeen
   const gru = raw()
   const tcn = raw()
   if (o !== blob.length) throw bad('trailing bytes')

@@ -9,6 +9,7 @@ import { Scratch } from '../nn/module.js'
 import { checkF32, describe } from '../validate.js'
 import type { GRU } from './gru.js'
 import { checkSize } from './gru-validate.js'
+import { checkOut } from './tcn-stream.js'
 
 /**
  * `streams` independent GRU states ([layers, hiddenSize] each, zeros at first), stepped by
@@ -26,6 +27,8 @@ export class GRUStream {
   readonly inputSize: number
   readonly hiddenSize: number
   readonly layers: number
+  /** Bytes of one stream's {@link save} blob. */
+  readonly stateSize: number
   #native: RawNativeGruStream | undefined
   #state: Float32Array | undefined
   #y = new Scratch()
@@ -40,6 +43,8 @@ export class GRUStream {
     // The native stepper copies the weights and packs them once for the GEMM kernels.
     this.#native = callNative(() => new (binding().NativeGruStream)(m))
     this.#state = new Float32Array(streams * m.layers * m.hiddenSize)
+    const zeros = new Float32Array(m.layers * m.hiddenSize)
+    this.stateSize = callNative(() => binding().gruStateSave({ ...this.#shape(), state: zeros })).length
   }
 
   /**
@@ -85,11 +90,18 @@ export class GRUStream {
     this.#state!.fill(0, at, at + n)
   }
 
-  /** Stream `stream`'s state as a blob (magic, version, shape fingerprint, floats, CRC-32). */
-  save(stream: number): Uint8Array {
+  /**
+   * Stream `stream`'s state as a blob (magic, version, shape fingerprint, floats, CRC-32). With
+   * `out` (exactly {@link stateSize} bytes) the blob is written there and `out` returned.
+   */
+  save(stream: number, out?: Uint8Array): Uint8Array {
     this.#live()
-    const state = this.state(stream)
-    return callNative(() => binding().gruStateSave({ ...this.#shape(), state }))
+    const n = this.layers * this.hiddenSize
+    const at = this.#index(stream) * n
+    const state = this.#state!.subarray(at, at + n)
+    if (out === undefined) return callNative(() => binding().gruStateSave({ ...this.#shape(), state }))
+    checkOut(out, this.stateSize)
+    return callNative(() => binding().gruStateSave({ ...this.#shape(), state, out }))
   }
 
   /**

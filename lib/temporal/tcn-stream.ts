@@ -102,10 +102,14 @@ export class TCNStream {
   /**
    * One stream's state as bytes (magic, version, model fingerprint, position, ring contents,
    * CRC-32); restore it into a stream of a TCN with the same sizes, kernel size and dilations.
+   * With `out` (exactly {@link stateSize} bytes, e.g. a view into a larger record) the bytes are
+   * written there and `out` is returned, with no allocation.
    */
-  save(stream: number): Uint8Array {
+  save(stream: number, out?: Uint8Array): Uint8Array {
     const native = this.#live()
-    const args = { stream: this.#stream(stream) }
+    if (out === undefined) return callNative(() => native.save({ stream: this.#stream(stream) }))
+    checkOut(out, this.stateSize)
+    const args = { stream: this.#stream(stream), out }
     return callNative(() => native.save(args))
   }
 
@@ -136,5 +140,15 @@ export class TCNStream {
 
   [Symbol.dispose](): void {
     this.dispose()
+  }
+}
+
+/** `out` of a stream's save(): a Uint8Array of exactly `size` bytes. */
+export function checkOut(out: unknown, size: number): void {
+  if (!(out instanceof Uint8Array)) {
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `out must be a Uint8Array, got ${describe(out)}`)
+  }
+  if (out.length !== size) {
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `out has ${out.length} bytes; the state has ${size}`)
   }
 }

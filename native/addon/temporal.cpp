@@ -258,7 +258,19 @@ class NativeTcnStream : public Napi::ObjectWrap<NativeTcnStream> {
     Args a(info, "save");
     TcnStreamer& s = st(env);
     const int64_t stream = stream_of(env, a);
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, s.state_size());
+    // With `out` (a Uint8Array of exactly stateSize bytes, e.g. a view into a larger record) the
+    // state is written there and `out` returned: no allocation on a serving hot path.
+    Napi::Uint8Array out;
+    if (a.has("out")) {
+      size_t len = 0;
+      bytes_of(a, "out", &len);
+      if (len != s.state_size())
+        throw_js(env, kDimMismatch,
+                 "out has " + std::to_string(len) + " bytes; the state has " + std::to_string(s.state_size()));
+      out = a.get("out").As<Napi::Uint8Array>();
+    } else {
+      out = Napi::Uint8Array::New(env, s.state_size());
+    }
     guard(env, [&] { s.save_into(stream, out.Data()); });
     return out;
   }

@@ -160,7 +160,18 @@ Napi::Value GruStateSave(const Napi::CallbackInfo& info) {
   const GruWeights w = shape_of(o);
   const float* state = o.f32("state", w.layers * w.hidden_size);
   const size_t n = guard(info.Env(), [&] { return gru_state_bytes(w); });
-  Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), n);
+  Napi::Uint8Array out;
+  if (o.has("out")) {  // a Uint8Array of exactly n bytes (a view into a larger record): no allocation
+    Napi::Value v = o.get("out");
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw_js(info.Env(), kInvalidArgument, "out must be a Uint8Array");
+    out = v.As<Napi::Uint8Array>();
+    if (out.ElementLength() != n)
+      throw_js(info.Env(), kDimMismatch,
+               "out has " + std::to_string(out.ElementLength()) + " bytes; the state has " + std::to_string(n));
+  } else {
+    out = Napi::Uint8Array::New(info.Env(), n);
+  }
   guard(info.Env(), [&] { gru_state_save(w, state, out.Data()); });
   return out;
 }

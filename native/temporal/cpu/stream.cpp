@@ -290,11 +290,15 @@ void TcnStreamer::save_into(int64_t stream, uint8_t* p) const {
   put_u64(p + 20, im.pos[stream]);
   put_u64(p + 28, static_cast<uint64_t>(im.state_floats));
   const float* src = im.state.data() + stream * im.state_floats;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(p + kHeader, src, sizeof(float) * static_cast<size_t>(im.state_floats));  // the blob is little-endian
+#else
   for (int64_t i = 0; i < im.state_floats; ++i) {
     uint32_t bits;
     std::memcpy(&bits, src + i, 4);
     put_u32(p + kHeader + 4 * i, bits);
   }
+#endif
   const size_t body = size - 4;
   put_u32(p + body, crc32_update(0, p, body));
 }
@@ -316,10 +320,14 @@ void TcnStreamer::restore(int64_t stream, const uint8_t* data, size_t size) {
   need(get_u64(data + 12) == fingerprint_ && floats == static_cast<uint64_t>(im.state_floats), ErrorCode::StateMismatch,
        fn, "state saved by a model with other sizes, kernel size or dilations");
   float* dst = im.state.data() + stream * im.state_floats;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(dst, data + kHeader, sizeof(float) * floats);
+#else
   for (uint64_t i = 0; i < floats; ++i) {
     const uint32_t bits = get_u32(data + kHeader + 4 * i);
     std::memcpy(dst + i, &bits, 4);
   }
+#endif
   im.pos[stream] = get_u64(data + 20);
 }
 
