@@ -41,7 +41,18 @@ std::atomic<int> g_default_threads{0};
 // helpers to finish, before sleeping on a condition variable. A futex wake-up costs 10-20 us on
 // these machines, more than a small parallel region (a streaming step runs a dozen of them back to
 // back); polling keeps the worker on hand for the next region. Bounded, so an idle pool sleeps.
-constexpr auto kSpin = std::chrono::microseconds(50);
+// SIMSAGE_SPIN_US overrides it at start-up (0: sleep at once, e.g. under a CPU quota smaller
+// than the cores the affinity mask shows).
+std::chrono::microseconds spin_time() {
+  static const std::chrono::microseconds t = [] {
+    if (const char* env = std::getenv("SIMSAGE_SPIN_US")) {
+      const int v = std::atoi(env);
+      if (v >= 0) return std::chrono::microseconds(v > 10000 ? 10000 : v);
+    }
+    return std::chrono::microseconds(50);
+  }();
+  return t;
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -54,7 +65,8 @@ inline void cpu_relax() {
 // Polls pred() for at most kSpin; true as soon as it holds.
 template <class P>
 bool spin_until(const P& pred) {
-  const auto end = std::chrono::steady_clock::now() + kSpin;
+  if (spin_time().count() == 0) return pred();
+  const auto end = std::chrono::steady_clock::now() + spin_time();
   for (int i = 0;; ++i) {
     if (pred()) return true;
     cpu_relax();

@@ -40,45 +40,6 @@ inline void pack_a(const ConvTask& t, int64_t r0, int64_t rows, int64_t k0, int6
   }
 }
 
-// One output row (row i of a packed MR-row tile) times NP panels, added into c: the short-row path
-// (streaming steps of a few streams), where the full register tile would compute MR rows for one.
-// Four independent accumulator sets over l keep the FMA pipes busy.
-// `a` holds the row's kc reduction values at stride `as` (MR inside a packed tile, 1 for a row read
-// in place).
-template <class V>
-inline void tile_row(const float* a, int64_t as, const float* bp, int64_t pst, int64_t kc, float* c, int64_t ncols) {
-  using nreg = typename V::nreg;
-  constexpr int NP = V::kNp, S = V::kSub, W = 16 / S, U = 4;
-  nreg acc[U][NP * S];
-  for (int u = 0; u < U; ++u)
-    for (int p = 0; p < NP * S; ++p) acc[u][p] = V::nzero();
-  int64_t l = 0;
-  for (; l + U <= kc; l += U)
-    for (int u = 0; u < U; ++u) {
-      const nreg av = V::nbcast(a[(l + u) * as]);
-      for (int p = 0; p < NP; ++p)
-        for (int h = 0; h < S; ++h)
-          acc[u][p * S + h] = V::nfma(av, V::nload(bp + p * pst + (l + u) * 16 + h * W), acc[u][p * S + h]);
-    }
-  for (; l < kc; ++l) {
-    const nreg av = V::nbcast(a[l * as]);
-    for (int p = 0; p < NP; ++p)
-      for (int h = 0; h < S; ++h)
-        acc[0][p * S + h] = V::nfma(av, V::nload(bp + p * pst + l * 16 + h * W), acc[0][p * S + h]);
-  }
-  alignas(64) float out[16];
-  for (int p = 0; p < NP; ++p) {
-    const int64_t c0 = p * 16;
-    if (c0 >= ncols) break;
-    nreg sum[S];
-    for (int h = 0; h < S; ++h)
-      sum[h] = V::nadd(V::nadd(acc[0][p * S + h], acc[1][p * S + h]), V::nadd(acc[2][p * S + h], acc[3][p * S + h]));
-    V::store(out, V::join(sum));
-    const int64_t lim = kern::imin(16, ncols - c0);
-    for (int64_t j = 0; j < lim; ++j) c[c0 + j] += out[j];
-  }
-}
-
 template <class V>
 void run(const ConvTask& t) {
   constexpr int MR = V::kMr, NP = V::kNp;
@@ -103,29 +64,26 @@ void run(const ConvTask& t) {
   for (int64_t k0 = 0; k0 < ktot; k0 += kKc) {
     const int64_t kc = kern::imin(kKc, ktot - k0);
     if (in_place) {
-      for (int64_t p = t.p0; p < t.p1; p += NP) {
-        const int64_t ncols = kern::imin(16 * NP, t.n - p * 16);
-        if (ncols <= 0) break;
-        const float* bp = t.bpack + p * pst + k0 * 16;
-        for (int64_t r = t.r0; r < t.r1; ++r)
-          tile_row<V>(t.x + r * t.cin + k0, 1, bp, pst, kc, t.y + r * t.ldy + p * 16, ncols);
-      }
+      for (int64_t r = t.r0; r < t.r1; ++r)
+        kern::row_panels<V>(t.x + r * t.cin + k0, 1, t.bpack + k0 * 16, pst, kc, t.p0, t.p1, t.n, t.y + r * t.ldy, 1.f,
+                            1.f);
       continue;
     }
     pack_a<MR>(t, t.r0, rows, k0, kc, t.apack);
+    if (3 * rows <= MR) {  // a short task (a few streams): row by row, not MR rows of work
+      for (int64_t i = 0; i < rows; ++i)
+        kern::row_panels<V>(t.apack + i, MR, t.bpack + k0 * 16, pst, kc, t.p0, t.p1, t.n, t.y + (t.r0 + i) * t.ldy, 1.f,
+                            1.f);
+      continue;
+    }
     for (int64_t p = t.p0; p < t.p1; p += NP) {
       const float* bp = t.bpack + p * pst + k0 * 16;
       const int64_t ncols = kern::imin(16 * NP, t.n - p * 16);
       if (ncols <= 0) break;
       for (int64_t i0 = 0; i0 < rows; i0 += MR) {
         const int mr = static_cast<int>(kern::imin(MR, rows - i0));
-        float* c = t.y + (t.r0 + i0) * t.ldy + p * 16;
-        if (3 * mr <= MR) {
-          for (int i = 0; i < mr; ++i)
-            tile_row<V>(t.apack + (i0 / MR) * kc * MR + i, MR, bp, pst, kc, c + i * t.ldy, ncols);
-        } else {
-          kern::tile<V>(t.apack + (i0 / MR) * kc * MR, bp, pst, kc, c, t.ldy, mr, ncols, 1.f, 1.f);
-        }
+        kern::tile<V>(t.apack + (i0 / MR) * kc * MR, bp, pst, kc, t.y + (t.r0 + i0) * t.ldy + p * 16, t.ldy, mr, ncols,
+                      1.f, 1.f);
       }
     }
   }
