@@ -18,3 +18,4 @@ export {
   type TcnBlockWeights,
 } from './onnx/ops-temporal.js'
 export { loadOnnxruntime, type OrtModule, type OrtSession, type OrtSessionOptions } from './onnx/ort.js'
+export { type BagInputs, hashBag, type OnnxBagWeights } from './onnx/ops-text.js'

@@ -19,6 +19,12 @@ import { OnnxEncoder } from '../lib/onnx/encoder.js'
 import { exportRankingTower, exportSequential } from '../lib/onnx/export-ranking.js'
 import { exportTCN } from '../lib/onnx/export-tcn.js'
 import { exportCheckpoint } from '../lib/onnx/exporters.js'
+import { exportTextTower, type TextTowerOnnxInputs, textTowerOnnxInputs } from '../lib/onnx/export-text.js'
+import { loadOnnxruntime } from '../lib/onnx/ort.js'
+import { saveSearchSage } from '../lib/search/checkpoint.js'
+import { FieldFeatures } from '../lib/search/field-features.js'
+import { TextTower } from '../lib/search/towers.js'
+import { embedItems, embedQueries } from '../lib/train/searchsage-eval.js'
 import { OnnxGraph } from '../lib/onnx/graph.js'
 import { decodeModel } from '../lib/onnx/proto.js'
 import { Random } from '../lib/random.js'
@@ -303,3 +309,83 @@ t.test('exportCheckpoint: the kind from the metadata, coded errors', async (t) =
   await rejectsCode(t, () => exportCheckpoint(tower, { model: 'x' }), ErrorCodes.INVALID_ARGUMENT, 'an unknown model')
   await rejectsCode(t, () => exportCheckpoint(join(dir, 'none')), ErrorCodes.NOT_FOUND, 'a missing file')
 })
+
+t.test(
+  'searchsage text tower: ORT equals embedItems (one and two fields, an empty field, a saved checkpoint)',
+  async (t) => {
+    const ort = await loadOnnxruntime()
+    const run = async (bytes: Uint8Array, x: TextTowerOnnxInputs) => {
+      const session = await ort.InferenceSession.create(bytes)
+      try {
+        const N = x.a.length
+        const r = await session.run({
+          a: new ort.Tensor('int64', x.a, [N]),
+          b: new ort.Tensor('int64', x.b, [N]),
+          q: new ort.Tensor('int64', x.q, [N]),
+          segment: new ort.Tensor('int64', x.segment, [N]),
+          items: new ort.Tensor('int64', x.items, [1]),
+        })
+        return r.embedding
+      } finally {
+        await session.release()
+      }
+    }
+    const rng = new Random(21)
+    const cases = [
+      {
+        spec: { fields: ['text'], bagRows: 997, bagDim: 16, hidden: [24], outputDim: 8, seed: 3 },
+        texts: [['fix the router cache', 'Übersetzung für Formulare', 'x', 'add a DI container test!']],
+      },
+      {
+        spec: { fields: ['path', 'subjects'], bagRows: 501, bagDim: 12, hidden: [], outputDim: 5, seed: 4 },
+        texts: [
+          ['src/Routing/Router.php', 'README.md', ''],
+          ['router speedup; cache warmup', '', 'only subjects here'],
+        ],
+      },
+    ]
+    for (const { spec, texts } of cases) {
+      const tower = new TextTower(spec)
+      // Weights away from their initial values (importance 1, gamma 1, beta 0) so every part counts.
+      const bt = tower.bag.tensors()
+      for (const k of ['importance', 'gamma', 'beta'] as const) rng.fillNormal(bt[k], k === 'beta' ? 0 : 1, 0.3)
+      const n = texts[0].length
+      const want = embedItems(
+        tower,
+        new FieldFeatures(tower.bag, texts),
+        Int32Array.from({ length: n }, (_, i) => i),
+      )
+      const ex = exportTextTower(tower)
+      t.same(
+        ex.inputs.map((i) => i.name),
+        ['a', 'b', 'q', 'segment', 'items'],
+      )
+      const x = textTowerOnnxInputs(tower, spec.fields.length === 1 ? texts[0] : texts)
+      const got = await run(ex.bytes, x)
+      t.same(got.dims, [n, spec.outputDim], `${spec.fields}: dims`)
+      t.ok(
+        maxDiff(got.data as Float32Array, want) < TOL,
+        `${spec.fields}: ORT vs simsage ${maxDiff(got.data as Float32Array, want)}`,
+      )
+    }
+    // A searchsage checkpoint exports its query tower.
+    const dir = t.testdir()
+    const query = new TextTower({ fields: ['text'], bagRows: 301, bagDim: 8, hidden: [8], outputDim: 4, seed: 5 })
+    const entity = new TextTower({ fields: ['path'], bagRows: 301, bagDim: 8, hidden: [8], outputDim: 4, seed: 6 })
+    const file = join(dir, 'searchsage.safetensors')
+    await saveSearchSage(file, { query, entity, maxSubjects: 4 })
+    const ex = await exportCheckpoint(file)
+    t.equal(ex.model, 'searchsage')
+    const qs = ['cache', 'router tests']
+    const got = await run(ex.bytes, textTowerOnnxInputs(query, qs))
+    t.ok(maxDiff(got.data as Float32Array, embedQueries({ query }, qs)) < TOL, 'checkpoint export = embedQueries')
+    const frozen = new TextTower({ fields: ['path'], bagRows: 31, bagDim: 4, hidden: [], outputDim: 4, frozenDim: 3 })
+    throwsCode(t, () => exportTextTower(frozen), ErrorCodes.UNSUPPORTED, 'a tower with a frozen input')
+    throwsCode(
+      t,
+      () => textTowerOnnxInputs(frozen, [['a'], ['b']]),
+      ErrorCodes.DIM_MISMATCH,
+      'texts for two fields, one field',
+    )
+  },
+)

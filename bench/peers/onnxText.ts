@@ -11,45 +11,22 @@
  * Inputs a, b, q (int64 [N]), seg (int64 [N, 1]) and shape (int64 [2] = [B, D]).
  */
 import type * as Ort from 'onnxruntime-node'
+import { hashBag, type OnnxBagWeights } from 'simsage/internal'
 import { OnnxGraph } from 'simsage'
 
-/** The bag's weights. */
-export interface OnnxBagWeights {
-  rows: number
-  dim: number
-  importanceRows: number
-  eps: number
-  table: Float32Array
-  importance: Float32Array
-  gamma: Float32Array
-  beta: Float32Array
-}
+export type { OnnxBagWeights }
 
-/** Serialised model bytes of the graph above (simsage's OnnxGraph builder, opset 17). */
+/** Serialised model bytes of the graph above (simsage's OnnxGraph builder and its `hashBag` op, opset 17). */
 export function buildHashBagModel(w: OnnxBagWeights): Uint8Array {
   const g = new OnnxGraph('hash_embedding_bag')
-  const a = g.input('a', 'int64', ['N'])
-  const b = g.input('b', 'int64', ['N'])
-  const q = g.input('q', 'int64', ['N'])
-  const seg = g.input('seg', 'int64', ['N', 1])
-  const shape = g.input('shape', 'int64', [2])
-  const E = g.initializer('E', w.table, [w.rows, w.dim], { copy: false })
-  const P = g.initializer('P', w.importance, [w.importanceRows, 2], { copy: false })
-  const gamma = g.initializer('gamma', w.gamma, [w.dim])
-  const beta = g.initializer('beta', w.beta, [w.dim])
-  const zero = g.int64s('zero', [0])
-  const one = g.int64s('one', [1])
-  const two = g.int64s('two', [2])
-  const ea = g.op('Gather', [E, a], { axis: 0 }, 'ea')
-  const eb = g.op('Gather', [E, b], { axis: 0 }, 'eb')
-  const wq = g.op('Gather', [P, q], { axis: 0 }, 'w')
-  const w0 = g.op('Slice', [wq, zero, one, one], {}, 'w0')
-  const w1 = g.op('Slice', [wq, one, two, one], {}, 'w1')
-  const e = g.op('Add', [g.op('Mul', [ea, w0], {}, 'ma'), g.op('Mul', [eb, w1], {}, 'mb')], {}, 'e')
-  const zeros = g.op('ConstantOfShape', [shape], {}, 'zeros') // float32 zeros by default
-  const s = g.op('ScatterND', [zeros, seg, e], { reduction: 'add' }, 's')
-  const y = g.op('LayerNormalization', [s, gamma, beta], { axis: -1, epsilon: { float: w.eps } }, 'ln')
-  g.output(y, 'float32', ['B', w.dim], 'y')
+  const inputs = {
+    a: g.input('a', 'int64', ['N']),
+    b: g.input('b', 'int64', ['N']),
+    q: g.input('q', 'int64', ['N']),
+    seg: g.input('seg', 'int64', ['N', 1]),
+    shape: g.input('shape', 'int64', [2]),
+  }
+  g.output(hashBag(g, 'bag', w, inputs), 'float32', ['B', w.dim], 'y')
   return g.toBytes()
 }
 

@@ -7,10 +7,11 @@ import { checkPath } from '../io/fs.js'
 import { parseSafetensorsHeader, readSafetensorsFile } from '../io/safetensors.js'
 import type { CheckpointExporter, ExportedModel } from './checkpoint.js'
 import { rankingExporter } from './export-ranking.js'
+import { searchsageExporter } from './export-text.js'
 import { hierTcnExporter } from './export-tcn.js'
 
 /** Every checkpoint exporter, in `--help` order. */
-export const checkpointExporters: readonly CheckpointExporter[] = [rankingExporter, hierTcnExporter]
+export const checkpointExporters: readonly CheckpointExporter[] = [rankingExporter, hierTcnExporter, searchsageExporter]
 
 /** Options of {@link exportCheckpoint}. */
 export interface ExportCheckpointOptions {

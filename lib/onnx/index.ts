@@ -13,6 +13,12 @@ export {
 } from './encoder.js'
 export { exportRankingTower, exportSequential, type ExportSequentialOptions } from './export-ranking.js'
 export { exportTCN, type ExportTCNOptions } from './export-tcn.js'
+export {
+  type ExportTextTowerOptions,
+  exportTextTower,
+  type TextTowerOnnxInputs,
+  textTowerOnnxInputs,
+} from './export-text.js'
 export { checkpointExporters, exportCheckpoint, type ExportCheckpointOptions } from './exporters.js'
 export {
   OnnxGraph,

@@ -12,6 +12,8 @@ import { HierTCN } from '../../lib/models/hiertcn.js'
 import { embed, rankingTower, saveTower } from '../../lib/models/ranking-tower.js'
 import { OnnxEncoder } from '../../lib/onnx/encoder.js'
 import { Random } from '../../lib/random.js'
+import { saveSearchSage } from '../../lib/search/checkpoint.js'
+import { TextTower } from '../../lib/search/towers.js'
 import { saveHierTCN } from '../../lib/train/hiertcn-checkpoint.js'
 import { simsage } from '../fixtures/cli.js'
 
@@ -114,4 +116,22 @@ t.test('a file that is not a simsage checkpoint', async (t) => {
   t.equal(r.status, 1)
   t.match(r.stderr, /^simsage: /)
   t.notOk(existsSync(join(dir, 'bad.onnx')))
+})
+
+t.test('export a searchsage checkpoint: its query tower', async (t) => {
+  const query = new TextTower({ fields: ['text'], bagRows: 211, bagDim: 8, hidden: [8], outputDim: 4, seed: 7 })
+  const entity = new TextTower({ fields: ['path'], bagRows: 211, bagDim: 8, hidden: [8], outputDim: 4, seed: 8 })
+  const ckpt = join(dir, 'searchsage.safetensors')
+  await saveSearchSage(ckpt, { query, entity, maxSubjects: 2 })
+  const out = join(dir, 'query.onnx')
+  const r = simsage(['export', '--checkpoint', ckpt, '--out', out, '--json'])
+  t.equal(r.status, 0, r.stderr)
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!)
+  t.match(summary, {
+    model: 'searchsage',
+    opset: 17,
+    inputs: [{ name: 'a' }, { name: 'b' }, { name: 'q' }, { name: 'segment' }, { name: 'items', dims: [1] }],
+    outputs: [{ name: 'embedding', type: 'float32', dims: ['n', 4] }],
+  })
+  t.ok(existsSync(out), 'the model is written')
 })
