@@ -37,6 +37,12 @@ export function registerServeCommands(program: Command): void {
     .option('--max-k <n>', 'largest k a request may ask', integerOption(1, 1 << 20), 1000)
     .option('--max-queries <n>', 'most vectors / input rows per request', integerOption(1, 1 << 16), 256)
     .option('--body-limit <bytes>', 'largest request body', integerOption(1024), 4 * 1024 * 1024)
+    .option(
+      '--max-users <n>',
+      'users whose streaming state stays in process without --redis (least recently active dropped first)',
+      integerOption(1, 2 ** 31 - 1),
+      1_000_000,
+    )
     .action(async (o: Opts) => {
       const { serveCommand } = await import('../serve/run.js')
       const token = (o.token as string | undefined) ?? process.env.SIMSAGE_TOKEN
@@ -55,6 +61,7 @@ export function registerServeCommands(program: Command): void {
         maxK: o.maxK as number,
         maxQueries: o.maxQueries as number,
         bodyLimit: o.bodyLimit as number,
+        maxUsers: o.maxUsers as number,
       })
     })
 }

@@ -35,8 +35,44 @@ export interface EventAnswer {
   version: number
 }
 
+/** What the server's event routes use: {@link EventService} (any store) or ResidentEventService. */
+export interface UserEvents {
+  readonly streamer: HierTCNStreamer
+  event(user: string, item: string, options?: { newSession?: boolean; time?: number }): Promise<EventAnswer>
+  recommend(user: string, k: number): Promise<{ items: string[]; scores: number[]; events: number }>
+  state(user: string): Promise<UserState | undefined>
+  drain(): Promise<void>
+}
+
+/** The item index of item id `item`; ERR_SIMSAGE_INVALID_ARGUMENT when the model does not know it. */
+export function checkItem(streamer: HierTCNStreamer, item: string): number {
+  const it = streamer.itemIndex(item)
+  if (it === undefined) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `unknown item ${JSON.stringify(item)}: not in the model's vocabulary`,
+    )
+  }
+  return it
+}
+
+/** Runs `fn` after every earlier call for `key` has settled (one user's events in order). */
+export function serialize<T>(locks: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve()
+  const run = prev.then(fn, fn)
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  )
+  locks.set(key, tail)
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key)
+  })
+  return run
+}
+
 /** Applies events and answers recommendations; see the file comment. */
-export class EventService {
+export class EventService implements UserEvents {
   readonly streamer: HierTCNStreamer
   readonly store: StateStore
   readonly #ttl: number
@@ -75,16 +111,13 @@ export class EventService {
 
   /** Applies one event of `user` on item id `item`. */
   event(user: string, item: string, options: { newSession?: boolean; time?: number } = {}): Promise<EventAnswer> {
-    const it = this.streamer.itemIndex(item)
-    if (it === undefined) {
-      return Promise.reject(
-        new SimsageError(
-          ErrorCodes.INVALID_ARGUMENT,
-          `unknown item ${JSON.stringify(item)}: not in the model's vocabulary`,
-        ),
-      )
+    let it: number
+    try {
+      it = checkItem(this.streamer, item)
+    } catch (e) {
+      return Promise.reject(e)
     }
-    return this.#serial(user, async () => {
+    return serialize(this.#locks, user, async () => {
       const r = await this.#guard(
         updateWithRetries(
           this.store,
@@ -134,19 +167,5 @@ export class EventService {
       if (e instanceof SimsageError && e.code === ErrorCodes.UNAVAILABLE) this.#onStoreError?.(e)
       throw e
     }
-  }
-
-  #serial<T>(user: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(user) ?? Promise.resolve()
-    const run = prev.then(fn, fn)
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    )
-    this.#locks.set(user, tail)
-    void tail.then(() => {
-      if (this.#locks.get(user) === tail) this.#locks.delete(user)
-    })
-    return run
   }
 }

@@ -34,6 +34,31 @@ export interface StreamerOptions {
   maxSeen?: number
 }
 
+/** A user's state without its stream blobs: what stays in JS while the streams stay native. */
+export type UserMeta = Omit<UserState, 'gru' | 'tcn'>
+
+/**
+ * Native stream states for `slots` users (HierTCN's two levels: the session TCN and the user GRU),
+ * from {@link HierTCNStreamer.lanes}. A resident event store keeps users' states in lanes between
+ * events instead of restoring and saving blobs ({@link HierTCNStreamer.stepInLanes}).
+ */
+export interface StreamLanes extends Disposable {
+  readonly slots: number
+  readonly tcn: TCNStream
+  readonly gru: GRUStream | undefined
+  dispose(): void
+}
+
+/** One event of {@link HierTCNStreamer.stepInLanes}: the user's slot in the lanes and its metadata. */
+export interface LaneEvent {
+  /** The user's state before the event (its streams in `slot`); undefined for a new user. */
+  meta: UserMeta | undefined
+  slot: number
+  item: number
+  newSession?: boolean
+  time?: number
+}
+
 /** Steps many users' HierTCN streaming states; see the file comment. */
 export class HierTCNStreamer implements Disposable {
   readonly model: HierTCN
@@ -42,8 +67,7 @@ export class HierTCNStreamer implements Disposable {
   readonly slots: number
   readonly maxSeen: number
   readonly #ids: Map<string, number>
-  readonly #tcn: TCNStream
-  readonly #gru: GRUStream | undefined
+  readonly #lanes: StreamLanes
   readonly #index: EmbeddingIndex
 
   constructor(model: HierTCN, vocabulary: readonly string[], options: StreamerOptions = {}) {
@@ -60,8 +84,7 @@ export class HierTCNStreamer implements Disposable {
     this.maxSeen = options.maxSeen ?? 1024
     this.#ids = new Map(vocabulary.map((id, i) => [id, i]))
     model.training = false
-    this.#tcn = model.tcn.stream(this.slots)
-    this.#gru = model.gru?.stream(this.slots)
+    this.#lanes = this.lanes(this.slots)
     const D = model.spec.embeddingDim
     const rows = new Float32Array(model.spec.items * (D + 1))
     for (let i = 0; i < model.spec.items; i++) {
@@ -110,29 +133,118 @@ export class HierTCNStreamer implements Disposable {
     if (R > this.slots) {
       throw new SimsageError(ErrorCodes.TOO_LARGE, `${R} events in one step; the streamer has ${this.slots} slots`)
     }
-    const spec = this.model.spec
-    const D = spec.embeddingDim
-    const H = this.#gru ? spec.userHidden : 0
-    const layers = spec.userLayers
-    const L = this.maxLength
-    const E = this.model.items.weight.data
-    const tcn = this.#tcn
-    const gru = this.#gru
-    const out: UserState[] = []
-    const open: boolean[] = []
+    this.#checkItems(events)
+    const { tcn, gru } = this.#lanes
     for (let r = 0; r < R; r++) {
-      const ev = events[r]
-      if (!Number.isInteger(ev.item) || ev.item < 0 || ev.item >= spec.items) {
-        throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `item index ${ev.item} is out of range`)
-      }
-      const s = ev.state
+      const s = events[r].state
       if (s) {
         tcn.restore(r, s.tcn)
         if (gru) gru.restore(r, s.gru)
+      }
+    }
+    const out = this.#advance(
+      this.#lanes,
+      events.map((ev) => ev.state),
+      events,
+      Int32Array.from({ length: R }, (_, r) => r),
+    )
+    return out.map((m, r) => {
+      const rec = encodeUserStateWith(
+        m,
+        gru ? gru.stateSize : 0,
+        tcn.stateSize,
+        (o) => gru?.save(r, o),
+        (o) => tcn.save(r, o),
+      )
+      return { state: { ...m, gru: rec.gru, tcn: rec.tcn }, blob: rec.blob }
+    })
+  }
+
+  /** New native lanes of `slots` users' stream states (zeros), for {@link stepInLanes}. */
+  lanes(slots: number): StreamLanes {
+    const tcn = this.model.tcn.stream(slots)
+    let gru: GRUStream | undefined
+    try {
+      gru = this.model.gru?.stream(slots)
+    } catch (e) {
+      tcn.dispose()
+      throw e
+    }
+    const dispose = () => {
+      tcn.dispose()
+      gru?.dispose()
+    }
+    return { slots, tcn, gru, dispose, [Symbol.dispose]: dispose }
+  }
+
+  /**
+   * Applies one event per row to states that live in `lanes` (rows in distinct slots): nothing is
+   * restored or saved, the streams advance in place. A row without `meta` is a new user (its slot is
+   * cleared first). Returns the new metadata per row. Synchronous.
+   */
+  stepInLanes(lanes: StreamLanes, events: readonly LaneEvent[]): UserMeta[] {
+    this.#checkItems(events)
+    const slots = Int32Array.from(events, (ev) => ev.slot)
+    for (const ev of events) {
+      if (!Number.isInteger(ev.slot) || ev.slot < 0 || ev.slot >= lanes.slots) {
+        throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `slot ${ev.slot} is out of range`)
+      }
+    }
+    return this.#advance(
+      lanes,
+      events.map((ev) => ev.meta),
+      events,
+      slots,
+    )
+  }
+
+  /** A user's full state (with its stream blobs) from its slot in `lanes` and its metadata. */
+  snapshot(lanes: StreamLanes, slot: number, meta: UserMeta): UserState {
+    return {
+      ...meta,
+      pieceSum: Float32Array.from(meta.pieceSum),
+      p: Float32Array.from(meta.p),
+      seen: Int32Array.from(meta.seen),
+      tcn: lanes.tcn.save(slot),
+      gru: lanes.gru ? lanes.gru.save(slot) : new Uint8Array(0),
+    }
+  }
+
+  #checkItems(events: readonly { item: number }[]): void {
+    for (const ev of events) {
+      if (!Number.isInteger(ev.item) || ev.item < 0 || ev.item >= this.model.spec.items) {
+        throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `item index ${ev.item} is out of range`)
+      }
+    }
+  }
+
+  /**
+   * The HierTCN step of every row: row r is `before[r]` (undefined: a new user), whose streams are in
+   * stream `streams[r]` of `lanes` (a new user's are cleared here). Returns the new metadata.
+   */
+  #advance(
+    lanes: StreamLanes,
+    before: readonly (UserMeta | undefined)[],
+    events: readonly { item: number; newSession?: boolean; time?: number }[],
+    streams: Int32Array,
+  ): UserMeta[] {
+    const R = events.length
+    const spec = this.model.spec
+    const D = spec.embeddingDim
+    const { tcn, gru } = lanes
+    const H = gru ? spec.userHidden : 0
+    const layers = spec.userLayers
+    const L = this.maxLength
+    const E = this.model.items.weight.data
+    const out: UserMeta[] = []
+    const open: boolean[] = []
+    for (let r = 0; r < R; r++) {
+      const s = before[r]
+      if (s) {
         out.push({ ...s, pieceSum: Float32Array.from(s.pieceSum), p: new Float32Array(D) })
       } else {
-        tcn.reset(r)
-        gru?.reset(r)
+        tcn.reset(streams[r])
+        gru?.reset(streams[r])
         out.push({
           events: 0,
           lastTime: Number.NaN,
@@ -142,17 +254,16 @@ export class HierTCNStreamer implements Disposable {
           pieceSum: new Float32Array(D),
           p: new Float32Array(D),
           seen: new Int32Array(0),
-          gru: new Uint8Array(0),
-          tcn: new Uint8Array(0),
         })
       }
-      open.push(!s || ev.newSession === true)
+      open.push(!s || events[r].newSession === true)
     }
+    const at = (rows: readonly number[]) => Int32Array.from(rows, (r) => streams[r])
     // The user-level state u = carry * top layer of h, per row [R, H].
     const u = new Float32Array(R * H)
     const top = (r: number, carry: number) => {
       if (!gru) return
-      const h = gru.state(r)
+      const h = gru.state(streams[r])
       const t = h.subarray((layers - 1) * H)
       for (let j = 0; j < H; j++) u[r * H + j] = carry * t[j]
     }
@@ -166,10 +277,10 @@ export class HierTCNStreamer implements Disposable {
         for (let j = 0; j < D; j++) x[i * D + j] = s.pieceSum[j] / s.pieceCount
         c[i] = s.carry
       })
-      gru.step(x, Int32Array.from(rows), c)
+      gru.step(x, at(rows), c)
     }
     // Phase 1: a new session closes the previous one's last piece.
-    gruStep(out.map((s, r) => (open[r] && events[r].state && s.pieceCount > 0 ? r : -1)).filter((r) => r >= 0))
+    gruStep(out.map((s, r) => (open[r] && before[r] && s.pieceCount > 0 ? r : -1)).filter((r) => r >= 0))
     // Phase 2: open sessions, step position 0 (the session-start token).
     const opening: number[] = []
     for (let r = 0; r < R; r++) {
@@ -178,11 +289,11 @@ export class HierTCNStreamer implements Disposable {
       const t = events[r].time
       const tau = spec.decayTau
       const gap = t !== undefined && Number.isFinite(s.lastTime) ? Math.max(0, t - s.lastTime) : 0
-      s.carry = events[r].state && tau > 0 && gap > 0 ? Math.exp(-gap / tau) : 1
+      s.carry = before[r] && tau > 0 && gap > 0 ? Math.exp(-gap / tau) : 1
       s.sessionLength = 0
       s.pieceCount = 0
       s.pieceSum.fill(0)
-      if (events[r].state) tcn.reset(r)
+      if (before[r]) tcn.reset(streams[r])
       opening.push(r)
     }
     for (let r = 0; r < R; r++) top(r, out[r].carry)
@@ -193,7 +304,7 @@ export class HierTCNStreamer implements Disposable {
         x.set(this.model.start.data, i * F)
         x.set(u.subarray(r * H, r * H + H), i * F + D)
       })
-      tcn.step(x, Int32Array.from(opening))
+      tcn.step(x, at(opening))
     }
     // The event's item joins the piece; a full piece goes through the GRU and restarts the TCN.
     const boundary: number[] = []
@@ -212,7 +323,7 @@ export class HierTCNStreamer implements Disposable {
       s.carry = 1
       s.pieceCount = 0
       s.pieceSum.fill(0)
-      tcn.reset(r)
+      tcn.reset(streams[r])
       top(r, 1)
     }
     // Phase 4: every row steps its TCN with [E[item], u]; the head maps the output to p.
@@ -222,12 +333,8 @@ export class HierTCNStreamer implements Disposable {
       x.set(E.subarray(it * D, it * D + D), r * F)
       x.set(u.subarray(r * H, r * H + H), r * F + D)
     }
-    const y = tcn.step(
-      x,
-      Int32Array.from({ length: R }, (_, r) => r),
-    )
+    const y = tcn.step(x, streams)
     const p = this.model.head.forward(y, R)
-    const encoded: { state: UserState; blob: Uint8Array }[] = []
     for (let r = 0; r < R; r++) {
       const s = out[r]
       const ev = events[r]
@@ -235,18 +342,8 @@ export class HierTCNStreamer implements Disposable {
       s.events += 1
       if (ev.time !== undefined) s.lastTime = ev.time
       s.seen = this.#addSeen(s.seen, ev.item)
-      const rec = encodeUserStateWith(
-        s,
-        gru ? gru.stateSize : 0,
-        tcn.stateSize,
-        (o) => gru?.save(r, o),
-        (o) => tcn.save(r, o),
-      )
-      s.gru = rec.gru
-      s.tcn = rec.tcn
-      encoded.push({ state: s, blob: rec.blob })
     }
-    return encoded
+    return out
   }
 
   /** `seen` with `item` moved (or added) last, the oldest dropped past maxSeen. */
@@ -263,7 +360,10 @@ export class HierTCNStreamer implements Disposable {
   /**
    * The top-k next items of each state (p · O[item] + bias[item]), the state's seen items excluded.
    */
-  async recommend(states: readonly UserState[], k: number): Promise<{ items: string[]; scores: number[] }[]> {
+  async recommend(
+    states: readonly Pick<UserState, 'p' | 'seen'>[],
+    k: number,
+  ): Promise<{ items: string[]; scores: number[] }[]> {
     const D = this.model.spec.embeddingDim
     const q = new Float32Array(states.length * (D + 1))
     states.forEach((s, b) => {
@@ -278,8 +378,7 @@ export class HierTCNStreamer implements Disposable {
   }
 
   dispose(): void {
-    this.#tcn.dispose()
-    this.#gru?.dispose()
+    this.#lanes.dispose()
     this.#index.dispose()
   }
 

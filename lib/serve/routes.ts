@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { ErrorCodes, SimsageError } from '../errors.js'
 import type { EmbedService } from './embed-service.js'
-import type { EventService } from './event-service.js'
+import type { UserEvents } from './event-service.js'
 import type { IndexHolder } from './index-holder.js'
 import type { ServeMetrics } from './metrics.js'
 import { embedSchema, eventSchema, recommendSchema, reloadSchema, searchSchema } from './schemas.js'
@@ -18,7 +18,7 @@ export interface RouteContext {
   holder: IndexHolder
   search: SearchService
   embed: EmbedService | undefined
-  events: EventService | undefined
+  events: UserEvents | undefined
   /** The query tower for text searches, when the server has one. */
   textQuery: TextQueryService | undefined
   store: StateStore
@@ -57,7 +57,7 @@ function checkRows(n: number, max: number, what: string): void {
   if (n > max) throw new SimsageError(ErrorCodes.TOO_LARGE, `${n} ${what} in one request; the limit is ${max}`)
 }
 
-function needEvents(c: RouteContext): EventService {
+function needEvents(c: RouteContext): UserEvents {
   if (!c.events) {
     throw new SimsageError(
       ErrorCodes.NO_MODEL,

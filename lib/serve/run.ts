@@ -31,6 +31,8 @@ export interface ServeCommandOptions {
   maxK: number
   maxQueries: number
   bodyLimit: number
+  /** Users kept in process without --redis (default 1,000,000). */
+  maxUsers?: number
   /** Print lines (default: stdout). */
   print?: (line: string) => void
 }
@@ -124,6 +126,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<void> {
     maxK: o.maxK,
     maxQueries: o.maxQueries,
     bodyLimit: o.bodyLimit,
+    maxUsers: o.maxUsers,
   })
   const url = await server.listen(o.port, o.host)
   onSignals(() => server.close())

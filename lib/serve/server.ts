@@ -21,13 +21,14 @@ import type { Sequential } from '../nn/sequential.js'
 import { EmbeddingIndex } from '../similarity/embedding-index.js'
 import { BearerAuth } from './auth.js'
 import { EmbedService } from './embed-service.js'
-import { EventService } from './event-service.js'
+import { EventService, type UserEvents } from './event-service.js'
 import { HierTCNStreamer } from './hiertcn-stream.js'
 import { errorHandler, notFoundHandler, toErrorAnswer } from './http-errors.js'
 import { IndexHolder } from './index-holder.js'
 import { ServeMetrics } from './metrics.js'
 import { registerRoutes } from './routes.js'
 import { SearchService } from './search-service.js'
+import { ResidentEventService } from './resident-events.js'
 import { MemoryStateStore, type StateStore } from './state-store.js'
 import { TextQueryService } from './text-query-service.js'
 import type { TextTower } from '../search/towers.js'
@@ -42,8 +43,13 @@ export interface ServerOptions {
   queryTower?: TextTower
   /** A HierTCN and its item vocabulary for /v1/events and /v1/recommend. */
   hiertcn?: { model: HierTCN; items: readonly string[]; maxLength?: number }
-  /** User-state store (default: an in-process {@link MemoryStateStore}). Closed by close(). */
+  /**
+   * User-state store (Redis for replicas that share users; closed by close()). Without one, user
+   * states stay resident in this process (ResidentEventService): no blob per event.
+   */
   store?: StateStore
+  /** Users kept in process without a store (least recently active dropped first; default 1,000,000). */
+  maxUsers?: number
   /** Bearer token: required on /v1/* and /admin/* when set; /admin/* is refused without one. */
   token?: string
   /** Micro-batching on (default) or one native call per request. */
@@ -131,15 +137,25 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
         slots: maxBatch,
       })
     : undefined
-  const events = streamer
-    ? new EventService(streamer, store, {
-        batching,
-        windowMs,
-        ttlSeconds: options.stateTtlSeconds,
-        onBatch: (n) => metrics.batchSize.observe({ batcher: 'events' }, n),
-        onStoreError: () => metrics.stateStoreErrors.inc(),
-      })
-    : undefined
+  const onEventBatch = (n: number) => metrics.batchSize.observe({ batcher: 'events' }, n)
+  const events: UserEvents | undefined = !streamer
+    ? undefined
+    : options.store
+      ? new EventService(streamer, store, {
+          batching,
+          windowMs,
+          ttlSeconds: options.stateTtlSeconds,
+          onBatch: onEventBatch,
+          onStoreError: () => metrics.stateStoreErrors.inc(),
+        })
+      : new ResidentEventService(streamer, {
+          batching,
+          windowMs,
+          maxBatch,
+          maxUsers: options.maxUsers,
+          ttlSeconds: options.stateTtlSeconds,
+          onBatch: onEventBatch,
+        })
   const auth = options.token !== undefined ? new BearerAuth(options.token) : undefined
 
   const app = Fastify({
@@ -209,6 +225,7 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
       await app.close()
       await Promise.allSettled([search.drain(), embed?.drain(), textQuery?.drain(), events?.drain()])
       await store.close()
+      if (events instanceof ResidentEventService) events.dispose()
       streamer?.dispose()
       holder.close()
     })()
