@@ -291,7 +291,8 @@ void TcnStreamer::save_into(int64_t stream, uint8_t* p) const {
   put_u64(p + 28, static_cast<uint64_t>(im.state_floats));
   const float* src = im.state.data() + stream * im.state_floats;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  std::memcpy(p + kHeader, src, sizeof(float) * static_cast<size_t>(im.state_floats));  // the blob is little-endian
+  if (im.state_floats > 0)  // (a TCN without history to keep has no state: data() may be null)
+    std::memcpy(p + kHeader, src, sizeof(float) * static_cast<size_t>(im.state_floats));  // little-endian blob
 #else
   for (int64_t i = 0; i < im.state_floats; ++i) {
     uint32_t bits;
@@ -321,7 +322,7 @@ void TcnStreamer::restore(int64_t stream, const uint8_t* data, size_t size) {
        fn, "state saved by a model with other sizes, kernel size or dilations");
   float* dst = im.state.data() + stream * im.state_floats;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  std::memcpy(dst, data + kHeader, sizeof(float) * floats);
+  if (floats > 0) std::memcpy(dst, data + kHeader, sizeof(float) * floats);
 #else
   for (uint64_t i = 0; i < floats; ++i) {
     const uint32_t bits = get_u32(data + kHeader + 4 * i);
