@@ -98,13 +98,8 @@ export class ResidentEventService implements UserEvents {
   }
 
   /** Applies one event of `user` on item id `item`. */
-  event(user: string, item: string, options: { newSession?: boolean; time?: number } = {}): Promise<EventAnswer> {
-    let it: number
-    try {
-      it = checkItem(this.streamer, item)
-    } catch (e) {
-      return Promise.reject(e)
-    }
+  async event(user: string, item: string, options: { newSession?: boolean; time?: number } = {}): Promise<EventAnswer> {
+    const it = checkItem(this.streamer, item)
     return serialize(this.#locks, user, async () => {
       const entry = this.#users.get(user) ?? this.#admit(user)
       entry.busy++
