@@ -297,6 +297,12 @@ TEST_CASE(saturation_records_and_rerank) {
   EXPECT_THROW_CODE(u.set_dim_scales(neg), ErrorCode::NonFinite);
   const float huge[2] = {1.f, 1e30f};  // q_d s_d would overflow: above 2^62 / 127
   EXPECT_THROW_CODE(u.set_dim_scales(huge), ErrorCode::NonFinite);
+  const float tiny[2] = {1.f, 1.4e-45f};  // a cosine row scale 1 / |s c| would be +inf: below 2^-100
+  EXPECT_THROW_CODE(u.set_dim_scales(tiny), ErrorCode::NonFinite);
+  float learned[2];
+  const float small_rows[2] = {1e-40f, 0.5f};
+  learn_dim_scales(small_rows, 1, 2, learned);
+  CHECK(learned[0] == kMinDimScale && learned[1] == 0.5f / 127.f, "learned scales are at least 2^-100");
   CHECK(u.dim_scales().empty(), "nothing set");
   const float nanrow[2] = {1.f, NAN};
   int64_t id = 1;

@@ -142,8 +142,10 @@ void learn_dim_scales(const float* rows, int64_t count, int64_t dim, float* scal
     top = std::max(top, scales[d]);
   }
   if (top == 0.f) top = 1.f / 127.f;
-  for (int64_t d = 0; d < dim; ++d)
+  for (int64_t d = 0; d < dim; ++d) {
     if (scales[d] == 0.f) scales[d] = top;
+    scales[d] = std::max(scales[d], kMinDimScale);
+  }
 }
 
 int64_t encode_row_i8_dims(const float* x, int64_t dim, const float* dim_scales, bool cosine_unit, int8_t* codes,

@@ -23,14 +23,18 @@ float f16_to_f32(uint16_t h);
 bool encode_row(Storage s, const float* x, int64_t dim, bool cosine_unit, void* codes, float* scale);
 
 // i8 with per-dimension scales (similarity.h): scales learned from `count` rows (count x dim):
-// s_d = max_r |x_rd| / 127; a dimension that is zero in every row takes the largest s_d (so later
-// values there stay representable); all rows zero: every s_d = 1 / 127.
+// s_d = max_r |x_rd| / 127, at least kMinDimScale; a dimension that is zero in every row takes the
+// largest s_d (so later values there stay representable); all rows zero: every s_d = 1 / 127.
 void learn_dim_scales(const float* rows, int64_t count, int64_t dim, float* scales);
 
 // Largest per-dimension scale a store takes (set_dim_scales): a learned one is at most this, since an
 // ip / l2 value has |x| < 2^62 (similarity.h) and a cosine one |x| <= 1. It keeps the folded query
 // q_d s_d (|q| < 2^62) finite.
 constexpr float kMaxDimScale = static_cast<float>(0x1p62 / 127.0);
+// Smallest per-dimension scale a store takes or learns: a cosine row's scale 1 / |s c| stays finite
+// (a scale at the smallest subnormal made it +inf, found by fuzz_vector_store_coded). Learned scales
+// are raised to it: values below 127 * 2^-100 (~1e-28) in a dimension quantise to zero.
+constexpr float kMinDimScale = 0x1p-100f;
 
 // One row -> coded_dim(dim, I8) codes c_d = round(x_d / s_d) clamped to [-127, 127] (padding zero)
 // and its row scale: 1, or for cosine_unit 1 / |s * c| so the decoded row s_d c_d r is unit length

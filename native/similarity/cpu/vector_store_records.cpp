@@ -43,9 +43,9 @@ void VectorStore::set_dim_scales(const float* scales) {
   if (!dim_scaled_) throw_error(ErrorCode::InvalidArgument, "this index has no per-dimension scales");
   if (!scales) throw_error(ErrorCode::InvalidArgument, "null scales");
   for (int64_t d = 0; d < dim_; ++d)
-    if (!(scales[d] > 0.f) || !(scales[d] <= similarity::cpu::kMaxDimScale))
-      throw_error(ErrorCode::NonFinite,
-                  "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) + " is not in (0, 2^62 / 127]");
+    if (!(scales[d] >= similarity::cpu::kMinDimScale) || !(scales[d] <= similarity::cpu::kMaxDimScale))
+      throw_error(ErrorCode::NonFinite, "dimension scale " + std::to_string(d) + " = " + format_g(scales[d]) +
+                                            " is not in [2^-100, 2^62 / 127]");
   std::lock_guard<std::mutex> learn(learn_mu_);
   std::unique_lock<std::shared_mutex> lk(mu_);
   if (n_ > 0) throw_error(ErrorCode::InvalidArgument, "dimension scales can only be set on an empty index");
