@@ -9,7 +9,6 @@
 #include <random>
 #include <vector>
 
-#include "core/checksum.h"
 #include "core/error.h"
 #include "fixtures.h"
 #include "temporal/temporal.h"
@@ -639,39 +638,6 @@ TEST_CASE(bad_arguments) {
   EXPECT_THROW_CODE(st.step(sx.data(), 1, out_of_range, sy.data()), ErrorCode::InvalidArgument);
   EXPECT_THROW_CODE(st.step(sx.data(), 2, nullptr, sy.data()), ErrorCode::DimMismatch);
   CHECK(st.position(1) == 0, "a rejected step does not advance");
-}
-
-TEST_CASE(crc32_known_value) {
-  const char* s = "123456789";
-  CHECK(crc32_update(0, reinterpret_cast<const uint8_t*>(s), 9) == 0xCBF43926u, "CRC-32 check value");
-  CHECK(crc32_bytewise(0, reinterpret_cast<const uint8_t*>(s), 9) == 0xCBF43926u, "reference check value");
-}
-
-TEST_CASE(crc32_slicing_equals_bitwise_reference) {
-  // Every length 0..80 and a stream-state size, at every alignment, whole and split in two.
-  std::vector<uint8_t> buf(7720 + 16);
-  uint32_t x = 12345;
-  for (auto& b : buf) {
-    x = x * 1664525u + 1013904223u;
-    b = static_cast<uint8_t>(x >> 24);
-  }
-  int bad = 0, checks = 0;
-  for (size_t off = 0; off < 8; ++off) {
-    for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{15}, size_t{16}, size_t{17},
-                     size_t{63}, size_t{64}, size_t{80}, size_t{536}, size_t{7720}}) {
-      const uint8_t* p = buf.data() + off;
-      const uint32_t want = crc32_bytewise(0, p, n);
-      bad += crc32_update(0, p, n) != want;
-      for (size_t cut : {size_t{0}, n / 3, n / 2 + 1}) {
-        if (cut > n) continue;
-        bad += crc32_update(crc32_update(0, p, cut), p + cut, n - cut) != want;
-        ++checks;
-      }
-      bad += crc32_update(0x1234u, p, n) != crc32_bytewise(0x1234u, p, n);
-      checks += 2;
-    }
-  }
-  CHECK(bad == 0 && checks > 500, "slicing-by-8 CRC-32 equals the bitwise reference");
 }
 
 TEST_MAIN()
