@@ -96,3 +96,13 @@ export function checkBool(v: unknown, name: string): boolean {
   }
   return v
 }
+
+/** An output byte buffer (a stream's save(stream, out)): a Uint8Array of exactly `size` bytes. */
+export function checkBytesOut(out: unknown, size: number): void {
+  if (!(out instanceof Uint8Array)) {
+    throw new SimsageError(ErrorCodes.INVALID_TYPE, `out must be a Uint8Array, got ${describe(out)}`)
+  }
+  if (out.length !== size) {
+    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `out has ${out.length} bytes; the state has ${size}`)
+  }
+}

@@ -6,10 +6,9 @@ import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawNativeGruStream } from '../native/temporal-gru-types.js'
 import { Scratch } from '../nn/module.js'
-import { checkF32, describe } from '../validate.js'
+import { checkBytesOut, checkF32, describe } from '../validate.js'
 import type { GRU } from './gru.js'
 import { checkSize } from './gru-validate.js'
-import { checkOut } from './tcn-stream.js'
 
 /**
  * `streams` independent GRU states ([layers, hiddenSize] each, zeros at first), stepped by
@@ -100,7 +99,7 @@ export class GRUStream {
     const at = this.#index(stream) * n
     const state = this.#state!.subarray(at, at + n)
     if (out === undefined) return callNative(() => binding().gruStateSave({ ...this.#shape(), state }))
-    checkOut(out, this.stateSize)
+    checkBytesOut(out, this.stateSize)
     return callNative(() => binding().gruStateSave({ ...this.#shape(), state, out }))
   }
 

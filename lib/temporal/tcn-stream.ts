@@ -5,7 +5,7 @@ import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import type { RawNativeTcnStream, RawTcnBlockWeights } from '../native/temporal-types.js'
 import { Scratch } from '../nn/module.js'
-import { checkF32, describe } from '../validate.js'
+import { checkBytesOut, checkF32, describe } from '../validate.js'
 
 /**
  * Per stream, the last (K-1)*d inputs of every conv (a ring per conv, zero at the start: the causal
@@ -108,7 +108,7 @@ export class TCNStream {
   save(stream: number, out?: Uint8Array): Uint8Array {
     const native = this.#live()
     if (out === undefined) return callNative(() => native.save({ stream: this.#stream(stream) }))
-    checkOut(out, this.stateSize)
+    checkBytesOut(out, this.stateSize)
     const args = { stream: this.#stream(stream), out }
     return callNative(() => native.save(args))
   }
@@ -140,15 +140,5 @@ export class TCNStream {
 
   [Symbol.dispose](): void {
     this.dispose()
-  }
-}
-
-/** `out` of a stream's save(): a Uint8Array of exactly `size` bytes. */
-export function checkOut(out: unknown, size: number): void {
-  if (!(out instanceof Uint8Array)) {
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, `out must be a Uint8Array, got ${describe(out)}`)
-  }
-  if (out.length !== size) {
-    throw new SimsageError(ErrorCodes.DIM_MISMATCH, `out has ${out.length} bytes; the state has ${size}`)
   }
 }
