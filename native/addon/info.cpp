@@ -39,8 +39,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   avail.Set(uint32_t(0), "cpu");
   if (b.cuda_available) avail.Set(uint32_t(1), "cuda");
   o.Set("backendsAvailable", avail);
-  // Every kernel of this version runs on the CPU; the CUDA search kernels come in a later release.
-  o.Set("backendActive", "cpu");
+  // The backend kernels with a CUDA twin run on now (cuda only when a device answers); a call reports
+  // where it actually ran in its result's `ran.backend`.
+  o.Set("backendActive", backend_name(preferred_backend()));
   o.Set("backendPreferred", backend_name(preferred_backend()));
   o.Set("cudaBuilt", b.cuda_built);
   o.Set("cudaMessage", b.cuda_message);
