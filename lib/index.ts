@@ -37,8 +37,10 @@ export {
 export { Branches, namedParameters, type BranchPath } from './models/branches.js'
 export { ImageAugmenter, type ImageAugmentOptions } from './data/augment.js'
 export {
+  scheduledLr,
   trainRanking,
   type EpochMetrics,
+  type LrSchedule,
   type RankingLoopOptions,
   type RankingTrainOptions,
   type TripletSource,

@@ -9,6 +9,7 @@ import { type Command, Option } from 'commander'
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { packageRoot } from '../native/binding.js'
 import { commandGroup } from './group.js'
+import type { LrSchedule } from '../train/ranking.js'
 import { integerOption, listOption, numberOption } from './parse.js'
 
 /** The rows of `experiment ranking` (raw pixels, then every triplet source of lib/train/methods.ts). */
@@ -64,6 +65,24 @@ function common(cmd: Command): Command {
         .default('mlp'),
     )
     .option('--augment', 'random crops (zero padding 2) and horizontal flips of the training batches')
+    .addOption(
+      new Option('--lr-schedule <s>', 'learning rate over the run: constant, or cosine decay to 0 over all steps')
+        .choices(['constant', 'cosine'])
+        .default('constant'),
+    )
+    .option(
+      '--conv-widths <list>',
+      'conv and multiscale towers: output channels of each trunk stage, comma-separated (default 16,32,64)',
+      listOption(
+        'positive integers',
+        (x) => {
+          const n = Number(x)
+          return Number.isInteger(n) && n >= 1 && n <= 4096 ? n : undefined
+        },
+        undefined,
+        'bad width',
+      ),
+    )
 }
 
 function parseCommon(o: Opts) {
@@ -78,6 +97,8 @@ function parseCommon(o: Opts) {
     embeddingDim: o.embeddingDim as number,
     tower: o.tower as (typeof TOWERS)[number],
     augment: o.augment === true,
+    lrSchedule: o.lrSchedule as LrSchedule,
+    convWidths: o.convWidths as number[] | undefined,
   }
 }
 
@@ -151,7 +172,15 @@ export function registerRankingCommands(program: Command): void {
       const conv =
         c.tower === 'mlp'
           ? undefined
-          : new ConvTower({ ...defaultConvTowerSpec(c.tower, c.embeddingDim), height: side, width: side }, c.seed)
+          : new ConvTower(
+              {
+                ...defaultConvTowerSpec(c.tower, c.embeddingDim),
+                ...(c.convWidths ? { widths: c.convWidths } : {}),
+                height: side,
+                width: side,
+              },
+              c.seed,
+            )
       const mlp = conv ? undefined : rankingTower(spec, c.seed)
       const model = conv ?? mlp!
       const augmenter = c.augment
@@ -170,6 +199,7 @@ export function registerRankingCommands(program: Command): void {
         batchSize: c.batchSize,
         margin: c.margin,
         seed: c.seed,
+        lrSchedule: c.lrSchedule,
         progress: true,
       })
       const meta = { method, epochs: String(c.epochs), seed: String(c.seed), data: 'fashion-mnist' }

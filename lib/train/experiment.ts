@@ -17,7 +17,7 @@ import { ConvTower, defaultConvTowerSpec, type TowerType } from '../models/conv-
 import { ImageAugmenter } from '../data/augment.js'
 import type { Module } from '../nn/module.js'
 import { rankingModels } from './methods.js'
-import { trainRanking } from './ranking.js'
+import { type LrSchedule, trainRanking } from './ranking.js'
 
 /** Options of {@link runRankingExperiment}. */
 export interface RankingExperimentOptions {
@@ -38,6 +38,10 @@ export interface RankingExperimentOptions {
   tower?: TowerType
   /** Random crops (zero padding 2) and horizontal flips of the training batches (default false). */
   augment?: boolean
+  /** Learning-rate schedule over the run (default constant). */
+  lrSchedule?: LrSchedule
+  /** Output channels of the conv trunk's stages (conv and multiscale towers; default 16, 32, 64). */
+  convWidths?: number[]
   progress?: boolean
   log?: (line: string) => void
 }
@@ -126,7 +130,8 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
   const embedBatch = tower === 'mlp' ? 1024 : 256
   const newModel = (): Module => {
     if (tower === 'mlp') return rankingTower(spec, o.seed)
-    return new ConvTower({ ...defaultConvTowerSpec(tower, o.embeddingDim), height: side, width: side }, o.seed)
+    const base = defaultConvTowerSpec(tower, o.embeddingDim)
+    return new ConvTower({ ...base, widths: o.convWidths ?? base.widths, height: side, width: side }, o.seed)
   }
   const models = rankingModels({ margin: o.margin, bufferSize: 256, seed: o.seed })
   for (const [method_, method] of Object.entries(models)) {
@@ -151,6 +156,7 @@ export async function runRankingExperiment(o: RankingExperimentOptions): Promise
       batchSize: o.batchSize,
       margin: o.margin,
       seed: o.seed,
+      lrSchedule: o.lrSchedule,
       progress: o.progress,
     })
     const seconds = (performance.now() - t0) / 1000

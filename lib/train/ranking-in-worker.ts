@@ -17,7 +17,7 @@ import { rankingModels } from './methods.js'
 import { startModuleWorker } from './module-worker.js'
 import type { OptimizerSpec } from './optimizer-spec.js'
 import { progressSink, type ProgressSink } from './progress.js'
-import type { EpochMetrics, RankingLoopOptions } from './ranking.js'
+import type { EpochMetrics, LrSchedule, RankingLoopOptions } from './ranking.js'
 
 /** One optimizer step done, as reported by {@link RankingWorkerOptions.onProgress}. */
 export interface TrainingProgress {
@@ -102,6 +102,7 @@ export interface RankingWorkerInput {
   margin: number
   distance?: 'squared' | 'euclidean'
   softMargin?: boolean
+  lrSchedule?: LrSchedule
   seed: number
   /** Post start/tick/end messages (someone listens). */
   progress: boolean
@@ -184,6 +185,7 @@ export async function trainRankingInWorker(o: RankingWorkerOptions): Promise<Ran
     margin,
     distance: o.distance,
     softMargin: o.softMargin,
+    lrSchedule: o.lrSchedule,
     seed,
     progress: Boolean(o.progress) || typeof o.onProgress === 'function',
     stop: new Int32Array(new SharedArrayBuffer(4)),

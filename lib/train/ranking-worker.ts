@@ -56,6 +56,7 @@ function run(d: RankingWorkerInput): void {
     source: method.source,
     distance: d.distance ?? method.distance,
     softMargin: d.softMargin ?? method.softMargin,
+    lrSchedule: d.lrSchedule,
     margin: d.margin,
     seed: d.seed,
     epochs: d.epochs,

@@ -5,6 +5,7 @@
  * sampler (over the stream of training items).
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
+import { describe } from '../validate.js'
 import { tripletLoss } from '../mining/loss.js'
 import type { TripletMiner } from '../mining/miners.js'
 import { TripletSampler } from '../mining/sampler.js'
@@ -31,6 +32,21 @@ export interface RankingLoopOptions {
   softMargin?: boolean
   /** Seed of shuffling, sampling and the distance-weighted miner (default 1). */
   seed?: number
+  /**
+   * Learning-rate schedule over all steps: `constant` (default) keeps the optimizer's lr; `cosine`
+   * sets lr_t = lr_0 (1 + cos(pi t / steps)) / 2 before step t (0-based) of `steps`, from lr_0 down
+   * towards 0 at the last step (lr_0: the optimizer's lr when training starts).
+   */
+  lrSchedule?: LrSchedule
+}
+
+/** The learning-rate schedules of {@link RankingLoopOptions.lrSchedule}. */
+export type LrSchedule = 'constant' | 'cosine'
+
+/** The learning rate of step `t` (0-based) of `total` under `schedule`, starting from `lr0`. */
+export function scheduledLr(schedule: LrSchedule, lr0: number, t: number, total: number): number {
+  if (schedule === 'constant' || total <= 1) return lr0
+  return (lr0 * (1 + Math.cos((Math.PI * t) / total))) / 2
 }
 
 /** Options of {@link trainRanking}. */
@@ -79,6 +95,15 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'epochs must be a positive integer')
   if (!Number.isInteger(o.batchSize) || o.batchSize < 3)
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be an integer >= 3')
+  const schedule = o.lrSchedule ?? 'constant'
+  if (schedule !== 'constant' && schedule !== 'cosine') {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `lrSchedule must be 'constant' or 'cosine', got ${describe(schedule)}`,
+    )
+  }
+  const lr0 = o.optimizer.lr
+  const totalSteps = o.epochs * Math.floor(n / o.batchSize)
   const rng = new Random(o.seed ?? 1)
   const sink = typeof o.progress === 'object' ? o.progress : progressSink(o.progress === true)
   const lossOpts = {
@@ -149,6 +174,7 @@ export function trainRanking(o: RankingTrainOptions): EpochMetrics[] {
       const r = tripletLoss(emb, tripletIdx!, { ...lossOpts, grad: gradBuf.subarray(0, b * o.embeddingDim) })
       if (tripletIdx!.length > 0) {
         o.model.backward(r.grad)
+        if (schedule !== 'constant') o.optimizer.lr = scheduledLr(schedule, lr0, (epoch - 1) * steps + s, totalSteps)
         o.optimizer.step()
       }
       lossSum += r.loss

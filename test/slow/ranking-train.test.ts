@@ -13,6 +13,7 @@ import {
   loadTower,
   rankingTower,
   saveTower,
+  scheduledLr,
   SemiHardMiner,
   similarityPrecision,
   trainRanking,
@@ -104,4 +105,46 @@ t.test('the Deep Ranking sampler trains too', async (t) => {
     hist.every((h) => h.triplets > 0 && Number.isFinite(h.loss)),
     'triplets drawn and finite losses',
   )
+})
+
+t.test('the cosine learning-rate schedule sets lr before every step; constant leaves it', async (t) => {
+  const train = await loadFashionMnist(subset, 'train')
+  const n = 600
+  const x = train.images.subarray(0, n * 784)
+  const labels = train.labels.subarray(0, n)
+  const run = (lrSchedule?: 'constant' | 'cosine') => {
+    const model = rankingTower({ inputDim: 784, hidden: [8], embeddingDim: 4 }, 1)
+    const adam = new Adam(model.parameters(), { lr: 0.01 })
+    const seen: number[] = []
+    const step = adam.step.bind(adam)
+    adam.step = () => {
+      seen.push(adam.lr)
+      step()
+    }
+    trainRanking({
+      x,
+      labels,
+      inputDim: 784,
+      embeddingDim: 4,
+      model,
+      optimizer: adam,
+      source: { kind: 'miner', miner: new SemiHardMiner() },
+      epochs: 2,
+      batchSize: 100,
+      seed: 2,
+      lrSchedule,
+    })
+    return seen
+  }
+  const cos = run('cosine')
+  t.equal(cos.length, 12, '2 epochs x 6 steps (every step had triplets)')
+  t.equal(cos[0], 0.01, 'starts at the optimizer lr')
+  for (let i = 0; i < cos.length; i++) {
+    t.ok(Math.abs(cos[i] - (0.01 * (1 + Math.cos((Math.PI * i) / 12))) / 2) < 1e-12, `step ${i}: ${cos[i]}`)
+  }
+  t.ok(cos[11] < 0.0003, 'ends near 0')
+  t.same(run('constant'), new Array(12).fill(0.01), 'constant keeps lr')
+  t.equal(scheduledLr('cosine', 1, 6, 12), 0.5, 'half way: half')
+  t.equal(scheduledLr('constant', 1, 6, 12), 1)
+  t.throws(() => run('step' as 'cosine'), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' }, 'unknown schedule')
 })
