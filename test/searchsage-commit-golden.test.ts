@@ -1,0 +1,30 @@
+// The commit-log path of searchsage training is unchanged by the generic training data type: a
+// fixed-seed run (scalar SIMD, so the numbers do not depend on the CPU) reproduces the losses,
+// embeddings and metrics recorded before the change (test/fixtures/searchsage-commit-golden.json).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import t from 'tap'
+
+import { setSimd } from '../lib/info.js'
+import { type Fingerprint, searchSageFingerprint } from './fixtures/searchsage-fingerprint.js'
+
+t.test('commit path: fixed-seed losses, embeddings and metrics as recorded', async (t) => {
+  const golden = JSON.parse(
+    readFileSync(join(import.meta.dirname, 'fixtures', 'searchsage-commit-golden.json'), 'utf8'),
+  ) as Fingerprint
+  setSimd('scalar')
+  try {
+    const fp = searchSageFingerprint()
+    for (const k of Object.keys(golden) as (keyof Fingerprint)[]) {
+      t.equal(fp[k].length, golden[k].length, `${k}: length`)
+      // The scalar kernels give the same bits on this machine; a compiler that contracts
+      // differently may move the last bits, never by 1e-5.
+      const worst = Math.max(...fp[k].map((x, i) => Math.abs(x - golden[k][i]) / Math.max(1, Math.abs(golden[k][i]))))
+      t.ok(worst <= 1e-5, `${k}: largest relative difference ${worst}`)
+    }
+    t.ok(golden.losses[2] < golden.losses[0], 'the recorded run learns')
+  } finally {
+    setSimd('auto')
+  }
+})
