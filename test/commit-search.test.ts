@@ -21,6 +21,12 @@ import {
 } from '../lib/index.js'
 import { rejectsCode, throwsCode } from './fixtures/assert.js'
 import { Random } from '../lib/random.js'
+import type { SearchData } from '../lib/data/search-data.js'
+
+/** The values of a catalog field by name. */
+function field(d: SearchData, name: string): string[][] {
+  return d.entities.fields.find((f) => f.name === name)?.values ?? []
+}
 
 function file(t: Test, name: string, text: string | Uint8Array): string {
   const dir = t.testdirName
@@ -127,10 +133,10 @@ t.test('commitSearchData: catalog from training, no test subject in any file tex
   const s = splitCommits(commits(300))
   const d = commitSearchData(s)
   const trainFiles = new Set(s.train.flatMap((c) => c.items))
-  t.same(new Set(d.files.ids), trainFiles, 'catalog = files of the training commits')
+  t.same(new Set(d.entities.ids), trainFiles, 'catalog = files of the training commits')
   const testSubjects = new Set(s.test.map((c) => c.subject))
   t.ok(
-    d.files.subjects.every((list) => list.every((x) => !testSubjects.has(x))),
+    field(d, 'subjects').every((list) => list.every((x) => !testSubjects.has(x))),
     'file texts hold training subjects only',
   )
   // Every test (subject, file) pair with a catalog file is there, the rest are counted.
@@ -138,26 +144,31 @@ t.test('commitSearchData: catalog from training, no test subject in any file tex
   let unseen = 0
   for (const c of s.test)
     for (const it of new Set(c.items)) {
-      if (d.files.index.has(it)) expected++
+      if (d.entities.index.has(it)) expected++
       else unseen++
     }
-  t.equal(d.test.file.entity.length, expected)
+  t.equal(d.test.entity.entity.length, expected)
   t.equal(d.unseenTestPairs, unseen)
-  for (let i = 0; i < d.test.file.entity.length; i++) {
-    const c = s.test.find((x) => x.subject === d.test.file.queries[i])
-    t.ok(c?.items.includes(d.files.ids[d.test.file.entity[i]]), `pair ${i} is a real (subject, file)`)
+  for (let i = 0; i < d.test.entity.entity.length; i++) {
+    const c = s.test.find((x) => x.subject === d.test.entity.queries[i])
+    t.ok(c?.items.includes(d.entities.ids[d.test.entity.entity[i]]), `pair ${i} is a real (subject, file)`)
   }
-  t.equal(d.files.folders[d.files.index.get('src/common/F0.php') as number], 'src common')
+  t.same(field(d, 'folders')[d.entities.index.get('src/common/F0.php') as number], ['src common'])
+  t.same(
+    d.entities.fields.map((f) => f.name),
+    ['path', 'folders', 'subjects'],
+  )
+  t.equal(d.queryField, 'subjects')
   t.equal(
-    d.files.popularity.reduce((a, b) => a + b, 0),
-    d.train.file.entity.length,
+    d.entities.popularity.reduce((a, b) => a + b, 0),
+    d.train.entity.entity.length,
     'popularity counts the training pairs',
   )
   // Query → query pairs join two different subjects of one session.
   t.ok(d.test.query.entity.length > 0)
   for (let i = 0; i < d.test.query.entity.length; i++) {
     const a = s.test.find((c) => c.subject === d.test.query.queries[i])
-    const b = s.test.find((c) => c.subject === d.subjects.ids[d.test.query.entity[i]])
+    const b = s.test.find((c) => c.subject === d.queries.ids[d.test.query.entity[i]])
     t.ok(a && b && a !== b && a.session === b.session && a.user === b.user, `query pair ${i}`)
   }
 })

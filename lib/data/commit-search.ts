@@ -9,38 +9,23 @@
  * different commits of one session, each pointing at the other).
  */
 import type { Commit, CommitSplit } from './commits.js'
+import type { EntityCatalog, SearchData, TaskPairs } from './search-data.js'
 
-/** The file catalog and each file's text fields. */
-export interface FileEntities {
-  /** File paths, in order of first appearance in the training commits. */
-  ids: string[]
-  index: Map<string, number>
-  /** The path itself, per file. */
-  path: string[]
-  /** The folder names of the path, space-separated, per file. */
-  folders: string[]
-  /** Subjects of the training commits that touched the file, oldest first, per file. */
-  subjects: string[][]
-  /** Training (subject, file) pairs per file. */
-  popularity: Uint32Array
-}
+export type { TaskPairs } from './search-data.js'
 
-/** Pairs of a task: query text i retrieves entity `entity[i]`. */
-export interface TaskPairs {
-  queries: string[]
-  entity: Int32Array
-}
+/** The text fields of a file, in the entity tower's order. */
+export const FILE_FIELDS = ['path', 'folders', 'subjects'] as const
 
-/** Everything the searchsage experiment reads. */
-export interface CommitSearchData {
-  files: FileEntities
-  /** Distinct training subjects: the entities of the query → query task. */
-  subjects: { ids: string[]; index: Map<string, number> }
-  train: { file: TaskPairs; query: TaskPairs }
-  test: { file: TaskPairs; query: TaskPairs }
-  /** Test (subject, file) pairs dropped because the file is not in the catalog. */
-  unseenTestPairs: number
-}
+/**
+ * A commit log's retrieval data: a {@link SearchData} whose entities are files with the fields
+ * `path` (the path), `folders` (its folder names, space-separated) and `subjects` (subjects of
+ * the training commits that touched it, oldest first), whose `queryField` is `subjects` and
+ * whose query catalog is the distinct subjects.
+ */
+export type CommitSearchData = SearchData
+
+/** The file catalog of a commit log (a {@link SearchData}'s entities). */
+export type FileEntities = EntityCatalog
 
 function folderNames(path: string): string {
   const parts = path.split('/')
@@ -76,7 +61,7 @@ function sessionPairs(commits: readonly Commit[], lookup: (s: string) => number 
 }
 
 /** Builds the catalog, the text fields and the pairs of both tasks from a time split. */
-export function commitSearchData(split: CommitSplit): CommitSearchData {
+export function commitSearchData(split: CommitSplit): SearchData {
   const ids: string[] = []
   const index = new Map<string, number>()
   const subjectsOf: string[][] = []
@@ -134,17 +119,20 @@ export function commitSearchData(split: CommitSplit): CommitSearchData {
     entity: Int32Array.from(p.entity),
   })
   return {
-    files: {
+    entities: {
       ids,
       index,
-      path: ids.slice(),
-      folders: ids.map(folderNames),
-      subjects: subjectsOf,
+      fields: [
+        { name: 'path', values: ids.map((p) => [p]) },
+        { name: 'folders', values: ids.map((p) => [folderNames(p)]) },
+        { name: 'subjects', values: subjectsOf },
+      ],
       popularity,
     },
-    subjects: { ids: subjectIds, index: subjectIndex },
-    train: { file: asTask(trainFile), query: asTask(trainQuery) },
-    test: { file: asTask(testFile), query: asTask(testQuery) },
+    queryField: 'subjects',
+    queries: { ids: subjectIds, index: subjectIndex },
+    train: { entity: asTask(trainFile), query: asTask(trainQuery) },
+    test: { entity: asTask(testFile), query: asTask(testQuery) },
     unseenTestPairs: unseen,
   }
 }

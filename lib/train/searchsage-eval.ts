@@ -1,16 +1,17 @@
 /**
- * Evaluation of an OmniSearchSage model on a commit log's test commits (after the time gap):
+ * Evaluation of an OmniSearchSage model on a {@link SearchData}'s test pairs (commit logs: the
+ * test commits after the time gap):
  * {@link pairRecall} per task against the whole catalog and against the positive + 1,000 random
  * entities, by inner product of L2-normalised embeddings; the frozen task against the frozen
  * vectors themselves (the index that existed before training).
  */
 import { callNative } from '../errors.js'
-import type { CommitSearchData, TaskPairs } from '../data/commit-search.js'
+import { entityFieldTexts, type SearchData, type TaskPairs } from '../data/search-data.js'
 import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
 import { binding } from '../native/binding.js'
 import { FieldFeatures } from '../search/field-features.js'
 import { normalizeRows, type TextTower } from '../search/towers.js'
-import { fileFieldTexts, type SearchSageModel } from './searchsage.js'
+import type { SearchSageModel } from './searchsage.js'
 
 /** Normalised outputs of a tower for items `ids` of `texts`, in chunks (eval: no backward). */
 export function embedItems(tower: TextTower, texts: FieldFeatures, ids: ArrayLike<number>, chunk = 1024): Float32Array {
@@ -73,7 +74,7 @@ export function embedQueries(model: { query: TextTower }, texts: readonly string
 }
 
 /** Test metrics of a model: per task, whole catalog and positive + 1,000 random. */
-export function evaluateSearchSage(model: SearchSageModel, data: CommitSearchData, maxSubjects = 64) {
+export function evaluateSearchSage(model: SearchSageModel, data: SearchData, maxSubjects = 64) {
   const D = model.query.outputDim
   const testQueries = (t: TaskPairs) => {
     const distinct = [...new Set(t.queries)]
@@ -91,36 +92,36 @@ export function evaluateSearchSage(model: SearchSageModel, data: CommitSearchDat
     })
     return out
   }
-  const files = data.files
-  const fileFeats = new FieldFeatures(model.entity.bag, fileFieldTexts(data, model.fields, maxSubjects))
-  const fileEmb = embedItems(
+  const catalog = data.entities
+  const entityFeats = new FieldFeatures(model.entity.bag, entityFieldTexts(catalog, model.fields, maxSubjects))
+  const entityEmb = embedItems(
     model.entity,
-    fileFeats,
-    Int32Array.from(files.ids, (_, i) => i),
+    entityFeats,
+    Int32Array.from(catalog.ids, (_, i) => i),
   )
-  const file = recallByDot(testQueries(data.test.file), fileEmb, D, data.test.file.entity, {
-    popularity: byPopularity(files.popularity),
+  const entity = recallByDot(testQueries(data.test.entity), entityEmb, D, data.test.entity.entity, {
+    popularity: byPopularity(catalog.popularity),
   })
-  const subjectFeats = new FieldFeatures(model.query.bag, [data.subjects.ids])
+  const subjectFeats = new FieldFeatures(model.query.bag, [data.queries.ids])
   const subjectEmb = embedItems(
     model.query,
     subjectFeats,
-    Int32Array.from(data.subjects.ids, (_, i) => i),
+    Int32Array.from(data.queries.ids, (_, i) => i),
   )
   const query = recallByDot(testQueries(data.test.query), subjectEmb, D, data.test.query.entity)
   let frozen: PairRecall | undefined
   if (model.frozen) {
-    // Test file pairs whose file has a frozen vector, against the frozen catalog (normalised).
+    // Test entity pairs whose entity has a frozen vector, against the frozen catalog (normalised).
     const { vectors, has } = model.frozen
     const catalog = Int32Array.from(has.keys()).filter((e) => has[e])
     const at = new Int32Array(has.length).fill(-1)
     catalog.forEach((e, i) => {
       at[e] = i
     })
-    const keep = Int32Array.from(data.test.file.entity.keys()).filter((i) => has[data.test.file.entity[i]])
+    const keep = Int32Array.from(data.test.entity.entity.keys()).filter((i) => has[data.test.entity.entity[i]])
     const pairs: TaskPairs = {
-      queries: Array.from(keep, (i) => data.test.file.queries[i]),
-      entity: Int32Array.from(keep, (i) => at[data.test.file.entity[i]]),
+      queries: Array.from(keep, (i) => data.test.entity.queries[i]),
+      entity: Int32Array.from(keep, (i) => at[data.test.entity.entity[i]]),
     }
     const emb = new Float32Array(catalog.length * D)
     catalog.forEach((e, i) => {
@@ -128,5 +129,5 @@ export function evaluateSearchSage(model: SearchSageModel, data: CommitSearchDat
     })
     frozen = recallByDot(testQueries(pairs), normalizeRows(emb, catalog.length, D), D, pairs.entity)
   }
-  return { file, query, frozen }
+  return { entity, query, frozen }
 }

@@ -7,10 +7,11 @@
 import { basename } from 'node:path'
 
 import { TfidfIndex, tfidfTerms } from '../baselines/tfidf.js'
-import { commitSearchData, type CommitSearchData } from '../data/commit-search.js'
+import { commitSearchData, FILE_FIELDS } from '../data/commit-search.js'
 import { loadCommits, splitCommits } from '../data/commits.js'
 import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
-import { FILE_FIELDS, type FileField, type SearchSageOptions, trainSearchSage } from './searchsage.js'
+import type { SearchData } from '../data/search-data.js'
+import { type SearchSageOptions, trainSearchSage } from './searchsage.js'
 import { evaluateSearchSage } from './searchsage-eval.js'
 
 /** Models of the experiment. */
@@ -55,17 +56,18 @@ function metrics(file: PairRecall | undefined, query: PairRecall | undefined): R
 }
 
 /** TF-IDF over path tokens + earlier subjects (files) and over subjects (queries). */
-function tfidfRow(data: CommitSearchData): SearchSageRow {
+function tfidfRow(data: SearchData): SearchSageRow {
   const t0 = performance.now()
-  const f = data.files
-  const docs = f.ids.map((_, i) => [...tfidfTerms(f.path[i]), ...f.subjects[i].flatMap(tfidfTerms)])
+  const f = data.entities
+  const [path, subjects] = ['path', 'subjects'].map((n) => f.fields.find((x) => x.name === n)?.values ?? [])
+  const docs = f.ids.map((_, i) => [...path[i].flatMap(tfidfTerms), ...subjects[i].flatMap(tfidfTerms)])
   const fileIndex = new TfidfIndex(docs)
-  const fq = data.test.file.queries.map(tfidfTerms)
+  const fq = data.test.entity.queries.map(tfidfTerms)
   const file = pairRecall(
-    { entities: fileIndex.size, positive: data.test.file.entity, score: (p, out) => fileIndex.scores(fq[p], out) },
+    { entities: fileIndex.size, positive: data.test.entity.entity, score: (p, out) => fileIndex.scores(fq[p], out) },
     { popularity: byPopularity(f.popularity) },
   )
-  const subjectIndex = new TfidfIndex(data.subjects.ids.map(tfidfTerms))
+  const subjectIndex = new TfidfIndex(data.queries.ids.map(tfidfTerms))
   const qq = data.test.query.queries.map(tfidfTerms)
   const query = pairRecall({
     entities: subjectIndex.size,
@@ -83,8 +85,8 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
   const rows: SearchSageRow[] = []
   const train = (
     name: string,
-    tasks: { file?: number; query?: number },
-    fields: readonly FileField[] = FILE_FIELDS,
+    tasks: { entity?: number; query?: number },
+    fields: readonly string[] = FILE_FIELDS,
   ): SearchSageRow => {
     const model = trainSearchSage(data, {
       ...o,
@@ -95,20 +97,20 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
     const r = evaluateSearchSage(model, data, o.maxSubjects)
     return {
       model: name,
-      metrics: metrics(tasks.file ? r.file : undefined, tasks.query ? r.query : undefined),
+      metrics: metrics(tasks.entity ? r.entity : undefined, tasks.query ? r.query : undefined),
       train_seconds: model.trainSeconds,
     }
   }
   if (models.has('tfidf')) rows.push(tfidfRow(data))
-  if (models.has('unified')) rows.push(train('unified', { file: 8, query: 2 }))
-  if (models.has('file-only')) rows.push(train('file-only', { file: 1 }))
+  if (models.has('unified')) rows.push(train('unified', { entity: 8, query: 2 }))
+  if (models.has('file-only')) rows.push(train('file-only', { entity: 1 }))
   if (models.has('query-only')) rows.push(train('query-only', { query: 1 }))
   if (models.has('ablations')) {
     for (const drop of FILE_FIELDS) {
       rows.push(
         train(
           `unified-no-${drop}`,
-          { file: 8, query: 2 },
+          { entity: 8, query: 2 },
           FILE_FIELDS.filter((f) => f !== drop),
         ),
       )
@@ -118,9 +120,9 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
     task: 'searchsage',
     dataset: basename(o.commits),
     split: {
-      files: data.files.ids.length,
-      trainPairs: data.train.file.entity.length,
-      testPairs: data.test.file.entity.length,
+      files: data.entities.ids.length,
+      trainPairs: data.train.entity.entity.length,
+      testPairs: data.test.entity.entity.length,
       unseenTestPairs: data.unseenTestPairs,
       queryTestPairs: data.test.query.entity.length,
     },

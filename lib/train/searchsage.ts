@@ -1,16 +1,17 @@
 /**
- * OmniSearchSage training and evaluation on a commit log (lib/data/commit-search.ts): one query
- * tower (commit subject → vector) trained against files (the entity tower over path, folder names
- * and earlier subjects) and against other queries of the same session (query → query, both sides
+ * OmniSearchSage training on a {@link SearchData} (a commit log, lib/data/commit-search.ts, or the
+ * user's JSONL files, lib/data/search-jsonl.ts): one query tower (query text → vector) trained
+ * against entities (the entity tower over the catalog's named text fields; commit logs: a file's
+ * path, folder names and earlier subjects) and against other queries (query → query, both sides
  * through the query tower), in multi-task batches mixed by task weights (paper: pin 8, product 4,
- * query 2; here file 8, query 2). Loss: {@link SampledSoftmaxLoss} per task over in-batch and
+ * query 2; here entity 8, query 2). Loss: {@link SampledSoftmaxLoss} per task over in-batch and
  * random negatives, logQ from a count-min sketch of entity frequency, false negatives (a candidate
  * that is a known training positive of the query, from a count-min sketch of pairs) masked.
  * Optimisers: lazy Adam over the hash bags' touched rows, Adam over the MLPs and the temperatures.
  * Evaluation: lib/train/searchsage-eval.ts.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import type { CommitSearchData } from '../data/commit-search.js'
+import { entityFieldTexts, entityFieldTextsExcluding, type SearchData } from '../data/search-data.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
@@ -18,24 +19,23 @@ import { concatGathered, FieldFeatures } from '../search/field-features.js'
 import { expectedDrawsLogQ, SampledSoftmaxLoss } from '../search/sampled-softmax.js'
 import { TextTower } from '../search/towers.js'
 import { LazyAdam } from '../text/sparse-optim.js'
+import { checkFrozen, type FrozenRows } from './searchsage-frozen.js'
 
-/** The entity text fields of a file, by name. */
-export const FILE_FIELDS = ['path', 'folders', 'subjects'] as const
-export type FileField = (typeof FILE_FIELDS)[number]
+export type { FrozenRows } from './searchsage-frozen.js'
 
 /** Options of {@link trainSearchSage}. */
 export interface SearchSageOptions {
-  /** Task weights; a task with weight 0 or absent is not trained (default { file: 8, query: 2 }). */
-  tasks?: { file?: number; query?: number; frozen?: number }
+  /** Task weights; a task with weight 0 or absent is not trained (default { entity: 8, query: 2 }). */
+  tasks?: { entity?: number; query?: number; frozen?: number }
   /**
-   * Frozen pre-existing file embeddings for the `frozen` task: [files, dim] rows aligned with
-   * data.files.ids (dim = the query tower's output `dim`); a file whose row is all zeros has none.
+   * Frozen pre-existing entity embeddings for the `frozen` task: [entities, dim] rows aligned with
+   * data.entities.ids (dim = the query tower's output `dim`); an all-zero row means none.
    * The query tower learns to retrieve these vectors directly (a fixed entity tower), so an index
    * built from them before training keeps working with the trained query tower.
    */
   frozen?: Float32Array
-  /** Entity text fields used (default all of FILE_FIELDS). */
-  fields?: readonly FileField[]
+  /** Names of the entity text fields used, in the tower's order (default: all of the catalog's). */
+  fields?: readonly string[]
   epochs?: number
   /** Pairs per step over all tasks (default 256). */
   batch?: number
@@ -52,7 +52,7 @@ export interface SearchSageOptions {
   lr?: number
   /** Lazy Adam learning rate of the hash bags (default 1e-2). */
   bagLr?: number
-  /** Most recent training subjects kept per file (default 64). */
+  /** Most recent texts kept of a list-valued field (commit logs: subjects per file; default 64). */
   maxSubjects?: number
   /** Matryoshka prefixes (default: the whole dimension only). */
   prefixes?: number[]
@@ -70,7 +70,8 @@ export interface SearchSageOptions {
 export interface SearchSageModel {
   query: TextTower
   entity: TextTower
-  fields: readonly FileField[]
+  /** The entity tower's fields (names in the catalog). */
+  fields: readonly string[]
   /** The frozen vectors the query tower was trained against, if any. */
   frozen?: FrozenRows
   /** Bytes of the two count-min sketches. */
@@ -93,69 +94,6 @@ const DEFAULTS = {
   sketchWidth: 1 << 18,
   sketchDepth: 4,
   seed: 1,
-}
-
-/** The file fields' texts, one array per chosen field (subjects: the most recent maxSubjects). */
-export function fileFieldTexts(data: CommitSearchData, fields: readonly FileField[], maxSubjects: number): string[][] {
-  const f = data.files
-  return fields.map((name) => {
-    if (name === 'path') return f.path
-    if (name === 'folders') return f.folders
-    return f.subjects.map((s) => s.slice(-maxSubjects).join(' | '))
-  })
-}
-
-/**
- * The fields of files `ids` whose `subjects` field leaves out `exclude[i]` (the training pair's own
- * query): a pair must not find its query verbatim in its positive's text, or the towers learn to
- * copy text, which does not carry over to new queries.
- */
-function fieldTextsExcluding(
-  data: CommitSearchData,
-  fields: readonly FileField[],
-  maxSubjects: number,
-  ids: ArrayLike<number>,
-  exclude: readonly string[],
-): string[][] {
-  const f = data.files
-  return fields.map((name) =>
-    Array.from(ids, (e, i) => {
-      if (name === 'path') return f.path[e]
-      if (name === 'folders') return f.folders[e]
-      return f.subjects[e]
-        .filter((x) => x !== exclude[i])
-        .slice(-maxSubjects)
-        .join(' | ')
-    }),
-  )
-}
-
-/** Frozen vectors and which files have one. */
-export interface FrozenRows {
-  vectors: Float32Array
-  has: Uint8Array
-}
-
-/** Checks frozen vectors ([files, dim], finite; all-zero rows = none). */
-function checkFrozen(v: unknown, files: number, dim: number): FrozenRows {
-  if (!(v instanceof Float32Array)) {
-    throw new SimsageError(ErrorCodes.INVALID_TYPE, 'the frozen task needs options.frozen as a Float32Array')
-  }
-  if (v.length !== files * dim) {
-    throw new SimsageError(
-      ErrorCodes.DIM_MISMATCH,
-      `frozen must be ${files} files x dim ${dim}, got ${v.length} values`,
-    )
-  }
-  const has = new Uint8Array(files)
-  for (let e = 0; e < files; e++) {
-    for (let k = 0; k < dim; k++) {
-      const x = v[e * dim + k]
-      if (!Number.isFinite(x)) throw new SimsageError(ErrorCodes.NON_FINITE, `frozen vector of file ${e} holds ${x}`)
-      if (x !== 0) has[e] = 1
-    }
-  }
-  return { vectors: v, has }
 }
 
 /** A shuffled cycle over [0, n): next(k) returns k indices, reshuffling at the end of each pass. */
@@ -189,22 +127,31 @@ class Cycle {
 }
 
 /** Trains the unified (or a single-task) model. */
-export function trainSearchSage(data: CommitSearchData, options: SearchSageOptions = {}): SearchSageModel {
+export function trainSearchSage(data: SearchData, options: SearchSageOptions = {}): SearchSageModel {
   const o = { ...DEFAULTS, ...options }
-  const tasks = options.tasks ?? { file: 8, query: 2 }
-  const wFile = tasks.file ?? 0
+  const tasks = options.tasks ?? { entity: 8, query: 2 }
+  const wEntity = tasks.entity ?? 0
   const wQuery = tasks.query ?? 0
   const wFrozen = tasks.frozen ?? 0
-  if (!(wFile >= 0 && wQuery >= 0 && wFrozen >= 0 && wFile + wQuery + wFrozen > 0)) {
+  if (!(wEntity >= 0 && wQuery >= 0 && wFrozen >= 0 && wEntity + wQuery + wFrozen > 0)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'task weights must be >= 0 with at least one > 0')
   }
-  const frozenRows = wFrozen > 0 ? checkFrozen(options.frozen, data.files.ids.length, o.dim) : undefined
-  const fields = options.fields ?? FILE_FIELDS
+  const catalog = data.entities
+  const frozenRows = wFrozen > 0 ? checkFrozen(options.frozen, catalog.ids.length, o.dim) : undefined
+  const fields = options.fields ?? catalog.fields.map((f) => f.name)
   if (fields.length === 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'at least one entity field is needed')
+  for (const f of fields) {
+    if (!catalog.fields.some((c) => c.name === f)) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `no entity field "${f}" (the catalog has ${catalog.fields.map((c) => `"${c.name}"`).join(', ')})`,
+      )
+    }
+  }
   const rng = new Random(o.seed)
-  const wSum = wFile + wQuery + wFrozen
+  const wSum = wEntity + wQuery + wFrozen
   const share = (w: number) => (w > 0 ? Math.max(1, Math.round((o.batch * w) / wSum)) : 0)
-  const bFile = share(wFile)
+  const bEntity = share(wEntity)
   const bQuery = share(wQuery)
   const bFrozen = share(wFrozen)
 
@@ -224,35 +171,34 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
     outputDim: o.dim,
     seed: o.seed + 100,
   })
-  const files = data.files
-  const nFiles = files.ids.length
-  const nSubjects = data.subjects.ids.length
-  const fileText = new FieldFeatures(entity.bag, fileFieldTexts(data, fields, o.maxSubjects))
-  // Query texts: every distinct subject (the query → query catalog) covers every training query.
-  const subjectText = new FieldFeatures(query.bag, [data.subjects.ids])
-  const subjectOf = (q: string) => data.subjects.index.get(q) as number
+  const nEntities = catalog.ids.length
+  const nQueries = data.queries.ids.length
+  const entityText = new FieldFeatures(entity.bag, entityFieldTexts(catalog, fields, o.maxSubjects))
+  // Query texts: every distinct query (the query → query catalog) covers every training query.
+  const queryText = new FieldFeatures(query.bag, [data.queries.ids])
+  const queryOf = (q: string) => data.queries.index.get(q) as number
 
   // Count-min sketches: entity frequency (logQ) and known pairs (false-negative masks).
   const entitySketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed })
   const pairSketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 1 })
   const train = data.train
-  for (let i = 0; i < train.file.entity.length; i++) {
-    entitySketch.add(`f${train.file.entity[i]}`)
-    pairSketch.addPair(subjectOf(train.file.queries[i]), train.file.entity[i])
+  for (let i = 0; i < train.entity.entity.length; i++) {
+    entitySketch.add(`f${train.entity.entity[i]}`)
+    pairSketch.addPair(queryOf(train.entity.queries[i]), train.entity.entity[i])
   }
   for (let i = 0; i < train.query.entity.length; i++) {
     entitySketch.add(`q${train.query.entity[i]}`)
-    pairSketch.addPair(subjectOf(train.query.queries[i]), -1 - train.query.entity[i])
+    pairSketch.addPair(queryOf(train.query.queries[i]), -1 - train.query.entity[i])
   }
 
-  const fileLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
+  const entityLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
   const queryLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
   const frozenLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
   const dense = new Adam(
     [
       ...query.mlp.parameters(),
       ...entity.mlp.parameters(),
-      ...fileLoss.parameters(),
+      ...entityLoss.parameters(),
       ...queryLoss.parameters(),
       ...frozenLoss.parameters(),
     ],
@@ -261,19 +207,21 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
   const queryBagOpt = new LazyAdam(query.bag, { lr: o.bagLr })
   const entityBagOpt = new LazyAdam(entity.bag, { lr: o.bagLr })
 
-  const fileCycle = bFile > 0 ? new Cycle(train.file.entity.length, rng) : undefined
+  const entityCycle = bEntity > 0 ? new Cycle(train.entity.entity.length, rng) : undefined
   const queryCycle = bQuery > 0 && train.query.entity.length > 0 ? new Cycle(train.query.entity.length, rng) : undefined
-  // The frozen task: the training file pairs whose file has a frozen vector.
+  // The frozen task: the training entity pairs whose entity has a frozen vector.
   const frozenPairs = frozenRows
-    ? Int32Array.from(train.file.entity.keys()).filter((i) => frozenRows.has[train.file.entity[i]])
+    ? Int32Array.from(train.entity.entity.keys()).filter((i) => frozenRows.has[train.entity.entity[i]])
     : new Int32Array(0)
-  const frozenFiles = frozenRows ? Int32Array.from(frozenRows.has.keys()).filter((e) => frozenRows.has[e]) : undefined
+  const frozenEntities = frozenRows
+    ? Int32Array.from(frozenRows.has.keys()).filter((e) => frozenRows.has[e])
+    : undefined
   const frozenCycle = bFrozen > 0 && frozenPairs.length > 0 ? new Cycle(frozenPairs.length, rng) : undefined
   const steps =
     options.stepsPerEpoch ??
     Math.ceil(
       Math.max(
-        bFile > 0 ? train.file.entity.length / bFile : 0,
+        bEntity > 0 ? train.entity.entity.length / bEntity : 0,
         bQuery > 0 ? train.query.entity.length / bQuery : 0,
         bFrozen > 0 ? frozenPairs.length / bFrozen : 0,
       ),
@@ -285,51 +233,51 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
     const t0 = performance.now()
     let lossSum = 0
     for (let step = 0; step < steps; step++) {
-      const filePairs = fileCycle ? fileCycle.next(bFile) : new Int32Array(0)
+      const entityPairs = entityCycle ? entityCycle.next(bEntity) : new Int32Array(0)
       const queryPairs = queryCycle ? queryCycle.next(bQuery) : new Int32Array(0)
       const zPairs = frozenCycle ? frozenCycle.next(bFrozen) : new Int32Array(0)
-      const nf = filePairs.length
+      const nf = entityPairs.length
       const nq = queryPairs.length
       const nz = zPairs.length
-      const zOff = nf + 2 * nq + (nq > 0 ? Math.min(R, nSubjects) : 0)
-      const Rf = nf > 0 ? Math.min(R, nFiles) : 0
-      const Rq = nq > 0 ? Math.min(R, nSubjects) : 0
-      // Query tower rows: file anchors, query anchors, query positives, random queries, frozen anchors.
+      const zOff = nf + 2 * nq + (nq > 0 ? Math.min(R, nQueries) : 0)
+      const Rf = nf > 0 ? Math.min(R, nEntities) : 0
+      const Rq = nq > 0 ? Math.min(R, nQueries) : 0
+      // Query tower rows: entity anchors, query anchors, query positives, random queries, frozen anchors.
       const qIds = new Int32Array(zOff + nz)
-      for (let i = 0; i < nf; i++) qIds[i] = subjectOf(train.file.queries[filePairs[i]])
+      for (let i = 0; i < nf; i++) qIds[i] = queryOf(train.entity.queries[entityPairs[i]])
       for (let i = 0; i < nq; i++) {
-        qIds[nf + i] = subjectOf(train.query.queries[queryPairs[i]])
+        qIds[nf + i] = queryOf(train.query.queries[queryPairs[i]])
         qIds[nf + nq + i] = train.query.entity[queryPairs[i]]
       }
-      for (let i = 0; i < Rq; i++) qIds[nf + 2 * nq + i] = Math.floor(rng.next() * nSubjects)
-      for (let i = 0; i < nz; i++) qIds[zOff + i] = subjectOf(train.file.queries[frozenPairs[zPairs[i]]])
-      const qOut = query.forward(subjectText.gather(qIds), qIds.length).slice()
+      for (let i = 0; i < Rq; i++) qIds[nf + 2 * nq + i] = Math.floor(rng.next() * nQueries)
+      for (let i = 0; i < nz; i++) qIds[zOff + i] = queryOf(train.entity.queries[frozenPairs[zPairs[i]]])
+      const qOut = query.forward(queryText.gather(qIds), qIds.length).slice()
       const dQ = new Float32Array(qOut.length)
       const D = o.dim
       let loss = 0
       if (nf > 0) {
         const eIds = new Int32Array(nf + Rf)
-        for (let i = 0; i < nf; i++) eIds[i] = train.file.entity[filePairs[i]]
-        for (let i = 0; i < Rf; i++) eIds[nf + i] = Math.floor(rng.next() * nFiles)
-        const anchors = Array.from(filePairs, (p) => train.file.queries[p])
+        for (let i = 0; i < nf; i++) eIds[i] = train.entity.entity[entityPairs[i]]
+        for (let i = 0; i < Rf; i++) eIds[nf + i] = Math.floor(rng.next() * nEntities)
+        const anchors = Array.from(entityPairs, (p) => train.entity.queries[p])
         const own = new FieldFeatures(
           entity.bag,
-          fieldTextsExcluding(data, fields, o.maxSubjects, eIds.subarray(0, nf), anchors),
+          entityFieldTextsExcluding(catalog, fields, o.maxSubjects, eIds.subarray(0, nf), data.queryField, anchors),
         )
         const g = concatGathered(
           own.gather(Int32Array.from({ length: nf }, (_, i) => i)),
-          fileText.gather(eIds.subarray(nf)),
+          entityText.gather(eIds.subarray(nf)),
         )
         const eOut = entity.forward(g, eIds.length)
         const M = eIds.length
         const freq = Float64Array.from(eIds, (e) => entitySketch.frequency(`f${e}`))
-        const logQ = expectedDrawsLogQ(freq, nf, Rf, nFiles)
+        const logQ = expectedDrawsLogQ(freq, nf, Rf, nEntities)
         const mask = new Uint8Array(nf * M)
         for (let r = 0; r < nf; r++) {
           const q = qIds[r]
           for (let j = 0; j < M; j++) if (j !== r && pairSketch.estimatePair(q, eIds[j]) > 0) mask[r * M + j] = 1
         }
-        const out = fileLoss.step(qOut.subarray(0, nf * D), eOut, nf, M, eIds, logQ, mask)
+        const out = entityLoss.step(qOut.subarray(0, nf * D), eOut, nf, M, eIds, logQ, mask)
         loss += out.loss
         dQ.set(out.dq, 0)
         entityBagOpt.step(entity.backward(out.dc))
@@ -338,7 +286,7 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
         const cIds = qIds.subarray(nf + nq)
         const M = cIds.length
         const freq = Float64Array.from(cIds, (e) => entitySketch.frequency(`q${e}`))
-        const logQ = expectedDrawsLogQ(freq, nq, Rq, nSubjects)
+        const logQ = expectedDrawsLogQ(freq, nq, Rq, nQueries)
         const mask = new Uint8Array(nq * M)
         for (let r = 0; r < nq; r++) {
           const q = qIds[nf + r]
@@ -361,18 +309,18 @@ export function trainSearchSage(data: CommitSearchData, options: SearchSageOptio
         dQ.set(out.dq, nf * D)
         dQ.set(out.dc, (nf + nq) * D)
       }
-      if (nz > 0 && frozenRows && frozenFiles) {
-        const Rz = Math.min(R, frozenFiles.length)
+      if (nz > 0 && frozenRows && frozenEntities) {
+        const Rz = Math.min(R, frozenEntities.length)
         const zIds = new Int32Array(nz + Rz)
-        for (let i = 0; i < nz; i++) zIds[i] = train.file.entity[frozenPairs[zPairs[i]]]
-        for (let i = 0; i < Rz; i++) zIds[nz + i] = frozenFiles[Math.floor(rng.next() * frozenFiles.length)]
+        for (let i = 0; i < nz; i++) zIds[i] = train.entity.entity[frozenPairs[zPairs[i]]]
+        for (let i = 0; i < Rz; i++) zIds[nz + i] = frozenEntities[Math.floor(rng.next() * frozenEntities.length)]
         const M = zIds.length
         const c = new Float32Array(M * D)
         zIds.forEach((e, j) => {
           c.set(frozenRows.vectors.subarray(e * D, e * D + D), j * D)
         })
         const freq = Float64Array.from(zIds, (e) => entitySketch.frequency(`f${e}`))
-        const logQ = expectedDrawsLogQ(freq, nz, Rz, frozenFiles.length)
+        const logQ = expectedDrawsLogQ(freq, nz, Rz, frozenEntities.length)
         const mask = new Uint8Array(nz * M)
         for (let r = 0; r < nz; r++) {
           const q = qIds[zOff + r]

@@ -46,14 +46,14 @@ t.test('training lowers the loss and retrieves files far above chance', async (t
   })
   t.ok(losses[losses.length - 1] < losses[0], `loss falls: ${losses.map((l) => l.toFixed(3))}`)
   const r = evaluateSearchSage(model, data)
-  const chance = 10 / data.files.ids.length
+  const chance = 10 / data.entities.ids.length
   t.ok(
-    r.file.recallAll > 0.5 && r.file.recallAll > 5 * chance,
-    `file Recall@10 ${r.file.recallAll} (chance ${chance.toFixed(3)})`,
+    r.entity.recallAll > 0.5 && r.entity.recallAll > 5 * chance,
+    `file Recall@10 ${r.entity.recallAll} (chance ${chance.toFixed(3)})`,
   )
   t.ok(r.query.pairs > 0 && r.query.recallSampled > 0, `query → query Recall@10 (1k) ${r.query.recallSampled}`)
   t.ok(model.sketchBytes > 0 && model.pairsPerSecond > 0)
-  throwsCode(t, () => trainSearchSage(data, { tasks: { file: 0 } }), ErrorCodes.INVALID_ARGUMENT, 'no task')
+  throwsCode(t, () => trainSearchSage(data, { tasks: { entity: 0 } }), ErrorCodes.INVALID_ARGUMENT, 'no task')
   throwsCode(t, () => trainSearchSage(data, { fields: [] }), ErrorCodes.INVALID_ARGUMENT, 'no fields')
 })
 
@@ -63,7 +63,7 @@ t.test('frozen embeddings: an index saved before training is searched by the tra
   const { join } = await import('node:path')
   const data = commitSearchData(splitCommits(synthetic(3000, 5)))
   const D = 16
-  const n = data.files.ids.length
+  const n = data.entities.ids.length
   // Pre-existing embeddings: a random unit vector per file (two files get none).
   const rng = new Random(9)
   const frozen = new Float32Array(n * D)
@@ -103,7 +103,7 @@ t.test('frozen embeddings: an index saved before training is searched by the tra
   t.ok(r.frozen && r.frozen.recallAll > 0.5, `frozen-task Recall@10 ${r.frozen?.recallAll}`)
   // The saved index, loaded as a service would, answers the trained tower's queries.
   const index = await EmbeddingIndex.load(file)
-  const test = data.test.file
+  const test = data.test.entity
   const q = embedQueries(model, test.queries)
   const res = await index.search(q, 10)
   let hits = 0
