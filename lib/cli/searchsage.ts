@@ -1,11 +1,14 @@
 /**
- * Command-line commands of query → entity retrieval (OmniSearchSage): `experiment searchsage`.
- * Progress goes to stderr; with --json the last stdout line is one JSON object.
+ * Command-line commands of query → entity retrieval (OmniSearchSage): `experiment searchsage`
+ * (commit logs), `train searchsage` (a commit log, or the user's entities and pairs as JSONL:
+ * lib/data/search-jsonl.ts) and `embed`. Progress goes to stderr; with --json the last stdout line
+ * is one JSON object.
  */
 import { type Command, Option } from 'commander'
 
+import { ErrorCodes, SimsageError } from '../errors.js'
 import { commandGroup } from './group.js'
-import { integerOption, modelsOption, numberOption } from './parse.js'
+import { integerOption, listOption, modelsOption, numberOption } from './parse.js'
 
 type Opts = Record<string, unknown>
 
@@ -31,13 +34,11 @@ function table(rows: { model: string; metrics: Record<string, number>; train_sec
   return [head, ...lines].join('\n')
 }
 
+const COMMITS_HELP = 'commit log: JSONL (or .jsonl.gz) of {ts, user_id, session_id, subject, items}'
+
 /** The training options shared by `experiment searchsage` and `train searchsage`. */
 function trainingOptions(cmd: Command): Command {
   return cmd
-    .requiredOption(
-      '--commits <jsonl>',
-      'commit log: JSONL (or .jsonl.gz) of {ts, user_id, session_id, subject, items}',
-    )
     .option('--epochs <n>', 'training epochs (an integer >= 1)', integerOption(1), 5)
     .option('--seed <n>', 'seed of initialisation, batches and sampling', integerOption(0), 1)
     .option('--batch <n>', 'pairs per step over all tasks', integerOption(2, 65536), 256)
@@ -47,7 +48,49 @@ function trainingOptions(cmd: Command): Command {
     .option('--bag-rows <n>', 'hash table rows', integerOption(1, 1 << 26), 100_000)
     .option('--lr <x>', 'Adam learning rate of the MLPs and temperatures', numberOption(0, true), 2e-3)
     .option('--bag-lr <x>', 'lazy Adam learning rate of the hash tables', numberOption(0, true), 1e-2)
-    .option('--max-subjects <n>', 'most recent training subjects kept per file', integerOption(1), 64)
+    .option(
+      '--max-subjects <n>',
+      'most recent texts kept of a list-valued entity field (commit logs: subjects per file)',
+      integerOption(1),
+      64,
+    )
+}
+
+/** The training data of `train searchsage`: exactly one of --commits and --entities + --pairs. */
+async function trainingData(o: Opts) {
+  const jsonl = o.entities !== undefined || o.pairs !== undefined || o.queryPairs !== undefined
+  if ((o.commits !== undefined) === jsonl) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'give one training source: --commits <jsonl>, or --entities <jsonl> with --pairs <jsonl> (and optionally --query-pairs)',
+    )
+  }
+  if (o.commits !== undefined) {
+    if (o.fields !== undefined || o.queryField !== undefined) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        '--fields and --query-field go with --entities, not --commits',
+      )
+    }
+    const { loadCommits, splitCommits } = await import('../data/commits.js')
+    const { commitSearchData } = await import('../data/commit-search.js')
+    return {
+      data: commitSearchData(splitCommits(await loadCommits(o.commits as string))),
+      tasks: { entity: 8, query: 2 },
+    }
+  }
+  if (o.entities === undefined || o.pairs === undefined) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, '--entities and --pairs go together')
+  }
+  const { loadSearchJsonl } = await import('../data/search-jsonl.js')
+  const data = await loadSearchJsonl({
+    entities: o.entities as string,
+    pairs: o.pairs as string,
+    queryPairs: o.queryPairs as string | undefined,
+    fields: o.fields as string[] | undefined,
+    queryField: o.queryField as string | undefined,
+  })
+  return { data, tasks: o.queryPairs !== undefined ? { entity: 8, query: 2 } : { entity: 1 } }
 }
 
 function trainingValues(o: Opts) {
@@ -69,6 +112,7 @@ function trainingValues(o: Opts) {
 export function registerSearchSageCommands(program: Command): void {
   const experiment = commandGroup(program, 'experiment', 'train and evaluate every method of a task with one budget')
   trainingOptions(experiment.command('searchsage'))
+    .requiredOption('--commits <jsonl>', COMMITS_HELP)
     .description(
       'query → file retrieval on a commit log (OmniSearchSage): the unified multi-task model, one model per task, field ablations and TF-IDF, one budget',
     )
@@ -93,17 +137,28 @@ export function registerSearchSageCommands(program: Command): void {
 
   const train = commandGroup(program, 'train', 'train a model and write a checkpoint')
   trainingOptions(train.command('searchsage'))
-    .description('train the unified searchsage model (file 8 : query 2) on a commit log and write a checkpoint')
+    .description(
+      'train the unified searchsage model (entity 8 : query 2) on a commit log or on your entities and pairs (JSONL), and write a checkpoint',
+    )
+    .option('--commits <jsonl>', COMMITS_HELP)
+    .option('--entities <jsonl>', 'entities: JSONL (or .jsonl.gz) of {id, type?, fields: {name: text or [texts]}}')
+    .option('--pairs <jsonl>', '(query, entity) pairs: JSONL of {query, entity, type?}')
+    .option('--query-pairs <jsonl>', '(query, query) pairs: JSONL of {query, other} (query → query task)')
+    .option(
+      '--fields <list>',
+      'with --entities: the entity fields to use, in order (default: all)',
+      listOption('field names', (x) => x),
+    )
+    .option('--query-field <name>', "with --entities: the list field of the entity's earlier queries")
     .requiredOption('--out <file>', 'checkpoint to write (safetensors)')
     .action(async (o: Opts) => {
-      const { loadCommits, splitCommits } = await import('../data/commits.js')
-      const { commitSearchData } = await import('../data/commit-search.js')
       const { trainSearchSage } = await import('../train/searchsage.js')
       const { saveSearchSage } = await import('../search/checkpoint.js')
       const values = trainingValues(o)
-      const data = commitSearchData(splitCommits(await loadCommits(o.commits as string)))
+      const { data, tasks } = await trainingData(o)
       const model = trainSearchSage(data, {
         ...values,
+        tasks,
         onEpoch: (e) =>
           void process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)\n`),
       })

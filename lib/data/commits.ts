@@ -8,7 +8,7 @@
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { checkPath } from '../io/fs.js'
 import { describe } from '../validate.js'
-import { jsonlError, jsonlRecords } from './jsonl.js'
+import { jsonlError, jsonlId, jsonlRecords } from './jsonl.js'
 
 /** One commit. */
 export interface Commit {
@@ -24,12 +24,6 @@ export interface Commit {
 export interface LoadCommitsOptions {
   /** Most items one commit may list (default 10,000). */
   maxItems?: number
-}
-
-function idOf(v: unknown, path: string, line: number, field: string): string {
-  if (typeof v === 'string' && v.length > 0) return v
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v)
-  throw jsonlError(path, line, `"${field}" must be a non-empty string or a finite number, got ${describe(v)}`)
 }
 
 /**
@@ -64,8 +58,8 @@ export async function loadCommits(path: string, options: LoadCommitsOptions = {}
       })
       commits.push({
         ts: o.ts,
-        user: idOf(o.user_id, file, line, 'user_id'),
-        session: idOf(o.session_id, file, line, 'session_id'),
+        user: jsonlId(o.user_id, file, line, 'user_id'),
+        session: jsonlId(o.session_id, file, line, 'session_id'),
         subject: o.subject,
         items,
       })

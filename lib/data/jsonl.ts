@@ -5,6 +5,7 @@
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { textLines } from '../io/text-lines.js'
+import { describe } from '../validate.js'
 
 /** The longest line accepted (UTF-16 units): 16 Mi. */
 export const MAX_JSONL_LINE = 1 << 24
@@ -18,6 +19,13 @@ export interface JsonlRecord {
 /** A MALFORMED_INPUT error naming the file and the line. */
 export function jsonlError(path: string, line: number, what: string): SimsageError {
   return new SimsageError(ErrorCodes.MALFORMED_INPUT, `${path}:${line}: ${what}`)
+}
+
+/** An id field of a JSONL object: a non-empty string, or a finite number (as its string). */
+export function jsonlId(v: unknown, path: string, line: number, field: string): string {
+  if (typeof v === 'string' && v.length > 0) return v
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v)
+  throw jsonlError(path, line, `"${field}" must be a non-empty string or a finite number, got ${describe(v)}`)
 }
 
 /** Yields the parsed lines of `path`, a chunk at a time. */

@@ -3,8 +3,11 @@
  * checkpoint's query tower or entity tower. One item per line:
  *   query tower:  {"id": 17, "text": "fix the router cache"}
  *   entity tower: {"id": 17, "path": "src/Router.php", "folders": "src", "subjects": ["...", ...]}
- *     (one key per field of the tower; a missing field is empty; `subjects` may be a string or a
- *     list of strings, of which the last `maxSubjects` are kept, joined as in training)
+ *     or, as in the entities file of `train searchsage --entities`, the fields in one object:
+ *     {"id": 17, "type": "pin", "fields": {"title": "...", "queries": ["...", ...]}}
+ *     (one key per field of the tower, the names recorded in the checkpoint's entity spec; other
+ *     keys are ignored; a missing field is empty; a field may be a string or a list of strings,
+ *     of which the last `maxSubjects` are kept, joined as in training)
  * Ids are integers in [0, 2^53) (EmbeddingIndex ids), each at most once. Vectors are L2-normalised
  * and the index's metric is `ip` (= cosine). Errors name the line: MALFORMED_INPUT for a line that
  * is not such an object, INVALID_ID for a bad or repeated id.
@@ -50,9 +53,14 @@ export async function embedJsonl(
       if (seen.has(id)) throw new SimsageError(ErrorCodes.INVALID_ID, `${input}:${line}: id ${id} appears twice`)
       seen.add(id)
       ids.push(id)
+      const nested = o.fields
+      const src =
+        tower === 'entity' && nested !== null && typeof nested === 'object' && !Array.isArray(nested)
+          ? (nested as Record<string, unknown>)
+          : o
       let any = false
       fields.forEach((f, i) => {
-        const v = o[f]
+        const v = src[f]
         let text = ''
         if (typeof v === 'string') text = v
         else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) text = v.slice(-m.maxSubjects).join(' | ')
