@@ -90,6 +90,10 @@ async function trainingData(o: Opts) {
     fields: o.fields as string[] | undefined,
     queryField: o.queryField as string | undefined,
   })
+  const c = data.entities
+  process.stderr.write(
+    `${c.ids.length} entities, fields ${c.fields.map((f) => `"${f.name}"`).join(', ')}${data.queryField ? ` (query field "${data.queryField}")` : ''}; ${data.train.entity.queries.length} pairs, ${data.train.query.queries.length} query pairs\n`,
+  )
   return { data, tasks: o.queryPairs !== undefined ? { entity: 8, query: 2 } : { entity: 1 } }
 }
 

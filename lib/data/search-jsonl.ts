@@ -9,7 +9,7 @@
  * its entity's. Query pairs are directed (`query` retrieves `other`): give both directions for a
  * symmetric relation. Every line that breaks these rules is MALFORMED_INPUT naming the file and
  * the line; so are a duplicate id, a file without records, and a field named by `fields` or
- * `queryField` that no entity has. There are no test pairs: `test` is empty.
+ * `queryField` that no entity has (with `fields`, an entity's other fields are not read). There are no test pairs: `test` is empty.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { checkPath } from '../io/fs.js'
@@ -27,7 +27,8 @@ export interface SearchJsonlOptions {
   queryPairs?: string
   /**
    * The entity fields to read, in the entity tower's order (default: every field any entity has,
-   * in order of first appearance). When given, an entity with another field is an error.
+   * in order of first appearance). When given, other fields are ignored; a listed field that no
+   * entity has is an error.
    */
   fields?: readonly string[]
   /**
@@ -83,13 +84,7 @@ export async function loadEntities(path: string, options: { fields?: readonly st
       const e = ids.length
       let any = false
       for (const [name, v] of Object.entries(fields)) {
-        if (wanted && !wanted.has(name)) {
-          throw jsonlError(
-            file,
-            line,
-            `field "${name}" is not one of the fields ${[...wanted].map((n) => `"${n}"`).join(', ')}`,
-          )
-        }
+        if (wanted && !wanted.has(name)) continue
         let list: string[]
         if (Array.isArray(v)) list = v.map((x, i) => textOf(x, file, line, `"fields"."${name}"[${i}]`))
         else list = [textOf(v, file, line, `"fields"."${name}"`)]

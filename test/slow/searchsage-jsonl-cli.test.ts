@@ -1,0 +1,94 @@
+// `simsage train searchsage` on the user's JSONL data (entities with a text and a list field,
+// pairs, query pairs) in a child process, then `simsage embed --tower entity` of the same entities
+// file, and a search of that index with the checkpoint's query tower that finds the entity of a
+// training query; the one-source rule and a bad line as CLI errors.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import t from 'tap'
+
+import { loadSearchSage } from '../../lib/search/checkpoint.js'
+import { EmbeddingIndex } from '../../lib/similarity/embedding-index.js'
+import { embedQueries } from '../../lib/train/searchsage-eval.js'
+import { simsage } from '../fixtures/cli.js'
+import { tinyPairs, writeTinyDataset } from '../fixtures/search-jsonl.js'
+
+const small = ['--epochs', '12', '--batch', '32', '--random-negatives', '16', '--dim', '16', '--bag-dim', '16']
+
+t.test('train searchsage --entities --pairs → embed --tower entity → the query tower finds the entity', async (t) => {
+  const dir = t.testdirName
+  const paths = writeTinyDataset(dir)
+  const ckpt = join(dir, 'model.safetensors')
+  const tr = simsage(
+    [
+      'train',
+      'searchsage',
+      '--entities',
+      paths.entities,
+      '--pairs',
+      paths.pairs,
+      '--query-pairs',
+      paths.queryPairs,
+      '--query-field',
+      'queries',
+      ...small,
+      '--bag-rows',
+      '4000',
+      '--out',
+      ckpt,
+    ],
+    300_000,
+  )
+  t.equal(tr.status, 0, tr.stderr)
+  t.match(tr.stderr, /epoch 12: loss/)
+  const model = await loadSearchSage(ckpt)
+  t.same(model.entity.spec.fields, ['title', 'queries'], 'the checkpoint records the user fields')
+
+  const index = join(dir, 'entities.index')
+  const em = simsage(['embed', '--model', ckpt, '--input', paths.entities, '--out', index, '--tower', 'entity'])
+  t.equal(em.status, 0, em.stderr)
+  t.match(em.stdout, /50 items embedded/)
+  const idx = await EmbeddingIndex.load(index)
+  t.equal(idx.size, 50)
+  const pairs = tinyPairs()
+  const res = await idx.search(
+    embedQueries(
+      model,
+      pairs.map((p) => p.query),
+    ),
+    1,
+  )
+  let hits = 0
+  pairs.forEach((p, i) => {
+    if (res.get(i).ids[0] === p.entity) hits++
+  })
+  t.ok(hits / pairs.length > 0.6, `top-1 of the index for training queries: ${hits}/${pairs.length} (chance 1/50)`)
+  idx.dispose()
+})
+
+t.test('train searchsage: exactly one source; a bad line names the file and the line', async (t) => {
+  const dir = t.testdirName
+  const paths = writeTinyDataset(dir)
+  const out = ['--out', join(dir, 'x.safetensors'), '--epochs', '1']
+  const cases: [string[], RegExp][] = [
+    [[], /give one training source/],
+    [['--commits', paths.entities, '--entities', paths.entities, '--pairs', paths.pairs], /give one training source/],
+    [['--entities', paths.entities], /--entities and --pairs go together/],
+    [['--commits', paths.entities, '--query-field', 'queries'], /--fields and --query-field go with --entities/],
+    [
+      ['--entities', paths.entities, '--pairs', paths.pairs, '--fields', 'title,summary'],
+      /no entity has the field "summary"/,
+    ],
+  ]
+  const badPairs = join(dir, 'bad-pairs.jsonl')
+  writeFileSync(
+    badPairs,
+    `${JSON.stringify({ query: 'a', entity: 100 })}\n${JSON.stringify({ query: 'b', entity: 7 })}\n`,
+  )
+  cases.push([['--entities', paths.entities, '--pairs', badPairs], /bad-pairs\.jsonl:2: unknown entity id 7/])
+  for (const [args, message] of cases) {
+    const r = simsage(['train', 'searchsage', ...args, ...out])
+    t.equal(r.status, 1, `${args.join(' ')}: exit 1`)
+    t.match(r.stderr, message, r.stderr.trim())
+  }
+})
