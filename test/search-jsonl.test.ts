@@ -13,6 +13,7 @@ import { loadSearchJsonl } from '../lib/data/search-jsonl.js'
 import { ErrorCodes, SimsageError } from '../lib/errors.js'
 import { FieldFeatures } from '../lib/search/field-features.js'
 import { trainSearchSage } from '../lib/train/searchsage.js'
+import { rejectsCode } from './fixtures/assert.js'
 import { embedItems, embedQueries } from '../lib/train/searchsage-eval.js'
 import { entityName, tinyPairs, writeTinyDataset } from './fixtures/search-jsonl.js'
 
@@ -152,6 +153,12 @@ t.test('bad entities: the file and the line in the message', async (t) => {
     'a query field no entity has',
   )
   await bad(t, { entities: file(t, '\n\n'), pairs }, /holds no entities/, 'no entities')
+  await rejectsCode(
+    t,
+    () => loadSearchJsonl({ entities: file(t, jsonl(ok)), pairs, fields: ['title', 'title'] }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'a field named twice',
+  )
 })
 
 t.test('bad pairs and query pairs: the file and the line in the message', async (t) => {

@@ -65,6 +65,12 @@ function typeOf(v: unknown, path: string, line: number): string | undefined {
 export async function loadEntities(path: string, options: { fields?: readonly string[] } = {}): Promise<EntityCatalog> {
   const file = checkPath(path)
   const wanted = options.fields ? new Set(options.fields) : undefined
+  if (options.fields && (wanted?.size !== options.fields.length || options.fields.length === 0)) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `fields must be distinct names, at least one: ${describe(options.fields)}`,
+    )
+  }
   const ids: string[] = []
   const index = new Map<string, number>()
   const lines: number[] = []

@@ -16,7 +16,10 @@ export const SEARCHSAGE_FORMAT = 'simsage.searchsage.v1'
 export interface SearchSageTowers {
   query: TextTower
   entity: TextTower
-  /** Most recent subjects per file the entity tower was trained with (its `subjects` field). */
+  /**
+   * Most recent texts of a list-valued entity field the entity tower was trained with (commit logs:
+   * subjects per file). The entity field names are in `entity.spec.fields`.
+   */
   maxSubjects: number
 }
 
