@@ -13,7 +13,7 @@ import { loadSearchJsonl } from '../lib/data/search-jsonl.js'
 import { ErrorCodes, SimsageError } from '../lib/errors.js'
 import { FieldFeatures } from '../lib/search/field-features.js'
 import { trainSearchSage } from '../lib/train/searchsage.js'
-import { rejectsCode } from './fixtures/assert.js'
+import { rejectsCode, throwsCode } from './fixtures/assert.js'
 import { embedItems, embedQueries } from '../lib/train/searchsage-eval.js'
 import { entityName, tinyPairs, writeTinyDataset } from './fixtures/search-jsonl.js'
 
@@ -243,4 +243,10 @@ t.test('a tiny user data set trains; the query tower finds the entity of a train
   })
   t.ok(top1 / pairs.length > 0.6, `top-1 accuracy on training queries ${top1}/${pairs.length} (chance 1/50)`)
   t.equal(entityName(3), 'dusty lantern')
+  throwsCode(
+    t,
+    () => trainSearchSage(data, { fields: ['title', 'summary'], epochs: 1 }),
+    ErrorCodes.INVALID_ARGUMENT,
+    'a trainer field the catalog lacks',
+  )
 })
