@@ -109,6 +109,13 @@ export * from './onnx/index.js'
 // baseline and the pair-recall protocol.
 export { loadCommits, splitCommits, type Commit, type CommitSplit, type CommitSplitOptions } from './data/commits.js'
 export { commitSearchData, type CommitSearchData, type FileEntities, type TaskPairs } from './data/commit-search.js'
+export {
+  entityFieldTexts,
+  type EntityCatalog,
+  type EntityField,
+  type SearchData,
+} from './data/search-data.js'
+export { loadSearchJsonl, type SearchJsonlOptions } from './data/search-jsonl.js'
 export { TfidfIndex, tfidfTerms, wordTokens, withBigrams } from './baselines/tfidf.js'
 export {
   byPopularity,
