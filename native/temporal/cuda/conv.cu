@@ -110,14 +110,14 @@ constexpr int64_t kMaxReduction = int64_t(1) << 30;
 
 void launch_conv_gemm(const ConvGemmArgs& a) {
   const dim3 grid(unsigned((a.rows + kBM - 1) / kBM), unsigned((a.N + kBN - 1) / kBN));
-  conv_gemm_kernel<<<grid, kThreads, 0, simsage::cuda::stream()>>>(a);
+  TEMPORAL_CUDA_LAUNCH(conv_gemm_kernel, grid, kThreads)(a);
   SIMSAGE_CUDA_LAUNCHED("conv_gemm_kernel");
 }
 
 void launch_pack_w(const float* w, float* wk, int64_t cin, int64_t cout, int64_t taps, bool for_dx) {
   const int64_t n = cout * cin * taps;
   if (n == 0) return;
-  pack_w_kernel<<<simsage::cuda::blocks_for(n, 256), 256, 0, simsage::cuda::stream()>>>(w, wk, cin, cout, taps, for_dx);
+  TEMPORAL_CUDA_LAUNCH(pack_w_kernel, simsage::cuda::blocks_for(n, 256), 256)(w, wk, cin, cout, taps, for_dx);
   SIMSAGE_CUDA_LAUNCHED("pack_w_kernel");
 }
 

@@ -165,10 +165,10 @@ void backward_dw(const Conv1dBackwardParams& p, int64_t rows, Scratch& sc) {
   a.taps = static_cast<int>(taps);
   a.mtiles = static_cast<int>(mtiles);
   const dim3 grid(unsigned(mtiles * ntiles), unsigned(taps), unsigned(splits));
-  dw_kernel<<<grid, kThreads, 0, simsage::cuda::stream()>>>(a);
+  TEMPORAL_CUDA_LAUNCH(dw_kernel, grid, kThreads)(a);
   SIMSAGE_CUDA_LAUNCHED("dw_kernel");
-  dw_reduce_kernel<<<simsage::cuda::blocks_for(wsize, 256), 256, 0, simsage::cuda::stream()>>>(
-      sc.part.data(), p.dw, splits, taps, cout, cin, p.accumulate);
+  TEMPORAL_CUDA_LAUNCH(dw_reduce_kernel, simsage::cuda::blocks_for(wsize, 256), 256)
+  (sc.part.data(), p.dw, splits, taps, cout, cin, p.accumulate);
   SIMSAGE_CUDA_LAUNCHED("dw_reduce_kernel");
 }
 
@@ -177,11 +177,11 @@ void backward_db(const Conv1dBackwardParams& p, int64_t rows, Scratch& sc) {
   const int64_t splits = std::min(kMaxSplits, (rows + kDbRowsPerSplit - 1) / kDbRowsPerSplit);
   const int64_t chunk = (rows + splits - 1) / splits;
   sc.dbpart.reserve(static_cast<size_t>(splits * cout));
-  db_kernel<<<dim3(unsigned((cout + 31) / 32), unsigned(splits)), dim3(32, 8), 0, simsage::cuda::stream()>>>(
-      p.dy, sc.dbpart.data(), rows, cout, chunk);
+  TEMPORAL_CUDA_LAUNCH(db_kernel, dim3(unsigned((cout + 31) / 32), unsigned(splits)), dim3(32, 8))
+  (p.dy, sc.dbpart.data(), rows, cout, chunk);
   SIMSAGE_CUDA_LAUNCHED("db_kernel");
-  db_reduce_kernel<<<simsage::cuda::blocks_for(cout, 256), 256, 0, simsage::cuda::stream()>>>(
-      sc.dbpart.data(), p.db, splits, cout, p.accumulate);
+  TEMPORAL_CUDA_LAUNCH(db_reduce_kernel, simsage::cuda::blocks_for(cout, 256), 256)
+  (sc.dbpart.data(), p.db, splits, cout, p.accumulate);
   SIMSAGE_CUDA_LAUNCHED("db_reduce_kernel");
 }
 
