@@ -17,10 +17,13 @@ namespace {
 
 using simsage::cuda::DeviceArray;
 
-// Grid: (ceil(rows / kBM), ceil(N / kBN)); kThreads threads.
-__global__ void __launch_bounds__(kThreads) conv_gemm_kernel(ConvGemmArgs a) {
-  __shared__ __align__(16) float As[kBK][kBM];
-  __shared__ __align__(16) float Bs[kBK][kBN];
+// Grid: (ceil(rows / kBM), ceil(N / kBN)); kThreads threads. kVecA / kVecB: 16-byte loads of in /
+// wk (J / N multiples of 4, 16-byte aligned bases). Shared tiles are double-buffered: step s+1 is
+// stored into the other buffer while step s is multiplied, one barrier per step.
+template <bool kVecA, bool kVecB>
+__global__ void __launch_bounds__(kThreads, 2) conv_gemm_kernel(ConvGemmArgs a) {
+  __shared__ __align__(16) float As[2][kBK][kAs];
+  __shared__ __align__(16) float Bs[2][kBK][kBN];
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int64_t m0 = int64_t(blockIdx.x) * kBM;
   const int n0 = blockIdx.y * kBN;
@@ -33,38 +36,38 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(ConvGemmArgs a) {
   const int bk = tid >> 5, bc0 = (tid & 31) * 4;
   const int jt = (a.J + kBK - 1) / kBK;  // steps per tap
   const int ntiles = a.taps * jt;
-  float ra[4], rb[4];
+  float4 ra, rb;
   auto load = [&](int tile) {
     const int k = tile / jt, j0 = (tile - k * jt) * kBK;
     const int64_t shift = int64_t(a.sign) * (a.taps - 1 - k) * a.dilation;
     const bool ok = row_ok && t + shift >= 0 && t + shift < a.steps;
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int j = j0 + lc0 + q;
-      ra[q] = ok && j < a.J ? a.in[(r + shift) * a.J + j] : 0.f;
-    }
-    const int jb = j0 + bk;
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int n = n0 + bc0 + q;
-      rb[q] = jb < a.J && n < a.N ? a.wk[(int64_t(k) * a.J + jb) * a.N + n] : 0.f;
-    }
+    const int j = j0 + lc0;
+    ra = load4<kVecA>(a.in + ((ok ? r + shift : 0) * a.J + j), ok && j < a.J, a.J - j);
+    const int jb = j0 + bk, n = n0 + bc0;
+    rb = load4<kVecB>(a.wk + ((int64_t(k) * a.J + (jb < a.J ? jb : 0)) * a.N + n), jb < a.J && n < a.N, a.N - n);
+  };
+  auto store = [&](int buf) {
+    As[buf][lc0 + 0][lr] = ra.x;
+    As[buf][lc0 + 1][lr] = ra.y;
+    As[buf][lc0 + 2][lr] = ra.z;
+    As[buf][lc0 + 3][lr] = ra.w;
+    *reinterpret_cast<float4*>(&Bs[buf][bk][bc0]) = rb;
   };
   float acc[8][8];
 #pragma unroll
   for (int i = 0; i < 8; ++i)
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
-  if (ntiles > 0) load(0);
+  if (ntiles > 0) {
+    load(0);
+    store(0);
+  }
+  __syncthreads();
   for (int tile = 0; tile < ntiles; ++tile) {
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      As[lc0 + q][lr] = ra[q];
-      Bs[bk][bc0 + q] = rb[q];
-    }
-    __syncthreads();
+    const int cur = tile & 1;
     if (tile + 1 < ntiles) load(tile + 1);
-    tile_fma(As, Bs, acc, tx, ty);
+    tile_fma(As[cur], Bs[cur], acc, tx, ty);
+    if (tile + 1 < ntiles) store(cur ^ 1);  // (last read before the previous barrier)
     __syncthreads();
   }
 #pragma unroll
@@ -110,7 +113,10 @@ constexpr int64_t kMaxReduction = int64_t(1) << 30;
 
 void launch_conv_gemm(const ConvGemmArgs& a) {
   const dim3 grid(unsigned((a.rows + kBM - 1) / kBM), unsigned((a.N + kBN - 1) / kBN));
-  TEMPORAL_CUDA_LAUNCH(conv_gemm_kernel, grid, kThreads)(a);
+  const bool va = a.J % 4 == 0 && aligned16(a.in), vb = a.N % 4 == 0 && aligned16(a.wk);
+  void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<true, true> : conv_gemm_kernel<true, false>)
+                                    : (vb ? conv_gemm_kernel<false, true> : conv_gemm_kernel<false, false>);
+  TEMPORAL_CUDA_LAUNCH(kernel, grid, kThreads)(a);
   SIMSAGE_CUDA_LAUNCHED("conv_gemm_kernel");
 }
 

@@ -35,9 +35,12 @@ struct DwArgs {
 };
 
 // Grid: (mtiles * ntiles, taps, splits); block (mt, nt) covers o in [mt*kBM, +kBM), c in [nt*kBN, +kBN).
-__global__ void __launch_bounds__(kThreads) dw_kernel(DwArgs a) {
-  __shared__ __align__(16) float As[kBK][kBM];
-  __shared__ __align__(16) float Bs[kBK][kBN];
+// kVecDy / kVecX: 16-byte loads of dy / x (C_out / C_in multiples of 4, 16-byte aligned bases).
+// Double-buffered shared tiles as conv.cu's GEMM.
+template <bool kVecDy, bool kVecX>
+__global__ void __launch_bounds__(kThreads, 2) dw_kernel(DwArgs a) {
+  __shared__ __align__(16) float As[2][kBK][kAs];
+  __shared__ __align__(16) float Bs[2][kBK][kBN];
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int mt = blockIdx.x % a.mtiles, nt = blockIdx.x / a.mtiles;
   const int o0 = mt * kBM, c0 = nt * kBN, k = blockIdx.y;
@@ -45,46 +48,50 @@ __global__ void __launch_bounds__(kThreads) dw_kernel(DwArgs a) {
   const int64_t shift = int64_t(a.taps - 1 - k) * a.dilation;
   const int64_t r_begin = s * a.chunk, r_end = min(a.rows, r_begin + a.chunk);
   const int64_t ntiles = r_end > r_begin ? (r_end - r_begin + kBK - 1) / kBK : 0;
-  // Loader (both operands): reduction row lk of the step, columns lc .. lc + 3 of the tile.
+  // Loader (both operands): reduction row lk of the step, columns lc .. lc + 3 of the tile. The
+  // loads run in step order, so the row's time index advances by kBK per load (no division).
   const int lk = tid >> 5, lc = (tid & 31) * 4;
-  float ra[4], rb[4];
-  auto load = [&](int64_t tile) {
-    const int64_t r = r_begin + tile * kBK + lk;
-    const bool ok = r < r_end;
-    const bool okx = ok && r % a.steps >= shift;
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const int o = o0 + lc + q, c = c0 + lc + q;
-      ra[q] = ok && o < a.cout ? a.dy[r * a.cout + o] : 0.f;
-      rb[q] = okx && c < a.cin ? a.x[(r - shift) * a.cin + c] : 0.f;
-    }
+  const int o = o0 + lc, c = c0 + lc;
+  int64_t lrow = r_begin + lk, lt = lrow % a.steps;
+  float4 ra, rb;
+  auto load = [&]() {
+    const bool ok = lrow < r_end, okx = ok && lt >= shift;
+    ra = load4<kVecDy>(a.dy + ((ok ? lrow : 0) * a.cout + o), ok && o < a.cout, a.cout - o);
+    rb = load4<kVecX>(a.x + ((okx ? lrow - shift : 0) * a.cin + c), okx && c < a.cin, a.cin - c);
+    lrow += kBK;
+    lt += kBK;
+    while (lt >= a.steps) lt -= a.steps;
+  };
+  auto store = [&](int buf) {
+    *reinterpret_cast<float4*>(&As[buf][lk][lc]) = ra;
+    *reinterpret_cast<float4*>(&Bs[buf][lk][lc]) = rb;
   };
   float acc[8][8];
 #pragma unroll
   for (int i = 0; i < 8; ++i)
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
-  if (ntiles > 0) load(0);
+  if (ntiles > 0) {
+    load();
+    store(0);
+  }
+  __syncthreads();
   for (int64_t tile = 0; tile < ntiles; ++tile) {
-#pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      As[lk][lc + q] = ra[q];
-      Bs[lk][lc + q] = rb[q];
-    }
-    __syncthreads();
-    if (tile + 1 < ntiles) load(tile + 1);
-    tile_fma(As, Bs, acc, tx, ty);
+    const int cur = int(tile & 1);
+    if (tile + 1 < ntiles) load();
+    tile_fma(As[cur], Bs[cur], acc, tx, ty);
+    if (tile + 1 < ntiles) store(cur ^ 1);
     __syncthreads();
   }
   float* part = a.part + (s * a.taps + k) * int64_t(a.cout) * a.cin;
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
-    const int o = o0 + tile_index(i, ty);
-    if (o >= a.cout) continue;
+    const int oi = o0 + tile_index(i, ty);
+    if (oi >= a.cout) continue;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-      const int c = c0 + tile_index(j, tx);
-      if (c < a.cin) part[int64_t(o) * a.cin + c] = acc[i][j];
+      const int cj = c0 + tile_index(j, tx);
+      if (cj < a.cin) part[int64_t(oi) * a.cin + cj] = acc[i][j];
     }
   }
 }
@@ -165,7 +172,10 @@ void backward_dw(const Conv1dBackwardParams& p, int64_t rows, Scratch& sc) {
   a.taps = static_cast<int>(taps);
   a.mtiles = static_cast<int>(mtiles);
   const dim3 grid(unsigned(mtiles * ntiles), unsigned(taps), unsigned(splits));
-  TEMPORAL_CUDA_LAUNCH(dw_kernel, grid, kThreads)(a);
+  const bool vd = cout % 4 == 0 && aligned16(p.dy), vx = cin % 4 == 0 && aligned16(p.x);
+  void (*kernel)(DwArgs) = vd ? (vx ? dw_kernel<true, true> : dw_kernel<true, false>)
+                              : (vx ? dw_kernel<false, true> : dw_kernel<false, false>);
+  TEMPORAL_CUDA_LAUNCH(kernel, grid, kThreads)(a);
   SIMSAGE_CUDA_LAUNCHED("dw_kernel");
   TEMPORAL_CUDA_LAUNCH(dw_reduce_kernel, simsage::cuda::blocks_for(wsize, 256), 256)
   (sc.part.data(), p.dw, splits, taps, cout, cin, p.accumulate);

@@ -24,12 +24,14 @@ constexpr int kBM = 128;       // output rows per block
 constexpr int kBN = 128;       // output columns per block
 constexpr int kBK = 8;         // reduction step
 constexpr int kThreads = 256;  // 16 x 16 threads, 8 x 8 outputs each
+constexpr int kAs = kBM + 4;   // As row stride: the transposed scalar stores of conv.cu's A loader
+                               // (2 threads per row, 4 steps apart) land in distinct banks
 
 // Local row (or column) of register i (0..7) of thread coordinate t (0..15).
 __device__ __forceinline__ int tile_index(int i, int t) { return i < 4 ? t * 4 + i : 64 + t * 4 + (i - 4); }
 
 // acc[i][j] += sum_kk As[kk][tile_index(i, ty)] * Bs[kk][tile_index(j, tx)].
-__device__ __forceinline__ void tile_fma(const float (*As)[kBM], const float (*Bs)[kBN], float (&acc)[8][8], int tx,
+__device__ __forceinline__ void tile_fma(const float (*As)[kAs], const float (*Bs)[kBN], float (&acc)[8][8], int tx,
                                          int ty) {
 #pragma unroll
   for (int kk = 0; kk < kBK; ++kk) {
@@ -44,6 +46,22 @@ __device__ __forceinline__ void tile_fma(const float (*As)[kBM], const float (*B
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
   }
+}
+
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Four consecutive floats p[0..3] when ok, else zeros: one 16-byte load when kVec (p 16-byte
+// aligned: the caller checked the base pointer and that the row length is a multiple of 4).
+template <bool kVec>
+__device__ __forceinline__ float4 load4(const float* p, bool ok, int valid) {
+  float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (!ok) return v;
+  if (kVec) return *reinterpret_cast<const float4*>(p);
+  if (valid > 0) v.x = p[0];
+  if (valid > 1) v.y = p[1];
+  if (valid > 2) v.z = p[2];
+  if (valid > 3) v.w = p[3];
+  return v;
 }
 
 // The implicit GEMM of a causal conv and of its dx:

@@ -24,6 +24,7 @@ struct dim3 {
 struct alignas(16) float4 {
   float x, y, z, w;
 };
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 
 typedef int cudaError_t;
 enum : int { cudaSuccess = 0, cudaErrorMemoryAllocation = 2 };

@@ -1,6 +1,9 @@
 // The CPU emulation's device (see cuda_runtime.h here): fibers for a block's threads, and
 // simsage::cuda's runtime seam (core/cuda/runtime.h) over host memory. An allocation over 16 GiB
 // fails with ERR_SIMSAGE_OUT_OF_MEMORY, as cudaMalloc would on a device that size; sm_count() is 4.
+// Definitions in a header (no .cpp: this folder is not part of the build; run.sh compiles it once),
+// ending with the entry that runs the CUDA test's cases (the test's own main renamed by -Dmain=...).
+#pragma once
 #include <ucontext.h>
 
 #include <cstdio>
@@ -110,3 +113,7 @@ int sm_count() { return 4; }
 size_t max_shared_per_block() { return 227 * 1024; }
 
 }  // namespace simsage::cuda
+
+#include "check.h"
+
+int main() { return simsage_test::run_all(); }
