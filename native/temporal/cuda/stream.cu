@@ -2,11 +2,11 @@
 // per stream `state_floats` floats, for every block conv1 then conv2, a ring of (K-1)*d rows of the
 // conv's input (row slot = position % ring), plus a u64 position per stream. A step, per conv:
 // gather_kernel builds G[r, k * cin + c] (tap k's input row of stream idx[r]: ring rows for
-// k < K-1, the new input for k = K-1, which it also writes into the ring at the stream's slot:
-// reads hit slots at - shift with shift in [1, ring], never the slot written), then the conv GEMM
+// k < K-1, the new input for k = K-1, which it also writes into the ring at the stream's slot),
+// then the conv GEMM
 // (conv.cu, taps = 1) G x Wk + bias, relu; the projection the same over the block input; then
 // y = relu(h2 + res), and the positions of the stepped streams advance. Constructor checks,
-// fingerprint and the blob's checks come from a one-stream CPU TcnStreamer (`shape_`), so both
+// fingerprint and the blob's checks come from a one-stream CPU TcnStreamer (Impl::shape), so both
 // backends accept and reject the same inputs and blobs.
 #include <cstdint>
 #include <cstring>
@@ -44,30 +44,35 @@ struct Block {
   Conv conv1, conv2, proj;  // proj.cout == 0 without a projection
 };
 
-// One thread per element e = r * width + l of G (width = taps * cin, l = k * cin + c).
+// One thread per (row r, channel c), e = r * cin + c: G[r, k * cin + c] for every tap k (ring
+// rows at slot at - shift_k, shift_k = (K-1-k)*d in [1, ring], for k < K-1; the new input for
+// k = K-1), then the new input enters the ring at slot at = position % ring. A thread reads and
+// writes only column c of its stream's ring, so no other thread touches what it writes.
 __global__ void gather_kernel(const float* __restrict__ in, int64_t rows, const int32_t* __restrict__ idx,
                               int64_t streams, float* state, const unsigned long long* __restrict__ pos,
                               int64_t state_floats, int64_t state_offset, int64_t cin, int64_t taps, int64_t dilation,
                               int64_t ring, float* __restrict__ g) {
-  const int64_t width = taps * cin;
   const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= rows * width) return;
-  const int64_t r = e / width, l = e - r * width, k = l / cin, c = l - k * cin;
+  if (e >= rows * cin) return;
+  const int64_t r = e / cin, c = e - r * cin;
+  float* gr = g + r * taps * cin + c;
   const int64_t s = idx ? idx[r] : r;
   if (s < 0 || s >= streams) {  // (device form: an index out of range is skipped)
-    g[e] = 0.f;
+    for (int64_t k = 0; k < taps; ++k) gr[k * cin] = 0.f;
     return;
   }
-  float* rg = state + s * state_floats + state_offset;
-  const int64_t at = ring > 0 ? static_cast<int64_t>(pos[s] % static_cast<unsigned long long>(ring)) : 0;
-  if (k == taps - 1) {
-    const float v = in[r * cin + c];
-    g[e] = v;
-    if (ring > 0) rg[at * cin + c] = v;
-  } else {
-    const int64_t shift = (taps - 1 - k) * dilation;  // in [1, ring]
-    g[e] = rg[((at - shift + ring) % ring) * cin + c];
+  const float v = in[e];
+  if (ring > 0) {
+    float* rg = state + s * state_floats + state_offset + c;
+    const int64_t at = static_cast<int64_t>(pos[s] % static_cast<unsigned long long>(ring));
+    for (int64_t k = 0; k + 1 < taps; ++k) {
+      int64_t slot = at - (taps - 1 - k) * dilation;
+      if (slot < 0) slot += ring;
+      gr[k * cin] = rg[slot * cin];
+    }
+    rg[at * cin] = v;
   }
+  gr[(taps - 1) * cin] = v;
 }
 
 __global__ void residual_kernel(const float* __restrict__ h2, const float* __restrict__ res, float* __restrict__ out,
@@ -128,7 +133,7 @@ struct TcnStreamer::Impl {
     const float* a_in = in;
     if (c.taps > 1) {
       g.reserve(static_cast<size_t>(rows * width));
-      const int64_t n = rows * width;
+      const int64_t n = rows * c.cin;
       TEMPORAL_CUDA_LAUNCH(gather_kernel, simsage::cuda::blocks_for(n, 256), 256)
       (in, rows, idx, streams, state.data(), pos.data(), state_floats, c.state_offset, c.cin, c.taps, c.dilation,
        c.ring, g.data());
