@@ -17,40 +17,50 @@ namespace {
 
 using simsage::cuda::DeviceArray;
 
-// Grid: (ceil(rows / kBM), ceil(N / kBN)); kThreads threads. kVecA / kVecB: 16-byte loads of in /
-// wk (J / N multiples of 4, 16-byte aligned bases). Shared tiles are double-buffered: step s+1 is
-// stored into the other buffer while step s is multiplied, one barrier per step.
-template <bool kVecA, bool kVecB>
-__global__ void __launch_bounds__(kThreads, 2) conv_gemm_kernel(ConvGemmArgs a) {
+// Grid: (ceil(rows / kBM), ceil(N / kBNt)); 2 * kBNt threads (16 thread rows x kBNt / 8 thread
+// columns, 8 x 8 outputs each). kVecA / kVecB: 16-byte loads of in / wk (J / N multiples of 4,
+// 16-byte aligned bases). Shared tiles are double-buffered: step s+1 is stored into the other
+// buffer while step s is multiplied, one barrier per step.
+template <int kBNt, bool kVecA, bool kVecB>
+__global__ void __launch_bounds__(2 * kBNt, 256 / kBNt) conv_gemm_kernel(ConvGemmArgs a) {
+  constexpr int kThr = 2 * kBNt, kTx = kBNt / 8;
+  constexpr int kPerA = kBK * kBM / kThr;  // A floats per thread and step: 4 (kBNt 128) or 8 (64)
+  constexpr int kSplitA = kBK / kPerA;     // threads per A row
   __shared__ __align__(16) float As[2][kBK][kAs];
-  __shared__ __align__(16) float Bs[2][kBK][kBN];
-  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  __shared__ __align__(16) float Bs[2][kBK][kBNt];
+  const int tid = threadIdx.x, tx = tid % kTx, ty = tid / kTx;
   const int64_t m0 = int64_t(blockIdx.x) * kBM;
-  const int n0 = blockIdx.y * kBN;
-  // A loader: row lr of the tile, reduction columns lc0 .. lc0 + 3 of the step.
-  const int lr = tid >> 1, lc0 = (tid & 1) * 4;
+  const int n0 = blockIdx.y * kBNt;
+  // A loader: row lr of the tile, reduction columns lc0 .. lc0 + kPerA - 1 of the step.
+  const int lr = tid / kSplitA, lc0 = (tid % kSplitA) * kPerA;
   const int64_t r = m0 + lr;
   const bool row_ok = r < a.rows;
   const int64_t t = row_ok ? r % a.steps : 0;
   // B loader: reduction row bk of the step, columns bc0 .. bc0 + 3 of the tile.
-  const int bk = tid >> 5, bc0 = (tid & 31) * 4;
+  const int bk = tid / (kBNt / 4), bc0 = (tid % (kBNt / 4)) * 4;
   const int jt = (a.J + kBK - 1) / kBK;  // steps per tap
   const int ntiles = a.taps * jt;
-  float4 ra, rb;
+  float4 ra[kPerA / 4], rb;
   auto load = [&](int tile) {
     const int k = tile / jt, j0 = (tile - k * jt) * kBK;
     const int64_t shift = int64_t(a.sign) * (a.taps - 1 - k) * a.dilation;
     const bool ok = row_ok && t + shift >= 0 && t + shift < a.steps;
-    const int j = j0 + lc0;
-    ra = load4<kVecA>(a.in + ((ok ? r + shift : 0) * a.J + j), ok && j < a.J, a.J - j);
+#pragma unroll
+    for (int h = 0; h < kPerA / 4; ++h) {
+      const int j = j0 + lc0 + 4 * h;
+      ra[h] = load4<kVecA>(a.in + ((ok ? r + shift : 0) * a.J + j), ok && j < a.J, a.J - j);
+    }
     const int jb = j0 + bk, n = n0 + bc0;
     rb = load4<kVecB>(a.wk + ((int64_t(k) * a.J + (jb < a.J ? jb : 0)) * a.N + n), jb < a.J && n < a.N, a.N - n);
   };
   auto store = [&](int buf) {
-    As[buf][lc0 + 0][lr] = ra.x;
-    As[buf][lc0 + 1][lr] = ra.y;
-    As[buf][lc0 + 2][lr] = ra.z;
-    As[buf][lc0 + 3][lr] = ra.w;
+#pragma unroll
+    for (int h = 0; h < kPerA / 4; ++h) {
+      As[buf][lc0 + 4 * h + 0][lr] = ra[h].x;
+      As[buf][lc0 + 4 * h + 1][lr] = ra[h].y;
+      As[buf][lc0 + 4 * h + 2][lr] = ra[h].z;
+      As[buf][lc0 + 4 * h + 3][lr] = ra[h].w;
+    }
     *reinterpret_cast<float4*>(&Bs[buf][bk][bc0]) = rb;
   };
   float acc[8][8];
@@ -66,7 +76,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_gemm_kernel(ConvGemmArgs a) 
   for (int tile = 0; tile < ntiles; ++tile) {
     const int cur = tile & 1;
     if (tile + 1 < ntiles) load(tile + 1);
-    tile_fma(As[cur], Bs[cur], acc, tx, ty);
+    tile_fma<kBNt>(As[cur], Bs[cur], acc, tx, ty);
     if (tile + 1 < ntiles) store(cur ^ 1);  // (last read before the previous barrier)
     __syncthreads();
   }
@@ -76,7 +86,7 @@ __global__ void __launch_bounds__(kThreads, 2) conv_gemm_kernel(ConvGemmArgs a) 
     if (row >= a.rows) continue;
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-      const int n = n0 + tile_index(j, tx);
+      const int n = n0 + tile_col<kBNt>(j, tx);
       if (n >= a.N) continue;
       float v = acc[i][j];
       if (a.bias) v += a.bias[n];
@@ -112,11 +122,17 @@ constexpr int64_t kMaxReduction = int64_t(1) << 30;
 }  // namespace
 
 void launch_conv_gemm(const ConvGemmArgs& a) {
-  const dim3 grid(unsigned((a.rows + kBM - 1) / kBM), unsigned((a.N + kBN - 1) / kBN));
   const bool va = a.J % 4 == 0 && aligned16(a.in), vb = a.N % 4 == 0 && aligned16(a.wk);
-  void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<true, true> : conv_gemm_kernel<true, false>)
-                                    : (vb ? conv_gemm_kernel<false, true> : conv_gemm_kernel<false, false>);
-  TEMPORAL_CUDA_LAUNCH(kernel, grid, kThreads)(a);
+  const unsigned row_blocks = unsigned((a.rows + kBM - 1) / kBM);
+  if (a.N <= 64) {
+    void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<64, true, true> : conv_gemm_kernel<64, true, false>)
+                                      : (vb ? conv_gemm_kernel<64, false, true> : conv_gemm_kernel<64, false, false>);
+    TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, 1), 128)(a);
+    return;
+  }
+  void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<kBN, true, true> : conv_gemm_kernel<kBN, true, false>)
+                                    : (vb ? conv_gemm_kernel<kBN, false, true> : conv_gemm_kernel<kBN, false, false>);
+  TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, unsigned((a.N + kBN - 1) / kBN)), kThreads)(a);
   SIMSAGE_CUDA_LAUNCHED("conv_gemm_kernel");
 }
 

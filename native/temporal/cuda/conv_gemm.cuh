@@ -27,18 +27,24 @@ constexpr int kThreads = 256;  // 16 x 16 threads, 8 x 8 outputs each
 constexpr int kAs = kBM + 4;   // As row stride: the transposed scalar stores of conv.cu's A loader
                                // (2 threads per row, 4 steps apart) land in distinct banks
 
-// Local row (or column) of register i (0..7) of thread coordinate t (0..15).
+// Local row (or column, in a tile kBN wide) of register i (0..7) of thread coordinate t.
 __device__ __forceinline__ int tile_index(int i, int t) { return i < 4 ? t * 4 + i : 64 + t * 4 + (i - 4); }
+// Local column of register j of thread column tx in a tile kBNt wide (kBNt / 8 thread columns).
+template <int kBNt>
+__device__ __forceinline__ int tile_col(int j, int tx) {
+  return j < 4 ? tx * 4 + j : kBNt / 2 + tx * 4 + (j - 4);
+}
 
-// acc[i][j] += sum_kk As[kk][tile_index(i, ty)] * Bs[kk][tile_index(j, tx)].
-__device__ __forceinline__ void tile_fma(const float (*As)[kAs], const float (*Bs)[kBN], float (&acc)[8][8], int tx,
+// acc[i][j] += sum_kk As[kk][tile_index(i, ty)] * Bs[kk][tile_col<kBNt>(j, tx)].
+template <int kBNt = kBN>
+__device__ __forceinline__ void tile_fma(const float (*As)[kAs], const float (*Bs)[kBNt], float (&acc)[8][8], int tx,
                                          int ty) {
 #pragma unroll
   for (int kk = 0; kk < kBK; ++kk) {
     const float4 a0 = *reinterpret_cast<const float4*>(&As[kk][ty * 4]);
     const float4 a1 = *reinterpret_cast<const float4*>(&As[kk][64 + ty * 4]);
     const float4 b0 = *reinterpret_cast<const float4*>(&Bs[kk][tx * 4]);
-    const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][64 + tx * 4]);
+    const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][kBNt / 2 + tx * 4]);
     const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
     const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
 #pragma unroll
@@ -82,7 +88,8 @@ struct ConvGemmArgs {
   bool relu = false, accumulate = false;
 };
 
-// Launches the conv GEMM (conv.cu) on this thread's stream; rows >= 1, N <= 65535 * kBN.
+// Launches the conv GEMM (conv.cu) on this thread's stream; rows >= 1, N <= 65535 * kBN. N <= 64
+// runs a 128 x 64 tile on 128 threads (same 8 x 8 per thread), so no half-empty 128-wide tiles.
 void launch_conv_gemm(const ConvGemmArgs& a);
 
 // Device W (C_out x C_in x K, PyTorch) packed as the conv GEMM's wk: for the forward
