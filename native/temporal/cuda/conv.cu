@@ -184,15 +184,14 @@ void conv1d_forward(const Conv1dParams& p) {
        "conv1d_forward (cuda)", "channels or rows beyond the CUDA kernel's limits");
   const size_t nx = static_cast<size_t>(rows * p.in_channels), ny = static_cast<size_t>(rows * p.out_channels);
   const size_t nw = static_cast<size_t>(p.out_channels * p.in_channels * p.kernel_size);
-  DeviceArray<float> x = simsage::cuda::to_device(p.x, nx), w = simsage::cuda::to_device(p.w, nw), b, y(ny);
-  if (p.b) b = simsage::cuda::to_device(p.b, static_cast<size_t>(p.out_channels));
+  thread_local DeviceArray<float> slots[4];
   Conv1dParams q = p;
-  q.x = x.data();
-  q.w = w.data();
-  q.b = p.b ? b.data() : nullptr;
-  q.y = y.data();
+  q.x = staged(slots, 0, p.x, nx, true);
+  q.w = staged(slots, 1, p.w, nw, true);
+  q.b = p.b ? staged(slots, 2, p.b, static_cast<size_t>(p.out_channels), true) : nullptr;
+  q.y = staged(slots, 3, nullptr, ny, false);
   conv1d_forward_device(q);
-  y.download(p.y, ny);
+  simsage::cuda::copy_to_host(p.y, q.y, sizeof(float) * ny);
 }
 
 }  // namespace cuda

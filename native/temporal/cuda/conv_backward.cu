@@ -282,28 +282,21 @@ void conv1d_backward(const Conv1dBackwardParams& p) {
   const int64_t cin = p.in_channels, cout = p.out_channels, taps = p.kernel_size;
   need(conv1d_supported(p.batch, p.steps, cin, cout, taps), ErrorCode::InvalidArgument, "conv1d_backward (cuda)",
        "channels or rows beyond the CUDA kernel's limits");
-  using simsage::cuda::to_device;
   const size_t nx = static_cast<size_t>(rows * cin), ny = static_cast<size_t>(rows * cout);
   const size_t nw = static_cast<size_t>(cout * cin * taps), nb = static_cast<size_t>(cout);
   // Inputs that are read: x for dW, W for dx, dy always; outputs uploaded only when added to.
-  DeviceArray<float> x, w, dy, dx, dw, db;
-  if (p.dw && rows > 0) x = to_device(p.x, nx);
-  if (p.dx) w = to_device(p.w, nw);
-  if (rows > 0) dy = to_device(p.dy, ny);
-  if (p.dx) dx = p.accumulate_dx ? to_device(p.dx, nx) : DeviceArray<float>(nx);
-  if (p.dw) dw = p.accumulate ? to_device(p.dw, nw) : DeviceArray<float>(nw);
-  if (p.db) db = p.accumulate ? to_device(p.db, nb) : DeviceArray<float>(nb);
+  thread_local DeviceArray<float> slots[6];
   Conv1dBackwardParams q = p;
-  q.x = p.dw && rows > 0 ? x.data() : nullptr;
-  q.w = p.dx ? w.data() : nullptr;
-  q.dy = rows > 0 ? dy.data() : nullptr;
-  q.dx = p.dx ? dx.data() : nullptr;
-  q.dw = p.dw ? dw.data() : nullptr;
-  q.db = p.db ? db.data() : nullptr;
+  q.x = p.dw && rows > 0 ? staged(slots, 0, p.x, nx, true) : nullptr;
+  q.w = p.dx ? staged(slots, 1, p.w, nw, true) : nullptr;
+  q.dy = rows > 0 ? staged(slots, 2, p.dy, ny, true) : nullptr;
+  q.dx = p.dx ? staged(slots, 3, p.dx, nx, p.accumulate_dx) : nullptr;
+  q.dw = p.dw ? staged(slots, 4, p.dw, nw, p.accumulate) : nullptr;
+  q.db = p.db ? staged(slots, 5, p.db, nb, p.accumulate) : nullptr;
   conv1d_backward_device(q);
-  if (p.dx) dx.download(p.dx, nx);
-  if (p.dw) dw.download(p.dw, nw);
-  if (p.db) db.download(p.db, nb);
+  if (p.dx) simsage::cuda::copy_to_host(p.dx, q.dx, sizeof(float) * nx);
+  if (p.dw) simsage::cuda::copy_to_host(p.dw, q.dw, sizeof(float) * nw);
+  if (p.db) simsage::cuda::copy_to_host(p.db, q.db, sizeof(float) * nb);
 }
 
 }  // namespace cuda

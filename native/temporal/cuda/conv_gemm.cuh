@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/cuda/check.cuh"
+#include "core/cuda/runtime.h"
 
 // kernel<<<grid, block, 0, stream()>>>(args) on this thread's stream, written
 // TEMPORAL_CUDA_LAUNCH(kernel, grid, block)(args). native/tests/cuda_emu/ compiles these files as
@@ -52,6 +53,16 @@ __device__ __forceinline__ void tile_fma(const float (*As)[kAs], const float (*B
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
   }
+}
+
+// The host forms' device copy number `slot` (0..7) on the calling thread: grown, never shrunk, so a
+// call does not pay cudaMalloc / cudaFree (which synchronises the device). Uploads n floats of host
+// when upload is set; returns the device pointer.
+inline float* staged(simsage::cuda::DeviceArray<float>* slots, int slot, const float* host, size_t n, bool upload) {
+  simsage::cuda::DeviceArray<float>& a = slots[slot];
+  a.reserve(n);
+  if (upload && n > 0) a.upload(host, n);
+  return a.data();
 }
 
 inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
