@@ -128,11 +128,11 @@ void launch_conv_gemm(const ConvGemmArgs& a) {
     void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<64, true, true> : conv_gemm_kernel<64, true, false>)
                                       : (vb ? conv_gemm_kernel<64, false, true> : conv_gemm_kernel<64, false, false>);
     TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, 1), 128)(a);
-    return;
+  } else {
+    void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<kBN, true, true> : conv_gemm_kernel<kBN, true, false>)
+                                      : (vb ? conv_gemm_kernel<kBN, false, true> : conv_gemm_kernel<kBN, false, false>);
+    TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, unsigned((a.N + kBN - 1) / kBN)), kThreads)(a);
   }
-  void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<kBN, true, true> : conv_gemm_kernel<kBN, true, false>)
-                                    : (vb ? conv_gemm_kernel<kBN, false, true> : conv_gemm_kernel<kBN, false, false>);
-  TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, unsigned((a.N + kBN - 1) / kBN)), kThreads)(a);
   SIMSAGE_CUDA_LAUNCHED("conv_gemm_kernel");
 }
 

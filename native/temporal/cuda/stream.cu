@@ -173,7 +173,8 @@ TcnStreamer::TcnStreamer(int64_t kernel_size, const std::vector<TcnBlockWeights>
     im->init_conv(&blk.conv1, b.in_channels, b.out_channels, kernel_size, b.dilation, b.w1, b.b1);
     im->init_conv(&blk.conv2, b.out_channels, b.out_channels, kernel_size, b.dilation, b.w2, b.b2);
     if (b.wd) im->init_conv(&blk.proj, b.in_channels, b.out_channels, 1, 1, b.wd, b.bd);
-    need(blk.conv1.taps * blk.conv1.cin <= (int64_t(1) << 30) && blk.conv2.taps * blk.conv2.cin <= (int64_t(1) << 30),
+    need(blk.conv1.taps * blk.conv1.cin <= (int64_t(1) << 30) && blk.conv2.taps * blk.conv2.cin <= (int64_t(1) << 30) &&
+             b.out_channels <= (int64_t(1) << 22),
          ErrorCode::InvalidArgument, fn, "kernel size x channels beyond the CUDA kernel's limits");
   }
   need(static_cast<size_t>(im->state_floats) * sizeof(float) + kHeader + 4 == im->shape->state_size(),
