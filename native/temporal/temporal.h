@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/cpu_features.h"
 
 namespace simsage {
@@ -49,7 +50,10 @@ struct Conv1dParams {
   int threads = 0;           // <= 0: default_threads()
 };
 void conv1d_check(const Conv1dParams& p);
-void conv1d_forward(const Conv1dParams& p);
+// Runs on CUDA (temporal/cuda/temporal_cuda.h, host pointers as here) when preferred_backend() is
+// Cuda and the shapes are within the CUDA kernel's limits, else on the CPU at active_simd_level();
+// returns the backend that ran. The `_at` forms are CPU-only.
+Backend conv1d_forward(const Conv1dParams& p);
 void conv1d_forward_at(SimdLevel level, const Conv1dParams& p);
 // Plain loops with double accumulation (relu honoured): ground truth for tests.
 void conv1d_reference(const Conv1dParams& p);
@@ -73,7 +77,7 @@ struct Conv1dBackwardParams {
   int threads = 0;
 };
 void conv1d_backward_check(const Conv1dBackwardParams& p);
-void conv1d_backward(const Conv1dBackwardParams& p);
+Backend conv1d_backward(const Conv1dBackwardParams& p);  // dispatched as conv1d_forward
 void conv1d_backward_at(SimdLevel level, const Conv1dBackwardParams& p);
 void conv1d_backward_reference(const Conv1dBackwardParams& p);
 

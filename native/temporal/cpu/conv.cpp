@@ -16,6 +16,10 @@
 #include "temporal/cpu/driver.h"
 #include "temporal/temporal.h"
 
+#if SIMSAGE_WITH_CUDA
+#include "temporal/cuda/temporal_cuda.h"
+#endif
+
 namespace simsage {
 namespace temporal {
 namespace cpu {
@@ -133,7 +137,18 @@ void conv1d_forward_at(SimdLevel level, const Conv1dParams& p) {
   run_conv_tasks(tb, t, rows, panels, p.threads);
 }
 
-void conv1d_forward(const Conv1dParams& p) { conv1d_forward_at(active_simd_level(), p); }
+Backend conv1d_forward(const Conv1dParams& p) {
+#if SIMSAGE_WITH_CUDA
+  conv1d_check(p);  // (bounded shapes before conv1d_supported multiplies them)
+  if (preferred_backend() == Backend::Cuda &&
+      temporal::cuda::conv1d_supported(p.batch, p.steps, p.in_channels, p.out_channels, p.kernel_size)) {
+    temporal::cuda::conv1d_forward(p);
+    return Backend::Cuda;
+  }
+#endif
+  conv1d_forward_at(active_simd_level(), p);
+  return Backend::Cpu;
+}
 
 void conv1d_backward_at(SimdLevel level, const Conv1dBackwardParams& p) {
   using namespace temporal::cpu;
@@ -272,6 +287,17 @@ void conv1d_backward_at(SimdLevel level, const Conv1dBackwardParams& p) {
   }
 }
 
-void conv1d_backward(const Conv1dBackwardParams& p) { conv1d_backward_at(active_simd_level(), p); }
+Backend conv1d_backward(const Conv1dBackwardParams& p) {
+#if SIMSAGE_WITH_CUDA
+  conv1d_backward_check(p);
+  if (preferred_backend() == Backend::Cuda &&
+      temporal::cuda::conv1d_supported(p.batch, p.steps, p.in_channels, p.out_channels, p.kernel_size)) {
+    temporal::cuda::conv1d_backward(p);
+    return Backend::Cuda;
+  }
+#endif
+  conv1d_backward_at(active_simd_level(), p);
+  return Backend::Cpu;
+}
 
 }  // namespace simsage
