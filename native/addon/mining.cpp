@@ -7,9 +7,11 @@
 //
 //   miningPairwise({ embeddings, dim, metric, out, threads? }) -> simd level name
 //   miningMine({ embeddings, labels, dim, miner, metric?, margin?, type?, maxTriplets?, cutoff?,
-//                nonzeroLossCutoff?, seed?, threads?, distanceBuffer? }) -> { triplets: Int32Array, total }
+//                nonzeroLossCutoff?, seed?, threads?, distanceBuffer? })
+//       -> { triplets: Int32Array, total, backend: 'cpu' | 'cuda' }
 //   miningTripletLoss({ embeddings, dim, triplets, margin?, distance?, softMargin?, grad?, threads? })
-//       -> { loss, active }
+//       -> { loss, active, backend: 'cpu' | 'cuda' }
+// `backend` is where the call ran (mining.h: CUDA when preferred and built; distance-weighted: CPU).
 #include "mining/mining.h"
 
 #include <cstring>
@@ -79,14 +81,15 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
   dw.seed = static_cast<uint64_t>(a.integer_or("seed", 0));
   thread_local std::vector<int32_t> trip;  // keeps its capacity: no allocation per call
   trip.clear();
+  Backend ran = Backend::Cpu;
   const int64_t total = guard(env, [&]() -> int64_t {
     p.metric = parse_distance_metric(metric.c_str());
     check_margin(p.margin);
-    if (miner == "filter") return mine_filtered(p, parse_triplet_filter(type.c_str()), max_triplets, &trip);
+    if (miner == "filter") return mine_filtered(p, parse_triplet_filter(type.c_str()), max_triplets, &trip, &ran);
     if (miner == "batchHard")
-      mine_batch_hard(p, &trip);
+      ran = mine_batch_hard(p, &trip);
     else if (miner == "semiHard")
-      mine_semi_hard(p, &trip);
+      ran = mine_semi_hard(p, &trip);
     else if (miner == "distanceWeighted")
       mine_distance_weighted(p, dw, &trip);
     else
@@ -98,6 +101,7 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("triplets", t);
   r.Set("total", Napi::Number::New(env, static_cast<double>(total)));
+  r.Set("backend", Napi::String::New(env, backend_name(ran)));
   return r;
 }
 
@@ -124,6 +128,7 @@ Napi::Value TripletLoss(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("loss", Napi::Number::New(env, r.loss));
   out.Set("active", Napi::Number::New(env, static_cast<double>(r.active)));
+  out.Set("backend", Napi::String::New(env, backend_name(r.backend)));
   return out;
 }
 
