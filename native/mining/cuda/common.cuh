@@ -27,7 +27,7 @@ enum class DSlot {
   Aux,         // pairwise: b norms or inverse norms (float)
   Counts,      // miners: b per-anchor counts (int64)
   Offsets,     // miners: b + 1 exclusive prefix sums of Counts (int64)
-  PairCounts,  // miners: b positive-pair counts, then their b + 1 offsets (int64)
+  PairCounts,  // miners: b positive-pair counts (int64)
   PairOff,     // miners: b + 1 offsets of the anchors' positive pairs (int64)
   PairPos,     // miners: one slot per positive pair (a, q): q (int32)
   PairNeg,     // semi-hard: the pair's negative or -1 (int32)
@@ -84,8 +84,9 @@ __device__ __forceinline__ void list_positives(const int32_t* lab, int64_t b, in
   }
 }
 
-// Shared memory for a per-anchor kernel's staged row: b floats when that fits the default 48 KiB.
-inline bool row_fits_shared(int64_t b) { return b * int64_t(sizeof(float)) <= 48 * 1024; }
+// Shared memory for a per-anchor kernel's staged row: b floats when they fit the default 48 KiB per
+// block with room for the kernels' static shared memory (block_exclusive_scan's 256 bytes).
+inline bool row_fits_shared(int64_t b) { return b * int64_t(sizeof(float)) <= 44 * 1024; }
 
 // Inclusive prefix sum over the 32 lanes of a warp.
 __device__ __forceinline__ int64_t warp_inclusive_scan(int64_t x) {

@@ -4,7 +4,7 @@
 //   euclidean    sqrt of the above, diagonal 0
 //   cosine       min(2, max(0, 1 - g_ij (r_i r_j))), diagonal 0 (1 for a zero row)  (r_i = 1 / |x_i|, 0 for a zero row)
 //   dot          -g_ij
-// Tiles: 128 x 128 outputs per block of 256 threads (8 x 8 per thread, rows ty*8.., columns tx*8..),
+// Tiles: 128 x 128 outputs per block of 256 threads (8 x 8 per thread: micro_offset),
 // K in steps of 8 through shared memory (stored k-major, rows padded by 4 floats so the transposing
 // stores hit 32 distinct banks). Only tiles on or above the diagonal run; a tile above it also writes
 // its mirror, so the matrix is exactly symmetric (g_ij and g_ji are the same fma chain), as on the CPU.
@@ -63,6 +63,11 @@ __device__ __forceinline__ float transform(float g, float ai, float aj, bool dia
   return -g;
 }
 
+// A thread's k-th row (or column) of its 8 within the tile: 4 at t*4 in the tile's first half and 4 at
+// the same place in its second half, so the 16 threads along a side read 64 consecutive floats of
+// shared memory per float4 phase (no bank conflicts) and store 64 consecutive floats per row.
+__device__ __forceinline__ int micro_offset(int t, int k) { return (k < 4 ? 0 : kTile / 2) + t * 4 + (k & 3); }
+
 // Grid (tiles, tiles): block (x = tj, y = ti) computes rows [ti*128, +128) x columns [tj*128, +128)
 // when ti <= tj, and for ti < tj also stores that tile's transpose at columns x rows.
 __global__ void __launch_bounds__(kThreads)
@@ -94,10 +99,10 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int kk = 0; kk < kStep; ++kk) {
       float a[kMicro], c[kMicro];
-      const float4 a0 = *reinterpret_cast<const float4*>(&as[kk][ty * kMicro]);
-      const float4 a1 = *reinterpret_cast<const float4*>(&as[kk][ty * kMicro + 4]);
-      const float4 c0 = *reinterpret_cast<const float4*>(&bs[kk][tx * kMicro]);
-      const float4 c1 = *reinterpret_cast<const float4*>(&bs[kk][tx * kMicro + 4]);
+      const float4 a0 = *reinterpret_cast<const float4*>(&as[kk][ty * 4]);
+      const float4 a1 = *reinterpret_cast<const float4*>(&as[kk][kTile / 2 + ty * 4]);
+      const float4 c0 = *reinterpret_cast<const float4*>(&bs[kk][tx * 4]);
+      const float4 c1 = *reinterpret_cast<const float4*>(&bs[kk][kTile / 2 + tx * 4]);
       a[0] = a0.x, a[1] = a0.y, a[2] = a0.z, a[3] = a0.w, a[4] = a1.x, a[5] = a1.y, a[6] = a1.z, a[7] = a1.w;
       c[0] = c0.x, c[1] = c0.y, c[2] = c0.z, c[3] = c0.w, c[4] = c1.x, c[5] = c1.y, c[6] = c1.z, c[7] = c1.w;
 #pragma unroll
@@ -112,13 +117,13 @@ __global__ void __launch_bounds__(kThreads)
   const bool mirror = ti < tj;
 #pragma unroll
   for (int ii = 0; ii < kMicro; ++ii) {
-    const int64_t gi = i0 + ty * kMicro + ii;
-    if (gi >= b) break;
+    const int64_t gi = i0 + micro_offset(ty, ii);
+    if (gi >= b) continue;
     const float ai = dot ? 0.f : aux[gi];
 #pragma unroll
     for (int jj = 0; jj < kMicro; ++jj) {
-      const int64_t gj = j0 + tx * kMicro + jj;
-      if (gj >= b) break;
+      const int64_t gj = j0 + micro_offset(tx, jj);
+      if (gj >= b) continue;
       const float v = transform(acc[ii][jj], ai, dot ? 0.f : aux[gj], gi == gj, m);
       out[gi * b + gj] = v;
       if (mirror) out[gj * b + gi] = v;
