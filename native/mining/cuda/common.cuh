@@ -42,6 +42,8 @@ enum class DSlot {
 // A device buffer of at least n elements of T for `slot` on the calling thread (contents unspecified).
 template <class T, DSlot slot>
 T* device_scratch(size_t n) {
+  // n * sizeof(T) must not wrap (b x b matrices of b near 2^31).
+  need(n <= std::numeric_limits<size_t>::max() / sizeof(T), ErrorCode::OutOfMemory, "cuda", "device buffer too large");
   thread_local DeviceArray<T> a;
   a.reserve(n > 0 ? n : 1);
   return a.data();
@@ -66,7 +68,7 @@ struct NegRow {
   }
 };
 
-// Fills `row` (b floats of shared memory) with anchor a's NegRow; the whole block calls it, then syncs.
+// Fills `row` (b floats of shared memory) with anchor a's NegRow; the whole block calls it (and syncs after).
 __device__ __forceinline__ void stage_negatives(const float* d, const int32_t* lab, int64_t b, int32_t la, float* row) {
   for (int64_t j = threadIdx.x; j < b; j += blockDim.x) row[j] = lab[j] != la ? d[j] : __int_as_float(0x7fc00000);
 }
