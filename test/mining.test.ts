@@ -301,5 +301,6 @@ t.test('miners and the loss report the backend that ran', async (t) => {
   t.same(new BatchAllMiner().mine(e, l, dim).ran, { backend: active }, 'batch-all')
   t.same(new DistanceWeightedMiner().mine(e, l, dim).ran, { backend: 'cpu' }, 'distance-weighted: CPU only')
   t.same(tripletLoss(e, hard, { dim }).ran, { backend: active }, 'loss')
+  t.same(pairwiseDistances(e, { dim }).ran, { backend: active }, 'pairwise')
   t.equal(new Triplets(new Int32Array(3)).ran, undefined, 'built by hand: unknown')
 })

@@ -59,8 +59,8 @@ export interface RawTripletLossArgs {
 }
 
 export interface RawMiningBinding {
-  /** Returns the SIMD level that ran. */
-  miningPairwise(args: RawPairwiseArgs): string
+  /** Returns the SIMD level active and the backend that ran. */
+  miningPairwise(args: RawPairwiseArgs): { simd: string; backend: RawMiningBackend }
   miningMine(args: RawMineArgs): RawMineResult
   miningTripletLoss(args: RawTripletLossArgs): { loss: number; active: number; backend: RawMiningBackend }
 }

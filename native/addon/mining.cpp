@@ -5,7 +5,7 @@
 // a miner object keeps between calls). Triplet lists come back as new Int32Arrays of exactly T x 3
 // (the caller keeps them); the native list they are copied from keeps its capacity per thread.
 //
-//   miningPairwise({ embeddings, dim, metric, out, threads? }) -> simd level name
+//   miningPairwise({ embeddings, dim, metric, out, threads? }) -> { simd, backend: 'cpu' | 'cuda' }
 //   miningMine({ embeddings, labels, dim, miner, metric?, margin?, type?, maxTriplets?, cutoff?,
 //                nonzeroLossCutoff?, seed?, threads?, distanceBuffer? })
 //       -> { triplets: Int32Array, total, backend: 'cpu' | 'cuda' }
@@ -54,11 +54,14 @@ Napi::Value Pairwise(const Napi::CallbackInfo& info) {
   p.out = a.f32("out", x.b * x.b);  // B x B
   p.threads = a.threads();
   const std::string metric = a.string_or("metric", "sqeuclidean");
-  guard(env, [&] {
+  const Backend ran = guard(env, [&] {
     p.metric = parse_distance_metric(metric.c_str());
-    pairwise_distances(p);
+    return pairwise_distances(p);
   });
-  return Napi::String::New(env, simd_level_name(active_simd_level()));
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("simd", Napi::String::New(env, simd_level_name(active_simd_level())));
+  r.Set("backend", Napi::String::New(env, backend_name(ran)));
+  return r;
 }
 
 Napi::Value Mine(const Napi::CallbackInfo& info) {
