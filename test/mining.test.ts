@@ -286,3 +286,21 @@ t.test('bad input fails with stable codes', async (t) => {
     'unknown type',
   )
 })
+
+t.test('miners and the loss report the backend that ran', async (t) => {
+  const { info } = await import('../lib/info.js')
+  const active = info().backendActive
+  const rng = mulberry32(41)
+  const b = 12
+  const dim = 5
+  const e = randomMatrix(rng, b, dim)
+  const l = labelsFor(rng, b, 3)
+  const hard = new BatchHardMiner().mine(e, l, dim)
+  t.same(hard.ran, { backend: active }, 'batch-hard')
+  t.same(new SemiHardMiner().mine(e, l, dim).ran, { backend: active }, 'semi-hard')
+  t.same(new BatchAllMiner().mine(e, l, dim).ran, { backend: active }, 'batch-all')
+  t.same(new DistanceWeightedMiner().mine(e, l, dim).ran, { backend: 'cpu' }, 'distance-weighted: CPU only')
+  t.same(tripletLoss(e, hard, { dim }).ran, { backend: active }, 'loss')
+  t.same(pairwiseDistances(e, { dim }).ran, { backend: active }, 'pairwise')
+  t.equal(new Triplets(new Int32Array(3)).ran, undefined, 'built by hand: unknown')
+})

@@ -4,6 +4,7 @@
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { checkThreads } from '../validate.js'
+import type { MiningRan } from './triplets.js'
 import type { DistanceMetric } from './types.js'
 import { checkDistanceMetric, checkEmbeddingBatch } from './validate.js'
 
@@ -26,11 +27,20 @@ export class DistanceMatrix {
   /** Batch size B. */
   readonly size: number
   readonly metric: DistanceMetric
+  /** Which backend computed it (set by {@link pairwiseDistances}; undefined for a matrix built by hand). */
+  readonly ran: MiningRan | undefined
 
-  constructor(data: Float32Array, size: number, metric: DistanceMetric) {
+  /**
+   * @param data B x B row-major distances (kept, not copied).
+   * @param size Batch size B.
+   * @param metric The metric the distances are in.
+   * @param ran Which backend computed them, when known.
+   */
+  constructor(data: Float32Array, size: number, metric: DistanceMetric, ran?: MiningRan) {
     this.data = data
     this.size = size
     this.metric = metric
+    this.ran = ran === undefined ? undefined : { backend: ran.backend }
   }
 
   /** d(i, j). */
@@ -68,6 +78,6 @@ export function pairwiseDistances(embeddings: Float32Array, options: PairwiseOpt
     throw new SimsageError(ErrorCodes.DIM_MISMATCH, `out must be a Float32Array of B * B = ${rows * rows} floats`)
   }
   const target = out
-  callNative(() => binding().miningPairwise({ embeddings, dim, metric, out: target, threads }))
-  return new DistanceMatrix(target, rows, metric)
+  const r = callNative(() => binding().miningPairwise({ embeddings, dim, metric, out: target, threads }))
+  return new DistanceMatrix(target, rows, metric, { backend: r.backend })
 }

@@ -5,7 +5,7 @@
  */
 export { DistanceMatrix, pairwiseDistances, type PairwiseOptions } from './distances.js'
 export { tripletLoss, type TripletLossOptions, type TripletLossResult } from './loss.js'
-export { Triplets, type Triplet } from './triplets.js'
+export { Triplets, type MiningRan, type Triplet } from './triplets.js'
 export {
   BatchAllMiner,
   BatchHardMiner,

@@ -4,7 +4,7 @@
 import { callNative, ErrorCodes, SimsageError } from '../errors.js'
 import { binding } from '../native/binding.js'
 import { checkThreads, describe } from '../validate.js'
-import { Triplets } from './triplets.js'
+import { type MiningRan, Triplets } from './triplets.js'
 import { checkEmbeddingBatch, checkMargin } from './validate.js'
 
 /** Options of {@link tripletLoss}. */
@@ -30,6 +30,8 @@ export interface TripletLossResult {
   active: number
   /** d loss / d embeddings, B x D row-major. */
   grad: Float32Array
+  /** Which backend computed the loss and gradient. */
+  ran: MiningRan
 }
 
 /**
@@ -81,7 +83,7 @@ export function tripletLoss(
       threads,
     }),
   )
-  return { loss: r.loss, active: r.active, grad: g }
+  return { loss: r.loss, active: r.active, grad: g, ran: { backend: r.backend } }
 }
 
 function toTriplets(triplets: unknown, rows: number): Int32Array {

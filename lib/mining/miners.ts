@@ -81,7 +81,7 @@ function run(
   const lab = toLabels(labels, b.rows)
   const distanceBuffer = distances.get(b.rows)
   const r = callNative(() => binding().miningMine({ embeddings, labels: lab, dim: b.dim, ...extra, distanceBuffer }))
-  return new Triplets(r.triplets, r.total)
+  return new Triplets(r.triplets, r.total, { backend: r.backend })
 }
 
 function checkMaxTriplets(v: unknown): number | undefined {

@@ -15,6 +15,12 @@ export interface Triplet {
   negative: number
 }
 
+/** Where a mining call ran: 'cuda' when the CUDA backend is preferred and built, 'cpu' otherwise. */
+export interface MiningRan {
+  /** The backend that ran the call. */
+  backend: 'cpu' | 'cuda'
+}
+
 /** The triplets a {@link TripletMiner} found in one batch, in the miner's order. */
 export class Triplets implements Iterable<Triplet> {
   /** T x 3 row indices, row-major: [a0, p0, n0, a1, p1, n1, ...] (what {@link tripletLoss} takes). */
@@ -26,14 +32,17 @@ export class Triplets implements Iterable<Triplet> {
    * cut the list, equal otherwise.
    */
   readonly total: number
+  /** Which backend mined them (set by the built-in miners; undefined for triplets built by hand). */
+  readonly ran: MiningRan | undefined
 
   /**
    * Wraps flat (a, p, n) row indices, e.g. in a custom {@link TripletMiner}.
    *
    * @param data T x 3 row-major Int32Array (kept, not copied).
    * @param total Triplets selected before a cap (default T).
+   * @param ran Which backend mined them, when known.
    */
-  constructor(data: Int32Array, total?: number) {
+  constructor(data: Int32Array, total?: number, ran?: MiningRan) {
     if (!(data instanceof Int32Array)) {
       throw new SimsageError(
         ErrorCodes.INVALID_TYPE,
@@ -49,6 +58,7 @@ export class Triplets implements Iterable<Triplet> {
     this.data = data
     this.length = data.length / 3
     this.total = total ?? this.length
+    this.ran = ran === undefined ? undefined : { backend: ran.backend }
   }
 
   /** Triplet i (0 ≤ i < length). */

@@ -35,10 +35,15 @@ export interface RawMineArgs {
   distanceBuffer?: Float32Array
 }
 
+/** The backend a mining call ran on. */
+export type RawMiningBackend = 'cpu' | 'cuda'
+
 export interface RawMineResult {
   triplets: Int32Array
   /** Triplets that passed the filter (more than triplets.length / 3 when maxTriplets cut the list). */
   total: number
+  /** Where the miner ran (distance-weighted sampling: always 'cpu'). */
+  backend: RawMiningBackend
 }
 
 export interface RawTripletLossArgs {
@@ -54,8 +59,8 @@ export interface RawTripletLossArgs {
 }
 
 export interface RawMiningBinding {
-  /** Returns the SIMD level that ran. */
-  miningPairwise(args: RawPairwiseArgs): string
+  /** Returns the SIMD level active and the backend that ran. */
+  miningPairwise(args: RawPairwiseArgs): { simd: string; backend: RawMiningBackend }
   miningMine(args: RawMineArgs): RawMineResult
-  miningTripletLoss(args: RawTripletLossArgs): { loss: number; active: number }
+  miningTripletLoss(args: RawTripletLossArgs): { loss: number; active: number; backend: RawMiningBackend }
 }

@@ -5,11 +5,13 @@
 // a miner object keeps between calls). Triplet lists come back as new Int32Arrays of exactly T x 3
 // (the caller keeps them); the native list they are copied from keeps its capacity per thread.
 //
-//   miningPairwise({ embeddings, dim, metric, out, threads? }) -> simd level name
+//   miningPairwise({ embeddings, dim, metric, out, threads? }) -> { simd, backend: 'cpu' | 'cuda' }
 //   miningMine({ embeddings, labels, dim, miner, metric?, margin?, type?, maxTriplets?, cutoff?,
-//                nonzeroLossCutoff?, seed?, threads?, distanceBuffer? }) -> { triplets: Int32Array, total }
+//                nonzeroLossCutoff?, seed?, threads?, distanceBuffer? })
+//       -> { triplets: Int32Array, total, backend: 'cpu' | 'cuda' }
 //   miningTripletLoss({ embeddings, dim, triplets, margin?, distance?, softMargin?, grad?, threads? })
-//       -> { loss, active }
+//       -> { loss, active, backend: 'cpu' | 'cuda' }
+// `backend` is where the call ran (mining.h: CUDA when preferred and built; distance-weighted: CPU).
 #include "mining/mining.h"
 
 #include <cstring>
@@ -52,11 +54,14 @@ Napi::Value Pairwise(const Napi::CallbackInfo& info) {
   p.out = a.f32("out", x.b * x.b);  // B x B
   p.threads = a.threads();
   const std::string metric = a.string_or("metric", "sqeuclidean");
-  guard(env, [&] {
+  const Backend ran = guard(env, [&] {
     p.metric = parse_distance_metric(metric.c_str());
-    pairwise_distances(p);
+    return pairwise_distances(p);
   });
-  return Napi::String::New(env, simd_level_name(active_simd_level()));
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("simd", Napi::String::New(env, simd_level_name(active_simd_level())));
+  r.Set("backend", Napi::String::New(env, backend_name(ran)));
+  return r;
 }
 
 Napi::Value Mine(const Napi::CallbackInfo& info) {
@@ -79,14 +84,15 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
   dw.seed = static_cast<uint64_t>(a.integer_or("seed", 0));
   thread_local std::vector<int32_t> trip;  // keeps its capacity: no allocation per call
   trip.clear();
+  Backend ran = Backend::Cpu;
   const int64_t total = guard(env, [&]() -> int64_t {
     p.metric = parse_distance_metric(metric.c_str());
     check_margin(p.margin);
-    if (miner == "filter") return mine_filtered(p, parse_triplet_filter(type.c_str()), max_triplets, &trip);
+    if (miner == "filter") return mine_filtered(p, parse_triplet_filter(type.c_str()), max_triplets, &trip, &ran);
     if (miner == "batchHard")
-      mine_batch_hard(p, &trip);
+      ran = mine_batch_hard(p, &trip);
     else if (miner == "semiHard")
-      mine_semi_hard(p, &trip);
+      ran = mine_semi_hard(p, &trip);
     else if (miner == "distanceWeighted")
       mine_distance_weighted(p, dw, &trip);
     else
@@ -98,6 +104,7 @@ Napi::Value Mine(const Napi::CallbackInfo& info) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("triplets", t);
   r.Set("total", Napi::Number::New(env, static_cast<double>(total)));
+  r.Set("backend", Napi::String::New(env, backend_name(ran)));
   return r;
 }
 
@@ -124,6 +131,7 @@ Napi::Value TripletLoss(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("loss", Napi::Number::New(env, r.loss));
   out.Set("active", Napi::Number::New(env, static_cast<double>(r.active)));
+  out.Set("backend", Napi::String::New(env, backend_name(r.backend)));
   return out;
 }
 

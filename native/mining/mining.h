@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/backend.h"
 #include "core/cpu_features.h"
 
 namespace simsage {
@@ -44,7 +45,10 @@ struct PairwiseParams {
   int threads = 0;       // <= 0: default_threads()
 };
 
-void pairwise_distances(const PairwiseParams& p);
+// The public entry points (no _at) run the CUDA twin (mining/cuda/mining_cuda.h) when
+// preferred_backend() is Cuda, the CPU otherwise, and report the backend that ran (a return value,
+// `ran` or TripletLossResult::backend). The *_at variants name a SIMD level and always run on the CPU.
+Backend pairwise_distances(const PairwiseParams& p);
 void pairwise_distances_at(SimdLevel level, const PairwiseParams& p);
 // Direct double-precision formulas (|x_i - x_j|^2 summed term by term): ground truth for tests.
 void pairwise_distances_reference(const PairwiseParams& p);
@@ -83,14 +87,15 @@ struct MineParams {
 // order. All valid triplets number up to B^3 / 4, so at most max_triplets are written (the first
 // ones in that order; max_triplets < 0 means no cap). Returns the number of triplets that pass the
 // filter, which is larger than out->size() / 3 when the cap cut the list.
-int64_t mine_filtered(const MineParams& p, TripletFilter filter, int64_t max_triplets, std::vector<int32_t>* out);
+int64_t mine_filtered(const MineParams& p, TripletFilter filter, int64_t max_triplets, std::vector<int32_t>* out,
+                      Backend* ran = nullptr);
 int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter filter, int64_t max_triplets,
                          std::vector<int32_t>* out);
 
 // Batch-hard (Hermans et al. 2017): per anchor, the farthest positive and the closest negative
 // (ties: smallest index). Anchors without a positive (a singleton class) are skipped. Triplets in
 // anchor order.
-void mine_batch_hard(const MineParams& p, std::vector<int32_t>* out);
+Backend mine_batch_hard(const MineParams& p, std::vector<int32_t>* out);
 void mine_batch_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t>* out);
 
 // Semi-hard (FaceNet, Schroff et al. 2015, eq. 4 and sec. 3.2): for every positive pair (a, p), the
@@ -99,7 +104,7 @@ void mine_batch_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_
 // (its docstring adds "within the margin", which only drops pairs whose selected negative has zero
 // hinge loss anyway). A pair with no farther negative is dropped (TF-Addons falls back to the
 // farthest negative, which is a hard triplet, not a semi-hard one). Triplets in (a, p) order.
-void mine_semi_hard(const MineParams& p, std::vector<int32_t>* out);
+Backend mine_semi_hard(const MineParams& p, std::vector<int32_t>* out);
 void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t>* out);
 
 // Distance-weighted sampling (Wu et al. 2017, "Sampling Matters in Deep Embedding Learning",
@@ -150,6 +155,7 @@ using TripletLossParams = TripletLossParamsT<float>;
 struct TripletLossResult {
   double loss = 0;
   int64_t active = 0;
+  Backend backend = Backend::Cpu;  // where it ran (the double entry point: always the CPU)
 };
 
 TripletLossResult triplet_loss(const TripletLossParamsT<float>& p);

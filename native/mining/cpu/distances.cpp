@@ -11,6 +11,9 @@
 #include "mining/cpu/row_kernels.h"
 #include "mining/cpu/scratch.h"
 #include "mining/mining.h"
+#if SIMSAGE_WITH_CUDA
+#include "mining/cuda/mining_cuda.h"
+#endif
 #include "nn/nn.h"
 
 namespace simsage {
@@ -77,6 +80,15 @@ void pairwise_distances_at(SimdLevel level, const PairwiseParams& p) {
   });
 }
 
-void pairwise_distances(const PairwiseParams& p) { pairwise_distances_at(active_simd_level(), p); }
+Backend pairwise_distances(const PairwiseParams& p) {
+#if SIMSAGE_WITH_CUDA
+  if (preferred_backend() == Backend::Cuda) {
+    mining::cuda::pairwise_distances(p);
+    return Backend::Cuda;
+  }
+#endif
+  pairwise_distances_at(active_simd_level(), p);
+  return Backend::Cpu;
+}
 
 }  // namespace simsage

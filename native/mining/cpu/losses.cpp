@@ -16,8 +16,12 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "mining/cpu/checks.h"
 #include "mining/cpu/scratch.h"
 #include "mining/mining.h"
+#if SIMSAGE_WITH_CUDA
+#include "mining/cuda/mining_cuda.h"
+#endif
 
 namespace simsage {
 
@@ -26,25 +30,8 @@ namespace {
 constexpr int64_t kTripletsPerTask = 256;
 
 template <class T>
-void check_loss(const TripletLossParamsT<T>& p) {
-  if (p.dim <= 0) throw_error(ErrorCode::DimMismatch, "dim must be a positive integer");
-  if (p.b <= 0) throw_error(ErrorCode::InvalidArgument, "empty batch: embeddings must hold at least one row");
-  if (!p.embeddings) throw_error(ErrorCode::InvalidArgument, "null embeddings");
-  if (p.n_triplets < 0 || (p.n_triplets > 0 && !p.triplets))
-    throw_error(ErrorCode::InvalidArgument, "bad triplet array");
-  check_margin(static_cast<double>(p.margin));
-  for (int64_t i = 0; i < p.b * p.dim; ++i)
-    if (!std::isfinite(p.embeddings[i]))
-      throw_error(ErrorCode::NonFinite, "embeddings[" + std::to_string(i) + "] is not finite");
-  for (int64_t i = 0; i < p.n_triplets * 3; ++i)
-    if (p.triplets[i] < 0 || p.triplets[i] >= p.b)
-      throw_error(ErrorCode::InvalidArgument, "triplets[" + std::to_string(i) + "] = " + std::to_string(p.triplets[i]) +
-                                                  " is not a row index in [0, " + std::to_string(p.b) + ")");
-}
-
-template <class T>
 TripletLossResult loss_impl(const TripletLossParamsT<T>& p) {
-  check_loss(p);
+  mining::cpu::check_triplet_loss(p);
   const int64_t nt = p.n_triplets, dim = p.dim;
   if (p.grad) std::fill(p.grad, p.grad + p.b * dim, T(0));
   TripletLossResult res;
@@ -114,7 +101,12 @@ TripletLossResult loss_impl(const TripletLossParamsT<T>& p) {
 
 }  // namespace
 
-TripletLossResult triplet_loss(const TripletLossParamsT<float>& p) { return loss_impl(p); }
+TripletLossResult triplet_loss(const TripletLossParamsT<float>& p) {
+#if SIMSAGE_WITH_CUDA
+  if (preferred_backend() == Backend::Cuda) return mining::cuda::triplet_loss(p);
+#endif
+  return loss_impl(p);
+}
 TripletLossResult triplet_loss(const TripletLossParamsT<double>& p) { return loss_impl(p); }
 
 }  // namespace simsage

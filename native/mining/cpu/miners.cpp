@@ -15,6 +15,9 @@
 #include "mining/cpu/row_kernels.h"
 #include "mining/cpu/scratch.h"
 #include "mining/mining.h"
+#if SIMSAGE_WITH_CUDA
+#include "mining/cuda/mining_cuda.h"
+#endif
 
 namespace simsage {
 
@@ -144,7 +147,15 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
   return total;
 }
 
-int64_t mine_filtered(const MineParams& p, TripletFilter filter, int64_t max_triplets, std::vector<int32_t>* out) {
+int64_t mine_filtered(const MineParams& p, TripletFilter filter, int64_t max_triplets, std::vector<int32_t>* out,
+                      Backend* ran) {
+#if SIMSAGE_WITH_CUDA
+  if (preferred_backend() == Backend::Cuda) {
+    if (ran) *ran = Backend::Cuda;
+    return mining::cuda::mine_filtered(p, filter, max_triplets, out);
+  }
+#endif
+  if (ran) *ran = Backend::Cpu;
   return mine_filtered_at(active_simd_level(), p, filter, max_triplets, out);
 }
 
@@ -170,8 +181,15 @@ void mine_batch_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_
   }
 }
 
-void mine_batch_hard(const MineParams& p, std::vector<int32_t>* out) {
+Backend mine_batch_hard(const MineParams& p, std::vector<int32_t>* out) {
+#if SIMSAGE_WITH_CUDA
+  if (preferred_backend() == Backend::Cuda) {
+    mining::cuda::mine_batch_hard(p, out);
+    return Backend::Cuda;
+  }
+#endif
   mine_batch_hard_at(active_simd_level(), p, out);
+  return Backend::Cpu;
 }
 
 // ---- semi-hard ---------------------------------------------------------------------------------
@@ -250,7 +268,16 @@ void mine_semi_hard_at(SimdLevel level, const MineParams& p, std::vector<int32_t
       if (negv[s] >= 0) dst[0] = static_cast<int32_t>(a), dst[1] = posv[s], dst[2] = negv[s], dst += 3;
 }
 
-void mine_semi_hard(const MineParams& p, std::vector<int32_t>* out) { mine_semi_hard_at(active_simd_level(), p, out); }
+Backend mine_semi_hard(const MineParams& p, std::vector<int32_t>* out) {
+#if SIMSAGE_WITH_CUDA
+  if (preferred_backend() == Backend::Cuda) {
+    mining::cuda::mine_semi_hard(p, out);
+    return Backend::Cuda;
+  }
+#endif
+  mine_semi_hard_at(active_simd_level(), p, out);
+  return Backend::Cpu;
+}
 
 // ---- distance-weighted sampling -----------------------------------------------------------------
 
@@ -311,7 +338,7 @@ void mine_distance_weighted(const MineParams& p, const DistanceWeightedParams& d
   pp.metric = DistanceMetric::Euclidean;
   pp.out = dist;
   pp.threads = p.threads;
-  pairwise_distances(pp);
+  pairwise_distances_at(active_simd_level(), pp);  // CPU-only miner (no CUDA twin): same draws on every backend
 
   int64_t* offset = scratch<int64_t, Slot::Offsets>(static_cast<size_t>(b + 1));
   offset[0] = 0;
