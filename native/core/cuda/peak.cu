@@ -59,7 +59,7 @@ double measure_fma_peak(int reps) {
   const int threads = 256;
   const unsigned blocks = unsigned(sm_count() * 8);
   const double s = best_seconds(reps, [&] {
-    fma_kernel<<<blocks, threads, 0, stream()>>>(out.data(), 0.999f, 0.001f);
+    SIMSAGE_CUDA_LAUNCH(blocks, threads, 0, fma_kernel)(out.data(), 0.999f, 0.001f);
     SIMSAGE_CUDA_LAUNCHED("fma_kernel");
   });
   return 2.0 * double(blocks) * threads * kChains * kIters / s;

@@ -142,12 +142,12 @@ void pairwise_distances_device(const PairwiseParams& p) {
   if (p.metric != DistanceMetric::Dot) {
     aux = device_scratch<float, DSlot::Aux>(static_cast<size_t>(b));
     const int threads = 256;
-    norms_kernel<<<simsage::cuda::blocks_for(b * 32, threads), threads, 0, simsage::cuda::stream()>>>(
-        p.embeddings, b, p.dim, p.metric == DistanceMetric::Cosine, aux);
+    SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(b * 32, threads), threads, 0, norms_kernel)
+    (p.embeddings, b, p.dim, p.metric == DistanceMetric::Cosine, aux);
     SIMSAGE_CUDA_LAUNCHED("norms_kernel");
   }
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(tiles));
-  distance_tile_kernel<<<grid, kThreads, 0, simsage::cuda::stream()>>>(p.embeddings, b, p.dim, aux, p.metric, p.out);
+  SIMSAGE_CUDA_LAUNCH(grid, kThreads, 0, distance_tile_kernel)(p.embeddings, b, p.dim, aux, p.metric, p.out);
   SIMSAGE_CUDA_LAUNCHED("distance_tile_kernel");
 }
 

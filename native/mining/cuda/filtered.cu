@@ -50,7 +50,7 @@ __global__ void __launch_bounds__(kBlock)
     filter_count_kernel(const float* __restrict__ d, const int32_t* __restrict__ lab, int64_t b, TripletFilter filter,
                         float margin, const int64_t* __restrict__ pair_off, int32_t* posv, int64_t* pstart,
                         int64_t* __restrict__ acount) {
-  extern __shared__ float srow[];
+  SIMSAGE_CUDA_DYNAMIC_SHARED(float, srow);
   const int64_t a = blockIdx.x;
   const float* drow = d + a * b;
   const int32_t la = lab[a];
@@ -92,7 +92,7 @@ __global__ void __launch_bounds__(kBlock)
                         float margin, const int64_t* __restrict__ pair_off, const int32_t* __restrict__ posv,
                         const int64_t* __restrict__ pstart, const int64_t* __restrict__ aoff, int64_t limit,
                         int32_t* __restrict__ out) {
-  extern __shared__ float srow[];
+  SIMSAGE_CUDA_DYNAMIC_SHARED(float, srow);
   const int64_t a = blockIdx.x;
   const int64_t first = aoff[a];
   if (first >= limit) return;  // the whole block
@@ -145,11 +145,11 @@ int64_t mine_filtered_device(const MineParams& p, TripletFilter filter, int64_t 
   const bool shared = row_fits_shared(b);
   const size_t smem = shared ? static_cast<size_t>(b) * sizeof(float) : 0;
   if (shared)
-    filter_count_kernel<true>
-        <<<grid, kBlock, smem, stream()>>>(d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
+    SIMSAGE_CUDA_LAUNCH(grid, kBlock, smem, filter_count_kernel<true>)
+    (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
   else
-    filter_count_kernel<false>
-        <<<grid, kBlock, 0, stream()>>>(d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
+    SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, filter_count_kernel<false>)
+    (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
   SIMSAGE_CUDA_LAUNCHED("filter_count_kernel");
   exclusive_scan(acount, b, aoff);
   const int64_t total = read_int64(aoff + b);
@@ -157,11 +157,11 @@ int64_t mine_filtered_device(const MineParams& p, TripletFilter filter, int64_t 
   if (limit > 0) {
     out->reserve(static_cast<size_t>(3 * limit));
     if (shared)
-      filter_write_kernel<true><<<grid, kBlock, smem, stream()>>>(d, p.labels, b, filter, p.margin, pair_off, posv,
-                                                                  pstart, aoff, limit, out->data());
+      SIMSAGE_CUDA_LAUNCH(grid, kBlock, smem, filter_write_kernel<true>)
+      (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, aoff, limit, out->data());
     else
-      filter_write_kernel<false><<<grid, kBlock, 0, stream()>>>(d, p.labels, b, filter, p.margin, pair_off, posv,
-                                                                pstart, aoff, limit, out->data());
+      SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, filter_write_kernel<false>)
+      (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, aoff, limit, out->data());
     SIMSAGE_CUDA_LAUNCHED("filter_write_kernel");
   }
   if (written) *written = limit;

@@ -102,9 +102,9 @@ TripletLossResult triplet_loss_device(const TripletLossParams& p) {
   const int64_t want = simsage::cuda::blocks_for(nt * 32, kBlock);
   const int64_t cap = int64_t(16) * simsage::cuda::sm_count();
   const unsigned grid = static_cast<unsigned>(want < cap ? want : cap);
-  triplet_loss_kernel<<<grid, kBlock, 0, stream()>>>(p.embeddings, p.dim, p.triplets, nt, static_cast<double>(p.margin),
-                                                     p.distance == TripletDistance::Euclidean, p.soft_margin,
-                                                     1.0 / static_cast<double>(nt), p.grad, sums);
+  SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, triplet_loss_kernel)
+  (p.embeddings, p.dim, p.triplets, nt, static_cast<double>(p.margin), p.distance == TripletDistance::Euclidean,
+   p.soft_margin, 1.0 / static_cast<double>(nt), p.grad, sums);
   SIMSAGE_CUDA_LAUNCHED("triplet_loss_kernel");
   LossSums h{};
   simsage::cuda::copy_to_host(&h, sums, sizeof(h));

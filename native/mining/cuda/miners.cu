@@ -98,7 +98,7 @@ template <bool kShared>
 __global__ void __launch_bounds__(kBlock)
     semihard_kernel(const float* __restrict__ d, const int32_t* __restrict__ lab, int64_t b,
                     const int64_t* __restrict__ pair_off, int32_t* posv, int32_t* negv, int64_t* __restrict__ valid) {
-  extern __shared__ float srow[];
+  SIMSAGE_CUDA_DYNAMIC_SHARED(float, srow);
   const int64_t a = blockIdx.x;
   const float* drow = d + a * b;
   const int32_t la = lab[a];
@@ -166,7 +166,7 @@ unsigned warps_blocks(int64_t b) { return blocks_for(b * 32, kBlock); }
 // ---- shared pieces (common.cuh) ------------------------------------------------------------------
 
 void exclusive_scan(const int64_t* counts, int64_t n, int64_t* offsets) {
-  exclusive_scan_kernel<<<1, kScanThreads, 0, stream()>>>(counts, n, offsets);
+  SIMSAGE_CUDA_LAUNCH(1, kScanThreads, 0, exclusive_scan_kernel)(counts, n, offsets);
   SIMSAGE_CUDA_LAUNCHED("exclusive_scan_kernel");
 }
 
@@ -193,7 +193,7 @@ const float* device_distances(const MineParams& p) {
 int64_t positive_pairs(const int32_t* labels, int64_t b, int64_t** pair_off) {
   int64_t* counts = device_scratch<int64_t, DSlot::PairCounts>(static_cast<size_t>(b));
   int64_t* off = device_scratch<int64_t, DSlot::PairOff>(static_cast<size_t>(b + 1));
-  count_positives_kernel<<<warps_blocks(b), kBlock, 0, stream()>>>(labels, b, counts);
+  SIMSAGE_CUDA_LAUNCH(warps_blocks(b), kBlock, 0, count_positives_kernel)(labels, b, counts);
   SIMSAGE_CUDA_LAUNCHED("count_positives_kernel");
   exclusive_scan(counts, b, off);
   *pair_off = off;
@@ -246,13 +246,13 @@ int64_t mine_batch_hard_device(const MineParams& p, DeviceArray<int32_t>* out) {
   int32_t* neg = pos + b;
   int64_t* counts = device_scratch<int64_t, DSlot::Counts>(static_cast<size_t>(b));
   int64_t* off = device_scratch<int64_t, DSlot::Offsets>(static_cast<size_t>(b + 1));
-  hardest_kernel<<<warps_blocks(b), kBlock, 0, stream()>>>(d, p.labels, b, pos, neg, counts);
+  SIMSAGE_CUDA_LAUNCH(warps_blocks(b), kBlock, 0, hardest_kernel)(d, p.labels, b, pos, neg, counts);
   SIMSAGE_CUDA_LAUNCHED("hardest_kernel");
   exclusive_scan(counts, b, off);
   const int64_t n = read_int64(off + b);
   if (n > 0) {
     out->reserve(static_cast<size_t>(3 * n));
-    write_hardest_kernel<<<blocks_for(b, kBlock), kBlock, 0, stream()>>>(b, pos, neg, off, out->data());
+    SIMSAGE_CUDA_LAUNCH(blocks_for(b, kBlock), kBlock, 0, write_hardest_kernel)(b, pos, neg, off, out->data());
     SIMSAGE_CUDA_LAUNCHED("write_hardest_kernel");
   }
   return n;
@@ -279,16 +279,17 @@ int64_t mine_semi_hard_device(const MineParams& p, DeviceArray<int32_t>* out) {
   int64_t* off = device_scratch<int64_t, DSlot::Offsets>(static_cast<size_t>(b + 1));
   const unsigned grid = static_cast<unsigned>(b);
   if (row_fits_shared(b)) {
-    semihard_kernel<true><<<grid, kBlock, b * sizeof(float), stream()>>>(d, p.labels, b, pair_off, posv, negv, valid);
+    SIMSAGE_CUDA_LAUNCH(grid, kBlock, b * sizeof(float), semihard_kernel<true>)
+    (d, p.labels, b, pair_off, posv, negv, valid);
   } else {
-    semihard_kernel<false><<<grid, kBlock, 0, stream()>>>(d, p.labels, b, pair_off, posv, negv, valid);
+    SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, semihard_kernel<false>)(d, p.labels, b, pair_off, posv, negv, valid);
   }
   SIMSAGE_CUDA_LAUNCHED("semihard_kernel");
   exclusive_scan(valid, b, off);
   const int64_t n = read_int64(off + b);
   if (n > 0) {
     out->reserve(static_cast<size_t>(3 * n));
-    write_pairs_kernel<<<warps_blocks(b), kBlock, 0, stream()>>>(b, pair_off, posv, negv, off, out->data());
+    SIMSAGE_CUDA_LAUNCH(warps_blocks(b), kBlock, 0, write_pairs_kernel)(b, pair_off, posv, negv, off, out->data());
     SIMSAGE_CUDA_LAUNCHED("write_pairs_kernel");
   }
   return n;

@@ -127,11 +127,11 @@ void launch_conv_gemm(const ConvGemmArgs& a) {
   if (a.N <= 64) {
     void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<64, true, true> : conv_gemm_kernel<64, true, false>)
                                       : (vb ? conv_gemm_kernel<64, false, true> : conv_gemm_kernel<64, false, false>);
-    TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, 1), 128)(a);
+    SIMSAGE_CUDA_LAUNCH(dim3(row_blocks, 1), 128, 0, kernel)(a);
   } else {
     void (*kernel)(ConvGemmArgs) = va ? (vb ? conv_gemm_kernel<kBN, true, true> : conv_gemm_kernel<kBN, true, false>)
                                       : (vb ? conv_gemm_kernel<kBN, false, true> : conv_gemm_kernel<kBN, false, false>);
-    TEMPORAL_CUDA_LAUNCH(kernel, dim3(row_blocks, unsigned((a.N + kBN - 1) / kBN)), kThreads)(a);
+    SIMSAGE_CUDA_LAUNCH(dim3(row_blocks, unsigned((a.N + kBN - 1) / kBN)), kThreads, 0, kernel)(a);
   }
   SIMSAGE_CUDA_LAUNCHED("conv_gemm_kernel");
 }
@@ -139,7 +139,7 @@ void launch_conv_gemm(const ConvGemmArgs& a) {
 void launch_pack_w(const float* w, float* wk, int64_t cin, int64_t cout, int64_t taps, bool for_dx) {
   const int64_t n = cout * cin * taps;
   if (n == 0) return;
-  TEMPORAL_CUDA_LAUNCH(pack_w_kernel, simsage::cuda::blocks_for(n, 256), 256)(w, wk, cin, cout, taps, for_dx);
+  SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(n, 256), 256, 0, pack_w_kernel)(w, wk, cin, cout, taps, for_dx);
   SIMSAGE_CUDA_LAUNCHED("pack_w_kernel");
 }
 

@@ -216,14 +216,14 @@ void backward_dw(const Conv1dBackwardParams& p, int64_t rows, Scratch& sc) {
   if (bn == 64) {
     void (*kernel)(DwArgs) = vx ? (vd ? dw_kernel<64, true, true> : dw_kernel<64, true, false>)
                                 : (vd ? dw_kernel<64, false, true> : dw_kernel<64, false, false>);
-    TEMPORAL_CUDA_LAUNCH(kernel, grid, 128)(a);
+    SIMSAGE_CUDA_LAUNCH(grid, 128, 0, kernel)(a);
   } else {
     void (*kernel)(DwArgs) = vx ? (vd ? dw_kernel<kBN, true, true> : dw_kernel<kBN, true, false>)
                                 : (vd ? dw_kernel<kBN, false, true> : dw_kernel<kBN, false, false>);
-    TEMPORAL_CUDA_LAUNCH(kernel, grid, kThreads)(a);
+    SIMSAGE_CUDA_LAUNCH(grid, kThreads, 0, kernel)(a);
   }
   SIMSAGE_CUDA_LAUNCHED("dw_kernel");
-  TEMPORAL_CUDA_LAUNCH(dw_reduce_kernel, simsage::cuda::blocks_for(wsize, 256), 256)
+  SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(wsize, 256), 256, 0, dw_reduce_kernel)
   (sc.part.data(), p.dw, splits, taps, cout, cin, p.accumulate);
   SIMSAGE_CUDA_LAUNCHED("dw_reduce_kernel");
 }
@@ -233,10 +233,10 @@ void backward_db(const Conv1dBackwardParams& p, int64_t rows, Scratch& sc) {
   const int64_t splits = std::min(kMaxSplits, (rows + kDbRowsPerSplit - 1) / kDbRowsPerSplit);
   const int64_t chunk = (rows + splits - 1) / splits;
   sc.dbpart.reserve(static_cast<size_t>(splits * cout));
-  TEMPORAL_CUDA_LAUNCH(db_kernel, dim3(unsigned((cout + 31) / 32), unsigned(splits)), dim3(32, 8))
+  SIMSAGE_CUDA_LAUNCH(dim3(unsigned((cout + 31) / 32), unsigned(splits)), dim3(32, 8), 0, db_kernel)
   (p.dy, sc.dbpart.data(), rows, cout, chunk);
   SIMSAGE_CUDA_LAUNCHED("db_kernel");
-  TEMPORAL_CUDA_LAUNCH(db_reduce_kernel, simsage::cuda::blocks_for(cout, 256), 256)
+  SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(cout, 256), 256, 0, db_reduce_kernel)
   (sc.dbpart.data(), p.db, splits, cout, p.accumulate);
   SIMSAGE_CUDA_LAUNCHED("db_reduce_kernel");
 }

@@ -10,13 +10,6 @@
 #include "core/cuda/check.cuh"
 #include "core/cuda/runtime.h"
 
-// kernel<<<grid, block, 0, stream()>>>(args) on this thread's stream, written
-// TEMPORAL_CUDA_LAUNCH(kernel, grid, block)(args). native/tests/cuda_emu/ compiles these files as
-// plain C++ (kernels run as CPU fibers, sanitizers on) with its own definition.
-#ifndef TEMPORAL_CUDA_LAUNCH
-#define TEMPORAL_CUDA_LAUNCH(kernel, grid, block) kernel<<<grid, block, 0, ::simsage::cuda::stream()>>>
-#endif
-
 namespace simsage {
 namespace temporal {
 namespace cuda {

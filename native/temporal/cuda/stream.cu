@@ -134,7 +134,7 @@ struct TcnStreamer::Impl {
     if (c.taps > 1) {
       g.reserve(static_cast<size_t>(rows * width));
       const int64_t n = rows * c.cin;
-      TEMPORAL_CUDA_LAUNCH(gather_kernel, simsage::cuda::blocks_for(n, 256), 256)
+      SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(n, 256), 256, 0, gather_kernel)
       (in, rows, idx, streams, state.data(), pos.data(), state_floats, c.state_offset, c.cin, c.taps, c.dilation,
        c.ring, g.data());
       SIMSAGE_CUDA_LAUNCHED("gather_kernel");
@@ -230,13 +230,13 @@ void TcnStreamer::step_device(const float* x, int64_t rows, const int32_t* activ
       im.conv(b.proj, in, rows, active, outv.data(), false);
       res = outv.data();
     }
-    TEMPORAL_CUDA_LAUNCH(residual_kernel, simsage::cuda::blocks_for(int64_t(n), 256), 256)
+    SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(int64_t(n), 256), 256, 0, residual_kernel)
     (im.h2.data(), res, outv.data(), int64_t(n));
     SIMSAGE_CUDA_LAUNCHED("residual_kernel");
     in = outv.data();
   }
   simsage::cuda::copy_on_device(y, in, sizeof(float) * rows * output_size());
-  TEMPORAL_CUDA_LAUNCH(advance_kernel, simsage::cuda::blocks_for(rows, 256), 256)
+  SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(rows, 256), 256, 0, advance_kernel)
   (active, rows, im.streams, im.pos.data());
   SIMSAGE_CUDA_LAUNCHED("advance_kernel");
 }
