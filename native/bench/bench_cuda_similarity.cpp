@@ -1,0 +1,78 @@
+// bench_cuda section "similarity": the fused top-k (similarity/cuda/similarity_cuda.h, device form) on a
+// corpus of args.topk_n x 128 (--quick: 100000) f32 rows already resident on the device, ip metric,
+// Q in {1, 64, 1024}, k in {10, 100}. The corpus is built straight into device panels, chunk by chunk
+// from a seeded generator (the panel layout of random rows is random values, so no host VectorStore of
+// 10M rows is built). flops = 2 n d q; bytes = n d 4, the corpus read once (reported for Q = 1, where the
+// scan is bandwidth-bound). Case strings match torch_peer/similarity.py.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench_cuda.h"
+#include "core/cuda/runtime.h"
+#include "similarity/cuda/similarity_cuda.h"
+#include "similarity/similarity.h"
+
+namespace {
+
+using simsage::cuda::DeviceArray;
+
+// Uniform values in [-1, 1) from a 64-bit LCG, so every run sees the same corpus.
+struct Lcg {
+  uint64_t s;
+  float next() {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<float>(static_cast<int64_t>(s >> 40) - (int64_t{1} << 23)) * (1.f / (1 << 23));
+  }
+};
+
+void fill(DeviceArray<float>& d, size_t n, uint64_t seed) {
+  Lcg g{seed};
+  const size_t chunk = size_t{1} << 24;  // 64 MiB of host staging
+  std::vector<float> h(std::min(n, chunk));
+  for (size_t off = 0; off < n; off += chunk) {
+    const size_t m = std::min(chunk, n - off);
+    for (size_t i = 0; i < m; ++i) h[i] = g.next();
+    d.upload(h.data(), m, off);
+    simsage::cuda::synchronize();
+  }
+}
+
+void run(const simsage_bench::BenchArgs& args) {
+  const int64_t n = args.quick ? 100000 : args.topk_n, dim = 128;
+  const int64_t panels = (n + 15) / 16;
+  DeviceArray<float> corpus(static_cast<size_t>(panels * 16 * dim));
+  corpus.zero();
+  fill(corpus, static_cast<size_t>(n * dim), 1);  // rows past n in the last panel stay zero
+  simsage::PanelCorpus c;
+  c.panels = corpus.data();
+  c.n = n;
+  c.dim = dim;
+  const int64_t max_q = 1024, max_k = 100;
+  DeviceArray<float> q(static_cast<size_t>(max_q * dim));
+  fill(q, static_cast<size_t>(max_q * dim), 2);
+  DeviceArray<int64_t> ids(static_cast<size_t>(max_q * max_k));
+  DeviceArray<float> scores(static_cast<size_t>(max_q * max_k));
+  DeviceArray<int32_t> counts(static_cast<size_t>(max_q));
+  for (int64_t nq : {1, 64, 1024})
+    for (int64_t k : {10, 100}) {
+      simsage::TopkParams p;
+      p.queries = q.data();
+      p.nq = nq;
+      p.dim = dim;
+      p.k = k;
+      p.metric = simsage::Metric::InnerProduct;
+      p.out_ids = ids.data();
+      p.out_scores = scores.data();
+      p.out_counts = counts.data();
+      const double sec = simsage_bench::time_device(args, [&] { simsage::similarity::cuda::topk_panels_device(p, c); });
+      const std::string name = "topk n=" + std::to_string(n) + " d=" + std::to_string(dim) +
+                               " q=" + std::to_string(nq) + " k=" + std::to_string(k) + " f32";
+      simsage_bench::emit("similarity", name, sec, 2.0 * n * dim * nq, nq == 1 ? double(n) * dim * 4 : 0.0);
+    }
+}
+
+simsage_bench::RegisterSection reg("similarity", run);
+
+}  // namespace

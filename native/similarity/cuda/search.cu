@@ -1,0 +1,308 @@
+// The CUDA top-k driver (similarity_cuda.h): per chunk of queries, prepare them on the device (|q|^2,
+// unit rows for cosine), run the scan (topk_kernels.cuh stage 1) over a grid of slices x query blocks
+// sized to fill the device once, then merge each query's slices into the outputs (stage 2).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/cuda/check.cuh"
+#include "core/cuda/runtime.h"
+#include "core/error.h"
+#include "similarity/cpu/checks.h"
+#include "similarity/cuda/similarity_cuda.h"
+#include "similarity/cuda/topk_kernels.cuh"
+
+namespace simsage {
+namespace similarity {
+namespace cuda {
+namespace {
+
+using simsage::cuda::DeviceArray;
+using simsage::cuda::stream;
+
+constexpr int64_t kQueryChunk = 8192;                                  // queries per scan: bounds the candidate scratch
+constexpr size_t kSlotBudget = size_t{96} << 10;                       // shared memory for one block's slots (bytes)
+constexpr int kQueryFloats = 4096;                                     // shared memory for one block's queries (floats)
+constexpr int64_t kMaxRows = (int64_t{1} << 31) - (int64_t{1} << 16);  // rows are int32 in the kernels
+
+// Scratch kept per calling thread between searches (grown, never shrunk), so a search in a loop
+// allocates nothing after the first call.
+struct Scratch {
+  DeviceArray<float> q, qn2, cand_s;
+  DeviceArray<int> cand_r, cand_n;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// One query per warp: |q|^2 in double (the CPU's rule), the row as the kernels read it (cosine: scaled
+// to unit length in double, a zero row stays zero).
+__global__ void prep_queries(const float* q, int64_t nq, int64_t D, int metric, float* out, float* qn2) {
+  const int64_t w = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (w >= nq) return;
+  const float* x = q + w * D;
+  double ss = 0;
+  for (int64_t d = lane; d < D; d += 32) ss += static_cast<double>(x[d]) * x[d];
+  for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  const double s = metric == kern::kMetricCosine ? (ss > 0 ? 1.0 / sqrt(ss) : 0.0) : 1.0;
+  for (int64_t d = lane; d < D; d += 32)
+    out[w * D + d] = metric == kern::kMetricCosine ? static_cast<float>(x[d] * s) : x[d];
+  if (lane == 0) qn2[w] = static_cast<float>(ss);
+}
+
+int cap_for(int kk) {
+  int c = 256;
+  while (c < 2 * kk) c <<= 1;
+  return c;
+}
+
+struct Plan {
+  int bq = 1, cap = 256, dq = 1, slices = 1, qblocks = 1;
+  int64_t tiles = 0;
+  size_t smem = 0;
+};
+
+template <int BQ>
+void launch_scan(const kern::ScanArgs& a, const Plan& pl) {
+  SIMSAGE_CUDA_CHECK(cudaFuncSetAttribute(kern::scan_kernel<BQ>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(pl.smem)));
+  kern::scan_kernel<BQ><<<dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, stream()>>>(a);
+  SIMSAGE_CUDA_LAUNCHED("similarity scan_kernel");
+}
+
+template <int BQ>
+int blocks_per_sm(size_t smem) {
+  SIMSAGE_CUDA_CHECK(
+      cudaFuncSetAttribute(kern::scan_kernel<BQ>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  int nb = 0;
+  SIMSAGE_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kern::scan_kernel<BQ>, kern::kThreads, smem));
+  return std::max(1, nb);
+}
+
+// Queries per block: as many as the slot budget allows (<= 32), no more than the chunk needs.
+Plan plan(int64_t nq, int64_t n, int64_t D, int kk) {
+  Plan pl;
+  pl.cap = cap_for(kk);
+  const int64_t fit = static_cast<int64_t>(kSlotBudget / (static_cast<size_t>(pl.cap) * 8));
+  pl.bq = 1;
+  while (pl.bq < 32 && pl.bq * 2 <= fit && pl.bq < nq) pl.bq *= 2;
+  pl.dq = static_cast<int>(std::min<int64_t>(D, kQueryFloats / pl.bq));
+  pl.smem = kern::scan_smem(pl.bq, pl.cap, pl.dq);
+  pl.qblocks = static_cast<int>((nq + pl.bq - 1) / pl.bq);
+  pl.tiles = ((n + 15) / 16 + kern::kTilePanels - 1) / kern::kTilePanels;
+  int per_sm = 1;
+  switch (pl.bq) {
+    case 1:
+      per_sm = blocks_per_sm<1>(pl.smem);
+      break;
+    case 2:
+      per_sm = blocks_per_sm<2>(pl.smem);
+      break;
+    case 4:
+      per_sm = blocks_per_sm<4>(pl.smem);
+      break;
+    case 8:
+      per_sm = blocks_per_sm<8>(pl.smem);
+      break;
+    case 16:
+      per_sm = blocks_per_sm<16>(pl.smem);
+      break;
+    default:
+      per_sm = blocks_per_sm<32>(pl.smem);
+      break;
+  }
+  const int64_t target = static_cast<int64_t>(per_sm) * simsage::cuda::sm_count();
+  pl.slices = static_cast<int>(std::clamp<int64_t>((target + pl.qblocks - 1) / pl.qblocks, 1, pl.tiles));
+  return pl;
+}
+
+void run_scan(const kern::ScanArgs& a, const Plan& pl) {
+  switch (pl.bq) {
+    case 1:
+      launch_scan<1>(a, pl);
+      break;
+    case 2:
+      launch_scan<2>(a, pl);
+      break;
+    case 4:
+      launch_scan<4>(a, pl);
+      break;
+    case 8:
+      launch_scan<8>(a, pl);
+      break;
+    case 16:
+      launch_scan<16>(a, pl);
+      break;
+    default:
+      launch_scan<32>(a, pl);
+      break;
+  }
+}
+
+// The CPU's query check (search.cpp prepare_queries): ip / l2 queries need |q|^2 < kMaxSqNorm.
+void check_queries(const TopkParams& p) {
+  if (p.metric == Metric::Cosine) return;
+  for (int64_t i = 0; i < p.nq; ++i) {
+    double ss = 0;
+    for (int64_t d = 0; d < p.dim; ++d) ss += static_cast<double>(p.queries[i * p.dim + d]) * p.queries[i * p.dim + d];
+    if (!(ss < static_cast<double>(kMaxSqNorm))) {
+      char v[32];
+      std::snprintf(v, sizeof v, "%.4g", ss);
+      throw_error(ErrorCode::NonFinite, "queries row " + std::to_string(i) + " has |q|^2 = " + v +
+                                            ", not below 2^124 (|q| >= 2^62): its " + metric_name(p.metric) +
+                                            " scores could overflow float32");
+    }
+  }
+}
+
+TopkStats cuda_stats() {
+  TopkStats st;
+  st.backend = "cuda";
+  st.kernel = "cuda-f32";
+  st.threads_used = 1;
+  return st;
+}
+
+}  // namespace
+
+bool supports(const TopkParams& p, int64_t n) {
+  if (p.nq <= 0 || n <= 0 || n >= kMaxRows || p.k <= 0 || p.dim <= 0) return false;
+  if (std::min(p.k, n) > kMaxK) return false;
+  if (p.nq > (int64_t{1} << 28) / p.k) return false;  // nq x k device outputs (a huge k pads on the CPU)
+  return p.queries && p.out_ids && p.out_scores && p.out_counts;
+}
+
+TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
+  cpu::check_topk_params(p, c.n);
+  if (c.dim != p.dim)
+    throw_error(ErrorCode::DimMismatch,
+                "query dim " + std::to_string(p.dim) + " != corpus dim " + std::to_string(c.dim));
+  need(c.storage == Storage::F32 && supports(p, c.n) && c.panels && (p.metric != Metric::L2 || c.sq_norms),
+       ErrorCode::InvalidArgument, "topk_panels_device", "params not supported on CUDA (similarity_cuda.h)");
+  const int64_t D = p.dim, K = p.k;
+  const int kk = static_cast<int>(std::min(K, c.n));
+  Scratch& s = scratch();
+  for (int64_t qs = 0; qs < p.nq; qs += kQueryChunk) {
+    const int64_t nq = std::min(kQueryChunk, p.nq - qs);
+    const Plan pl = plan(nq, c.n, D, kk);
+    s.q.reserve(static_cast<size_t>(nq * D));
+    s.qn2.reserve(static_cast<size_t>(nq));
+    const size_t ncand = static_cast<size_t>(nq) * pl.slices * kk;
+    s.cand_s.reserve(ncand);
+    s.cand_r.reserve(ncand);
+    s.cand_n.reserve(static_cast<size_t>(nq) * pl.slices);
+    prep_queries<<<simsage::cuda::blocks_for(nq * 32, 256), 256, 0, stream()>>>(
+        p.queries + qs * D, nq, D, static_cast<int>(p.metric), s.q.data(), s.qn2.data());
+    SIMSAGE_CUDA_LAUNCHED("similarity prep_queries");
+
+    kern::ScanArgs a;
+    a.panels = c.panels;
+    a.sq_norms = p.metric == Metric::L2 ? c.sq_norms : nullptr;
+    a.ids = c.ids;
+    a.n = c.n;
+    a.dim = D;
+    a.metric = static_cast<int>(p.metric);
+    a.q = s.q.data();
+    a.nq = static_cast<int>(nq);
+    a.kk = kk;
+    a.cap = pl.cap;
+    a.dq = pl.dq;
+    a.slices = pl.slices;
+    a.tiles = pl.tiles;
+    a.allow = p.filter.allow_bits;
+    a.deny = p.filter.deny_bits;
+    a.ex_off = p.filter.exclude_offsets ? p.filter.exclude_offsets + qs : nullptr;
+    a.ex_rows = p.filter.exclude_offsets ? p.filter.exclude_rows : nullptr;
+    a.cand_s = s.cand_s.data();
+    a.cand_r = s.cand_r.data();
+    a.cand_n = s.cand_n.data();
+    run_scan(a, pl);
+
+    kern::MergeArgs m;
+    m.cand_s = s.cand_s.data();
+    m.cand_r = s.cand_r.data();
+    m.cand_n = s.cand_n.data();
+    m.qn2 = s.qn2.data();
+    m.ids = c.ids;
+    m.metric = static_cast<int>(p.metric);
+    m.slices = pl.slices;
+    m.kk = kk;
+    m.cap = pl.cap;
+    m.k_out = K;
+    m.out_ids = p.out_ids + qs * K;
+    m.out_scores = p.out_scores + qs * K;
+    m.out_counts = p.out_counts + qs;
+    const size_t msmem = static_cast<size_t>(pl.cap) * 8 + 8;
+    SIMSAGE_CUDA_CHECK(
+        cudaFuncSetAttribute(kern::merge_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(msmem)));
+    kern::merge_kernel<<<static_cast<unsigned>(nq), kern::kThreads, msmem, stream()>>>(m);
+    SIMSAGE_CUDA_LAUNCHED("similarity merge_kernel");
+  }
+  return cuda_stats();
+}
+
+// Host queries, filters and outputs; `dc` holds device pointers (a resident corpus or a scratch one).
+TopkStats run_host(const TopkParams& p, const PanelCorpus& dc) {
+  cpu::check_topk_params(p, dc.n);
+  check_queries(p);
+  if (p.nq == 0) return cuda_stats();
+  const int64_t nq = p.nq, D = p.dim, K = p.k, words = (dc.n + 63) / 64;
+  DeviceArray<float> q = simsage::cuda::to_device(p.queries, static_cast<size_t>(nq * D));
+  DeviceArray<uint64_t> allow, deny;
+  DeviceArray<int64_t> ex_off, ex_rows;
+  TopkParams d = p;
+  d.queries = q.data();
+  if (p.filter.allow_bits) {
+    allow = simsage::cuda::to_device(p.filter.allow_bits, static_cast<size_t>(words));
+    d.filter.allow_bits = allow.data();
+  }
+  if (p.filter.deny_bits) {
+    deny = simsage::cuda::to_device(p.filter.deny_bits, static_cast<size_t>(words));
+    d.filter.deny_bits = deny.data();
+  }
+  if (p.filter.exclude_offsets) {
+    ex_off = simsage::cuda::to_device(p.filter.exclude_offsets, static_cast<size_t>(nq + 1));
+    const int64_t nrows = std::max<int64_t>(1, p.filter.exclude_offsets[nq]);
+    ex_rows.resize(static_cast<size_t>(nrows));
+    if (p.filter.exclude_offsets[nq] > 0) ex_rows.upload(p.filter.exclude_rows, static_cast<size_t>(nrows));
+    d.filter.exclude_offsets = ex_off.data();
+    d.filter.exclude_rows = ex_rows.data();
+  }
+  DeviceArray<int64_t> oi(static_cast<size_t>(nq * K));
+  DeviceArray<float> os(static_cast<size_t>(nq * K));
+  DeviceArray<int32_t> oc(static_cast<size_t>(nq));
+  d.out_ids = oi.data();
+  d.out_scores = os.data();
+  d.out_counts = oc.data();
+  TopkStats st = topk_panels_device(d, dc);
+  oi.download(p.out_ids, static_cast<size_t>(nq * K));
+  os.download(p.out_scores, static_cast<size_t>(nq * K));
+  oc.download(p.out_counts, static_cast<size_t>(nq));
+  return st;
+}
+
+TopkStats topk_panels_resident(const TopkParams& p, const DeviceCorpus& c) {
+  return run_host(p, device_corpus_view(c));
+}
+
+TopkStats topk_panels(const TopkParams& p, const PanelCorpus& c) {
+  // What the twin does not take (other storage, bad shapes or buffers, unsupported k) runs on the CPU,
+  // which also raises the CPU's errors.
+  if (c.storage != Storage::F32 || c.dim != p.dim || !supports(p, c.n) || !c.panels ||
+      (p.metric == Metric::L2 && !c.sq_norms))
+    return topk_panels_at(active_simd_level(), p, c);
+  struct Free {
+    void operator()(DeviceCorpus* d) const { destroy_device_corpus(d); }
+  };
+  std::unique_ptr<DeviceCorpus, Free> dc(create_device_corpus(c.dim, p.metric));
+  upload_device_corpus(dc.get(), c, nullptr, 0, true);
+  return topk_panels_resident(p, *dc);
+}
+
+}  // namespace cuda
+}  // namespace similarity
+}  // namespace simsage
