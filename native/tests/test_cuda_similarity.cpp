@@ -127,29 +127,45 @@ TEST_CASE(rowmajor_matches_cpu_on_awkward_shapes) {
           }
 }
 
+// f32, bf16 and f16 stores (the CPU side on its widening path: the same decoded values).
 TEST_CASE(store_search_on_cuda_matches_cpu) {
   set_preferred_backend(Backend::Cuda);
-  for (int64_t dim : {3, 17, 128, 129})
-    for (Metric m : kMetrics) {
-      const int64_t n = 4099, nq = 64;
-      VectorStore s(dim, m);
-      std::vector<int64_t> ids(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) ids[i] = (i * 7919) % 100003;  // not in row order
-      const std::vector<float> x = randv(static_cast<size_t>(n * dim));
-      s.add(ids.data(), x.data(), n);
-      const std::vector<float> q = randv(static_cast<size_t>(nq * dim));
-      for (int64_t k : {1, 10, 100, 1024}) {
-        Out want, got;
-        TopkParams pw = params(q, nq, dim, k, m, &want);
-        TopkParams pg = params(q, nq, dim, k, m, &got);
-        want.st = s.search_at(active_simd_level(), pw, FilterSpec{});
-        got.st = s.search(pg, FilterSpec{});
-        const std::string what = label("store", dim, n, nq, k, m);
-        CHECK(std::string(got.st.backend) == "cuda" && std::string(got.st.kernel) == "cuda-f32", "%s: ran %s/%s",
-              what.c_str(), got.st.backend, got.st.kernel);
-        if (!same_topk(want, got, nq, k, dim, m, what)) return;
+  for (Storage st : {Storage::F32, Storage::BF16, Storage::F16})
+    for (int64_t dim : {3, 17, 128, 129})
+      for (Metric m : kMetrics) {
+        const int64_t n = 4099, nq = 64;
+        VectorStore s(dim, m, st);
+        std::vector<int64_t> ids(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) ids[i] = (i * 7919) % 100003;  // not in row order
+        const std::vector<float> x = randv(static_cast<size_t>(n * dim));
+        s.add(ids.data(), x.data(), n);
+        const std::vector<float> q = randv(static_cast<size_t>(nq * dim));
+        const std::string kernel = std::string("cuda-") + storage_name(st);
+        for (int64_t k : {1, 10, 100, 1024}) {
+          Out want, got;
+          TopkParams pw = params(q, nq, dim, k, m, &want);
+          TopkParams pg = params(q, nq, dim, k, m, &got);
+          pw.widen_only = true;
+          want.st = s.search_at(active_simd_level(), pw, FilterSpec{});
+          got.st = s.search(pg, FilterSpec{});
+          const std::string what = label("store", dim, n, nq, k, m) + " " + storage_name(st);
+          CHECK(std::string(got.st.backend) == "cuda" && got.st.kernel == kernel, "%s: ran %s/%s", what.c_str(),
+                got.st.backend, got.st.kernel);
+          if (!same_topk(want, got, nq, k, dim, m, what)) return;
+        }
       }
-    }
+  // i8 storage and re-ranking stay on the CPU.
+  VectorStore s8(16, Metric::InnerProduct, Storage::I8);
+  VectorStore sr(16, Metric::InnerProduct, Storage::BF16, true);
+  std::vector<int64_t> ids = {1, 2, 3};
+  const std::vector<float> x = randv(3 * 16), q = randv(16);
+  s8.add(ids.data(), x.data(), 3);
+  sr.add(ids.data(), x.data(), 3);
+  Out o;
+  TopkParams p = params(q, 1, 16, 2, Metric::InnerProduct, &o);
+  CHECK(std::string(s8.search(p, FilterSpec{}).backend) == "cpu", "i8 runs on the cpu");
+  p.rerank = 3;
+  CHECK(std::string(sr.search(p, FilterSpec{}).backend) == "cpu", "rerank runs on the cpu");
 }
 
 TEST_CASE(duplicate_rows_tie_toward_smaller_id) {

@@ -1,6 +1,6 @@
-// VectorStore's backend choice: search / search_sized run the CUDA twin (cuda/similarity_cuda.h) against
-// a device mirror of the panels when preferred_backend() is Cuda and the twin takes the params, else the
-// CPU search at the active SIMD level. The mirror is created by the first CUDA search and uploaded
+// VectorStore's backend choice: search / search_sized run the CUDA twin (cuda/similarity_cuda.h; f32,
+// bf16 and f16 storage) against a device mirror of the panels when preferred_backend() is Cuda and the twin takes the
+// params, else the CPU search at the active SIMD level. The mirror is created by the first CUDA search and uploaded
 // whole; afterwards each CUDA search uploads only the panels add / remove wrote (dirty_panels_).
 #include <algorithm>
 #include <mutex>
@@ -47,10 +47,11 @@ TopkStats VectorStore::search_sized(TopkParams p, const FilterSpec& filter,
 
 TopkStats VectorStore::search_preferred_locked(const TopkParams& p, const FilterSpec& filter) const {
 #if SIMSAGE_WITH_CUDA
-  // Not on CUDA (the CPU also raises every argument error): other storage types, re-ranking requests
-  // of such stores, a dim or metric that differs, params the twin does not take (k, sizes).
-  if (preferred_backend() == Backend::Cuda && storage_ == Storage::F32 && p.dim == dim_ && p.metric == metric_ &&
-      p.rerank >= 0 && similarity::cuda::supports(p, n_)) {
+  // Not on CUDA (the CPU also raises every argument error): i8 storage, re-ranking requests of reduced
+  // precision stores, a dim or metric that differs, params the twin does not take (k, sizes).
+  const bool coded_ok = storage_ == Storage::BF16 || storage_ == Storage::F16;
+  if (preferred_backend() == Backend::Cuda && (storage_ == Storage::F32 || (coded_ok && p.rerank == 0)) &&
+      p.dim == dim_ && p.metric == metric_ && p.rerank >= 0 && similarity::cuda::supports(p, n_)) {
     OwnedFilter owned = build_filter(filter, n_, p.nq, [this](int64_t id) -> int64_t {
       auto it = rows_.find(id);
       return it == rows_.end() ? -1 : it->second;
@@ -62,12 +63,14 @@ TopkStats VectorStore::search_preferred_locked(const TopkParams& p, const Filter
       // later ones in the same lock epoch find nothing dirty and the arrays stay in place.
       std::lock_guard<std::mutex> g(device_mu_);
       if (!device_) {
-        device_ = similarity::cuda::create_device_corpus(dim_, metric_);
+        device_ = similarity::cuda::create_device_corpus(dim_, metric_, storage_);
         device_stale_ = true;
       }
       if (device_stale_ || !dirty_panels_.empty() || similarity::cuda::device_corpus_rows(*device_) != n_) {
         PanelCorpus c;
         c.panels = panels_;
+        c.coded = coded_;
+        c.storage = storage_;
         c.sq_norms = sq_norms_.data();
         c.ids = ids_.data();
         c.n = n_;

@@ -1,6 +1,6 @@
-// The device mirror of a VectorStore's f32 panels (similarity_cuda.h): the same panel-major layout as
-// the host (similarity.h), so a dirty panel is one contiguous run of dim x 16 floats, and consecutive
-// dirty panels are one copy.
+// The device mirror of a VectorStore's panels (similarity_cuda.h): the same panel-major layout as the
+// host (similarity.h), so a dirty panel is one contiguous run of 16 rows of coded_dim(dim) elements
+// (f32, or bf16 / f16 codes), and consecutive dirty panels are one copy.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -18,23 +18,29 @@ using simsage::cuda::DeviceArray;
 struct DeviceCorpus {
   int64_t dim = 0;
   Metric metric = Metric::InnerProduct;
-  int64_t n = 0;    // rows uploaded
-  int64_t cap = 0;  // rows allocated, a multiple of 16
+  Storage storage = Storage::F32;
+  int64_t row_bytes = 0;  // coded_dim(dim, storage) x element bytes
+  int64_t n = 0;          // rows uploaded
+  int64_t cap = 0;        // rows allocated, a multiple of 16
   bool has_ids = false;
-  DeviceArray<float> panels;  // cap / 16 panels of dim x 16 floats
-  DeviceArray<float> norms;   // l2: cap values of |x|^2
-  DeviceArray<int64_t> ids;   // cap ids
+  DeviceArray<unsigned char> panels;  // cap / 16 panels of 16 rows x row_bytes
+  DeviceArray<float> norms;           // l2: cap values of |x|^2
+  DeviceArray<int64_t> ids;           // cap ids
 };
 
 namespace {
 constexpr int64_t kMaxRuns = 64;  // more runs of dirty panels than this: one copy over their span
 }
 
-DeviceCorpus* create_device_corpus(int64_t dim, Metric metric) {
+DeviceCorpus* create_device_corpus(int64_t dim, Metric metric, Storage storage) {
   need(dim > 0, ErrorCode::DimMismatch, "create_device_corpus", "dim must be a positive integer");
+  need(storage == Storage::F32 || storage == Storage::BF16 || storage == Storage::F16, ErrorCode::InvalidArgument,
+       "create_device_corpus", "storage must be f32, bf16 or f16");
   auto* c = new DeviceCorpus();
   c->dim = dim;
   c->metric = metric;
+  c->storage = storage;
+  c->row_bytes = coded_dim(dim, storage) * storage_bytes(storage);
   return c;
 }
 
@@ -46,12 +52,12 @@ void reserve_device_corpus(DeviceCorpus* c, int64_t rows) {
        "cannot allocate a device corpus of " + std::to_string(rows) + " rows");
   int64_t cap = std::max<int64_t>(c->cap + c->cap / 2, rows);
   cap = (cap + 15) / 16 * 16;
-  DeviceArray<float> panels(static_cast<size_t>(cap * c->dim));
+  DeviceArray<unsigned char> panels(static_cast<size_t>(cap * c->row_bytes));
   DeviceArray<float> norms(c->metric == Metric::L2 ? static_cast<size_t>(cap) : 0);
   DeviceArray<int64_t> ids(static_cast<size_t>(cap));
   if (c->n > 0) {
     const int64_t np = (c->n + 15) / 16;
-    simsage::cuda::copy_on_device(panels.data(), c->panels.data(), static_cast<size_t>(np * 16 * c->dim) * 4);
+    simsage::cuda::copy_on_device(panels.data(), c->panels.data(), static_cast<size_t>(np * 16 * c->row_bytes));
     if (c->metric == Metric::L2) simsage::cuda::copy_on_device(norms.data(), c->norms.data(), c->n * 4);
     simsage::cuda::copy_on_device(ids.data(), c->ids.data(), c->n * 8);
   }
@@ -63,17 +69,18 @@ void reserve_device_corpus(DeviceCorpus* c, int64_t rows) {
 }
 
 void upload_device_corpus(DeviceCorpus* c, const PanelCorpus& host, const int64_t* panels, int64_t n_panels, bool all) {
-  need(host.dim == c->dim && host.storage == Storage::F32 && host.n >= 0, ErrorCode::InvalidArgument,
-       "upload_device_corpus", "the device corpus takes f32 panels of its own dim");
-  need(host.n == 0 || (host.panels && (c->metric != Metric::L2 || host.sq_norms)), ErrorCode::InvalidArgument,
+  need(host.dim == c->dim && host.storage == c->storage && host.n >= 0, ErrorCode::InvalidArgument,
+       "upload_device_corpus", "the device corpus takes panels of its own dim and storage");
+  const auto* src = static_cast<const unsigned char*>(c->storage == Storage::F32 ? static_cast<const void*>(host.panels)
+                                                                                 : host.coded);
+  need(host.n == 0 || (src && (c->metric != Metric::L2 || host.sq_norms)), ErrorCode::InvalidArgument,
        "upload_device_corpus", "null corpus buffer");
   reserve_device_corpus(c, host.n);
-  const int64_t D = c->dim, np = (host.n + 15) / 16;
+  const int64_t pb = 16 * c->row_bytes, np = (host.n + 15) / 16;  // bytes per panel, panels
   // Copies panels [a, b) and their rows' norms and ids.
   auto copy = [&](int64_t a, int64_t b) {
     if (a >= b) return;
-    simsage::cuda::copy_to_device(c->panels.data() + a * 16 * D, host.panels + a * 16 * D,
-                                  static_cast<size_t>((b - a) * 16 * D) * 4);
+    simsage::cuda::copy_to_device(c->panels.data() + a * pb, src + a * pb, static_cast<size_t>((b - a) * pb));
     const int64_t r0 = a * 16, r1 = std::min(b * 16, host.n);
     if (r1 <= r0) return;
     if (c->metric == Metric::L2)
@@ -108,8 +115,11 @@ void upload_device_corpus(DeviceCorpus* c, const PanelCorpus& host, const int64_
 
 PanelCorpus device_corpus_view(const DeviceCorpus& c) {
   PanelCorpus v;
-  v.panels = c.panels.data();
-  v.storage = Storage::F32;
+  v.storage = c.storage;
+  if (c.storage == Storage::F32)
+    v.panels = reinterpret_cast<const float*>(c.panels.data());
+  else
+    v.coded = c.panels.data();
   v.sq_norms = c.metric == Metric::L2 ? c.norms.data() : nullptr;
   v.ids = c.has_ids ? c.ids.data() : nullptr;
   v.n = c.n;

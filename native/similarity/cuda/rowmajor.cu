@@ -21,7 +21,8 @@ using simsage::cuda::DeviceArray;
 using simsage::cuda::stream;
 
 struct RowScratch {
-  DeviceArray<float> panels, norms, scale;
+  DeviceArray<float> panels, norms;
+  DeviceArray<double> scale;
   DeviceArray<int> bad;
 };
 RowScratch& row_scratch() {
@@ -31,7 +32,7 @@ RowScratch& row_scratch() {
 
 // One warp per row: |x|^2 in double. l2: norms[r] = |x|^2; cosine: scale[r] = 1 / |x| (0 for a zero
 // row), else 1. *bad = 1 for a row that is not finite or, ip / l2, not below kMaxSqNorm (similarity.h).
-__global__ void row_norms(const float* x, int64_t n, int64_t D, int metric, float* norms, float* scale, int* bad) {
+__global__ void row_norms(const float* x, int64_t n, int64_t D, int metric, float* norms, double* scale, int* bad) {
   const int64_t r = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (r >= n) return;
@@ -42,18 +43,18 @@ __global__ void row_norms(const float* x, int64_t n, int64_t D, int metric, floa
   const bool finite = isfinite(ss);
   if (!finite || (metric != static_cast<int>(Metric::Cosine) && !(ss < static_cast<double>(kMaxSqNorm)))) *bad = 1;
   if (metric == static_cast<int>(Metric::L2)) norms[r] = static_cast<float>(ss);
-  scale[r] = metric == static_cast<int>(Metric::Cosine) ? (ss > 0 ? static_cast<float>(1.0 / sqrt(ss)) : 0.f) : 1.f;
+  scale[r] = metric == static_cast<int>(Metric::Cosine) ? (ss > 0 ? 1.0 / sqrt(ss) : 0.0) : 1.0;
 }
 
 // Panel element (p, d, lane) = row (16 p + lane), dimension d, times the row's scale (cosine: in double,
 // as the CPU scales); lanes past n are zero.
-__global__ void to_panels(const float* x, int64_t n, int64_t D, const float* scale, int cosine, float* out) {
+__global__ void to_panels(const float* x, int64_t n, int64_t D, const double* scale, int cosine, float* out) {
   const int64_t total = (n + 15) / 16 * 16 * D;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < total;
        o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t p = o / (16 * D), rem = o % (16 * D), d = rem / 16, r = p * 16 + rem % 16;
     float v = 0.f;
-    if (r < n) v = cosine ? static_cast<float>(static_cast<double>(x[r * D + d]) * scale[r]) : x[r * D + d];
+    if (r < n) v = cosine ? static_cast<float>(x[r * D + d] * scale[r]) : x[r * D + d];
     out[o] = v;
   }
 }

@@ -66,81 +66,61 @@ struct Plan {
   size_t smem = 0;
 };
 
-template <int BQ>
-void launch_scan(const kern::ScanArgs& a, const Plan& pl) {
-  SIMSAGE_CUDA_CHECK(cudaFuncSetAttribute(kern::scan_kernel<BQ>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+// Runs the scan when `a` is given, else returns its blocks per SM at this shared memory size.
+template <int BQ, class C>
+int scan_with(const kern::ScanArgs* a, const Plan& pl) {
+  SIMSAGE_CUDA_CHECK(cudaFuncSetAttribute(kern::scan_kernel<BQ, C>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(pl.smem)));
-  kern::scan_kernel<BQ><<<dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, stream()>>>(a);
+  if (!a) {
+    int nb = 0;
+    SIMSAGE_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kern::scan_kernel<BQ, C>, kern::kThreads, pl.smem));
+    return std::max(1, nb);
+  }
+  kern::scan_kernel<BQ, C><<<dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, stream()>>>(*a);
   SIMSAGE_CUDA_LAUNCHED("similarity scan_kernel");
+  return 0;
 }
 
-template <int BQ>
-int blocks_per_sm(size_t smem) {
-  SIMSAGE_CUDA_CHECK(
-      cudaFuncSetAttribute(kern::scan_kernel<BQ>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  int nb = 0;
-  SIMSAGE_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kern::scan_kernel<BQ>, kern::kThreads, smem));
-  return std::max(1, nb);
+template <class C>
+int scan_bq(const kern::ScanArgs* a, const Plan& pl) {
+  switch (pl.bq) {
+    case 1:
+      return scan_with<1, C>(a, pl);
+    case 2:
+      return scan_with<2, C>(a, pl);
+    case 4:
+      return scan_with<4, C>(a, pl);
+    case 8:
+      return scan_with<8, C>(a, pl);
+    case 16:
+      return scan_with<16, C>(a, pl);
+    default:
+      return scan_with<32, C>(a, pl);
+  }
 }
 
-// Queries per block: as many as the slot budget allows (<= 32), no more than the chunk needs.
-Plan plan(int64_t nq, int64_t n, int64_t D, int kk) {
+int scan(Storage s, const kern::ScanArgs* a, const Plan& pl) {
+  if (s == Storage::BF16) return scan_bq<kern::CodecBf16>(a, pl);
+  if (s == Storage::F16) return scan_bq<kern::CodecF16>(a, pl);
+  return scan_bq<kern::CodecF32>(a, pl);
+}
+
+// Queries per block: as many as the slot budget allows (<= 32), no more than the chunk needs. Query
+// dimensions in shared memory: all pdim when they fit, else chunks (powers of two: whole bf16 pairs).
+Plan plan(Storage s, int64_t nq, int64_t n, int64_t pdim, int kk) {
   Plan pl;
   pl.cap = cap_for(kk);
   const int64_t fit = static_cast<int64_t>(kSlotBudget / (static_cast<size_t>(pl.cap) * 8));
   pl.bq = 1;
   while (pl.bq < 32 && pl.bq * 2 <= fit && pl.bq < nq) pl.bq *= 2;
-  pl.dq = static_cast<int>(std::min<int64_t>(D, kQueryFloats / pl.bq));
+  pl.dq = static_cast<int>(std::min<int64_t>(pdim, kQueryFloats / pl.bq));
   pl.smem = kern::scan_smem(pl.bq, pl.cap, pl.dq);
   pl.qblocks = static_cast<int>((nq + pl.bq - 1) / pl.bq);
   pl.tiles = ((n + 15) / 16 + kern::kTilePanels - 1) / kern::kTilePanels;
-  int per_sm = 1;
-  switch (pl.bq) {
-    case 1:
-      per_sm = blocks_per_sm<1>(pl.smem);
-      break;
-    case 2:
-      per_sm = blocks_per_sm<2>(pl.smem);
-      break;
-    case 4:
-      per_sm = blocks_per_sm<4>(pl.smem);
-      break;
-    case 8:
-      per_sm = blocks_per_sm<8>(pl.smem);
-      break;
-    case 16:
-      per_sm = blocks_per_sm<16>(pl.smem);
-      break;
-    default:
-      per_sm = blocks_per_sm<32>(pl.smem);
-      break;
-  }
-  const int64_t target = static_cast<int64_t>(per_sm) * simsage::cuda::sm_count();
+  const int64_t target = static_cast<int64_t>(scan(s, nullptr, pl)) * simsage::cuda::sm_count();
   pl.slices = static_cast<int>(std::clamp<int64_t>((target + pl.qblocks - 1) / pl.qblocks, 1, pl.tiles));
   return pl;
-}
-
-void run_scan(const kern::ScanArgs& a, const Plan& pl) {
-  switch (pl.bq) {
-    case 1:
-      launch_scan<1>(a, pl);
-      break;
-    case 2:
-      launch_scan<2>(a, pl);
-      break;
-    case 4:
-      launch_scan<4>(a, pl);
-      break;
-    case 8:
-      launch_scan<8>(a, pl);
-      break;
-    case 16:
-      launch_scan<16>(a, pl);
-      break;
-    default:
-      launch_scan<32>(a, pl);
-      break;
-  }
 }
 
 // The CPU's query check (search.cpp prepare_queries): ip / l2 queries need |q|^2 < kMaxSqNorm.
@@ -159,13 +139,18 @@ void check_queries(const TopkParams& p) {
   }
 }
 
-TopkStats cuda_stats() {
+// kernel: "cuda-f32", or "cuda-bf16" / "cuda-f16" (stored values widened exactly to f32, CUDA cores).
+TopkStats cuda_stats(Storage s) {
   TopkStats st;
   st.backend = "cuda";
-  st.kernel = "cuda-f32";
+  st.kernel = s == Storage::BF16 ? "cuda-bf16" : s == Storage::F16 ? "cuda-f16" : "cuda-f32";
   st.threads_used = 1;
   return st;
 }
+
+bool storage_ok(Storage s) { return s == Storage::F32 || s == Storage::BF16 || s == Storage::F16; }
+
+const void* elements(const PanelCorpus& c) { return c.storage == Storage::F32 ? c.panels : c.coded; }
 
 }  // namespace
 
@@ -181,14 +166,14 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
   if (c.dim != p.dim)
     throw_error(ErrorCode::DimMismatch,
                 "query dim " + std::to_string(p.dim) + " != corpus dim " + std::to_string(c.dim));
-  need(c.storage == Storage::F32 && supports(p, c.n) && c.panels && (p.metric != Metric::L2 || c.sq_norms),
+  need(storage_ok(c.storage) && supports(p, c.n) && elements(c) && (p.metric != Metric::L2 || c.sq_norms),
        ErrorCode::InvalidArgument, "topk_panels_device", "params not supported on CUDA (similarity_cuda.h)");
-  const int64_t D = p.dim, K = p.k;
+  const int64_t D = p.dim, K = p.k, PD = coded_dim(D, c.storage);
   const int kk = static_cast<int>(std::min(K, c.n));
   Scratch& s = scratch();
   for (int64_t qs = 0; qs < p.nq; qs += kQueryChunk) {
     const int64_t nq = std::min(kQueryChunk, p.nq - qs);
-    const Plan pl = plan(nq, c.n, D, kk);
+    const Plan pl = plan(c.storage, nq, c.n, PD, kk);
     s.q.reserve(static_cast<size_t>(nq * D));
     s.qn2.reserve(static_cast<size_t>(nq));
     const size_t ncand = static_cast<size_t>(nq) * pl.slices * kk;
@@ -200,7 +185,8 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     SIMSAGE_CUDA_LAUNCHED("similarity prep_queries");
 
     kern::ScanArgs a;
-    a.panels = c.panels;
+    a.data = elements(c);
+    a.pdim = PD;
     a.sq_norms = p.metric == Metric::L2 ? c.sq_norms : nullptr;
     a.ids = c.ids;
     a.n = c.n;
@@ -220,7 +206,7 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     a.cand_s = s.cand_s.data();
     a.cand_r = s.cand_r.data();
     a.cand_n = s.cand_n.data();
-    run_scan(a, pl);
+    scan(c.storage, &a, pl);
 
     kern::MergeArgs m;
     m.cand_s = s.cand_s.data();
@@ -242,14 +228,14 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     kern::merge_kernel<<<static_cast<unsigned>(nq), kern::kThreads, msmem, stream()>>>(m);
     SIMSAGE_CUDA_LAUNCHED("similarity merge_kernel");
   }
-  return cuda_stats();
+  return cuda_stats(c.storage);
 }
 
 // Host queries, filters and outputs; `dc` holds device pointers (a resident corpus or a scratch one).
 TopkStats run_host(const TopkParams& p, const PanelCorpus& dc) {
   cpu::check_topk_params(p, dc.n);
   check_queries(p);
-  if (p.nq == 0) return cuda_stats();
+  if (p.nq == 0) return cuda_stats(dc.storage);
   const int64_t nq = p.nq, D = p.dim, K = p.k, words = (dc.n + 63) / 64;
   DeviceArray<float> q = simsage::cuda::to_device(p.queries, static_cast<size_t>(nq * D));
   DeviceArray<uint64_t> allow, deny;
@@ -292,13 +278,13 @@ TopkStats topk_panels_resident(const TopkParams& p, const DeviceCorpus& c) {
 TopkStats topk_panels(const TopkParams& p, const PanelCorpus& c) {
   // What the twin does not take (other storage, bad shapes or buffers, unsupported k) runs on the CPU,
   // which also raises the CPU's errors.
-  if (c.storage != Storage::F32 || c.dim != p.dim || !supports(p, c.n) || !c.panels ||
+  if (!storage_ok(c.storage) || c.dim != p.dim || !supports(p, c.n) || !elements(c) ||
       (p.metric == Metric::L2 && !c.sq_norms))
     return topk_panels_at(active_simd_level(), p, c);
   struct Free {
     void operator()(DeviceCorpus* d) const { destroy_device_corpus(d); }
   };
-  std::unique_ptr<DeviceCorpus, Free> dc(create_device_corpus(c.dim, p.metric));
+  std::unique_ptr<DeviceCorpus, Free> dc(create_device_corpus(c.dim, p.metric, c.storage));
   upload_device_corpus(dc.get(), c, nullptr, 0, true);
   return topk_panels_resident(p, *dc);
 }

@@ -8,8 +8,10 @@
 // l2 runs of equal distances toward the smaller id), counts and padding (id -1, score NaN) are the
 // CPU's (similarity.h); FP32 sums run in another order, so scores differ from the CPU's by rounding.
 //
-// Supported here (else the CPU runs): f32 storage, 1 <= min(k, n) <= kMaxK, n < 2^31 - 2^16, nq >= 1.
-// Reduced-precision stores (bf16 / f16 / i8) and re-ranking stay on the CPU.
+// Supported here (else the CPU runs): f32, bf16 and f16 storage (bf16 / f16 values widened exactly to f32
+// and dotted on CUDA cores, as the CPU's widening path: TopkStats::kernel "cuda-f32", "cuda-bf16",
+// "cuda-f16"), 1 <= min(k, n) <= kMaxK, n < 2^31 - 2^16, nq >= 1, nq x k <= 2^28. i8 storage and
+// re-ranking requests stay on the CPU.
 #pragma once
 #include <cstdint>
 
@@ -27,16 +29,17 @@ bool supports(const TopkParams& p, int64_t n);
 
 // ---- the device mirror of a VectorStore's f32 panels (device_corpus.cu) -----------------------------
 
-// Device copies of a panel-major f32 corpus (similarity.h layout), its ids and (l2) |x|^2, with a row
-// capacity that grows by 1.5x. Opaque to C++ callers; freed by destroy_device_corpus.
+// Device copies of a panel-major corpus (similarity.h layouts: f32 panels, or bf16 / f16 coded panels
+// stored as the CPU stores them), its ids and (l2) |x|^2, with a row capacity that grows by 1.5x.
+// Opaque to C++ callers; freed by destroy_device_corpus.
 struct DeviceCorpus;
-DeviceCorpus* create_device_corpus(int64_t dim, Metric metric);
+DeviceCorpus* create_device_corpus(int64_t dim, Metric metric, Storage storage = Storage::F32);
 void destroy_device_corpus(DeviceCorpus* c) noexcept;
 // Grows the capacity to at least `rows` (contents kept). ERR_SIMSAGE_OUT_OF_MEMORY when the device is full.
 void reserve_device_corpus(DeviceCorpus* c, int64_t rows);
-// Copies `host` (f32 panels, ids or null, sq_norms for l2) to the device: every row when `all`, else the
-// panels listed (any order, repeats allowed; panels at or past ceil(host.n / 16) are ignored). Grows
-// the capacity first (a regrowth uploads every row). Synchronises: the copies are complete on return.
+// Copies `host` (panels or coded elements of the corpus's storage, ids or null, sq_norms for l2) to the device: every
+// row when `all`, else the panels listed (any order, repeats allowed; panels at or past ceil(host.n / 16) are ignored).
+// Grows the capacity first (a regrowth uploads every row). Synchronises: the copies are complete on return.
 void upload_device_corpus(DeviceCorpus* c, const PanelCorpus& host, const int64_t* panels, int64_t n_panels, bool all);
 // The device copy as a PanelCorpus of device pointers (for topk_panels_device).
 PanelCorpus device_corpus_view(const DeviceCorpus& c);

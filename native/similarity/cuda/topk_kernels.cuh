@@ -7,6 +7,7 @@
 // that found the slots full stay pending and retry after that compaction, so cap only needs to exceed
 // kk. Rows are int32 (n < 2^31); ids are read from the id array only to break exact ties.
 #pragma once
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -23,10 +24,11 @@ constexpr int kMetricCosine = 1, kMetricL2 = 2;  // Metric's values
 
 // Stage 1: blockIdx.y = query block of BQ queries, blockIdx.x = corpus slice (a run of tiles).
 struct ScanArgs {
-  const float* panels = nullptr;    // panel-major f32, ceil(n / 16) * dim * 16
+  const void* data = nullptr;       // panel-major elements of the codec, ceil(n / 16) * pdim * 16
   const float* sq_norms = nullptr;  // l2: n values
   const int64_t* ids = nullptr;     // n ids or null (id = row)
   int64_t n = 0, dim = 0;
+  int64_t pdim = 0;  // coded_dim(dim, storage): dimensions per panel row (bf16 pads to even)
   int metric = 0;
   const float* q = nullptr;  // nq x dim, prepared (unit rows for cosine)
   int nq = 0;                // queries of this chunk
@@ -57,6 +59,47 @@ struct MergeArgs {
   int64_t* out_ids = nullptr;
   float* out_scores = nullptr;
   int32_t* out_counts = nullptr;
+};
+
+// How a thread reads its 4 rows of one panel (similarity.h layouts), one group of G dimensions at a
+// time: one Raw load (16, 8 or 16 bytes) at Raw index quad of the group's 4 Raws per panel, widened
+// exactly to f32: v[r][e] = row r, dimension g G + e.
+struct CodecF32 {  // lanes of one dimension: 16 floats = 4 float4
+  static constexpr int G = 1;
+  using Raw = float4;
+  __device__ static void decode(const Raw& w, float (&v)[4][G]) {
+    v[0][0] = w.x;
+    v[1][0] = w.y;
+    v[2][0] = w.z;
+    v[3][0] = w.w;
+  }
+};
+struct CodecF16 {  // lanes of one dimension: 16 halves = 4 uint2
+  static constexpr int G = 1;
+  using Raw = uint2;
+  __device__ static float half(unsigned h) {
+    return __half2float(__ushort_as_half(static_cast<unsigned short>(h & 0xffffu)));
+  }
+  __device__ static void decode(const Raw& w, float (&v)[4][G]) {
+    v[0][0] = half(w.x);
+    v[1][0] = half(w.x >> 16);
+    v[2][0] = half(w.y);
+    v[3][0] = half(w.y >> 16);
+  }
+};
+struct CodecBf16 {  // lanes of one dimension pair: 16 x (even, odd) bf16 = 4 uint4; the even one is low
+  static constexpr int G = 2;
+  using Raw = uint4;
+  __device__ static void pair(unsigned x, float (&v)[G]) {
+    v[0] = __uint_as_float(x << 16);
+    v[1] = __uint_as_float(x & 0xffff0000u);
+  }
+  __device__ static void decode(const Raw& w, float (&v)[4][G]) {
+    pair(w.x, v[0]);
+    pair(w.y, v[1]);
+    pair(w.z, v[2]);
+    pair(w.w, v[3]);
+  }
 };
 
 // (sa, ra) ranks before (sb, rb): a row < 0 is an empty slot, after everything.
@@ -162,12 +205,12 @@ __device__ __forceinline__ bool admissible(const ScanArgs& a, int qi, int64_t ro
 }
 
 // Query dimensions [d0, d0 + dn) of queries q0 .. q0 + BQ into qs (element (dd, q) at dd * BQ + q;
-// queries past nq read 0).
+// queries past nq and dimensions past dim (coded padding) read 0).
 template <int BQ>
 __device__ void load_queries(float* qs, const ScanArgs& a, int q0, int64_t d0, int dn) {
   for (int i = threadIdx.x; i < dn * BQ; i += blockDim.x) {
     const int dd = i / BQ, q = i % BQ;
-    qs[i] = q0 + q < a.nq ? a.q[static_cast<int64_t>(q0 + q) * a.dim + d0 + dd] : 0.f;
+    qs[i] = q0 + q < a.nq && d0 + dd < a.dim ? a.q[static_cast<int64_t>(q0 + q) * a.dim + d0 + dd] : 0.f;
   }
 }
 
@@ -177,9 +220,9 @@ inline size_t scan_smem(int bq, int cap, int dq) {
 }
 
 // Stage 1. Thread t scores rows 4 (t % 4) .. + 3 of panel t / 4 of each tile against BQ queries: per
-// dimension one coalesced float4 load (a panel's 16 lanes of one dimension are 64 contiguous bytes)
-// and 4 BQ FMAs with the queries broadcast from shared memory.
-template <int BQ>
+// group of dimensions one coalesced load (a panel's 16 lanes of one group are 64 contiguous bytes,
+// f16: 32) and 4 G BQ FMAs with the queries broadcast from shared memory.
+template <int BQ, class C>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
   extern __shared__ __align__(16) unsigned char smem[];
   float* bs = reinterpret_cast<float*>(smem);
@@ -189,7 +232,7 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
   float* thr = reinterpret_cast<float*>(cnt + BQ);
   const int q0 = blockIdx.y * BQ;
   const int64_t t0 = a.tiles * blockIdx.x / a.slices, t1 = a.tiles * (blockIdx.x + 1) / a.slices;
-  const int64_t D = a.dim;
+  const int64_t D = a.pdim;
   const bool resident = D <= a.dq;
   if (threadIdx.x < BQ) {
     cnt[threadIdx.x] = 0;
@@ -213,18 +256,23 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
         __syncthreads();
       }
       if (live) {
-        const float4* x = reinterpret_cast<const float4*>(a.panels + p * D * 16 + d0 * 16) + quad;
+        const typename C::Raw* x =
+            reinterpret_cast<const typename C::Raw*>(a.data) + (p * (D / C::G) + d0 / C::G) * 4 + quad;
+        const int groups = dn / C::G;
 #pragma unroll 4
-        for (int dd = 0; dd < dn; ++dd) {
-          const float4 v = __ldg(x + dd * 4);
+        for (int g = 0; g < groups; ++g) {
+          float v[4][C::G];
+          C::decode(__ldg(x + g * 4), v);
 #pragma unroll
-          for (int q = 0; q < BQ; ++q) {
-            const float qv = qs[dd * BQ + q];
-            acc[q][0] = fmaf(qv, v.x, acc[q][0]);
-            acc[q][1] = fmaf(qv, v.y, acc[q][1]);
-            acc[q][2] = fmaf(qv, v.z, acc[q][2]);
-            acc[q][3] = fmaf(qv, v.w, acc[q][3]);
-          }
+          for (int e = 0; e < C::G; ++e)
+#pragma unroll
+            for (int q = 0; q < BQ; ++q) {
+              const float qv = qs[(g * C::G + e) * BQ + q];
+              acc[q][0] = fmaf(qv, v[0][e], acc[q][0]);
+              acc[q][1] = fmaf(qv, v[1][e], acc[q][1]);
+              acc[q][2] = fmaf(qv, v[2][e], acc[q][2]);
+              acc[q][3] = fmaf(qv, v[3][e], acc[q][3]);
+            }
         }
       }
     }
@@ -265,6 +313,8 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
 }
 
 // Stage 2: one block per query; slots cap (scores, rows) then count and threshold in shared memory.
+// Each round reads kMergeU candidates per thread (a barrier per round, so few rounds).
+constexpr int kMergeU = 16;
 __global__ void __launch_bounds__(kThreads) merge_kernel(MergeArgs a) {
   extern __shared__ __align__(16) unsigned char smem[];
   float* bs = reinterpret_cast<float*>(smem);
@@ -281,14 +331,14 @@ __global__ void __launch_bounds__(kThreads) merge_kernel(MergeArgs a) {
   const float* cs = a.cand_s + qi * total;
   const int* cr = a.cand_r + qi * total;
   const int* cn = a.cand_n + qi * a.slices;
-  for (int64_t base = 0; base < total; base += kThreads * 4) {
-    float sc[1][4];
-    int rows[4];
+  for (int64_t base = 0; base < total; base += kThreads * kMergeU) {
+    float sc[1][kMergeU];
+    int rows[kMergeU];
     unsigned pend[1] = {0u};
     const float t = *thr;
 #pragma unroll
-    for (int u = 0; u < 4; ++u) {
-      const int64_t i = base + threadIdx.x * 4 + u;
+    for (int u = 0; u < kMergeU; ++u) {
+      const int64_t i = base + u * kThreads + threadIdx.x;  // coalesced per u
       sc[0][u] = -INFINITY;
       rows[u] = -1;
       if (i < total && i % a.kk < cn[i / a.kk]) {
@@ -297,7 +347,7 @@ __global__ void __launch_bounds__(kThreads) merge_kernel(MergeArgs a) {
         if (sc[0][u] >= t) pend[0] |= 1u << u;
       }
     }
-    offer<1, 4>(sc, rows, pend, bs, br, cnt, thr, a.cap, a.kk, a.ids);
+    offer<1, kMergeU>(sc, rows, pend, bs, br, cnt, thr, a.cap, a.kk, a.ids);
   }
   const int m = min(*cnt, a.cap);
   compact(bs, br, cnt, thr, a.cap, a.kk, a.ids);
