@@ -25,6 +25,7 @@ using simsage::cuda::stream;
 constexpr int64_t kQueryChunk = 8192;                                  // queries per scan: bounds the candidate scratch
 constexpr size_t kSlotBudget = size_t{96} << 10;                       // shared memory for one block's slots (bytes)
 constexpr int kQueryFloats = 4096;                                     // shared memory for one block's queries (floats)
+constexpr int64_t kMinSlicePanels = 8;                                 // 128 rows
 constexpr int64_t kMaxRows = (int64_t{1} << 31) - (int64_t{1} << 16);  // rows are int32 in the kernels
 
 // Scratch kept per calling thread between searches (grown, never shrunk), so a search in a loop
@@ -62,7 +63,6 @@ int cap_for(int kk) {
 
 struct Plan {
   int bq = 1, cap = 256, dq = 1, slices = 1, qblocks = 1;
-  int64_t tiles = 0;
   size_t smem = 0;
 };
 
@@ -117,9 +117,10 @@ Plan plan(Storage s, int64_t nq, int64_t n, int64_t pdim, int kk) {
   pl.dq = static_cast<int>(std::min<int64_t>(pdim, kQueryFloats / pl.bq));
   pl.smem = kern::scan_smem(pl.bq, pl.cap, pl.dq);
   pl.qblocks = static_cast<int>((nq + pl.bq - 1) / pl.bq);
-  pl.tiles = ((n + 15) / 16 + kern::kTilePanels - 1) / kern::kTilePanels;
+  // One wave of blocks over the device; slices of at least kMinSlicePanels panels (small corpora).
   const int64_t target = static_cast<int64_t>(scan(s, nullptr, pl)) * simsage::cuda::sm_count();
-  pl.slices = static_cast<int>(std::clamp<int64_t>((target + pl.qblocks - 1) / pl.qblocks, 1, pl.tiles));
+  const int64_t max_slices = std::max<int64_t>(1, (n + 15) / 16 / kMinSlicePanels);
+  pl.slices = static_cast<int>(std::clamp<int64_t>((target + pl.qblocks - 1) / pl.qblocks, 1, max_slices));
   return pl;
 }
 
@@ -198,7 +199,6 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     a.cap = pl.cap;
     a.dq = pl.dq;
     a.slices = pl.slices;
-    a.tiles = pl.tiles;
     a.allow = p.filter.allow_bits;
     a.deny = p.filter.deny_bits;
     a.ex_off = p.filter.exclude_offsets ? p.filter.exclude_offsets + qs : nullptr;

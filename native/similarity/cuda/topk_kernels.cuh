@@ -22,7 +22,8 @@ constexpr int kTilePanels = kThreads / 4;        // a thread scores 4 rows (a fl
 constexpr int kTileRows = kTilePanels * 16;      // 1024 rows per tile
 constexpr int kMetricCosine = 1, kMetricL2 = 2;  // Metric's values
 
-// Stage 1: blockIdx.y = query block of BQ queries, blockIdx.x = corpus slice (a run of tiles).
+// Stage 1: blockIdx.y = query block of BQ queries, blockIdx.x = corpus slice (a run of panels, scanned
+// kTilePanels at a time; slices differ by at most one panel, so one wave of blocks ends together).
 struct ScanArgs {
   const void* data = nullptr;       // panel-major elements of the codec, ceil(n / 16) * pdim * 16
   const float* sq_norms = nullptr;  // l2: n values
@@ -35,8 +36,7 @@ struct ScanArgs {
   int kk = 0;                // min(k, n)
   int cap = 0;               // slots per query, power of two > kk
   int dq = 0;                // query dimensions held in shared memory at a time
-  int slices = 1;
-  int64_t tiles = 0;  // ceil(ceil(n / 16) / kTilePanels)
+  int slices = 1;            // slice s scans panels [np s / slices, np (s + 1) / slices), np = ceil(n / 16)
   const uint64_t* allow = nullptr;
   const uint64_t* deny = nullptr;
   const int64_t* ex_off = nullptr;  // this chunk's nq + 1 offsets (shifted to the chunk) or null
@@ -231,7 +231,8 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
   int* cnt = reinterpret_cast<int*>(qs + a.dq * BQ);
   float* thr = reinterpret_cast<float*>(cnt + BQ);
   const int q0 = blockIdx.y * BQ;
-  const int64_t t0 = a.tiles * blockIdx.x / a.slices, t1 = a.tiles * (blockIdx.x + 1) / a.slices;
+  const int64_t np = (a.n + 15) / 16;
+  const int64_t pb = np * blockIdx.x / a.slices, pe = np * (blockIdx.x + 1) / a.slices;
   const int64_t D = a.pdim;
   const bool resident = D <= a.dq;
   if (threadIdx.x < BQ) {
@@ -241,10 +242,10 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
   if (resident) load_queries<BQ>(qs, a, q0, 0, static_cast<int>(D));
   __syncthreads();
   const int quad = threadIdx.x & 3;
-  for (int64_t t = t0; t < t1; ++t) {
-    const int64_t p = t * kTilePanels + (threadIdx.x >> 2);
+  for (int64_t p0 = pb; p0 < pe; p0 += kTilePanels) {
+    const int64_t p = p0 + (threadIdx.x >> 2);
     const int64_t row0 = p * 16 + quad * 4;
-    const bool live = row0 < a.n;
+    const bool live = p < pe && row0 < a.n;
     float acc[BQ][4];
 #pragma unroll
     for (int q = 0; q < BQ; ++q) acc[q][0] = acc[q][1] = acc[q][2] = acc[q][3] = 0.f;
@@ -282,17 +283,18 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
       rows[u] = static_cast<int>(row0 + u);
-      nrm[u] = a.metric == kMetricL2 && row0 + u < a.n ? a.sq_norms[row0 + u] : 0.f;
+      nrm[u] = a.metric == kMetricL2 && live && row0 + u < a.n ? a.sq_norms[row0 + u] : 0.f;
     }
     unsigned pend[BQ];
 #pragma unroll
     for (int q = 0; q < BQ; ++q) {
       pend[q] = 0;
-      const float t = thr[q];
+      const float th = thr[q];
 #pragma unroll
       for (int u = 0; u < 4; ++u) {
         if (a.metric == kMetricL2) acc[q][u] = fmaf(2.f, acc[q][u], -nrm[u]);
-        if (row0 + u < a.n && q0 + q < a.nq && acc[q][u] >= t && admissible(a, q0 + q, row0 + u)) pend[q] |= 1u << u;
+        if (live && row0 + u < a.n && q0 + q < a.nq && acc[q][u] >= th && admissible(a, q0 + q, row0 + u))
+          pend[q] |= 1u << u;
       }
     }
     offer<BQ, 4>(acc, rows, pend, bs, br, cnt, thr, a.cap, a.kk, a.ids);
