@@ -1,9 +1,11 @@
 // bench_cuda section "similarity": the fused top-k (similarity/cuda/similarity_cuda.h, device form) on a
-// corpus of args.topk_n x 128 (--quick: 100000) f32 rows already resident on the device, ip metric,
-// Q in {1, 64, 1024}, k in {10, 100}, f32 then bf16 and f16 storage (widened to f32 on CUDA cores). The corpus is built
-// straight into device panels, chunk by chunk from a seeded generator (the panel layout of random rows is random
-// values, so no host VectorStore of 10M rows is built). flops = 2 n d q; bytes = n d x bytes per value, the corpus read
-// once (reported for Q = 1, where the scan is bandwidth-bound). Case strings match torch_peer/similarity.py.
+// corpus of args.topk_n x 128 (--quick: 100000) rows already resident on the device, ip metric, Q in
+// {1, 64, 1024}, k in {10, 100}: f32 (CUDA cores), then bf16 and f16 storage (Q = 1: codes widened to
+// f32 on CUDA cores; Q >= 16: tensor cores, query rounded). The corpus is written straight into device
+// panels, chunk by chunk from a seeded generator (the panel layout of random rows is random values), not
+// through a 10M-row host VectorStore. flops = 2 n d q; bytes = n d x bytes per value (the corpus read
+// once; reported for Q = 1, where the scan is bandwidth-bound). Case strings match
+// torch_peer/similarity.py.
 #include <algorithm>
 #include <cstdint>
 #include <string>

@@ -22,6 +22,7 @@
 #include "fixtures.h"
 #include "similarity/similarity.h"
 #if SIMSAGE_WITH_CUDA
+#include "similarity/cpu/quant.h"
 #include "similarity/cuda/similarity_cuda.h"
 #endif
 
@@ -146,6 +147,7 @@ TEST_CASE(store_search_on_cuda_matches_cpu) {
           TopkParams pw = params(q, nq, dim, k, m, &want);
           TopkParams pg = params(q, nq, dim, k, m, &got);
           pw.widen_only = true;
+          pg.widen_only = true;  // the exact widening scan (the tensor-core one: mma_rounds_the_query)
           want.st = s.search_at(active_simd_level(), pw, FilterSpec{});
           got.st = s.search(pg, FilterSpec{});
           const std::string what = label("store", dim, n, nq, k, m) + " " + storage_name(st);
@@ -166,6 +168,64 @@ TEST_CASE(store_search_on_cuda_matches_cpu) {
   CHECK(std::string(s8.search(p, FilterSpec{}).backend) == "cpu", "i8 runs on the cpu");
   p.rerank = 3;
   CHECK(std::string(sr.search(p, FilterSpec{}).backend) == "cpu", "rerank runs on the cpu");
+}
+
+// The tensor-core scan (bf16 / f16 stores, >= 16 queries, k <= 128): scores are <round(q), x> (cosine:
+// the unit query rounded; l2: |q|^2 of the f32 query - 2 <round(q), x> + |x|^2). Expected here in double
+// from the decoded stored rows (export_rows) and the rounded queries.
+TEST_CASE(mma_rounds_the_query) {
+  set_preferred_backend(Backend::Cuda);
+  namespace qc = simsage::similarity::cpu;
+  for (Storage st : {Storage::BF16, Storage::F16})
+    for (int64_t dim : {17, 128, 129})
+      for (Metric m : kMetrics) {
+        const int64_t n = 4099, nq = 40, k = 100;
+        VectorStore s(dim, m, st);
+        std::vector<int64_t> ids(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) ids[i] = (i * 7919) % 100003;
+        const std::vector<float> x = randv(static_cast<size_t>(n * dim));
+        s.add(ids.data(), x.data(), n);
+        std::vector<float> rows(static_cast<size_t>(n * dim));
+        std::vector<int64_t> rid(static_cast<size_t>(n));
+        s.export_rows(rows.data(), rid.data(), n);
+        const std::vector<float> q = randv(static_cast<size_t>(nq * dim));
+        Out want, got;
+        TopkParams pg = params(q, nq, dim, k, m, &got);
+        got.st = s.search(pg, FilterSpec{});
+        const std::string what = label("mma", dim, n, nq, k, m) + " " + storage_name(st);
+        CHECK(std::string(got.st.kernel) == std::string("cuda-") + storage_name(st) + "-mma", "%s: ran %s",
+              what.c_str(), got.st.kernel);
+        params(q, nq, dim, k, m, &want);
+        for (int64_t i = 0; i < nq; ++i) {
+          double qn = 0;
+          for (int64_t d = 0; d < dim; ++d) qn += double(q[i * dim + d]) * q[i * dim + d];
+          const double inv = m == Metric::Cosine ? 1.0 / std::sqrt(qn) : 1.0;
+          std::vector<double> qr(static_cast<size_t>(dim));
+          for (int64_t d = 0; d < dim; ++d) {
+            const float v = static_cast<float>(q[i * dim + d] * inv);
+            qr[d] = st == Storage::BF16 ? qc::bf16_to_f32(qc::f32_to_bf16(v)) : qc::f16_to_f32(qc::f32_to_f16(v));
+          }
+          std::vector<std::pair<double, int64_t>> all;  // (key, higher is better), id
+          for (int64_t r = 0; r < n; ++r) {
+            double dot = 0, xn = 0;
+            for (int64_t d = 0; d < dim; ++d) {
+              dot += qr[d] * rows[r * dim + d];
+              xn += double(rows[r * dim + d]) * rows[r * dim + d];
+            }
+            all.push_back({m == Metric::L2 ? 2 * dot - xn : dot, rid[r]});
+          }
+          std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+            return a.first > b.first || (a.first == b.first && a.second < b.second);
+          });
+          for (int64_t j = 0; j < k; ++j) {
+            want.ids[i * k + j] = all[j].second;
+            want.scores[i * k + j] =
+                static_cast<float>(m == Metric::L2 ? std::max(0.0, qn - all[j].first) : all[j].first);
+          }
+          want.counts[i] = static_cast<int32_t>(k);
+        }
+        if (!same_topk(want, got, nq, k, dim, m, what)) return;
+      }
 }
 
 TEST_CASE(duplicate_rows_tie_toward_smaller_id) {
@@ -249,45 +309,47 @@ TEST_CASE(filters_match_cpu_and_can_remove_everything) {
 TEST_CASE(incremental_updates_equal_a_fresh_store) {
   set_preferred_backend(Backend::Cuda);
   const int64_t dim = 128, nq = 16, k = 20;
-  for (Metric m : kMetrics) {
-    VectorStore s(dim, m);
-    const std::vector<float> q = randv(static_cast<size_t>(nq * dim));
-    auto check_step = [&](const char* step) {
-      std::vector<float> rows(static_cast<size_t>(s.size() * dim));
-      std::vector<int64_t> rid(static_cast<size_t>(s.size()));
-      s.export_rows(rows.data(), rid.data(), s.size());
-      VectorStore fresh(dim, m);
-      fresh.add(rid.data(), rows.data(), static_cast<int64_t>(rid.size()), m == Metric::Cosine);
-      Out want, got;
-      TopkParams pw = params(q, nq, dim, k, m, &want);
-      TopkParams pg = params(q, nq, dim, k, m, &got);
-      fresh.search_at(active_simd_level(), pw, FilterSpec{});
-      got.st = s.search(pg, FilterSpec{});
-      const std::string what = std::string("incremental ") + step + " " + metric_name(m);
-      CHECK(std::string(got.st.backend) == "cuda", "%s ran %s", what.c_str(), got.st.backend);
-      same_topk(want, got, nq, k, dim, m, what);
-    };
-    std::vector<int64_t> ids(1000);
-    std::iota(ids.begin(), ids.end(), 0);
-    std::vector<float> x = randv(ids.size() * dim);
-    s.add(ids.data(), x.data(), 1000);
-    check_step("first upload");
-    std::vector<int64_t> gone;
-    for (int64_t i = 0; i < 1000; i += 9) gone.push_back(i);
-    gone.push_back(999);
-    s.remove(gone.data(), static_cast<int64_t>(gone.size()));
-    check_step("remove");
-    std::vector<int64_t> more(300);
-    for (int64_t i = 0; i < 300; ++i) more[i] = i % 2 ? 5000 + i : i * 3;  // new ids and replacements
-    x = randv(more.size() * dim, 2.f);
-    s.add(more.data(), x.data(), 300);
-    check_step("add again");
-    std::vector<int64_t> all(5400);
-    std::iota(all.begin(), all.end(), 0);
-    s.remove(all.data(), 5400);
-    s.add(more.data(), x.data(), 17);
-    check_step("remove all, add 17");
-  }
+  for (Storage st : {Storage::F32, Storage::BF16})
+    for (Metric m : kMetrics) {
+      VectorStore s(dim, m, st);
+      const std::vector<float> q = randv(static_cast<size_t>(nq * dim));
+      auto check_step = [&](const char* step) {
+        std::vector<float> rows(static_cast<size_t>(s.size() * dim));
+        std::vector<int64_t> rid(static_cast<size_t>(s.size()));
+        s.export_rows(rows.data(), rid.data(), s.size());
+        VectorStore fresh(dim, m, st);
+        fresh.add(rid.data(), rows.data(), static_cast<int64_t>(rid.size()), m == Metric::Cosine);
+        Out want, got;
+        TopkParams pw = params(q, nq, dim, k, m, &want);
+        TopkParams pg = params(q, nq, dim, k, m, &got);
+        pw.widen_only = pg.widen_only = true;
+        fresh.search_at(active_simd_level(), pw, FilterSpec{});
+        got.st = s.search(pg, FilterSpec{});
+        const std::string what = std::string("incremental ") + step + " " + metric_name(m) + " " + storage_name(st);
+        CHECK(std::string(got.st.backend) == "cuda", "%s ran %s", what.c_str(), got.st.backend);
+        same_topk(want, got, nq, k, dim, m, what);
+      };
+      std::vector<int64_t> ids(1000);
+      std::iota(ids.begin(), ids.end(), 0);
+      std::vector<float> x = randv(ids.size() * dim);
+      s.add(ids.data(), x.data(), 1000);
+      check_step("first upload");
+      std::vector<int64_t> gone;
+      for (int64_t i = 0; i < 1000; i += 9) gone.push_back(i);
+      gone.push_back(999);
+      s.remove(gone.data(), static_cast<int64_t>(gone.size()));
+      check_step("remove");
+      std::vector<int64_t> more(300);
+      for (int64_t i = 0; i < 300; ++i) more[i] = i % 2 ? 5000 + i : i * 3;  // new ids and replacements
+      x = randv(more.size() * dim, 2.f);
+      s.add(more.data(), x.data(), 300);
+      check_step("add again");
+      std::vector<int64_t> all(5400);
+      std::iota(all.begin(), all.end(), 0);
+      s.remove(all.data(), 5400);
+      s.add(more.data(), x.data(), 17);
+      check_step("remove all, add 17");
+    }
 }
 
 TEST_CASE(fallbacks_and_errors_are_the_cpus) {

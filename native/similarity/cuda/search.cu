@@ -13,6 +13,8 @@
 #include "similarity/cpu/checks.h"
 #include "similarity/cuda/similarity_cuda.h"
 #include "similarity/cuda/topk_kernels.cuh"
+// (after topk_kernels.cuh)
+#include "similarity/cuda/mma_kernels.cuh"
 
 namespace simsage {
 namespace similarity {
@@ -22,16 +24,17 @@ namespace {
 using simsage::cuda::DeviceArray;
 using simsage::cuda::stream;
 
-constexpr int64_t kQueryChunk = 8192;                                  // queries per scan: bounds the candidate scratch
-constexpr size_t kSlotBudget = size_t{96} << 10;                       // shared memory for one block's slots (bytes)
-constexpr int kQueryFloats = 4096;                                     // shared memory for one block's queries (floats)
-constexpr int64_t kMinSlicePanels = 8;                                 // 128 rows
+constexpr int64_t kQueryChunk = 8192;             // queries per scan: bounds the candidate scratch
+constexpr size_t kSlotBudget = size_t{96} << 10;  // shared memory for one block's slots (bytes)
+constexpr int kQueryFloats = 4096;                // shared memory for one block's queries (floats)
+constexpr int64_t kMmaMinQueries = 16;            // fewer: the exact widening scan (bandwidth-bound)
+constexpr int64_t kMinSlicePanels = 8;            // 128 rows
 constexpr int64_t kMaxRows = (int64_t{1} << 31) - (int64_t{1} << 16);  // rows are int32 in the kernels
 
 // Scratch kept per calling thread between searches (grown, never shrunk), so a search in a loop
 // allocates nothing after the first call.
 struct Scratch {
-  DeviceArray<float> q, qn2, cand_s;
+  DeviceArray<float> q, qn2, qscale, cand_s;
   DeviceArray<int> cand_r, cand_n;
 };
 Scratch& scratch() {
@@ -40,8 +43,9 @@ Scratch& scratch() {
 }
 
 // One query per warp: |q|^2 in double (the CPU's rule), the row as the kernels read it (cosine: scaled
-// to unit length in double, a zero row stays zero).
-__global__ void prep_queries(const float* q, int64_t nq, int64_t D, int metric, float* out, float* qn2) {
+// to unit length in double, a zero row stays zero), and for the tensor-core scan the power of two
+// qscale that brings max |q_d| to <= 2^14 (f16 range; 1 for most queries).
+__global__ void prep_queries(const float* q, int64_t nq, int64_t D, int metric, float* out, float* qn2, float* qscale) {
   const int64_t w = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (w >= nq) return;
@@ -50,9 +54,19 @@ __global__ void prep_queries(const float* q, int64_t nq, int64_t D, int metric, 
   for (int64_t d = lane; d < D; d += 32) ss += static_cast<double>(x[d]) * x[d];
   for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
   const double s = metric == kern::kMetricCosine ? (ss > 0 ? 1.0 / sqrt(ss) : 0.0) : 1.0;
-  for (int64_t d = lane; d < D; d += 32)
-    out[w * D + d] = metric == kern::kMetricCosine ? static_cast<float>(x[d] * s) : x[d];
-  if (lane == 0) qn2[w] = static_cast<float>(ss);
+  float mx = 0.f;
+  for (int64_t d = lane; d < D; d += 32) {
+    const float v = metric == kern::kMetricCosine ? static_cast<float>(x[d] * s) : x[d];
+    out[w * D + d] = v;
+    mx = fmaxf(mx, fabsf(v));
+  }
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  if (lane == 0) {
+    qn2[w] = static_cast<float>(ss);
+    float sc = 1.f;
+    while (mx / sc > 16384.f) sc *= 2.f;  // |q| < 2^62: at most 48 steps
+    qscale[w] = sc;
+  }
 }
 
 int cap_for(int kk) {
@@ -62,6 +76,7 @@ int cap_for(int kk) {
 }
 
 struct Plan {
+  bool mma = false;  // the tensor-core scan (mma_kernels.cuh)
   int bq = 1, cap = 256, dq = 1, slices = 1, qblocks = 1;
   size_t smem = 0;
 };
@@ -100,7 +115,25 @@ int scan_bq(const kern::ScanArgs* a, const Plan& pl) {
   }
 }
 
-int scan(Storage s, const kern::ScanArgs* a, const Plan& pl) {
+// The tensor-core scan, or its blocks per SM when `a` is null.
+template <class M>
+int scan_mma(const kern::ScanArgs* a, const float* qscale, const Plan& pl) {
+  SIMSAGE_CUDA_CHECK(cudaFuncSetAttribute(kern::mma_scan_kernel<M>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(pl.smem)));
+  if (!a) {
+    int nb = 0;
+    SIMSAGE_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kern::mma_scan_kernel<M>, kern::kThreads, pl.smem));
+    return std::max(1, nb);
+  }
+  kern::mma_scan_kernel<M><<<dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, stream()>>>(*a, qscale);
+  SIMSAGE_CUDA_LAUNCHED("similarity mma_scan_kernel");
+  return 0;
+}
+
+int scan(Storage s, const kern::ScanArgs* a, const Plan& pl, const float* qscale = nullptr) {
+  if (pl.mma)
+    return s == Storage::BF16 ? scan_mma<kern::MmaBf16>(a, qscale, pl) : scan_mma<kern::MmaF16>(a, qscale, pl);
   if (s == Storage::BF16) return scan_bq<kern::CodecBf16>(a, pl);
   if (s == Storage::F16) return scan_bq<kern::CodecF16>(a, pl);
   return scan_bq<kern::CodecF32>(a, pl);
@@ -108,14 +141,18 @@ int scan(Storage s, const kern::ScanArgs* a, const Plan& pl) {
 
 // Queries per block: as many as the slot budget allows (<= 32), no more than the chunk needs. Query
 // dimensions in shared memory: all pdim when they fit, else chunks (powers of two: whole bf16 pairs).
-Plan plan(Storage s, int64_t nq, int64_t n, int64_t pdim, int kk) {
+// bf16 / f16 batches of >= kMmaMinQueries queries (unless widen_only) take the tensor-core scan: 32
+// queries per block, kk <= 128 (the slots of 32 queries fit), pdim <= kMmaMaxPdim.
+Plan plan(Storage s, int64_t nq, int64_t n, int64_t pdim, int kk, bool widen_only) {
   Plan pl;
   pl.cap = cap_for(kk);
+  pl.mma = s != Storage::F32 && !widen_only && nq >= kMmaMinQueries && kk <= 128 && pdim <= kern::kMmaMaxPdim;
   const int64_t fit = static_cast<int64_t>(kSlotBudget / (static_cast<size_t>(pl.cap) * 8));
   pl.bq = 1;
   while (pl.bq < 32 && pl.bq * 2 <= fit && pl.bq < nq) pl.bq *= 2;
+  if (pl.mma) pl.bq = kern::kMmaQueries;
   pl.dq = static_cast<int>(std::min<int64_t>(pdim, kQueryFloats / pl.bq));
-  pl.smem = kern::scan_smem(pl.bq, pl.cap, pl.dq);
+  pl.smem = pl.mma ? kern::mma_smem(pl.cap, pdim) : kern::scan_smem(pl.bq, pl.cap, pl.dq);
   pl.qblocks = static_cast<int>((nq + pl.bq - 1) / pl.bq);
   // One wave of blocks over the device; slices of at least kMinSlicePanels panels (small corpora).
   const int64_t target = static_cast<int64_t>(scan(s, nullptr, pl)) * simsage::cuda::sm_count();
@@ -140,11 +177,15 @@ void check_queries(const TopkParams& p) {
   }
 }
 
-// kernel: "cuda-f32", or "cuda-bf16" / "cuda-f16" (stored values widened exactly to f32, CUDA cores).
-TopkStats cuda_stats(Storage s) {
+// kernel: "cuda-f32", "cuda-bf16" / "cuda-f16" (stored values widened exactly to f32, CUDA cores), or
+// "cuda-bf16-mma" / "cuda-f16-mma" (tensor cores, query rounded: mma_kernels.cuh).
+TopkStats cuda_stats(Storage s, bool mma = false) {
   TopkStats st;
   st.backend = "cuda";
-  st.kernel = s == Storage::BF16 ? "cuda-bf16" : s == Storage::F16 ? "cuda-f16" : "cuda-f32";
+  if (mma)
+    st.kernel = s == Storage::BF16 ? "cuda-bf16-mma" : "cuda-f16-mma";
+  else
+    st.kernel = s == Storage::BF16 ? "cuda-bf16" : s == Storage::F16 ? "cuda-f16" : "cuda-f32";
   st.threads_used = 1;
   return st;
 }
@@ -172,17 +213,20 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
   const int64_t D = p.dim, K = p.k, PD = coded_dim(D, c.storage);
   const int kk = static_cast<int>(std::min(K, c.n));
   Scratch& s = scratch();
+  bool used_mma = false;
   for (int64_t qs = 0; qs < p.nq; qs += kQueryChunk) {
     const int64_t nq = std::min(kQueryChunk, p.nq - qs);
-    const Plan pl = plan(c.storage, nq, c.n, PD, kk);
+    const Plan pl = plan(c.storage, nq, c.n, PD, kk, p.widen_only);
+    used_mma |= pl.mma;
     s.q.reserve(static_cast<size_t>(nq * D));
     s.qn2.reserve(static_cast<size_t>(nq));
+    s.qscale.reserve(static_cast<size_t>(nq));
     const size_t ncand = static_cast<size_t>(nq) * pl.slices * kk;
     s.cand_s.reserve(ncand);
     s.cand_r.reserve(ncand);
     s.cand_n.reserve(static_cast<size_t>(nq) * pl.slices);
     prep_queries<<<simsage::cuda::blocks_for(nq * 32, 256), 256, 0, stream()>>>(
-        p.queries + qs * D, nq, D, static_cast<int>(p.metric), s.q.data(), s.qn2.data());
+        p.queries + qs * D, nq, D, static_cast<int>(p.metric), s.q.data(), s.qn2.data(), s.qscale.data());
     SIMSAGE_CUDA_LAUNCHED("similarity prep_queries");
 
     kern::ScanArgs a;
@@ -206,7 +250,7 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     a.cand_s = s.cand_s.data();
     a.cand_r = s.cand_r.data();
     a.cand_n = s.cand_n.data();
-    scan(c.storage, &a, pl);
+    scan(c.storage, &a, pl, s.qscale.data());
 
     kern::MergeArgs m;
     m.cand_s = s.cand_s.data();
@@ -228,7 +272,7 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     kern::merge_kernel<<<static_cast<unsigned>(nq), kern::kThreads, msmem, stream()>>>(m);
     SIMSAGE_CUDA_LAUNCHED("similarity merge_kernel");
   }
-  return cuda_stats(c.storage);
+  return cuda_stats(c.storage, used_mma);
 }
 
 // Host queries, filters and outputs; `dc` holds device pointers (a resident corpus or a scratch one).

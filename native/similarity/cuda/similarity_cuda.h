@@ -8,10 +8,14 @@
 // l2 runs of equal distances toward the smaller id), counts and padding (id -1, score NaN) are the
 // CPU's (similarity.h); FP32 sums run in another order, so scores differ from the CPU's by rounding.
 //
-// Supported here (else the CPU runs): f32, bf16 and f16 storage (bf16 / f16 values widened exactly to f32
-// and dotted on CUDA cores, as the CPU's widening path: TopkStats::kernel "cuda-f32", "cuda-bf16",
-// "cuda-f16"), 1 <= min(k, n) <= kMaxK, n < 2^31 - 2^16, nq >= 1, nq x k <= 2^28. i8 storage and
-// re-ranking requests stay on the CPU.
+// Supported here (else the CPU runs): f32, bf16 and f16 storage, 1 <= min(k, n) <= kMaxK, n < 2^31 - 2^16,
+// nq >= 1, nq x k <= 2^28. i8 storage and re-ranking requests stay on the CPU. TopkStats::kernel:
+//   "cuda-f32"                : FP32 on CUDA cores.
+//   "cuda-bf16", "cuda-f16"   : stored values widened exactly to f32 on CUDA cores (the CPU's widening
+//                               path); batches of < 16 queries, k > 128, or TopkParams::widen_only.
+//   "cuda-bf16-mma", "-f16-mma": tensor cores (mma.sync m16n8k16, f32 accumulators) with the QUERY
+//                               rounded to the storage type, as the CPU's bf16-dpbf16 fast path does:
+//                               score = <round(q), x> (mma_kernels.cuh); other batches of bf16 / f16.
 #pragma once
 #include <cstdint>
 
