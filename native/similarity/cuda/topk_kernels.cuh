@@ -260,7 +260,8 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
         const typename C::Raw* x =
             reinterpret_cast<const typename C::Raw*>(a.data) + (p * (D / C::G) + d0 / C::G) * 4 + quad;
         const int groups = dn / C::G;
-#pragma unroll 4
+        // Few queries: the scan is bandwidth-bound, so more loads in flight per thread.
+#pragma unroll(BQ <= 2 ? 8 : 4)
         for (int g = 0; g < groups; ++g) {
           float v[4][C::G];
           C::decode(__ldg(x + g * 4), v);
