@@ -160,7 +160,8 @@ struct TopkStats {
   int threads_used = 1;
   const char* backend = "cpu";
   // The scan kernel: "f32", "<storage>-widen" (stored values widened to f32 at any SIMD level),
-  // "bf16-dpbf16" or "i8-vnni" (the fast paths at the top of this file).
+  // "bf16-dpbf16" or "i8-vnni" (the fast paths at the top of this file); with backend "cuda":
+  // "cuda-f32", "cuda-bf16" / "cuda-f16", "cuda-bf16-mma" / "cuda-f16-mma" (cuda/similarity_cuda.h).
   const char* kernel = "f32";
   bool reranked = false;  // the final order came from exact f32 re-scoring
 };
