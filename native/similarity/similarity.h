@@ -279,7 +279,7 @@ class VectorStore {
 
   // Searches the stored vectors; p.dim must equal dim(). Filters are in id space. search and the
   // level-less search_sized run on CUDA when preferred_backend() is Cuda and the twin takes the params
-  // (f32 storage; cuda/similarity_cuda.h), against a device mirror of the rows: created by the first
+  // (f32, bf16, f16 storage; cuda/similarity_cuda.h), against a device mirror of the rows: created by the first
   // such search, then updated with the panels that add / remove wrote since (dirty panels). The
   // *_at variants always run on the CPU. TopkStats::backend says which ran.
   TopkStats search(const TopkParams& p, const FilterSpec& filter) const;
