@@ -33,7 +33,10 @@ export class SearchResults implements Iterable<Matches> {
   /** Which SIMD level, backend and thread count ran the search; for an index also the scan kernel
    * ('f32'; '<storage>-widen': stored values widened to f32; 'bf16-dpbf16' / 'i8-vnni': AVX-512
    * BF16 / VNNI dot products with the query rounded to bf16 / quantised to 8 bits, at the 'avx512'
-   * level on CPUs that have them) and whether exact f32 re-ranking produced the final order. */
+   * level on CPUs that have them; with backend 'cuda', when a CUDA device is the active backend:
+   * 'cuda-f32', 'cuda-bf16' / 'cuda-f16' (stored values widened to f32), 'cuda-bf16-mma' /
+   * 'cuda-f16-mma' (tensor cores, query rounded to the storage type, batches of 16+ queries)) and
+   * whether exact f32 re-ranking produced the final order. */
   readonly ran: { simd: string; backend: string; threads: number; kernel?: string; reranked?: boolean }
 
   /** @internal */

@@ -59,11 +59,12 @@ struct ExternalMemory {
   }
 };
 
-// Searches with the outputs sized under the store's lock: nq x min(k, size()) (search.h).
+// Searches with the outputs sized under the store's lock: nq x min(k, size()) (search.h), on the
+// preferred backend (CUDA for f32 / bf16 / f16 indexes when a device is present; stats.backend says
+// which ran).
 TopkStats search(const VectorStore& s, const SearchRequest& r, SearchOutput& out) {
   TopkParams p;
-  return s.search_sized(active_simd_level(), p, r.spec(),
-                        [&](int64_t rows, TopkParams* q) { *q = out.params(r, rows); });
+  return s.search_sized(p, r.spec(), [&](int64_t rows, TopkParams* q) { *q = out.params(r, rows); });
 }
 
 class NativeIndex : public Napi::ObjectWrap<NativeIndex> {

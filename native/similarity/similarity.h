@@ -80,6 +80,12 @@
 
 namespace simsage {
 
+namespace similarity {
+namespace cuda {
+struct DeviceCorpus;  // the device mirror of a VectorStore (cuda/similarity_cuda.h)
+}  // namespace cuda
+}  // namespace similarity
+
 enum class Metric { InnerProduct = 0, Cosine = 1, L2 = 2 };
 const char* metric_name(Metric m);
 Metric parse_metric(const char* name);  // "ip" | "cosine" | "l2", else ERR_SIMSAGE_UNKNOWN_METRIC
@@ -154,7 +160,8 @@ struct TopkStats {
   int threads_used = 1;
   const char* backend = "cpu";
   // The scan kernel: "f32", "<storage>-widen" (stored values widened to f32 at any SIMD level),
-  // "bf16-dpbf16" or "i8-vnni" (the fast paths at the top of this file).
+  // "bf16-dpbf16" or "i8-vnni" (the fast paths at the top of this file); with backend "cuda":
+  // "cuda-f32", "cuda-bf16" / "cuda-f16", "cuda-bf16-mma" / "cuda-f16-mma" (cuda/similarity_cuda.h).
   const char* kernel = "f32";
   bool reranked = false;  // the final order came from exact f32 re-scoring
 };
@@ -270,13 +277,20 @@ class VectorStore {
   bool has(int64_t id) const;
   void reserve(int64_t rows);
 
-  // Searches the stored vectors; p.dim must equal dim(). Filters are in id space.
+  // Searches the stored vectors; p.dim must equal dim(). Filters are in id space. search and the
+  // level-less search_sized run on CUDA when preferred_backend() is Cuda and the twin takes the params
+  // (f32, bf16, f16 storage; cuda/similarity_cuda.h), against a device mirror of the rows: created by the first
+  // such search, then updated with the panels that add / remove wrote since (dirty panels). The
+  // *_at variants always run on the CPU. TopkStats::backend says which ran.
   TopkStats search(const TopkParams& p, const FilterSpec& filter) const;
   TopkStats search_at(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;
   // Like search_at, with the outputs sized under the lock, where the row count is known:
   // size_outputs(size(), &p) runs first and points p's outputs at buffers of p.nq x p.k (it may
   // lower p.k, e.g. to min(k, size()), keeping it >= 1).
   TopkStats search_sized(SimdLevel level, TopkParams p, const FilterSpec& filter,
+                         const std::function<void(int64_t rows, TopkParams* p)>& size_outputs) const;
+  // search_sized on the preferred backend (CUDA or the active SIMD level), as search() chooses.
+  TopkStats search_sized(TopkParams p, const FilterSpec& filter,
                          const std::function<void(int64_t rows, TopkParams* p)>& size_outputs) const;
 
   // Copies all rows out in row order: vectors size() x dim (row-major), ids size(). Reduced
@@ -301,6 +315,11 @@ class VectorStore {
   float dim_scale(int64_t d) const { return dim_scaled_ ? dim_scales_[d] : 1.f; }
   TopkStats rerank_locked(SimdLevel level, const TopkParams& p, const RowFilter& filter, const PanelCorpus& c) const;
   TopkStats search_locked(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const;  // shared lock held
+  // The backend choice of search / search_sized (cpu/vector_store_backend.cpp); shared lock held.
+  TopkStats search_preferred_locked(const TopkParams& p, const FilterSpec& filter) const;
+  // Row `row`'s panel changed (written, moved or cleared): the device mirror re-uploads it. Exclusive lock.
+  void mark_dirty(int64_t row);
+  void release_device() noexcept;
 
   const int64_t dim_;
   const Metric metric_;
@@ -325,6 +344,12 @@ class VectorStore {
   std::vector<float> sq_norms_;
   std::vector<int64_t> ids_;
   std::unordered_map<int64_t, int64_t> rows_;
+  // The CUDA mirror (null until a search runs on CUDA) and the panels changed since its last upload.
+  // Searches (shared lock) take device_mu_ to upload; mutations (exclusive lock) only append.
+  mutable similarity::cuda::DeviceCorpus* device_ = nullptr;
+  mutable std::vector<int64_t> dirty_panels_;
+  mutable bool device_stale_ = true;  // upload every row at the next CUDA search
+  mutable std::mutex device_mu_;
 };
 
 }  // namespace simsage

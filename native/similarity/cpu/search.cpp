@@ -18,6 +18,10 @@
 #include "similarity/cpu/quant.h"
 #include "similarity/cpu/search_kernels.h"
 #include "similarity/similarity.h"
+#if SIMSAGE_WITH_CUDA
+#include "core/backend.h"
+#include "similarity/cuda/similarity_cuda.h"
+#endif
 
 namespace simsage {
 namespace similarity {
@@ -465,6 +469,11 @@ TopkStats topk_panels_at(SimdLevel level, const TopkParams& p, const PanelCorpus
 }
 
 TopkStats topk_rowmajor(const TopkParams& p, const float* corpus, int64_t n) {
+#if SIMSAGE_WITH_CUDA
+  // The CUDA twin uploads the corpus per call; what it does not take runs here (similarity_cuda.h).
+  if (preferred_backend() == Backend::Cuda && similarity::cuda::supports(p, n) && corpus)
+    return similarity::cuda::topk_rowmajor(p, corpus, n);
+#endif
   return topk_rowmajor_at(active_simd_level(), p, corpus, n);
 }
 

@@ -42,6 +42,7 @@ VectorStore::VectorStore(int64_t dim, Metric metric, Storage storage, bool keep_
 }
 
 VectorStore::~VectorStore() {
+  release_device();
   std::free(panels_);
   std::free(coded_);
 }
@@ -108,6 +109,7 @@ void VectorStore::ensure_capacity(int64_t rows) {
 }
 
 void VectorStore::write_coded_row(int64_t row, const void* codes) {
+  mark_dirty(row);
   const int g = storage_group(storage_);
   if (storage_ == Storage::I8) {
     int8_t* dst = static_cast<int8_t*>(coded_);
@@ -134,11 +136,14 @@ void VectorStore::reserve(int64_t rows) {
 }
 
 void VectorStore::write_row(int64_t row, const float* v) {
+  mark_dirty(row);
   float* p = panels_ + (row / kPanel) * dim_ * kPanel + (row % kPanel);
   for (int64_t d = 0; d < dim_; ++d) p[d * kPanel] = v[d];
 }
 
 void VectorStore::move_row(int64_t from, int64_t to) {
+  mark_dirty(from);
+  mark_dirty(to);
   if (storage_ != Storage::F32) {
     const int g = storage_group(storage_);
     const size_t es = static_cast<size_t>(storage_bytes(storage_));
@@ -349,6 +354,7 @@ int64_t VectorStore::remove(const int64_t* ids, int64_t count) {
       float* p = panels_ + (last / kPanel) * dim_ * kPanel + (last % kPanel);
       for (int64_t d = 0; d < dim_; ++d) p[d * kPanel] = 0.f;
     }
+    mark_dirty(last);
     ids_.pop_back();
     sq_norms_.pop_back();
     if (storage_ == Storage::I8) {
@@ -365,10 +371,6 @@ int64_t VectorStore::remove(const int64_t* ids, int64_t count) {
 bool VectorStore::has(int64_t id) const {
   std::shared_lock<std::shared_mutex> lk(mu_);
   return rows_.count(id) != 0;
-}
-
-TopkStats VectorStore::search(const TopkParams& p, const FilterSpec& filter) const {
-  return search_at(active_simd_level(), p, filter);
 }
 
 TopkStats VectorStore::search_at(SimdLevel level, const TopkParams& p, const FilterSpec& filter) const {
