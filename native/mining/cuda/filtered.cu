@@ -144,24 +144,20 @@ int64_t mine_filtered_device(const MineParams& p, TripletFilter filter, int64_t 
   const unsigned grid = static_cast<unsigned>(b);
   const bool shared = row_fits_shared(b);
   const size_t smem = shared ? static_cast<size_t>(b) * sizeof(float) : 0;
-  if (shared)
-    SIMSAGE_CUDA_LAUNCH(grid, kBlock, smem, filter_count_kernel<true>)
-    (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
-  else
-    SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, filter_count_kernel<false>)
-    (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
+  if (shared) SIMSAGE_CUDA_LAUNCH(grid, kBlock, smem, filter_count_kernel<true>)
+  (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, acount);
+  else SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, filter_count_kernel<false>)(d, p.labels, b, filter, p.margin, pair_off,
+                                                                        posv, pstart, acount);
   SIMSAGE_CUDA_LAUNCHED("filter_count_kernel");
   exclusive_scan(acount, b, aoff);
   const int64_t total = read_int64(aoff + b);
   const int64_t limit = max_triplets < 0 ? total : std::min(total, max_triplets);
   if (limit > 0) {
     out->reserve(static_cast<size_t>(3 * limit));
-    if (shared)
-      SIMSAGE_CUDA_LAUNCH(grid, kBlock, smem, filter_write_kernel<true>)
-      (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, aoff, limit, out->data());
-    else
-      SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, filter_write_kernel<false>)
-      (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, aoff, limit, out->data());
+    if (shared) SIMSAGE_CUDA_LAUNCH(grid, kBlock, smem, filter_write_kernel<true>)
+    (d, p.labels, b, filter, p.margin, pair_off, posv, pstart, aoff, limit, out->data());
+    else SIMSAGE_CUDA_LAUNCH(grid, kBlock, 0, filter_write_kernel<false>)(d, p.labels, b, filter, p.margin, pair_off,
+                                                                          posv, pstart, aoff, limit, out->data());
     SIMSAGE_CUDA_LAUNCHED("filter_write_kernel");
   }
   if (written) *written = limit;

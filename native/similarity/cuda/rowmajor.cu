@@ -69,12 +69,12 @@ PanelCorpus prepare(const float* corpus, int64_t n, int64_t D, Metric metric, bo
   s.scale.reserve(static_cast<size_t>(n));
   s.bad.reserve(1);
   s.bad.zero();
-  row_norms<<<simsage::cuda::blocks_for(n * 32, 256), 256, 0, stream()>>>(corpus, n, D, static_cast<int>(metric),
-                                                                          s.norms.data(), s.scale.data(), s.bad.data());
+  SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(n * 32, 256), 256, 0, row_norms)
+  (corpus, n, D, static_cast<int>(metric), s.norms.data(), s.scale.data(), s.bad.data());
   SIMSAGE_CUDA_LAUNCHED("similarity row_norms");
   const unsigned grid = static_cast<unsigned>(std::min<int64_t>(65535, (np * 16 * D + 255) / 256));
-  to_panels<<<grid, 256, 0, stream()>>>(corpus, n, D, s.scale.data(), metric == Metric::Cosine ? 1 : 0,
-                                        s.panels.data());
+  SIMSAGE_CUDA_LAUNCH(grid, 256, 0, to_panels)
+  (corpus, n, D, s.scale.data(), metric == Metric::Cosine ? 1 : 0, s.panels.data());
   SIMSAGE_CUDA_LAUNCHED("similarity to_panels");
   int bad = 0;
   s.bad.download(&bad, 1);

@@ -92,7 +92,7 @@ int scan_with(const kern::ScanArgs* a, const Plan& pl) {
         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kern::scan_kernel<BQ, C>, kern::kThreads, pl.smem));
     return std::max(1, nb);
   }
-  kern::scan_kernel<BQ, C><<<dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, stream()>>>(*a);
+  SIMSAGE_CUDA_LAUNCH(dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, kern::scan_kernel<BQ, C>)(*a);
   SIMSAGE_CUDA_LAUNCHED("similarity scan_kernel");
   return 0;
 }
@@ -126,7 +126,7 @@ int scan_mma(const kern::ScanArgs* a, const float* qscale, const Plan& pl) {
         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kern::mma_scan_kernel<M>, kern::kThreads, pl.smem));
     return std::max(1, nb);
   }
-  kern::mma_scan_kernel<M><<<dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, stream()>>>(*a, qscale);
+  SIMSAGE_CUDA_LAUNCH(dim3(pl.slices, pl.qblocks), kern::kThreads, pl.smem, kern::mma_scan_kernel<M>)(*a, qscale);
   SIMSAGE_CUDA_LAUNCHED("similarity mma_scan_kernel");
   return 0;
 }
@@ -225,8 +225,8 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     s.cand_s.reserve(ncand);
     s.cand_r.reserve(ncand);
     s.cand_n.reserve(static_cast<size_t>(nq) * pl.slices);
-    prep_queries<<<simsage::cuda::blocks_for(nq * 32, 256), 256, 0, stream()>>>(
-        p.queries + qs * D, nq, D, static_cast<int>(p.metric), s.q.data(), s.qn2.data(), s.qscale.data());
+    SIMSAGE_CUDA_LAUNCH(simsage::cuda::blocks_for(nq * 32, 256), 256, 0, prep_queries)
+    (p.queries + qs * D, nq, D, static_cast<int>(p.metric), s.q.data(), s.qn2.data(), s.qscale.data());
     SIMSAGE_CUDA_LAUNCHED("similarity prep_queries");
 
     kern::ScanArgs a;
@@ -269,7 +269,7 @@ TopkStats topk_panels_device(const TopkParams& p, const PanelCorpus& c) {
     const size_t msmem = static_cast<size_t>(pl.cap) * 8 + 8;
     SIMSAGE_CUDA_CHECK(
         cudaFuncSetAttribute(kern::merge_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(msmem)));
-    kern::merge_kernel<<<static_cast<unsigned>(nq), kern::kThreads, msmem, stream()>>>(m);
+    SIMSAGE_CUDA_LAUNCH(static_cast<unsigned>(nq), kern::kThreads, msmem, kern::merge_kernel)(m);
     SIMSAGE_CUDA_LAUNCHED("similarity merge_kernel");
   }
   return cuda_stats(c.storage, used_mma);

@@ -224,7 +224,7 @@ inline size_t scan_smem(int bq, int cap, int dq) {
 // f16: 32) and 4 G BQ FMAs with the queries broadcast from shared memory.
 template <int BQ, class C>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  SIMSAGE_CUDA_DYNAMIC_SHARED(unsigned char, smem);
   float* bs = reinterpret_cast<float*>(smem);
   int* br = reinterpret_cast<int*>(bs + BQ * a.cap);
   float* qs = reinterpret_cast<float*>(br + BQ * a.cap);
@@ -319,7 +319,7 @@ __global__ void __launch_bounds__(kThreads) scan_kernel(ScanArgs a) {
 // Each round reads kMergeU candidates per thread (a barrier per round, so few rounds).
 constexpr int kMergeU = 16;
 __global__ void __launch_bounds__(kThreads) merge_kernel(MergeArgs a) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  SIMSAGE_CUDA_DYNAMIC_SHARED(unsigned char, smem);
   float* bs = reinterpret_cast<float*>(smem);
   int* br = reinterpret_cast<int*>(bs + a.cap);
   int* cnt = reinterpret_cast<int*>(br + a.cap);

@@ -62,6 +62,8 @@ void sync_warp(unsigned mask);
 uint64_t exchange(unsigned mask, uint64_t bits, int src_lane);  // the value src_lane deposited
 unsigned ballot(unsigned mask, int pred);
 void* dynamic_shared();
+// Every lane of `mask` deposits `bytes` (<= 64) from `mine`; `all` receives 32 such records, lane order.
+void warp_gather(unsigned mask, const void* mine, size_t bytes, void* all);
 // Runs body once per thread of every block of the grid (blocks in order, threads as fibers), with
 // `shared_bytes` of dynamic shared memory per block.
 void run_grid(dim3 grid, dim3 block, size_t shared_bytes, const std::function<void()>& body);
@@ -198,4 +200,38 @@ inline T min(T a, T b) {
 template <class T>
 inline T max(T a, T b) {
   return a < b ? b : a;
+}
+
+// mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32 for one warp: c += A (16 x 16) B
+// (16 x 8), fragments laid out as the PTX ISA's "Matrix fragments for mma.m16n8k16" (groupID = lane / 4,
+// t = lane % 4: a regs (row g, k 2t..2t+1), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..); b regs
+// (k 2t..2t+1, col g), (k 2t + 8.., g); c (g, 2t..2t+1), (g + 8, 2t..2t+1); the lower 16 bits hold the
+// lower index). `decode` turns a 16-bit code into float; products summed in k order in float.
+template <class Decode>
+void emu_mma_m16n8k16(float (&c)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, Decode decode) {
+  struct Frag {
+    unsigned a[4], b[2];
+  };
+  const Frag mine{{a[0], a[1], a[2], a[3]}, {b0, b1}};
+  Frag all[32];
+  simsage_emu::warp_gather(0xffffffffu, &mine, sizeof mine, all);
+  float A[16][16], B[16][8];
+  auto lo = [&](unsigned r) { return decode(static_cast<unsigned short>(r & 0xffff)); };
+  auto hi = [&](unsigned r) { return decode(static_cast<unsigned short>(r >> 16)); };
+  for (int l = 0; l < 32; ++l) {
+    const int g = l >> 2, t = l & 3;
+    A[g][2 * t] = lo(all[l].a[0]), A[g][2 * t + 1] = hi(all[l].a[0]);
+    A[g + 8][2 * t] = lo(all[l].a[1]), A[g + 8][2 * t + 1] = hi(all[l].a[1]);
+    A[g][2 * t + 8] = lo(all[l].a[2]), A[g][2 * t + 9] = hi(all[l].a[2]);
+    A[g + 8][2 * t + 8] = lo(all[l].a[3]), A[g + 8][2 * t + 9] = hi(all[l].a[3]);
+    B[2 * t][g] = lo(all[l].b[0]), B[2 * t + 1][g] = hi(all[l].b[0]);
+    B[2 * t + 8][g] = lo(all[l].b[1]), B[2 * t + 9][g] = hi(all[l].b[1]);
+  }
+  const int lane = simsage_emu::lane_id(), g = lane >> 2, t = lane & 3;
+  for (int i = 0; i < 4; ++i) {
+    const int row = g + (i >= 2 ? 8 : 0), col = 2 * t + (i & 1);
+    float s = c[i];
+    for (int k = 0; k < 16; ++k) s += A[row][k] * B[k][col];
+    c[i] = s;
+  }
 }

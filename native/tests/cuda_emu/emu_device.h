@@ -43,6 +43,7 @@ const std::function<void()>* g_body = nullptr;
 Barrier g_block;
 std::vector<Barrier> g_warps;
 std::vector<uint64_t> g_slots;  // one exchange value per thread
+std::vector<char> g_records;    // 64 bytes per thread (warp_gather)
 std::vector<unsigned char> g_dynamic;
 
 void trampoline() {
@@ -121,6 +122,19 @@ unsigned ballot(unsigned mask, int pred) {
 
 void* dynamic_shared() { return g_dynamic.data(); }
 
+void warp_gather(unsigned mask, const void* mine, size_t bytes, void* all) {
+  if (bytes > 64) {
+    std::fprintf(stderr, "cuda_emu: warp_gather of %zu bytes (at most 64)\n", bytes);
+    std::abort();
+  }
+  std::memcpy(g_records.data() + g_current * 64, mine, bytes);
+  warp_barrier(mask);
+  const size_t base = size_t(warp_of(g_current)) * 32;
+  for (size_t l = 0; l < 32; ++l)
+    std::memcpy(static_cast<char*>(all) + l * bytes, g_records.data() + std::min(base + l, g_threads - 1) * 64, bytes);
+  warp_barrier(mask);
+}
+
 void run_grid(dim3 grid, dim3 block, size_t shared_bytes, const std::function<void()>& body) {
   const size_t n = size_t(block.x) * block.y * block.z;
   if (n == 0 || n > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535) {
@@ -138,6 +152,7 @@ void run_grid(dim3 grid, dim3 block, size_t shared_bytes, const std::function<vo
   g_threads = n;
   g_fibers.resize(n);
   g_slots.assign(n, 0);
+  g_records.assign(n * 64, 0);
   for (Fiber& f : g_fibers) f.stack.resize(256 * 1024);
   g_dynamic.assign(shared_bytes + 16, 0xFF);  // NaN bytes: a kernel that reads shared memory it never wrote shows it
   for (unsigned bz = 0; bz < grid.z; ++bz)
