@@ -109,7 +109,7 @@ inline size_t mma_smem(int cap, int64_t pdim) {
 // a.q: prepared queries (unit for cosine), qscale: per query, the power of two they are divided by.
 template <class M>
 __global__ void __launch_bounds__(kThreads) mma_scan_kernel(ScanArgs a, const float* qscale) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  SIMSAGE_CUDA_DYNAMIC_SHARED(unsigned char, smem);
   float* bs = reinterpret_cast<float*>(smem);
   int* br = reinterpret_cast<int*>(bs + kMmaQueries * a.cap);
   const int qstride = mma_qstride(a.pdim);

@@ -40,6 +40,12 @@ struct alignas(8) float2 {
 struct alignas(16) int4 {
   int x, y, z, w;
 };
+struct alignas(8) uint2 {
+  unsigned x, y;
+};
+struct alignas(8) int2 {
+  int x, y;
+};
 struct alignas(16) uint4 {
   unsigned x, y, z, w;
 };
@@ -51,6 +57,16 @@ enum : int { cudaSuccess = 0, cudaErrorMemoryAllocation = 2 };
 typedef struct CUstream_emu* cudaStream_t;
 #define cudaStreamPerThread (reinterpret_cast<cudaStream_t>(2))
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+template <class F>
+inline cudaError_t cudaFuncSetAttribute(F, cudaFuncAttribute, int) {
+  return cudaSuccess;  // the emulation checks dynamic shared memory against max_shared_per_block()
+}
+template <class F>
+inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F, int, size_t) {
+  *blocks = 2;
+  return cudaSuccess;
+}
 inline const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 inline const char* cudaGetErrorString(cudaError_t) { return "emulated error"; }
 
@@ -189,6 +205,9 @@ inline T atomicCAS(T* p, T cmp, T v) {
   if (old == cmp) *p = v;
   return old;
 }
+using std::isfinite;
+using std::isnan;
+using std::isinf;
 inline float __fdividef(float a, float b) { return a / b; }
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
 inline float __saturatef(float x) { return std::min(1.f, std::max(0.f, x)); }
