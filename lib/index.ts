@@ -5,7 +5,7 @@
  * library information and settings, and the error type.
  */
 export { ErrorCodes, SimsageError, type ErrorCode } from './errors.js'
-export { info, setSimd, setThreads, type Info, type SimdLevel } from './info.js'
+export { info, setBackend, setSimd, setThreads, type Info, type SimdLevel } from './info.js'
 export { EmbeddingIndex, type EmbeddingIndexOptions, type IndexStats } from './similarity/embedding-index.js'
 export type { IdSet, IndexSearchOptions, SearchOptions } from './similarity/options.js'
 export { SearchResults, type Matches } from './similarity/results.js'

@@ -75,6 +75,20 @@ export function setThreads(threads: number): number {
   return callNative(() => binding().setThreads({ threads }))
 }
 
+/**
+ * Chooses where kernels with a CUDA twin run: 'cuda' (when a device answers; otherwise the CPU),
+ * 'cpu' (always the CPU), or 'auto' (CUDA when a device answers). The initial choice comes from
+ * `SIMSAGE_BACKEND` (default auto). Returns the backend calls run on now ('cpu' or 'cuda'); each
+ * result's `ran.backend` still says where that call ran (what the CUDA path does not support runs on
+ * the CPU).
+ */
+export function setBackend(backend: 'cpu' | 'cuda' | 'auto'): 'cpu' | 'cuda' {
+  if (!['cpu', 'cuda', 'auto'].includes(backend as string)) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `backend must be cpu, cuda or auto, got ${describe(backend)}`)
+  }
+  return callNative(() => binding().setBackend({ backend })) as 'cpu' | 'cuda'
+}
+
 /** Selects the SIMD level ('auto' = best). A level the CPU lacks steps down; returns the level set. */
 export function setSimd(level: SimdLevel | 'auto'): SimdLevel {
   if (!['scalar', 'avx2', 'avx512', 'auto'].includes(level as string)) {

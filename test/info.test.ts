@@ -5,7 +5,7 @@ import { join } from 'node:path'
 
 import t from 'tap'
 
-import { info, setSimd, setThreads, topk, type SimdLevel } from '../lib/index.js'
+import { info, setBackend, setSimd, setThreads, topk, type SimdLevel } from '../lib/index.js'
 import { probeFmaPeak, probeReadBandwidth } from '../lib/internal.js'
 
 const root = join(import.meta.dirname, '..')
@@ -67,6 +67,16 @@ t.test('info() fields', async (t) => {
     t.ok(i.cuda.message.length > 0, `and cuda.message says why: "${i.cuda.message}"`)
     t.same(i.cuda.devices, [], 'no devices listed')
   }
+})
+
+t.test('setBackend: cpu forces the CPU, cuda and auto use a device only when one answers', async (t) => {
+  t.teardown(() => void setBackend('auto'))
+  t.equal(setBackend('cpu'), 'cpu')
+  t.equal(info().backendActive, 'cpu')
+  t.equal(setBackend('cuda'), hasCuda ? 'cuda' : 'cpu', 'cuda without a device runs on the CPU')
+  t.equal(setBackend('auto'), hasCuda ? 'cuda' : 'cpu')
+  t.equal(info().backendActive, hasCuda ? 'cuda' : 'cpu')
+  t.throws(() => setBackend('gpu' as 'cuda'), { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' })
 })
 
 t.test('setSimd sets supported levels, steps down from unsupported ones, and restores auto', async (t) => {

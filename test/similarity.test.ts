@@ -3,7 +3,16 @@
 // index mutations.
 import t from 'tap'
 
-import { EmbeddingIndex, info, setSimd, topk, topkAsync, type Metric, type SearchResults } from '../lib/index.js'
+import {
+  EmbeddingIndex,
+  info,
+  setBackend,
+  setSimd,
+  topk,
+  topkAsync,
+  type Metric,
+  type SearchResults,
+} from '../lib/index.js'
 import { mulberry32, permutation, randomMatrix, type Rng } from './fixtures/random.js'
 import { check, reference, sameResults, tolerance } from './fixtures/reference.js'
 
@@ -13,8 +22,12 @@ const NS = [1, 5, 16, 37, 300]
 const QS = [1, 5, 13]
 const LEVELS = info().simdSupported
 
+// These tests pin SIMD levels, so they run on the CPU backend (native/tests/test_cuda_similarity.cpp
+// compares the CUDA search with the CPU's).
+setBackend('cpu')
 t.teardown(() => {
   setSimd('auto')
+  setBackend('auto')
 })
 
 /** A corpus with a zero row at index 2 (cosine must score it 0, not NaN). */
