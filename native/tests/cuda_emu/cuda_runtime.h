@@ -206,8 +206,8 @@ inline T atomicCAS(T* p, T cmp, T v) {
   return old;
 }
 using std::isfinite;
-using std::isnan;
 using std::isinf;
+using std::isnan;
 inline float __fdividef(float a, float b) { return a / b; }
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
 inline float __saturatef(float x) { return std::min(1.f, std::max(0.f, x)); }
