@@ -35,6 +35,9 @@ struct Barrier {
   unsigned arrived = 0;
   unsigned generation = 0;
 };
+// A fiber's stack. ASan clears the shadow of the whole stack at every switch, so the size is the
+// emulation's main cost: kernels keep small frames (registers, not big local arrays).
+constexpr size_t kStackBytes = 32 * 1024;
 ucontext_t g_sched;
 std::vector<Fiber> g_fibers;
 size_t g_current = 0, g_threads = 0, g_live = 0;
@@ -153,7 +156,7 @@ void run_grid(dim3 grid, dim3 block, size_t shared_bytes, const std::function<vo
   g_fibers.resize(n);
   g_slots.assign(n, 0);
   g_records.assign(n * 64, 0);
-  for (Fiber& f : g_fibers) f.stack.resize(256 * 1024);
+  for (Fiber& f : g_fibers) f.stack.resize(kStackBytes);
   g_dynamic.assign(shared_bytes + 16, 0xFF);  // NaN bytes: a kernel that reads shared memory it never wrote shows it
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
