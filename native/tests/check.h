@@ -3,6 +3,7 @@
 #pragma once
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,8 +29,25 @@ struct Register {
   Register(const char* n, std::function<void()> f) { cases().push_back({n, std::move(f)}); }
 };
 
+// SIMSAGE_TEST_FILTER=a,b runs only the cases whose names contain one of the comma-separated parts
+// (for slow runs such as the CUDA emulation; ctest sets nothing, so every case runs).
+inline bool selected(const char* name) {
+  const char* f = std::getenv("SIMSAGE_TEST_FILTER");
+  if (!f || !*f) return true;
+  std::string all = f;
+  for (size_t start = 0; start <= all.size();) {
+    size_t end = all.find(',', start);
+    if (end == std::string::npos) end = all.size();
+    const std::string part = all.substr(start, end - start);
+    if (!part.empty() && std::string(name).find(part) != std::string::npos) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 inline int run_all() {
   for (auto& c : cases()) {
+    if (!selected(c.name)) continue;
     int before = failures();
     try {
       c.fn();

@@ -5,6 +5,7 @@
 #   bash native/tests/cuda_emu/run.sh <cpu-only build dir> temporal
 # (the build dir: cmake -S . -B DIR -G Ninja -DSIMSAGE_CUDA=off -DSIMSAGE_TESTS=ON && ninja -C DIR simsage_core)
 # The dispatch case skips its checks there (no device registered with the backend registry).
+# SIMSAGE_TEST_FILTER=a,b runs only the cases whose names contain a or b (native/tests/check.h).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 build="$1"
