@@ -4,7 +4,6 @@
 # linked against a CPU-only simsage_core.
 #   bash native/tests/cuda_emu/run.sh <cpu-only build dir> temporal
 # (the build dir: cmake -S . -B DIR -G Ninja -DSIMSAGE_CUDA=off -DSIMSAGE_TESTS=ON && ninja -C DIR simsage_core)
-# The dispatch case skips its checks there (no device registered with the backend registry).
 # SIMSAGE_TEST_FILTER=a,b runs only the cases whose names contain a or b (native/tests/check.h).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -18,6 +17,13 @@ objs=()
 for cu in "$root"/native/"$family"/cuda/*.cu; do
   o="$out/$(basename "$cu").o"
   g++ "${flags[@]}" -x c++ -c "$cu" -o "$o"
+  objs+=("$o")
+done
+# The family's dispatch code, recompiled with SIMSAGE_WITH_CUDA: linked before the CPU-only library,
+# these objects replace its copies, and the emulated device (emu_device.h) makes the dispatch choose CUDA.
+for cpp in $(grep -l SIMSAGE_WITH_CUDA "$root"/native/"$family"/cpu/*.cpp); do
+  o="$out/dispatch_$(basename "$cpp").o"
+  g++ "${flags[@]}" -c "$cpp" -o "$o"
   objs+=("$o")
 done
 echo '#include "emu_device.h"' | g++ "${flags[@]}" -x c++ -c - -o "$out/device.o"
