@@ -2,7 +2,7 @@
 // Runs the C++ tests that the CMake build produced (build/). A node-gyp build has none: say so and
 // succeed, since the tap suite still covers the addon.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -13,4 +13,10 @@ if (!existsSync(join(build, 'CTestTestfile.cmake'))) {
   process.exit(0)
 }
 const r = spawnSync('ctest', ['--test-dir', build, '--output-on-failure'], { stdio: 'inherit' })
+// A skipped test (exit 77: the CUDA tests without a GPU) printed its reason; ctest keeps it in its log.
+const log = join(build, 'Testing', 'Temporary', 'LastTest.log')
+if (existsSync(log)) {
+  const reasons = [...readFileSync(log, 'utf8').matchAll(/^SKIP .*$/gm)].map((m) => m[0])
+  for (const line of new Set(reasons)) console.log(`# ${line}`)
+}
 process.exit(r.status ?? 1)
