@@ -14,6 +14,7 @@
 #include "core/random.h"
 #include "mining/cpu/row_kernels.h"
 #include "mining/cpu/scratch.h"
+#include "mining/filter_range.h"
 #include "mining/mining.h"
 #if SIMSAGE_WITH_CUDA
 #include "mining/cuda/mining_cuda.h"
@@ -64,28 +65,6 @@ Distances distances_for(SimdLevel level, const MineParams& p) {
   return r;
 }
 
-// [lo, hi) of dn for the filter, given dp.
-inline void filter_range(TripletFilter f, float dp, float m, float* lo, float* hi) {
-  const float inf = std::numeric_limits<float>::infinity();
-  switch (f) {
-    case TripletFilter::Any:
-      *lo = -inf, *hi = inf;
-      break;
-    case TripletFilter::All:
-      *lo = -inf, *hi = dp + m;
-      break;
-    case TripletFilter::Hard:
-      *lo = -inf, *hi = dp;
-      break;
-    case TripletFilter::SemiHard:
-      *lo = dp, *hi = dp + m;
-      break;
-    case TripletFilter::Easy:
-      *lo = dp + m, *hi = inf;
-      break;
-  }
-}
-
 }  // namespace
 
 TripletFilter parse_triplet_filter(const char* name) {
@@ -116,7 +95,7 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
       for (int64_t q = 0; q < b; ++q) {
         if (q == a || lab[q] != lab[a]) continue;
         float lo = 0.f, hi = 0.f;
-        filter_range(filter, row[q], p.margin, &lo, &hi);
+        triplet_filter_range(filter, row[q], p.margin, &lo, &hi);
         c += k.collect(row, lab, lab[a], b, lo, hi, nullptr);
       }
       offset[a + 1] = c;
@@ -135,7 +114,7 @@ int64_t mine_filtered_at(SimdLevel level, const MineParams& p, TripletFilter fil
       for (int64_t q = 0; q < b && pos < limit; ++q) {
         if (q == a || lab[q] != lab[a]) continue;
         float lo = 0.f, hi = 0.f;
-        filter_range(filter, row[q], p.margin, &lo, &hi);
+        triplet_filter_range(filter, row[q], p.margin, &lo, &hi);
         const int64_t c = std::min(k.collect(row, lab, lab[a], b, lo, hi, negs), limit - pos);
         for (int64_t i = 0; i < c; ++i, dst += 3) {
           dst[0] = static_cast<int32_t>(a), dst[1] = static_cast<int32_t>(q), dst[2] = negs[i];

@@ -6,7 +6,7 @@
 //   2. an exclusive scan of the anchors' totals (the anchor's first triplet); total = the sum;
 //   3. each pair whose first triplet is below the cap writes its negatives in ascending order (warp
 //      ballots: lane order = index order), stopping at the cap.
-// [lo, hi) is the CPU's filter_range, in the same float arithmetic (dp + m).
+// [lo, hi): triplet_filter_range (mining/filter_range.h), the CPU's own function.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -16,32 +16,13 @@
 #include "core/cuda/check.cuh"
 #include "mining/cuda/common.cuh"
 #include "mining/cuda/mining_cuda.h"
+#include "mining/filter_range.h"
 
 namespace simsage::mining::cuda {
 
 using simsage::cuda::stream;
 
 namespace {
-
-__device__ __forceinline__ void filter_range(TripletFilter f, float dp, float m, float* lo, float* hi) {
-  switch (f) {
-    case TripletFilter::Any:
-      *lo = -INFINITY, *hi = INFINITY;
-      break;
-    case TripletFilter::All:
-      *lo = -INFINITY, *hi = dp + m;
-      break;
-    case TripletFilter::Hard:
-      *lo = -INFINITY, *hi = dp;
-      break;
-    case TripletFilter::SemiHard:
-      *lo = dp, *hi = dp + m;
-      break;
-    case TripletFilter::Easy:
-      *lo = dp + m, *hi = INFINITY;
-      break;
-  }
-}
 
 // Step 1: one block per anchor a. pstart[slot] gets the pair's first triplet relative to a's first;
 // acount[a] the anchor's number of triplets.
@@ -62,7 +43,7 @@ __global__ void __launch_bounds__(kBlock)
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
   for (int64_t i = w; i < P; i += nw) {
     float lo = 0.f, hi = 0.f;
-    filter_range(filter, drow[posv[s0 + i]], margin, &lo, &hi);
+    triplet_filter_range(filter, drow[posv[s0 + i]], margin, &lo, &hi);
     int c = 0;
     for (int64_t j = lane; j < b; j += 32) {
       const float v = row(j);
@@ -110,7 +91,7 @@ __global__ void __launch_bounds__(kBlock)
     if (n >= limit) continue;
     const int32_t q = posv[s0 + i];
     float lo = 0.f, hi = 0.f;
-    filter_range(filter, drow[q], margin, &lo, &hi);
+    triplet_filter_range(filter, drow[q], margin, &lo, &hi);
     for (int64_t base = 0; base < b && n < limit; base += 32) {
       const int64_t j = base + lane;
       const float v = j < b ? row(j) : __int_as_float(0x7fc00000);
