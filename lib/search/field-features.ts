@@ -89,3 +89,44 @@ export function concatGathered(a: GatheredFields, b: GatheredFields): GatheredFi
   present.set(b.present, fa.count)
   return { features: { count: n, offsets, hashes, kinds, seed: fa.seed }, present }
 }
+
+/**
+ * Token dropout (training only): a copy of `g` without each token with probability `p`, keeping at
+ * least one token of every segment that had any (so presence does not change). `next()` draws
+ * uniform [0, 1) numbers (the trainer's seeded generator).
+ */
+export function dropTokens(g: GatheredFields, p: number, next: () => number): GatheredFields {
+  if (!(p > 0)) return g
+  const src = g.features
+  const n = src.count
+  const offsets = new Int32Array(n + 1)
+  const keep = new Uint8Array(src.hashes.length)
+  let total = 0
+  for (let s = 0; s < n; s++) {
+    const a = src.offsets[s]
+    const b = src.offsets[s + 1]
+    let kept = 0
+    for (let t = a; t < b; t++) {
+      if (next() >= p) {
+        keep[t] = 1
+        kept++
+      }
+    }
+    if (kept === 0 && b > a) {
+      keep[a + Math.floor(next() * (b - a))] = 1
+      kept = 1
+    }
+    total += kept
+    offsets[s + 1] = total
+  }
+  const hashes = new BigUint64Array(total)
+  const kinds = new Uint8Array(total)
+  let at = 0
+  for (let t = 0; t < keep.length; t++) {
+    if (!keep[t]) continue
+    hashes[at] = src.hashes[t]
+    kinds[at] = src.kinds[t]
+    at++
+  }
+  return { features: { count: n, offsets, hashes, kinds, seed: src.seed }, present: g.present }
+}

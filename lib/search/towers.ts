@@ -45,7 +45,11 @@ export class TextTower {
   #present: Float32Array | undefined
   #n = 0
 
-  constructor(spec: TextTowerSpec) {
+  /**
+   * @param shared.bag a bag to use instead of a new one (towers sharing one vocabulary: the same
+   *   token has the same rows in both); its rows and dim must be the spec's.
+   */
+  constructor(spec: TextTowerSpec, shared: { bag?: HashEmbeddingBag } = {}) {
     const s: Required<TextTowerSpec> = {
       fields: spec.fields,
       bagRows: spec.bagRows ?? 100_000,
@@ -62,7 +66,15 @@ export class TextTower {
       throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `frozenDim must be an integer >= 0, got ${s.frozenDim}`)
     }
     this.spec = Object.freeze(s)
-    this.bag = new HashEmbeddingBag({ rows: s.bagRows, dim: s.bagDim, initSeed: s.seed, featurize: { seed: s.seed } })
+    if (shared.bag && (shared.bag.rows !== s.bagRows || shared.bag.dim !== s.bagDim)) {
+      throw new SimsageError(
+        ErrorCodes.DIM_MISMATCH,
+        `a shared bag must have ${s.bagRows} rows of dim ${s.bagDim}, got ${shared.bag.rows} x ${shared.bag.dim}`,
+      )
+    }
+    this.bag =
+      shared.bag ??
+      new HashEmbeddingBag({ rows: s.bagRows, dim: s.bagDim, initSeed: s.seed, featurize: { seed: s.seed } })
     const rng = new Random(s.seed + 1)
     const widths = [s.bagDim + s.frozenDim, ...s.hidden, s.outputDim]
     const layers = []

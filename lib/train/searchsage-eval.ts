@@ -11,15 +11,22 @@ import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.j
 import { binding } from '../native/binding.js'
 import { FieldFeatures } from '../search/field-features.js'
 import { normalizeRows, type TextTower } from '../search/towers.js'
-import type { SearchSageModel } from './searchsage.js'
+import { type FrozenRows, frozenRowsOf, type SearchSageModel } from './searchsage.js'
 
 /** Normalised outputs of a tower for items `ids` of `texts`, in chunks (eval: no backward). */
-export function embedItems(tower: TextTower, texts: FieldFeatures, ids: ArrayLike<number>, chunk = 1024): Float32Array {
+export function embedItems(
+  tower: TextTower,
+  texts: FieldFeatures,
+  ids: ArrayLike<number>,
+  chunk = 1024,
+  frozen?: FrozenRows,
+): Float32Array {
   const D = tower.outputDim
+  const Z = tower.spec.frozenDim
   const out = new Float32Array(ids.length * D)
   for (let a = 0; a < ids.length; a += chunk) {
     const part = Int32Array.from({ length: Math.min(chunk, ids.length - a) }, (_, i) => ids[a + i])
-    out.set(tower.forward(texts.gather(part), part.length), a * D)
+    out.set(tower.forward(texts.gather(part), part.length, Z > 0 ? frozenRowsOf(frozen, part, Z) : undefined), a * D)
   }
   return normalizeRows(out, ids.length, D)
 }
@@ -74,7 +81,11 @@ export function embedQueries(model: { query: TextTower }, texts: readonly string
 }
 
 /** Test metrics of a model: per task, whole catalog and positive + 1,000 random. */
-export function evaluateSearchSage(model: SearchSageModel, data: SearchData, maxSubjects = 64) {
+export function evaluateSearchSage(
+  model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen'>,
+  data: SearchData,
+  maxSubjects = 64,
+) {
   const D = model.query.outputDim
   const testQueries = (t: TaskPairs) => {
     const distinct = [...new Set(t.queries)]
@@ -98,6 +109,8 @@ export function evaluateSearchSage(model: SearchSageModel, data: SearchData, max
     model.entity,
     entityFeats,
     Int32Array.from(catalog.ids, (_, i) => i),
+    1024,
+    model.frozen,
   )
   const entity = recallByDot(testQueries(data.test.entity), entityEmb, D, data.test.entity.entity, {
     popularity: byPopularity(catalog.popularity),

@@ -81,24 +81,48 @@ function tfidfRow(data: SearchData): SearchSageRow {
 export async function runSearchSageExperiment(o: SearchSageExperimentOptions): Promise<SearchSageResult> {
   const log = o.log ?? (() => {})
   const models = new Set(o.models ?? SEARCHSAGE_MODELS)
-  const data = commitSearchData(splitCommits(await loadCommits(o.commits)))
+  const split = splitCommits(await loadCommits(o.commits))
+  const data = commitSearchData(split)
+  // Validation: the training commits split again the same way (earlier 90% fit, last 9% after a
+  // 1% gap validate); it picks the number of epochs, then the model is trained on all the
+  // training commits for that many epochs.
+  const fit = commitSearchData(splitCommits(split.train))
   const rows: SearchSageRow[] = []
   const train = (
     name: string,
     tasks: { entity?: number; query?: number },
     fields: readonly string[] = FILE_FIELDS,
   ): SearchSageRow => {
+    const selected = trainSearchSage(fit, {
+      ...o,
+      tasks,
+      fields,
+      validate: (towers) => {
+        const r = evaluateSearchSage({ ...towers, fields }, fit, o.maxSubjects)
+        return tasks.entity ? r.entity.recallAll : r.query.recallAll
+      },
+      onEpoch: (e) =>
+        log(
+          `${name} (validation run): epoch ${e.epoch} loss ${e.loss.toFixed(4)} validation R@10 ${e.validation?.toFixed(4)} (${e.seconds.toFixed(1)} s)`,
+        ),
+    })
     const model = trainSearchSage(data, {
       ...o,
       tasks,
       fields,
-      onEpoch: (e) => log(`${name}: epoch ${e.epoch} loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+      epochs: selected.bestEpoch,
+      onEpoch: (e) =>
+        log(`${name}: epoch ${e.epoch}/${selected.bestEpoch} loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
     })
     const r = evaluateSearchSage(model, data, o.maxSubjects)
     return {
       model: name,
-      metrics: metrics(tasks.entity ? r.entity : undefined, tasks.query ? r.query : undefined),
-      train_seconds: model.trainSeconds,
+      metrics: {
+        ...metrics(tasks.entity ? r.entity : undefined, tasks.query ? r.query : undefined),
+        epochs: selected.bestEpoch,
+        validation_recall10: selected.validation ?? 0,
+      },
+      train_seconds: selected.trainSeconds + model.trainSeconds,
     }
   }
   if (models.has('tfidf')) rows.push(tfidfRow(data))

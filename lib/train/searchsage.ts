@@ -15,11 +15,12 @@ import { entityFieldTexts, entityFieldTextsExcluding, type SearchData } from '..
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
-import { concatGathered, FieldFeatures } from '../search/field-features.js'
+import { concatGathered, dropTokens, FieldFeatures, type GatheredFields } from '../search/field-features.js'
 import { expectedDrawsLogQ, SampledSoftmaxLoss } from '../search/sampled-softmax.js'
 import { TextTower } from '../search/towers.js'
 import { LazyAdam } from '../text/sparse-optim.js'
 import { checkFrozen, type FrozenRows } from './searchsage-frozen.js'
+import { Cycle, RecencySampler, recencyWeight } from './pair-order.js'
 
 export type { FrozenRows } from './searchsage-frozen.js'
 
@@ -34,6 +35,12 @@ export interface SearchSageOptions {
    * built from them before training keeps working with the trained query tower.
    */
   frozen?: Float32Array
+  /**
+   * Join each entity's frozen vector (`frozen`; a zero row for an entity without one) to its text
+   * in the entity tower, as the paper's entity tower joins pre-existing embeddings to text features
+   * (default false). The entity tower then needs those vectors to embed (model.frozen).
+   */
+  frozenInput?: boolean
   /** Names of the entity text fields used, in the tower's order (default: all of the catalog's). */
   fields?: readonly string[]
   epochs?: number
@@ -62,8 +69,33 @@ export interface SearchSageOptions {
   seed?: number
   /** Steps per epoch (default: one pass over the largest task's training pairs). */
   stepsPerEpoch?: number
-  /** Called after each epoch. */
-  onEpoch?: (e: { epoch: number; loss: number; seconds: number }) => void
+  /**
+   * Recency weighting: the training pairs (in time order, as a commit log's are) are drawn with
+   * weight 2^(−age / (halfLife · pairs)), so the most recent pairs, closest to what comes next,
+   * weigh most; the entity-frequency sketch (logQ) counts the same weights. 0: uniform passes.
+   */
+  recencyHalfLife?: number
+  /** One hash bag (one vocabulary) for the query and entity towers (default false). */
+  sharedBag?: boolean
+  /** Token dropout of the training texts: each token left out with this probability (default 0). */
+  tokenDropout?: number
+  /**
+   * Held-out score of the towers, higher is better (e.g. Recall@10 on later pairs), computed after
+   * each epoch: training keeps the best epoch's weights and stops after `patience` epochs without
+   * a better score.
+   */
+  validate?: (towers: { query: TextTower; entity: TextTower }) => number
+  /** Epochs without a better validation score before training stops (default 2). */
+  patience?: number
+  /** Called after each epoch (with the validation score when `validate` is given). */
+  onEpoch?: (e: {
+    epoch: number
+    loss: number
+    seconds: number
+    validation?: number
+    query: TextTower
+    entity: TextTower
+  }) => void
 }
 
 /** A trained model: the two towers and what the evaluation reads. */
@@ -72,12 +104,17 @@ export interface SearchSageModel {
   entity: TextTower
   /** The entity tower's fields (names in the catalog). */
   fields: readonly string[]
-  /** The frozen vectors the query tower was trained against, if any. */
+  /** The frozen vectors (the frozen task's fixed tower and/or the entity tower's input), if given. */
   frozen?: FrozenRows
   /** Bytes of the two count-min sketches. */
   sketchBytes: number
   trainSeconds: number
   pairsPerSecond: number
+  /** Epochs run, and the epoch whose weights were kept (the last one without `validate`). */
+  epochs: number
+  bestEpoch: number
+  /** The kept epoch's validation score (with `validate`). */
+  validation?: number
 }
 
 const DEFAULTS = {
@@ -96,34 +133,12 @@ const DEFAULTS = {
   seed: 1,
 }
 
-/** A shuffled cycle over [0, n): next(k) returns k indices, reshuffling at the end of each pass. */
-class Cycle {
-  #order: Int32Array
-  #at = 0
-  readonly #rng: Random
-  constructor(n: number, rng: Random) {
-    this.#order = Int32Array.from({ length: n }, (_, i) => i)
-    this.#rng = rng
-    this.#shuffle()
-  }
-  #shuffle() {
-    const o = this.#order
-    for (let i = o.length - 1; i > 0; i--) {
-      const j = Math.floor(this.#rng.next() * (i + 1))
-      const t = o[i]
-      o[i] = o[j]
-      o[j] = t
-    }
-    this.#at = 0
-  }
-  next(k: number): Int32Array {
-    const out = new Int32Array(k)
-    for (let i = 0; i < k; i++) {
-      if (this.#at === this.#order.length) this.#shuffle()
-      out[i] = this.#order[this.#at++]
-    }
-    return out
-  }
+/** The frozen rows of entities `ids`, [ids.length, dim]. */
+export function frozenRowsOf(rows: FrozenRows | undefined, ids: ArrayLike<number>, dim: number): Float32Array {
+  const out = new Float32Array(ids.length * dim)
+  if (!rows) return out
+  for (let i = 0; i < ids.length; i++) out.set(rows.vectors.subarray(ids[i] * dim, ids[i] * dim + dim), i * dim)
+  return out
 }
 
 /** Trains the unified (or a single-task) model. */
@@ -136,8 +151,23 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   if (!(wEntity >= 0 && wQuery >= 0 && wFrozen >= 0 && wEntity + wQuery + wFrozen > 0)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'task weights must be >= 0 with at least one > 0')
   }
+  for (const [name, v, hi] of [
+    ['tokenDropout', o.tokenDropout ?? 0, 1],
+    ['recencyHalfLife', o.recencyHalfLife ?? 0, Number.MAX_VALUE],
+  ] as const) {
+    if (!(typeof v === 'number' && v >= 0 && v < hi)) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${name} must be a number in [0, ${hi === 1 ? 1 : 'inf'}), got ${v}`,
+      )
+    }
+  }
+  if (!(Number.isInteger(o.patience ?? 2) && (o.patience ?? 2) >= 1)) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `patience must be an integer >= 1, got ${o.patience}`)
+  }
   const catalog = data.entities
-  const frozenRows = wFrozen > 0 ? checkFrozen(options.frozen, catalog.ids.length, o.dim) : undefined
+  const frozenInput = o.frozenInput ?? false
+  const frozenRows = wFrozen > 0 || frozenInput ? checkFrozen(options.frozen, catalog.ids.length, o.dim) : undefined
   const fields = options.fields ?? catalog.fields.map((f) => f.name)
   if (fields.length === 0) throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'at least one entity field is needed')
   for (const f of fields) {
@@ -163,14 +193,20 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     outputDim: o.dim,
     seed: o.seed,
   })
-  const entity = new TextTower({
-    fields: [...fields],
-    bagRows: o.bagRows,
-    bagDim: o.bagDim,
-    hidden: o.hidden,
-    outputDim: o.dim,
-    seed: o.seed + 100,
-  })
+  const shared = o.sharedBag ?? false
+  const entity = new TextTower(
+    {
+      fields: [...fields],
+      bagRows: o.bagRows,
+      bagDim: o.bagDim,
+      hidden: o.hidden,
+      outputDim: o.dim,
+      frozenDim: frozenInput ? o.dim : 0,
+      // A shared bag hashes with the query tower's seed (one vocabulary).
+      seed: shared ? o.seed : o.seed + 100,
+    },
+    { bag: shared ? query.bag : undefined },
+  )
   const nEntities = catalog.ids.length
   const nQueries = data.queries.ids.length
   const entityText = new FieldFeatures(entity.bag, entityFieldTexts(catalog, fields, o.maxSubjects))
@@ -182,12 +218,13 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const entitySketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed })
   const pairSketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 1 })
   const train = data.train
+  const H = o.recencyHalfLife ?? 0
   for (let i = 0; i < train.entity.entity.length; i++) {
-    entitySketch.add(`f${train.entity.entity[i]}`)
+    entitySketch.add(`f${train.entity.entity[i]}`, recencyWeight(i, train.entity.entity.length, H))
     pairSketch.addPair(queryOf(train.entity.queries[i]), train.entity.entity[i])
   }
   for (let i = 0; i < train.query.entity.length; i++) {
-    entitySketch.add(`q${train.query.entity[i]}`)
+    entitySketch.add(`q${train.query.entity[i]}`, recencyWeight(i, train.query.entity.length, H))
     pairSketch.addPair(queryOf(train.query.queries[i]), -1 - train.query.entity[i])
   }
 
@@ -205,10 +242,11 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     { lr: o.lr },
   )
   const queryBagOpt = new LazyAdam(query.bag, { lr: o.bagLr })
-  const entityBagOpt = new LazyAdam(entity.bag, { lr: o.bagLr })
+  const entityBagOpt = shared ? queryBagOpt : new LazyAdam(entity.bag, { lr: o.bagLr })
 
-  const entityCycle = bEntity > 0 ? new Cycle(train.entity.entity.length, rng) : undefined
-  const queryCycle = bQuery > 0 && train.query.entity.length > 0 ? new Cycle(train.query.entity.length, rng) : undefined
+  const order = (n: number) => (H > 0 ? new RecencySampler(n, H, rng) : new Cycle(n, rng))
+  const entityCycle = bEntity > 0 ? order(train.entity.entity.length) : undefined
+  const queryCycle = bQuery > 0 && train.query.entity.length > 0 ? order(train.query.entity.length) : undefined
   // The frozen task: the training entity pairs whose entity has a frozen vector.
   const frozenPairs = frozenRows
     ? Int32Array.from(train.entity.entity.keys()).filter((i) => frozenRows.has[train.entity.entity[i]])
@@ -216,19 +254,27 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const frozenEntities = frozenRows
     ? Int32Array.from(frozenRows.has.keys()).filter((e) => frozenRows.has[e])
     : undefined
-  const frozenCycle = bFrozen > 0 && frozenPairs.length > 0 ? new Cycle(frozenPairs.length, rng) : undefined
+  const frozenCycle = bFrozen > 0 && frozenPairs.length > 0 ? order(frozenPairs.length) : undefined
+  // An epoch: one pass over the entity task's pairs (the main task), else over the largest task's.
   const steps =
     options.stepsPerEpoch ??
     Math.ceil(
-      Math.max(
-        bEntity > 0 ? train.entity.entity.length / bEntity : 0,
-        bQuery > 0 ? train.query.entity.length / bQuery : 0,
-        bFrozen > 0 ? frozenPairs.length / bFrozen : 0,
-      ),
+      bEntity > 0
+        ? train.entity.entity.length / bEntity
+        : Math.max(bQuery > 0 ? train.query.entity.length / bQuery : 0, bFrozen > 0 ? frozenPairs.length / bFrozen : 0),
     )
   const R = o.randomNegatives
   const start = performance.now()
   let pairsSeen = 0
+  // Early stopping: the best epoch's weights (MLPs, temperatures, bags).
+  const weights = [
+    ...dense.params.map((p) => p.data),
+    ...Object.values(query.bag.tensors()),
+    ...(shared ? [] : Object.values(entity.bag.tensors())),
+  ]
+  let best: { epoch: number; score: number; weights?: Float32Array[] } = { epoch: 0, score: -Infinity }
+  let epochsRun = 0
+  const patience = o.patience ?? 2
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const t0 = performance.now()
     let lossSum = 0
@@ -251,7 +297,9 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       }
       for (let i = 0; i < Rq; i++) qIds[nf + 2 * nq + i] = Math.floor(rng.next() * nQueries)
       for (let i = 0; i < nz; i++) qIds[zOff + i] = queryOf(train.entity.queries[frozenPairs[zPairs[i]]])
-      const qOut = query.forward(queryText.gather(qIds), qIds.length).slice()
+      const drop = (g: GatheredFields) => dropTokens(g, o.tokenDropout ?? 0, () => rng.next())
+      const qFeatures = drop(queryText.gather(qIds))
+      const qOut = query.forward(qFeatures, qIds.length).slice()
       const dQ = new Float32Array(qOut.length)
       const D = o.dim
       let loss = 0
@@ -268,7 +316,11 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
           own.gather(Int32Array.from({ length: nf }, (_, i) => i)),
           entityText.gather(eIds.subarray(nf)),
         )
-        const eOut = entity.forward(g, eIds.length)
+        const eOut = entity.forward(
+          drop(g),
+          eIds.length,
+          frozenInput ? frozenRowsOf(frozenRows, eIds, o.dim) : undefined,
+        )
         const M = eIds.length
         const freq = Float64Array.from(eIds, (e) => entitySketch.frequency(`f${e}`))
         const logQ = expectedDrawsLogQ(freq, nf, Rf, nEntities)
@@ -330,13 +382,27 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
         loss += out.loss
         dQ.set(out.dq, zOff * D)
       }
+      // A shared bag's last forward was the entity tower's: run the query forward again for its backward.
+      if (shared && nf > 0) query.forward(qFeatures, qIds.length)
       queryBagOpt.step(query.backward(dQ))
       dense.step()
       dense.zeroGrad()
       lossSum += loss
       pairsSeen += nf + nq + nz
     }
-    options.onEpoch?.({ epoch, loss: lossSum / steps, seconds: (performance.now() - t0) / 1000 })
+    epochsRun = epoch
+    const validation = options.validate?.({ query, entity })
+    const seconds = (performance.now() - t0) / 1000
+    options.onEpoch?.({ epoch, loss: lossSum / steps, seconds, validation, query, entity })
+    if (validation === undefined) continue
+    if (validation > best.score) best = { epoch, score: validation, weights: weights.map((w) => w.slice()) }
+    else if (epoch - best.epoch >= patience) break
+  }
+  if (best.weights) {
+    const kept = best.weights
+    weights.forEach((w, i) => {
+      w.set(kept[i])
+    })
   }
   const trainSeconds = (performance.now() - start) / 1000
   return {
@@ -347,5 +413,8 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     sketchBytes: entitySketch.bytes + pairSketch.bytes,
     trainSeconds,
     pairsPerSecond: pairsSeen / trainSeconds,
+    epochs: epochsRun,
+    bestEpoch: best.weights ? best.epoch : epochsRun,
+    validation: best.weights ? best.score : undefined,
   }
 }
