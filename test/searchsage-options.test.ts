@@ -10,7 +10,9 @@ import { dropTokens, FieldFeatures } from '../lib/search/field-features.js'
 import { TextTower } from '../lib/search/towers.js'
 import { HashEmbeddingBag } from '../lib/text/hash-bag.js'
 import { Cycle, RecencySampler } from '../lib/train/pair-order.js'
-import { trainSearchSage } from '../lib/train/searchsage.js'
+import { entityFieldTexts } from '../lib/data/search-data.js'
+import { frozenRowsOf, trainSearchSage } from '../lib/train/searchsage.js'
+import { evaluateSearchSage } from '../lib/train/searchsage-eval.js'
 import { throwsCode } from './fixtures/assert.js'
 
 t.test('token dropout: about p of the tokens go, every non-empty segment keeps one, presence unchanged', async (t) => {
@@ -128,11 +130,33 @@ t.test('early stopping: the best epoch is kept, training stops after `patience` 
   const differ = (a: Float32Array, b: Float32Array) => a.some((x, i) => x !== b[i])
   t.notOk(differ(model.query.bag.tensors().table, tables[1]), "the kept weights are epoch 2's")
   t.ok(differ(tables[3], tables[1]), 'training moved them after epoch 2')
-  const plain = trainSearchSage(data, { ...SMALL, epochs: 2 })
+  const plain = trainSearchSage(data, { ...SMALL, epochs: 2, sharedBag: false })
   t.equal(plain.epochs, 2)
   t.equal(plain.bestEpoch, 2, 'without validation the last epoch is kept')
   t.equal(plain.validation, undefined)
-  t.not(plain.entity.bag, plain.query.bag, 'two bags by default')
+  t.not(plain.entity.bag, plain.query.bag, 'sharedBag false: two bags')
+  t.equal(trainSearchSage(data, { ...SMALL }).entity.bag.rows, 2000, 'one shared bag by default')
+})
+
+t.test("frozenInput: the entity tower reads each entity's frozen vector; evaluation passes them", async (t) => {
+  const data = commitSearchData(splitCommits(commits(400)))
+  const n = data.entities.ids.length
+  const rng = new Random(4)
+  const frozen = Float32Array.from({ length: n * SMALL.dim }, (_, i) => (i < SMALL.dim ? 0 : rng.next() - 0.5))
+  const model = trainSearchSage(data, { ...SMALL, frozen, frozenInput: true })
+  t.equal(model.entity.spec.frozenDim, SMALL.dim)
+  t.ok(model.frozen && model.frozen.has[0] === 0 && model.frozen.has[1] === 1, 'entity 0 has no vector (zero row)')
+  const ff = new FieldFeatures(model.entity.bag, entityFieldTexts(data.entities, model.fields, 16))
+  const ids = Int32Array.of(1)
+  const a = model.entity.forward(ff.gather(ids), 1, frozenRowsOf(model.frozen, ids, SMALL.dim)).slice()
+  const b = model.entity.forward(ff.gather(ids), 1, new Float32Array(SMALL.dim)).slice()
+  t.ok(
+    a.some((x, i) => x !== b[i]),
+    'the frozen vector changes the entity embedding',
+  )
+  const r = evaluateSearchSage(model, data, 16)
+  t.ok(r.entity.pairs > 0 && r.entity.recallAll >= 0)
+  throwsCode(t, () => trainSearchSage(data, { ...SMALL, frozenInput: true }), ErrorCodes.INVALID_TYPE, 'no vectors')
 })
 
 t.test('bad option values are coded errors', async (t) => {
@@ -144,6 +168,8 @@ t.test('bad option values are coded errors', async (t) => {
     { recencyHalfLife: -1 },
     { patience: 0 },
     { patience: 1.5 },
+    { passesPerEpoch: 0 },
+    { passesPerEpoch: Number.POSITIVE_INFINITY },
   ]) {
     throwsCode(t, () => trainSearchSage(data, { ...SMALL, ...bad }), ErrorCodes.INVALID_ARGUMENT, JSON.stringify(bad))
   }

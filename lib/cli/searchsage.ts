@@ -12,7 +12,7 @@ import { integerOption, listOption, modelsOption, numberOption } from './parse.j
 
 type Opts = Record<string, unknown>
 
-const MODELS = ['unified', 'file-only', 'query-only', 'ablations', 'tfidf'] as const
+const MODELS = ['unified', 'file-only', 'query-only', 'frozen-only', 'ablations', 'tfidf'] as const
 
 /** Formats the result table (one line per model). */
 function table(rows: { model: string; metrics: Record<string, number>; train_seconds: number }[]): string {
@@ -22,6 +22,9 @@ function table(rows: { model: string; metrics: Record<string, number>; train_sec
     'file_popular_top10',
     'query_recall10_all',
     'query_recall10_1k',
+    'frozen_recall10_all',
+    'frozen_recall10_1k',
+    'passes',
   ]
   const head = ['model'.padEnd(22), ...cols.map((c) => c.padStart(19)), 'train s'.padStart(9)].join('')
   const lines = rows.map((r) =>
@@ -39,12 +42,16 @@ const COMMITS_HELP = 'commit log: JSONL (or .jsonl.gz) of {ts, user_id, session_
 /** The training options shared by `experiment searchsage` and `train searchsage`. */
 function trainingOptions(cmd: Command): Command {
   return cmd
-    .option('--epochs <n>', 'training epochs (an integer >= 1)', integerOption(1), 5)
+    .option(
+      '--epochs <n>',
+      'passes over the (query, entity) pairs: with --commits the most, the best quarter pass being chosen on later validation commits (default 3); with --entities exactly (default 1)',
+      integerOption(1),
+    )
     .option('--seed <n>', 'seed of initialisation, batches and sampling', integerOption(0), 1)
     .option('--batch <n>', 'pairs per step over all tasks', integerOption(2, 65536), 256)
     .option('--random-negatives <n>', 'random negatives per task per step', integerOption(0, 1 << 20), 256)
-    .option('--dim <n>', 'embedding dimension', integerOption(1, 4096), 64)
-    .option('--bag-dim <n>', 'hash embedding dimension', integerOption(1, 4096), 64)
+    .option('--dim <n>', 'embedding dimension', integerOption(1, 4096), 128)
+    .option('--bag-dim <n>', 'hash embedding dimension', integerOption(1, 4096), 128)
     .option('--bag-rows <n>', 'hash table rows', integerOption(1, 1 << 26), 100_000)
     .option('--lr <x>', 'Adam learning rate of the MLPs and temperatures', numberOption(0, true), 2e-3)
     .option('--bag-lr <x>', 'lazy Adam learning rate of the hash tables', numberOption(0, true), 1e-2)
@@ -52,7 +59,20 @@ function trainingOptions(cmd: Command): Command {
       '--max-subjects <n>',
       'most recent texts kept of a list-valued entity field (commit logs: subjects per file)',
       integerOption(1),
-      64,
+      16,
+    )
+    .option('--token-dropout <p>', 'share of training tokens left out at random (0 <= p < 1)', numberOption(0), 0.2)
+    .option(
+      '--recency-half-life <x>',
+      'draw recent pairs more: weight halves every x of the pairs, in file order (default 0.25 with --commits, 0 = uniform with --entities)',
+      numberOption(0),
+    )
+    .option('--no-shared-bag', 'separate hash tables for the query and entity towers (default: one shared vocabulary)')
+    .option(
+      '--patience <n>',
+      'with --commits: quarter passes without a better validation score before stopping',
+      integerOption(1),
+      2,
     )
 }
 
@@ -73,11 +93,12 @@ async function trainingData(o: Opts) {
       )
     }
     const { loadCommits, splitCommits } = await import('../data/commits.js')
-    const { commitSearchData } = await import('../data/commit-search.js')
-    return {
-      data: commitSearchData(splitCommits(await loadCommits(o.commits as string))),
-      tasks: { entity: 8, query: 2 },
-    }
+    const { CommitTrainer } = await import('../train/searchsage-select.js')
+    const trainer = new CommitTrainer(
+      splitCommits(await loadCommits(o.commits as string)),
+      (l) => void process.stderr.write(`${l}\n`),
+    )
+    return { data: trainer.data, tasks: { entity: 8, query: 2 }, trainer }
   }
   if (o.entities === undefined || o.pairs === undefined) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, '--entities and --pairs go together')
@@ -99,7 +120,7 @@ async function trainingData(o: Opts) {
 
 function trainingValues(o: Opts) {
   return {
-    epochs: o.epochs as number,
+    epochs: o.epochs as number | undefined,
     seed: o.seed as number,
     batch: o.batch as number,
     randomNegatives: o.randomNegatives as number,
@@ -109,6 +130,10 @@ function trainingValues(o: Opts) {
     lr: o.lr as number,
     bagLr: o.bagLr as number,
     maxSubjects: o.maxSubjects as number,
+    tokenDropout: o.tokenDropout as number,
+    recencyHalfLife: o.recencyHalfLife as number | undefined,
+    sharedBag: o.sharedBag as boolean,
+    patience: o.patience as number,
   }
 }
 
@@ -121,6 +146,7 @@ export function registerSearchSageCommands(program: Command): void {
       'query → file retrieval on a commit log (OmniSearchSage): the unified multi-task model, one model per task, field ablations and TF-IDF, one budget',
     )
     .option('--models <list>', `only these rows (comma-separated: ${MODELS.join(', ')})`, modelsOption(MODELS))
+    .option('--no-frozen', 'skip the frozen task (HierTCN item vectors, about 4 minutes on symfony) and its row')
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runSearchSageExperiment } = await import('../train/searchsage-experiment.js')
@@ -129,6 +155,7 @@ export function registerSearchSageCommands(program: Command): void {
         commits: o.commits as string,
         ...trainingValues(o),
         models: o.models as (typeof MODELS)[number][] | undefined,
+        frozen: o.frozen as boolean,
         log: (l) => void process.stderr.write(`${l}\n`),
       })
       const s = result.split
@@ -159,13 +186,19 @@ export function registerSearchSageCommands(program: Command): void {
       const { trainSearchSage } = await import('../train/searchsage.js')
       const { saveSearchSage } = await import('../search/checkpoint.js')
       const values = trainingValues(o)
-      const { data, tasks } = await trainingData(o)
-      const model = trainSearchSage(data, {
-        ...values,
-        tasks,
-        onEpoch: (e) =>
-          void process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)\n`),
-      })
+      const { data, tasks, trainer } = await trainingData(o)
+      // A commit log: passes chosen on later validation commits (searchsage-select.ts); the
+      // user's JSONL has no time order: exactly --epochs passes.
+      const model = trainer
+        ? (await trainer.train('unified', { ...values, tasks })).model
+        : trainSearchSage(data, {
+            ...values,
+            epochs: values.epochs ?? 1,
+            recencyHalfLife: values.recencyHalfLife ?? 0,
+            tasks,
+            onEpoch: (e) =>
+              void process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)\n`),
+          })
       await saveSearchSage(o.out as string, {
         query: model.query,
         entity: model.entity,

@@ -7,20 +7,28 @@
 import { basename } from 'node:path'
 
 import { TfidfIndex, tfidfTerms } from '../baselines/tfidf.js'
-import { commitSearchData, FILE_FIELDS } from '../data/commit-search.js'
+import { FILE_FIELDS } from '../data/commit-search.js'
 import { loadCommits, splitCommits } from '../data/commits.js'
 import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
 import type { SearchData } from '../data/search-data.js'
-import { type SearchSageOptions, trainSearchSage } from './searchsage.js'
+import { DEFAULT_DIM } from './searchsage.js'
 import { evaluateSearchSage } from './searchsage-eval.js'
+import { CommitTrainer, type SelectedOptions } from './searchsage-select.js'
+
+type Tasks = { entity?: number; query?: number; frozen?: number }
 
 /** Models of the experiment. */
-export const SEARCHSAGE_MODELS = ['unified', 'file-only', 'query-only', 'ablations', 'tfidf'] as const
+export const SEARCHSAGE_MODELS = ['unified', 'file-only', 'query-only', 'frozen-only', 'ablations', 'tfidf'] as const
 export type SearchSageModelName = (typeof SEARCHSAGE_MODELS)[number]
 
 /** Options of {@link runSearchSageExperiment}. */
-export interface SearchSageExperimentOptions extends Omit<SearchSageOptions, 'tasks' | 'fields' | 'onEpoch'> {
+export interface SearchSageExperimentOptions extends Omit<SelectedOptions, 'tasks' | 'fields'> {
   commits: string
+  /**
+   * The frozen task (HierTCN item vectors trained on the training commits' sessions, ~2 minutes
+   * on symfony): in the unified model and the frozen-only row (default true).
+   */
+  frozen?: boolean
   models?: readonly SearchSageModelName[]
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void
@@ -38,6 +46,8 @@ export interface SearchSageResult {
   task: 'searchsage'
   dataset: string
   split: { files: number; trainPairs: number; testPairs: number; unseenTestPairs: number; queryTestPairs: number }
+  /** Seconds spent training the HierTCN item vectors of the frozen task (fit + all; 0 without it). */
+  hiertcn_seconds: number
   rows: SearchSageRow[]
 }
 
@@ -81,60 +91,42 @@ function tfidfRow(data: SearchData): SearchSageRow {
 export async function runSearchSageExperiment(o: SearchSageExperimentOptions): Promise<SearchSageResult> {
   const log = o.log ?? (() => {})
   const models = new Set(o.models ?? SEARCHSAGE_MODELS)
-  const split = splitCommits(await loadCommits(o.commits))
-  const data = commitSearchData(split)
-  // Validation: the training commits split again the same way (earlier 90% fit, last 9% after a
-  // 1% gap validate); it picks the number of epochs, then the model is trained on all the
-  // training commits for that many epochs.
-  const fit = commitSearchData(splitCommits(split.train))
+  const { commits: _path, models: _models, log: _log, ...training } = o
+  const trainer = new CommitTrainer(splitCommits(await loadCommits(o.commits)), log)
+  const data = trainer.data
   const rows: SearchSageRow[] = []
-  const train = (
-    name: string,
-    tasks: { entity?: number; query?: number },
-    fields: readonly string[] = FILE_FIELDS,
-  ): SearchSageRow => {
-    const selected = trainSearchSage(fit, {
-      ...o,
-      tasks,
-      fields,
-      validate: (towers) => {
-        const r = evaluateSearchSage({ ...towers, fields }, fit, o.maxSubjects)
-        return tasks.entity ? r.entity.recallAll : r.query.recallAll
-      },
-      onEpoch: (e) =>
-        log(
-          `${name} (validation run): epoch ${e.epoch} loss ${e.loss.toFixed(4)} validation R@10 ${e.validation?.toFixed(4)} (${e.seconds.toFixed(1)} s)`,
-        ),
-    })
-    const model = trainSearchSage(data, {
-      ...o,
-      tasks,
-      fields,
-      epochs: selected.bestEpoch,
-      onEpoch: (e) =>
-        log(`${name}: epoch ${e.epoch}/${selected.bestEpoch} loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
-    })
-    const r = evaluateSearchSage(model, data, o.maxSubjects)
-    return {
+  let hierTcnSeconds = 0
+  const train = async (name: string, tasks: Tasks, fields: readonly string[] = FILE_FIELDS): Promise<SearchSageRow> => {
+    if (tasks.frozen) hierTcnSeconds = (await trainer.frozenVectors(o.dim ?? DEFAULT_DIM, o.seed)).seconds
+    const s = await trainer.train(name, { ...training, tasks, fields })
+    const r = evaluateSearchSage(s.model, data, o.maxSubjects)
+    const row = {
       model: name,
       metrics: {
         ...metrics(tasks.entity ? r.entity : undefined, tasks.query ? r.query : undefined),
-        epochs: selected.bestEpoch,
-        validation_recall10: selected.validation ?? 0,
+        ...(tasks.frozen && r.frozen
+          ? { frozen_recall10_all: r.frozen.recallAll, frozen_recall10_1k: r.frozen.recallSampled }
+          : {}),
+        passes: s.passes,
+        validation_recall10: s.validation,
       },
-      train_seconds: selected.trainSeconds + model.trainSeconds,
+      train_seconds: s.trainSeconds,
     }
+    log(`${name}: ${JSON.stringify(row.metrics)}`)
+    return row
   }
+  const unified: Tasks = o.frozen === false ? { entity: 8, query: 2 } : { entity: 8, query: 2, frozen: 2 }
   if (models.has('tfidf')) rows.push(tfidfRow(data))
-  if (models.has('unified')) rows.push(train('unified', { entity: 8, query: 2 }))
-  if (models.has('file-only')) rows.push(train('file-only', { entity: 1 }))
-  if (models.has('query-only')) rows.push(train('query-only', { query: 1 }))
+  if (models.has('unified')) rows.push(await train('unified', unified))
+  if (models.has('file-only')) rows.push(await train('file-only', { entity: 1 }))
+  if (models.has('query-only')) rows.push(await train('query-only', { query: 1 }))
+  if (models.has('frozen-only') && o.frozen !== false) rows.push(await train('frozen-only', { frozen: 1 }))
   if (models.has('ablations')) {
     for (const drop of FILE_FIELDS) {
       rows.push(
-        train(
+        await train(
           `unified-no-${drop}`,
-          { entity: 8, query: 2 },
+          unified,
           FILE_FIELDS.filter((f) => f !== drop),
         ),
       )
@@ -150,6 +142,7 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
       unseenTestPairs: data.unseenTestPairs,
       queryTestPairs: data.test.query.entity.length,
     },
+    hiertcn_seconds: hierTcnSeconds,
     rows,
   }
 }

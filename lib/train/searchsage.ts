@@ -43,14 +43,15 @@ export interface SearchSageOptions {
   frozenInput?: boolean
   /** Names of the entity text fields used, in the tower's order (default: all of the catalog's). */
   fields?: readonly string[]
+  /** Epochs (default 1: with an epoch of one pass, about where symfony's validation peaks); with `validate`, the most. */
   epochs?: number
   /** Pairs per step over all tasks (default 256). */
   batch?: number
   /** Random negatives per task per step (default 256). */
   randomNegatives?: number
-  /** Output dimension (default 64). */
+  /** Output dimension (default 128). */
   dim?: number
-  /** Hash embedding dimension (default 64). */
+  /** Hash embedding dimension (default 128). */
   bagDim?: number
   /** Hash table rows (default 100,000). */
   bagRows?: number
@@ -59,7 +60,7 @@ export interface SearchSageOptions {
   lr?: number
   /** Lazy Adam learning rate of the hash bags (default 1e-2). */
   bagLr?: number
-  /** Most recent texts kept of a list-valued field (commit logs: subjects per file; default 64). */
+  /** Most recent texts kept of a list-valued field (commit logs: subjects per file; default 16). */
   maxSubjects?: number
   /** Matryoshka prefixes (default: the whole dimension only). */
   prefixes?: number[]
@@ -67,7 +68,12 @@ export interface SearchSageOptions {
   sketchWidth?: number
   sketchDepth?: number
   seed?: number
-  /** Steps per epoch (default: one pass over the largest task's training pairs). */
+  /**
+   * Passes over the entity task's training pairs per epoch (default 1; without the entity task,
+   * over the largest task's): below 1, early stopping looks more often.
+   */
+  passesPerEpoch?: number
+  /** Steps per epoch (overrides passesPerEpoch). */
   stepsPerEpoch?: number
   /**
    * Recency weighting: the training pairs (in time order, as a commit log's are) are drawn with
@@ -75,16 +81,19 @@ export interface SearchSageOptions {
    * weigh most; the entity-frequency sketch (logQ) counts the same weights. 0: uniform passes.
    */
   recencyHalfLife?: number
-  /** One hash bag (one vocabulary) for the query and entity towers (default false). */
+  /**
+   * One hash bag (one vocabulary) for the query and entity towers (default true): a word of a query
+   * and the same word in an entity's text start from the same rows.
+   */
   sharedBag?: boolean
-  /** Token dropout of the training texts: each token left out with this probability (default 0). */
+  /** Token dropout of the training texts: each token left out with this probability (default 0.2). */
   tokenDropout?: number
   /**
    * Held-out score of the towers, higher is better (e.g. Recall@10 on later pairs), computed after
    * each epoch: training keeps the best epoch's weights and stops after `patience` epochs without
    * a better score.
    */
-  validate?: (towers: { query: TextTower; entity: TextTower }) => number
+  validate?: (model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen'>) => number
   /** Epochs without a better validation score before training stops (default 2). */
   patience?: number
   /** Called after each epoch (with the validation score when `validate` is given). */
@@ -117,20 +126,25 @@ export interface SearchSageModel {
   validation?: number
 }
 
+/** The query tower's output dimension when none is given. */
+export const DEFAULT_DIM = 128
+
 const DEFAULTS = {
-  epochs: 5,
+  epochs: 1,
   batch: 256,
   randomNegatives: 256,
-  dim: 64,
-  bagDim: 64,
+  dim: DEFAULT_DIM,
+  bagDim: 128,
   bagRows: 100_000,
   hidden: [256],
   lr: 2e-3,
   bagLr: 1e-2,
-  maxSubjects: 64,
+  maxSubjects: 16,
   sketchWidth: 1 << 18,
   sketchDepth: 4,
   seed: 1,
+  sharedBag: true,
+  tokenDropout: 0.2,
 }
 
 /** The frozen rows of entities `ids`, [ids.length, dim]. */
@@ -152,7 +166,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'task weights must be >= 0 with at least one > 0')
   }
   for (const [name, v, hi] of [
-    ['tokenDropout', o.tokenDropout ?? 0, 1],
+    ['tokenDropout', o.tokenDropout, 1],
     ['recencyHalfLife', o.recencyHalfLife ?? 0, Number.MAX_VALUE],
   ] as const) {
     if (!(typeof v === 'number' && v >= 0 && v < hi)) {
@@ -161,6 +175,9 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
         `${name} must be a number in [0, ${hi === 1 ? 1 : 'inf'}), got ${v}`,
       )
     }
+  }
+  if (!((o.passesPerEpoch ?? 1) > 0 && (o.passesPerEpoch ?? 1) < Number.POSITIVE_INFINITY)) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `passesPerEpoch must be a number > 0, got ${o.passesPerEpoch}`)
   }
   if (!(Number.isInteger(o.patience ?? 2) && (o.patience ?? 2) >= 1)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `patience must be an integer >= 1, got ${o.patience}`)
@@ -193,7 +210,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     outputDim: o.dim,
     seed: o.seed,
   })
-  const shared = o.sharedBag ?? false
+  const shared = o.sharedBag
   const entity = new TextTower(
     {
       fields: [...fields],
@@ -255,13 +272,18 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     ? Int32Array.from(frozenRows.has.keys()).filter((e) => frozenRows.has[e])
     : undefined
   const frozenCycle = bFrozen > 0 && frozenPairs.length > 0 ? order(frozenPairs.length) : undefined
-  // An epoch: one pass over the entity task's pairs (the main task), else over the largest task's.
+  // An epoch: `passesPerEpoch` passes over the entity task's pairs (the main task), else over the
+  // largest task's.
   const steps =
     options.stepsPerEpoch ??
     Math.ceil(
-      bEntity > 0
-        ? train.entity.entity.length / bEntity
-        : Math.max(bQuery > 0 ? train.query.entity.length / bQuery : 0, bFrozen > 0 ? frozenPairs.length / bFrozen : 0),
+      (o.passesPerEpoch ?? 1) *
+        (bEntity > 0
+          ? train.entity.entity.length / bEntity
+          : Math.max(
+              bQuery > 0 ? train.query.entity.length / bQuery : 0,
+              bFrozen > 0 ? frozenPairs.length / bFrozen : 0,
+            )),
     )
   const R = o.randomNegatives
   const start = performance.now()
@@ -297,7 +319,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       }
       for (let i = 0; i < Rq; i++) qIds[nf + 2 * nq + i] = Math.floor(rng.next() * nQueries)
       for (let i = 0; i < nz; i++) qIds[zOff + i] = queryOf(train.entity.queries[frozenPairs[zPairs[i]]])
-      const drop = (g: GatheredFields) => dropTokens(g, o.tokenDropout ?? 0, () => rng.next())
+      const drop = (g: GatheredFields) => dropTokens(g, o.tokenDropout, () => rng.next())
       const qFeatures = drop(queryText.gather(qIds))
       const qOut = query.forward(qFeatures, qIds.length).slice()
       const dQ = new Float32Array(qOut.length)
@@ -391,7 +413,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       pairsSeen += nf + nq + nz
     }
     epochsRun = epoch
-    const validation = options.validate?.({ query, entity })
+    const validation = options.validate?.({ query, entity, fields, frozen: frozenRows })
     const seconds = (performance.now() - t0) / 1000
     options.onEpoch?.({ epoch, loss: lossSum / steps, seconds, validation, query, entity })
     if (validation === undefined) continue
