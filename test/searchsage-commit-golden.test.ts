@@ -1,6 +1,8 @@
-// The commit-log path of searchsage training is unchanged by the generic training data type: a
-// fixed-seed run (scalar SIMD, so the numbers do not depend on the CPU) reproduces the losses,
-// embeddings and metrics recorded before the change (test/fixtures/searchsage-commit-golden.json).
+// The commit-log path of searchsage training does not drift: a fixed-seed run (scalar SIMD, so the
+// numbers do not depend on the CPU) reproduces the losses, embeddings and metrics of
+// test/fixtures/searchsage-commit-golden.json. Recorded before the training data type was
+// generalised (which left it unchanged); re-recorded once, on purpose, when the query task got its
+// own frequency sketch (its counts had been shrinking the entity task's logQ frequencies).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 

@@ -115,7 +115,7 @@ export interface SearchSageModel {
   fields: readonly string[]
   /** The frozen vectors (the frozen task's fixed tower and/or the entity tower's input), if given. */
   frozen?: FrozenRows
-  /** Bytes of the two count-min sketches. */
+  /** Bytes of the count-min sketches (entity and query frequency, pairs). */
   sketchBytes: number
   trainSeconds: number
   pairsPerSecond: number
@@ -231,8 +231,10 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const queryText = new FieldFeatures(query.bag, [data.queries.ids])
   const queryOf = (q: string) => data.queries.index.get(q) as number
 
-  // Count-min sketches: entity frequency (logQ) and known pairs (false-negative masks).
+  // Count-min sketches: candidate frequency per task (logQ; one sketch per task, so that a
+  // frequency is a share of that task's own pairs) and known pairs (false-negative masks).
   const entitySketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed })
+  const querySketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 2 })
   const pairSketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 1 })
   const train = data.train
   const H = o.recencyHalfLife ?? 0
@@ -241,7 +243,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     pairSketch.addPair(queryOf(train.entity.queries[i]), train.entity.entity[i])
   }
   for (let i = 0; i < train.query.entity.length; i++) {
-    entitySketch.add(`q${train.query.entity[i]}`, recencyWeight(i, train.query.entity.length, H))
+    querySketch.add(`q${train.query.entity[i]}`, recencyWeight(i, train.query.entity.length, H))
     pairSketch.addPair(queryOf(train.query.queries[i]), -1 - train.query.entity[i])
   }
 
@@ -359,7 +361,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       if (nq > 0) {
         const cIds = qIds.subarray(nf + nq)
         const M = cIds.length
-        const freq = Float64Array.from(cIds, (e) => entitySketch.frequency(`q${e}`))
+        const freq = Float64Array.from(cIds, (e) => querySketch.frequency(`q${e}`))
         const logQ = expectedDrawsLogQ(freq, nq, Rq, nQueries)
         const mask = new Uint8Array(nq * M)
         for (let r = 0; r < nq; r++) {
@@ -432,7 +434,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     entity,
     fields,
     frozen: frozenRows,
-    sketchBytes: entitySketch.bytes + pairSketch.bytes,
+    sketchBytes: entitySketch.bytes + querySketch.bytes + pairSketch.bytes,
     trainSeconds,
     pairsPerSecond: pairsSeen / trainSeconds,
     epochs: epochsRun,
