@@ -1,8 +1,9 @@
 // The commit-log path of searchsage training does not drift: a fixed-seed run (scalar SIMD, so the
 // numbers do not depend on the CPU) reproduces the losses, embeddings and metrics of
 // test/fixtures/searchsage-commit-golden.json. Recorded before the training data type was
-// generalised (which left it unchanged); re-recorded once, on purpose, when the query task got its
-// own frequency sketch (its counts had been shrinking the entity task's logQ frequencies).
+// generalised (which left it unchanged); re-recorded on purpose when the query task got its
+// own frequency sketch (its counts had been shrinking the entity task's logQ frequencies) and again
+// when each task's loss was weighted by its share of the pairs (it had weighed 1 whatever its share).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 

@@ -16,7 +16,7 @@ import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
 import { concatGathered, dropTokens, FieldFeatures, type GatheredFields } from '../search/field-features.js'
-import { expectedDrawsLogQ, SampledSoftmaxLoss } from '../search/sampled-softmax.js'
+import { expectedDrawsLogQ, SampledSoftmaxLoss, type SampledSoftmaxStep } from '../search/sampled-softmax.js'
 import { TextTower } from '../search/towers.js'
 import { LazyAdam } from '../text/sparse-optim.js'
 import { checkFrozen, type FrozenRows } from './searchsage-frozen.js'
@@ -309,6 +309,17 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       const nf = entityPairs.length
       const nq = queryPairs.length
       const nz = zPairs.length
+      // The step's loss is the mean over all its pairs: each task's mean loss (and gradients) is
+      // weighted by its share of the pairs, so the task weights are the weights of the objective,
+      // not only of the batch (the temperatures are per task: their gradients stay unweighted).
+      const weighted = (out: SampledSoftmaxStep, n: number): SampledSoftmaxStep => {
+        const w = n / (nf + nq + nz)
+        if (w !== 1) {
+          for (let i = 0; i < out.dq.length; i++) out.dq[i] *= w
+          for (let i = 0; i < out.dc.length; i++) out.dc[i] *= w
+        }
+        return { loss: out.loss * w, dq: out.dq, dc: out.dc }
+      }
       const zOff = nf + 2 * nq + (nq > 0 ? Math.min(R, nQueries) : 0)
       const Rf = nf > 0 ? Math.min(R, nEntities) : 0
       const Rq = nq > 0 ? Math.min(R, nQueries) : 0
@@ -353,7 +364,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
           const q = qIds[r]
           for (let j = 0; j < M; j++) if (j !== r && pairSketch.estimatePair(q, eIds[j]) > 0) mask[r * M + j] = 1
         }
-        const out = entityLoss.step(qOut.subarray(0, nf * D), eOut, nf, M, eIds, logQ, mask)
+        const out = weighted(entityLoss.step(qOut.subarray(0, nf * D), eOut, nf, M, eIds, logQ, mask), nf)
         loss += out.loss
         dQ.set(out.dq, 0)
         entityBagOpt.step(entity.backward(out.dc))
@@ -372,14 +383,9 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
             }
           }
         }
-        const out = queryLoss.step(
-          qOut.slice(nf * D, (nf + nq) * D),
-          qOut.slice((nf + nq) * D),
+        const out = weighted(
+          queryLoss.step(qOut.slice(nf * D, (nf + nq) * D), qOut.slice((nf + nq) * D), nq, M, cIds, logQ, mask),
           nq,
-          M,
-          cIds,
-          logQ,
-          mask,
         )
         loss += out.loss
         dQ.set(out.dq, nf * D)
@@ -402,7 +408,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
           const q = qIds[zOff + r]
           for (let j = 0; j < M; j++) if (j !== r && pairSketch.estimatePair(q, zIds[j]) > 0) mask[r * M + j] = 1
         }
-        const out = frozenLoss.step(qOut.slice(zOff * D, (zOff + nz) * D), c, nz, M, zIds, logQ, mask)
+        const out = weighted(frozenLoss.step(qOut.slice(zOff * D, (zOff + nz) * D), c, nz, M, zIds, logQ, mask), nz)
         loss += out.loss
         dQ.set(out.dq, zOff * D)
       }
