@@ -26,11 +26,11 @@ function table(rows: { model: string; metrics: Record<string, number>; train_sec
     'frozen_recall10_1k',
     'passes',
   ]
-  const head = ['model'.padEnd(22), ...cols.map((c) => c.padStart(19)), 'train s'.padStart(9)].join('')
+  const head = ['model'.padEnd(22), ...cols.map((c) => c.padStart(21)), 'train s'.padStart(9)].join('')
   const lines = rows.map((r) =>
     [
       r.model.padEnd(22),
-      ...cols.map((c) => (r.metrics[c] === undefined ? '-' : r.metrics[c].toFixed(4)).padStart(19)),
+      ...cols.map((c) => (r.metrics[c] === undefined ? '-' : r.metrics[c].toFixed(4)).padStart(21)),
       r.train_seconds.toFixed(1).padStart(9),
     ].join(''),
   )
