@@ -56,7 +56,7 @@ const small = [
 
 t.test('experiment searchsage --json: rows and metric keys', async (t) => {
   const r = simsage(
-    ['experiment', 'searchsage', '--commits', commits, ...small, '--models', 'tfidf,unified', '--json'],
+    ['experiment', 'searchsage', '--commits', commits, ...small, '--models', 'tfidf,unified', '--no-frozen', '--json'],
     300_000,
   )
   t.equal(r.status, 0, r.stderr)
@@ -73,7 +73,11 @@ t.test('experiment searchsage --json: rows and metric keys', async (t) => {
       t.ok(row.metrics[k] >= 0 && row.metrics[k] <= 1, `${row.model} ${k} = ${row.metrics[k]}`)
     }
   }
-  t.match(r.stderr, /unified: epoch 2 loss/, 'progress on stderr')
+  t.match(r.stderr, /unified \(validation run\): quarter pass 1 loss/, 'progress on stderr: the validation run')
+  t.match(r.stderr, /unified: quarter pass 1\/\d+ loss/, 'and the final run')
+  const unified = result.rows[1].metrics
+  t.ok(unified.passes >= 0.25 && unified.passes <= 2, `passes chosen on validation commits: ${unified.passes}`)
+  t.ok(unified.file_recall10_all > 0.3, `unified file Recall@10 ${unified.file_recall10_all}`)
 })
 
 t.test('train searchsage → checkpoint → embed (query and entity towers)', async (t) => {
