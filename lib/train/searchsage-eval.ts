@@ -82,9 +82,9 @@ export function embedQueries(model: { query: TextTower }, texts: readonly string
 
 /** Test metrics of a model: per task, whole catalog and positive + 1,000 random. */
 export function evaluateSearchSage(
-  model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen'>,
+  model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen' | 'maxSubjects'>,
   data: SearchData,
-  maxSubjects = 64,
+  maxSubjects = model.maxSubjects ?? 16,
 ) {
   const D = model.query.outputDim
   const testQueries = (t: TaskPairs) => {

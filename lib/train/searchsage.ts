@@ -93,7 +93,7 @@ export interface SearchSageOptions {
    * each epoch: training keeps the best epoch's weights and stops after `patience` epochs without
    * a better score.
    */
-  validate?: (model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen'>) => number
+  validate?: (model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen' | 'maxSubjects'>) => number
   /** Epochs without a better validation score before training stops (default 2). */
   patience?: number
   /** Called after each epoch (with the validation score when `validate` is given). */
@@ -113,6 +113,8 @@ export interface SearchSageModel {
   entity: TextTower
   /** The entity tower's fields (names in the catalog). */
   fields: readonly string[]
+  /** Most recent texts kept of a list-valued entity field in training (what evaluation uses too). */
+  maxSubjects?: number
   /** The frozen vectors (the frozen task's fixed tower and/or the entity tower's input), if given. */
   frozen?: FrozenRows
   /** Bytes of the count-min sketches (entity and query frequency, pairs). */
@@ -421,7 +423,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       pairsSeen += nf + nq + nz
     }
     epochsRun = epoch
-    const validation = options.validate?.({ query, entity, fields, frozen: frozenRows })
+    const validation = options.validate?.({ query, entity, fields, frozen: frozenRows, maxSubjects: o.maxSubjects })
     const seconds = (performance.now() - t0) / 1000
     options.onEpoch?.({ epoch, loss: lossSum / steps, seconds, validation, query, entity })
     if (validation === undefined) continue
@@ -439,6 +441,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     query,
     entity,
     fields,
+    maxSubjects: o.maxSubjects,
     frozen: frozenRows,
     sketchBytes: entitySketch.bytes + querySketch.bytes + pairSketch.bytes,
     trainSeconds,
