@@ -399,10 +399,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
         for (let i = 0; i < nz; i++) zIds[i] = train.entity.entity[frozenPairs[zPairs[i]]]
         for (let i = 0; i < Rz; i++) zIds[nz + i] = frozenEntities[Math.floor(rng.next() * frozenEntities.length)]
         const M = zIds.length
-        const c = new Float32Array(M * D)
-        zIds.forEach((e, j) => {
-          c.set(frozenRows.vectors.subarray(e * D, e * D + D), j * D)
-        })
+        const c = frozenRowsOf(frozenRows, zIds, D)
         const freq = Float64Array.from(zIds, (e) => entitySketch.frequency(`f${e}`))
         const logQ = expectedDrawsLogQ(freq, nz, Rz, frozenEntities.length)
         const mask = new Uint8Array(nz * M)
