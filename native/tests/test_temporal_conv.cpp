@@ -1,16 +1,15 @@
-// Temporal family, conv / block / streaming: every SIMD level against the double reference at
-// awkward sizes (C 1, 3, 17, 33; T 1, 2, 7; d > T; K 1..5), results independent of the thread
-// count, central-difference gradient checks (conv in double; the block through its float forward
-// with a fixed dropout mask), streaming equal to the full forward for random lengths and stream
-// subsets, state round trip and bad blobs, bad arguments.
+// Temporal family, conv / block: every SIMD level against the double reference at awkward sizes
+// (C 1, 3, 17, 33; T 1, 2, 7; d > T; K 1..5), results independent of the thread count,
+// central-difference gradient checks (conv in double; the block through its float forward with a
+// fixed dropout mask), bad arguments (conv, block, streamer). (The streamer:
+// test_temporal_stream.cpp; the shared block and TCN fixtures: tcn_fixtures.h.)
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <random>
 #include <vector>
 
 #include "core/error.h"
 #include "fixtures.h"
+#include "tcn_fixtures.h"
 #include "temporal/temporal.h"
 
 using namespace simsage;
@@ -208,50 +207,6 @@ TEST_CASE(conv_gradient_central_differences) {
   }
 }
 
-namespace {
-
-struct BlockFixture {
-  int64_t B, T, I, O, K, d;
-  Vec x, w1, b1, w2, b2, wd, bd;
-  BlockFixture(int64_t B_, int64_t T_, int64_t I_, int64_t O_, int64_t K_, int64_t d_)
-      : B(B_), T(T_), I(I_), O(O_), K(K_), d(d_) {
-    x = randv(B * T * I);
-    w1 = randv(O * I * K, 0.5f);
-    b1 = randv(O, 0.5f);
-    w2 = randv(O * O * K, 0.5f);
-    b2 = randv(O, 0.5f);
-    if (I != O) {
-      wd = randv(O * I, 0.5f);
-      bd = randv(O, 0.5f);
-    }
-  }
-  TemporalBlockParams params(float* a1, float* a2, float* y, float dropout, bool training) const {
-    TemporalBlockParams p;
-    p.batch = B;
-    p.steps = T;
-    p.in_channels = I;
-    p.out_channels = O;
-    p.kernel_size = K;
-    p.dilation = d;
-    p.x = x.data();
-    p.w1 = w1.data();
-    p.b1 = b1.data();
-    p.w2 = w2.data();
-    p.b2 = b2.data();
-    p.wd = I != O ? wd.data() : nullptr;
-    p.bd = I != O ? bd.data() : nullptr;
-    p.dropout = dropout;
-    p.training = training;
-    p.seed = 1234;
-    p.a1 = a1;
-    p.a2 = a2;
-    p.y = y;
-    return p;
-  }
-};
-
-}  // namespace
-
 TEST_CASE(block_forward_matches_composition) {
   for (SimdLevel level : kLevels)
     for (int64_t I : {5, 8}) {
@@ -423,166 +378,6 @@ TEST_CASE(block_gradient_central_differences) {
       }
     }
   }
-}
-
-namespace {
-
-// A random TCN and its full-sequence forward (eval) for one sequence.
-struct Tcn {
-  int64_t K;
-  std::vector<BlockFixture> blocks;
-  std::vector<TcnBlockWeights> weights() const {
-    std::vector<TcnBlockWeights> w;
-    for (const BlockFixture& f : blocks) {
-      TcnBlockWeights b;
-      b.in_channels = f.I;
-      b.out_channels = f.O;
-      b.dilation = f.d;
-      b.w1 = f.w1.data();
-      b.b1 = f.b1.data();
-      b.w2 = f.w2.data();
-      b.b2 = f.b2.data();
-      b.wd = f.I != f.O ? f.wd.data() : nullptr;
-      b.bd = f.I != f.O ? f.bd.data() : nullptr;
-      w.push_back(b);
-    }
-    return w;
-  }
-  Vec forward(const Vec& x, int64_t T) const {
-    Vec in = x;
-    for (const BlockFixture& f : blocks) {
-      const int64_t n = T * f.O;
-      Vec a1(n), a2(n), y(n);
-      TemporalBlockParams p = f.params(a1.data(), a2.data(), y.data(), 0.f, false);
-      p.batch = 1;
-      p.steps = T;
-      p.x = in.data();
-      temporal_block_forward(p);
-      in = y;
-    }
-    return in;
-  }
-};
-
-Tcn make_tcn(int64_t K, std::vector<int64_t> chans, std::vector<int64_t> dils) {
-  Tcn t{K, {}};
-  for (size_t i = 0; i + 1 < chans.size(); ++i) t.blocks.emplace_back(1, 1, chans[i], chans[i + 1], K, dils[i]);
-  return t;
-}
-
-}  // namespace
-
-TEST_CASE(stream_equals_full_forward) {
-  for (SimdLevel level : kLevels) {
-    Tcn tcn = make_tcn(3, {5, 8, 8, 3}, {1, 2, 5});
-    const int64_t S = 7, I = 5, O = 3;
-    std::uniform_int_distribution<int> len(1, 40);
-    std::vector<int64_t> T(S);
-    std::vector<Vec> xs(S), full(S);
-    for (int64_t s = 0; s < S; ++s) {
-      T[s] = len(rng());
-      xs[s] = randv(T[s] * I);
-      full[s] = tcn.forward(xs[s], T[s]);
-    }
-    TcnStreamer st(3, tcn.weights(), S);
-    std::vector<int64_t> at(S, 0);
-    std::bernoulli_distribution coin(0.6);
-    double worst = 0;
-    bool all_steps = true;
-    for (int round = 0; round < 1000; ++round) {
-      std::vector<int32_t> active;
-      for (int64_t s = 0; s < S; ++s)
-        if (at[s] < T[s] && (all_steps || coin(rng()))) active.push_back(static_cast<int32_t>(s));
-      if (active.empty()) {
-        bool done = true;
-        for (int64_t s = 0; s < S; ++s) done = done && at[s] == T[s];
-        if (done) break;
-        continue;
-      }
-      std::shuffle(active.begin(), active.end(), rng());
-      const int64_t rows = static_cast<int64_t>(active.size());
-      Vec x(rows * I), y(rows * O);
-      for (int64_t r = 0; r < rows; ++r) std::memcpy(&x[r * I], &xs[active[r]][at[active[r]] * I], sizeof(float) * I);
-      if (rows == S && round == 0) {
-        // first round: every stream, rows in stream order without indices
-        std::sort(active.begin(), active.end());
-        for (int64_t r = 0; r < rows; ++r) std::memcpy(&x[r * I], &xs[r][0], sizeof(float) * I);
-        st.step_at(level, x.data(), rows, nullptr, y.data());
-      } else {
-        st.step_at(level, x.data(), rows, active.data(), y.data());
-      }
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t s = active[r];
-        for (int64_t o = 0; o < O; ++o) {
-          const float want = full[s][at[s] * O + o];
-          worst = std::max(worst, static_cast<double>(std::fabs(y[r * O + o] - want)) / std::max(1.f, std::fabs(want)));
-        }
-        ++at[s];
-      }
-      all_steps = false;
-    }
-    for (int64_t s = 0; s < S; ++s) CHECK(st.position(s) == T[s], "stream %lld position", (long long)s);
-    CHECK(worst <= 1e-5, "level %d: stream vs forward worst %g", static_cast<int>(level), worst);
-  }
-}
-
-// The one-row step (each stream alone: the in-place short-row path of the conv kernel, unpacked A)
-// against the same steps taken by all streams in one call (packed register tiles), at every level,
-// with a reduction longer than one K block (3 taps x 300 channels > kKc) and odd widths.
-TEST_CASE(stream_one_row_path_equals_batched_path) {
-  for (SimdLevel level : kLevels) {
-    Tcn tcn = make_tcn(3, {300, 37, 37}, {1, 3});
-    const int64_t S = 13, I = 300, O = 37, T = 9;
-    TcnStreamer together(3, tcn.weights(), S), alone(3, tcn.weights(), S);
-    double worst = 0;
-    for (int64_t t = 0; t < T; ++t) {
-      Vec x = randv(S * I), ya(S * O), yb(O);
-      together.step_at(level, x.data(), S, nullptr, ya.data(), 1);
-      const double scale = std::max(1.f, max_abs(ya));  // sums of 900 terms cancel: relative to the step's scale
-      for (int32_t s = 0; s < S; ++s) {
-        alone.step_at(level, &x[s * I], 1, &s, yb.data(), 2);
-        for (int64_t o = 0; o < O; ++o)
-          worst = std::max(worst, static_cast<double>(std::fabs(yb[o] - ya[s * O + o])) / scale);
-      }
-    }
-    CHECK(worst <= 1e-5, "level %d: one-row steps vs batched steps worst %g", static_cast<int>(level), worst);
-  }
-}
-
-TEST_CASE(stream_state_round_trip_and_bad_blobs) {
-  Tcn tcn = make_tcn(2, {4, 6, 6}, {1, 3});
-  const int64_t S = 3, I = 4, O = 6;
-  TcnStreamer a(2, tcn.weights(), S), b(2, tcn.weights(), S);
-  Vec x = randv(20 * S * I), ya(S * O), yb(S * O);
-  for (int t = 0; t < 5; ++t) a.step(&x[t * S * I], S, nullptr, ya.data());
-  std::vector<uint8_t> blob = a.save(1);
-  CHECK(blob.size() == a.state_size(), "size");
-  b.restore(2, blob.data(), blob.size());
-  CHECK(b.position(2) == 5, "position restored");
-  int32_t ia = 1, ib = 2;
-  for (int t = 5; t < 12; ++t) {
-    a.step(&x[t * S * I], 1, &ia, ya.data());
-    b.step(&x[t * S * I], 1, &ib, yb.data());
-    CHECK(std::memcmp(ya.data(), yb.data(), sizeof(float) * O) == 0, "restored stream continues identically at %d", t);
-  }
-  // Truncated, corrupted, other model's.
-  EXPECT_THROW_CODE(b.restore(0, blob.data(), blob.size() - 1), ErrorCode::CorruptFile);
-  EXPECT_THROW_CODE(b.restore(0, blob.data(), 10), ErrorCode::CorruptFile);
-  std::vector<uint8_t> bad = blob;
-  bad[bad.size() / 2] ^= 0x10;
-  EXPECT_THROW_CODE(b.restore(0, bad.data(), bad.size()), ErrorCode::CorruptFile);
-  Tcn other = make_tcn(2, {4, 6, 6}, {1, 4});
-  TcnStreamer c(2, other.weights(), S);
-  std::vector<uint8_t> foreign = c.save(0);
-  EXPECT_THROW_CODE(b.restore(0, foreign.data(), foreign.size()), ErrorCode::StateMismatch);
-  EXPECT_THROW_CODE(b.restore(3, blob.data(), blob.size()), ErrorCode::InvalidArgument);
-  // reset: back to the first step's output
-  TcnStreamer fresh(2, tcn.weights(), S);
-  Vec y1(S * O), y2(S * O);
-  fresh.step(x.data(), S, nullptr, y1.data());
-  a.reset_all();
-  a.step(x.data(), S, nullptr, y2.data());
-  CHECK(y1 == y2, "reset_all");
 }
 
 TEST_CASE(bad_arguments) {
