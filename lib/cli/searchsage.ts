@@ -67,6 +67,11 @@ function trainingOptions(cmd: Command): Command {
       'draw recent pairs more: weight halves every x of the pairs, in file order (default 0.25 with --commits, 0 = uniform with --entities)',
       numberOption(0),
     )
+    .option(
+      '--query-prefix <n>',
+      'dimensions of the query vector the query → query task trains and searches on (default: dim / 4 with other tasks, else dim)',
+      integerOption(1, 4096),
+    )
     .option('--no-shared-bag', 'separate hash tables for the query and entity towers (default: one shared vocabulary)')
     .option(
       '--patience <n>',
@@ -133,6 +138,7 @@ function trainingValues(o: Opts) {
     tokenDropout: o.tokenDropout as number,
     recencyHalfLife: o.recencyHalfLife as number | undefined,
     sharedBag: o.sharedBag as boolean,
+    queryPrefix: o.queryPrefix as number | undefined,
     patience: o.patience as number,
   }
 }
@@ -203,6 +209,7 @@ export function registerSearchSageCommands(program: Command): void {
         query: model.query,
         entity: model.entity,
         maxSubjects: values.maxSubjects,
+        queryPrefix: model.queryPrefix ?? model.query.outputDim,
       })
       process.stdout.write(`checkpoint written to ${o.out}\n`)
     })
@@ -219,11 +226,17 @@ export function registerSearchSageCommands(program: Command): void {
     .addOption(
       new Option('--tower <name>', 'which tower embeds the items').choices(['query', 'entity']).default('query'),
     )
+    .option(
+      '--prefix <n>',
+      'keep the first n dimensions of each vector, re-normalised; "query": the checkpoint\'s query → query prefix (for an index of queries searched by queries)',
+    )
     .action(async (o: Opts) => {
       const { loadSearchSage } = await import('../search/checkpoint.js')
       const { embedToIndex } = await import('../search/embed-jsonl.js')
       const model = await loadSearchSage(o.model as string)
-      const n = await embedToIndex(model, o.input as string, o.out as string, o.tower as 'query' | 'entity')
+      const n = await embedToIndex(model, o.input as string, o.out as string, o.tower as 'query' | 'entity', {
+        prefix: o.prefix as string | undefined,
+      })
       process.stdout.write(`${n} items embedded into ${o.out}\n`)
     })
 }

@@ -21,6 +21,11 @@ export interface SearchSageTowers {
    * subjects per file). The entity field names are in `entity.spec.fields`.
    */
   maxSubjects: number
+  /**
+   * Dimensions of the query vector the query → query task was trained on (a prefix; the query
+   * tower's whole output when not given, and for a checkpoint written before the option existed).
+   */
+  queryPrefix?: number
 }
 
 function towerTensors(prefix: string, t: TextTower): Record<string, Tensor> {
@@ -41,6 +46,7 @@ export async function saveSearchSage(path: string, m: SearchSageTowers): Promise
       query: JSON.stringify(m.query.spec),
       entity: JSON.stringify(m.entity.spec),
       maxSubjects: String(m.maxSubjects),
+      queryPrefix: String(m.queryPrefix ?? m.query.outputDim),
     },
   )
 }
@@ -70,8 +76,8 @@ function restore(prefix: string, spec: TextTowerSpec, tensors: Record<string, Te
   return t
 }
 
-/** Reads a checkpoint written by {@link saveSearchSage}. */
-export async function loadSearchSage(path: string): Promise<SearchSageTowers> {
+/** Reads a checkpoint written by {@link saveSearchSage} (queryPrefix always set). */
+export async function loadSearchSage(path: string): Promise<SearchSageTowers & { queryPrefix: number }> {
   checkPath(path)
   const { tensors, metadata } = await loadSafetensors(path)
   if (metadata.format !== SEARCHSAGE_FORMAT) {
@@ -91,9 +97,15 @@ export async function loadSearchSage(path: string): Promise<SearchSageTowers> {
   if (!Number.isInteger(maxSubjects) || maxSubjects < 1) {
     throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: maxSubjects metadata is missing or invalid`)
   }
+  const query = restore('query', spec('query'), tensors, path)
+  const queryPrefix = metadata.queryPrefix === undefined ? query.outputDim : Number(metadata.queryPrefix)
+  if (!Number.isInteger(queryPrefix) || queryPrefix < 1 || queryPrefix > query.outputDim) {
+    throw new SimsageError(ErrorCodes.CORRUPT_FILE, `${path}: queryPrefix metadata is invalid`)
+  }
   return {
-    query: restore('query', spec('query'), tensors, path),
+    query,
     entity: restore('entity', spec('entity'), tensors, path),
     maxSubjects,
+    queryPrefix,
   }
 }

@@ -9,7 +9,9 @@
  *     keys are ignored; a missing field is empty; a field may be a string or a list of strings,
  *     of which the last `maxSubjects` are kept, joined as in training)
  * Ids are integers in [0, 2^53) (EmbeddingIndex ids), each at most once. Vectors are L2-normalised
- * and the index's metric is `ip` (= cosine). Errors name the line: MALFORMED_INPUT for a line that
+ * and the index's metric is `ip` (= cosine). `prefix` keeps the first n dimensions of each vector
+ * (then normalised): `"query"` is the checkpoint's query → query prefix, for an index of queries
+ * that queries search (the query tower's prefix is what that task trained). Errors name the line: MALFORMED_INPUT for a line that
  * is not such an object, INVALID_ID for a bad or repeated id.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
@@ -19,17 +21,42 @@ import { describe } from '../validate.js'
 import type { SearchSageTowers } from './checkpoint.js'
 import { FieldFeatures } from './field-features.js'
 import { normalizeRows } from './towers.js'
+import { prefixRows } from './prefix.js'
 
 /** Which tower embeds the file's items. */
 export type EmbedTower = 'query' | 'entity'
 
-/** Reads the items of `input` and embeds them; returns the ids and the [n, dim] normalised vectors. */
+/** Options of {@link embedJsonl}. */
+export interface EmbedOptions {
+  /** Dimensions kept: a number in [1, dim], or "query" (the checkpoint's query prefix); default all. */
+  prefix?: number | string
+}
+
+/** The dimensions `prefix` keeps of a tower with `dim` outputs (INVALID_ARGUMENT if out of range). */
+export function embedDims(m: SearchSageTowers, dim: number, prefix: number | string | undefined): number {
+  if (prefix === undefined) return dim
+  const n = prefix === 'query' ? (m.queryPrefix ?? m.query.outputDim) : Number(prefix)
+  if (!Number.isInteger(n) || n < 1 || n > dim) {
+    throw new SimsageError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `prefix must be "query" or an integer in [1, ${dim}], got ${JSON.stringify(prefix)}`,
+    )
+  }
+  return n
+}
+
+/**
+ * Reads the items of `input` and embeds them; returns the ids, the [n, dim] normalised vectors and
+ * their dimension (`options.prefix`).
+ */
 export async function embedJsonl(
   m: SearchSageTowers,
   input: string,
   tower: EmbedTower,
-): Promise<{ ids: number[]; vectors: Float32Array }> {
+  options: EmbedOptions = {},
+): Promise<{ ids: number[]; vectors: Float32Array; dim: number }> {
   const t = tower === 'query' ? m.query : m.entity
+  const dim = embedDims(m, t.outputDim, options.prefix)
   if (t.spec.frozenDim > 0) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `the ${tower} tower takes frozen vectors: embed cannot run it`)
   }
@@ -81,7 +108,7 @@ export async function embedJsonl(
     const part = Int32Array.from({ length: Math.min(chunk, ids.length - a) }, (_, i) => a + i)
     vectors.set(t.forward(feats.gather(part), part.length), a * D)
   }
-  return { ids, vectors: normalizeRows(vectors, ids.length, D) }
+  return { ids, vectors: prefixRows(normalizeRows(vectors, ids.length, D), ids.length, D, dim), dim }
 }
 
 /** embedJsonl, then writes the vectors as an EmbeddingIndex file (metric ip). */
@@ -90,9 +117,10 @@ export async function embedToIndex(
   input: string,
   out: string,
   tower: EmbedTower,
+  options: EmbedOptions = {},
 ): Promise<number> {
-  const { ids, vectors } = await embedJsonl(m, input, tower)
-  const index = new EmbeddingIndex({ dim: (tower === 'query' ? m.query : m.entity).outputDim, metric: 'ip' })
+  const { ids, vectors, dim } = await embedJsonl(m, input, tower, options)
+  const index = new EmbeddingIndex({ dim, metric: 'ip' })
   try {
     await index.addAsync(ids, vectors)
     await index.save(out)

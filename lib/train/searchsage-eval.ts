@@ -10,8 +10,9 @@ import { entityFieldTexts, type SearchData, type TaskPairs } from '../data/searc
 import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.js'
 import { binding } from '../native/binding.js'
 import { FieldFeatures } from '../search/field-features.js'
+import { prefixRows } from '../search/prefix.js'
 import { normalizeRows, type TextTower } from '../search/towers.js'
-import { type FrozenRows, frozenRowsOf, type SearchSageModel } from './searchsage.js'
+import { type FrozenRows, frozenRowsOf, type SearchSageTowersView } from './searchsage.js'
 
 /** Normalised outputs of a tower for items `ids` of `texts`, in chunks (eval: no backward). */
 export function embedItems(
@@ -80,9 +81,12 @@ export function embedQueries(model: { query: TextTower }, texts: readonly string
   )
 }
 
-/** Test metrics of a model: per task, whole catalog and positive + 1,000 random. */
+/**
+ * Test metrics of a model: per task, whole catalog and positive + 1,000 random; query → query on
+ * the model's `queryPrefix`.
+ */
 export function evaluateSearchSage(
-  model: Pick<SearchSageModel, 'query' | 'entity' | 'fields' | 'frozen' | 'maxSubjects'>,
+  model: SearchSageTowersView,
   data: SearchData,
   maxSubjects = model.maxSubjects ?? 16,
 ) {
@@ -121,7 +125,13 @@ export function evaluateSearchSage(
     subjectFeats,
     Int32Array.from(data.queries.ids, (_, i) => i),
   )
-  const query = recallByDot(testQueries(data.test.query), subjectEmb, D, data.test.query.entity)
+  const P = model.queryPrefix ?? D
+  const query = recallByDot(
+    prefixRows(testQueries(data.test.query), data.test.query.queries.length, D, P),
+    prefixRows(subjectEmb, data.queries.ids.length, D, P),
+    P,
+    data.test.query.entity,
+  )
   let frozen: PairRecall | undefined
   if (model.frozen) {
     // Test entity pairs whose entity has a frozen vector, against the frozen catalog (normalised).
