@@ -6,11 +6,43 @@
  */
 import { type Command, Option } from 'commander'
 
+import type { SearchSageTasks } from '../train/searchsage.js'
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { commandGroup } from './group.js'
 import { integerOption, listOption, modelsOption, numberOption } from './parse.js'
 
 type Opts = Record<string, unknown>
+type Weights = [string, number][]
+
+/** `--tasks`: name=weight items, names distinct, weights >= 0 ("pin=8,product=4,query=2"). */
+const tasksOption = listOption<[string, number]>(
+  'name=weight items (entity, query, or entity types), e.g. pin=8,product=4,query=2',
+  (x) => {
+    const m = /^([^=]+)=(.+)$/.exec(x)
+    const w = m ? Number(m[2]) : Number.NaN
+    return m && Number.isFinite(w) && w >= 0 ? [m[1].trim(), w] : undefined
+  },
+  (items) => {
+    const names = items.map(([n]) => n)
+    const twice = names.find((n, i) => names.indexOf(n) !== i)
+    if (twice) return `task "${twice}" is given twice`
+    if (names.includes('entity') && names.some((n) => n !== 'entity' && n !== 'query'))
+      return 'give "entity" (one task over every entity) or entity types, not both'
+    return undefined
+  },
+  'bad task',
+)
+
+/** The training tasks of `--tasks` (entity types: one task each) over `fallback`. */
+function tasksOf(items: Weights | undefined, fallback: SearchSageTasks): SearchSageTasks {
+  if (!items) return fallback
+  const w = new Map(items)
+  const typed = items.filter(([n]) => n !== 'entity' && n !== 'query')
+  return {
+    entity: typed.length > 0 ? Object.fromEntries(typed) : (w.get('entity') ?? 0),
+    query: w.get('query') ?? 0,
+  }
+}
 
 const MODELS = ['unified', 'file-only', 'query-only', 'frozen-only', 'ablations', 'tfidf'] as const
 
@@ -103,7 +135,7 @@ async function trainingData(o: Opts) {
       splitCommits(await loadCommits(o.commits as string)),
       (l) => void process.stderr.write(`${l}\n`),
     )
-    return { data: trainer.data, tasks: { entity: 8, query: 2 }, trainer }
+    return { data: trainer.data, tasks: tasksOf(o.tasks as Weights, { entity: 8, query: 2 }), trainer }
   }
   if (o.entities === undefined || o.pairs === undefined) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, '--entities and --pairs go together')
@@ -120,7 +152,11 @@ async function trainingData(o: Opts) {
   process.stderr.write(
     `${c.ids.length} entities, fields ${c.fields.map((f) => `"${f.name}"`).join(', ')}${data.queryField ? ` (query field "${data.queryField}")` : ''}; ${data.train.entity.queries.length} pairs, ${data.train.query.queries.length} query pairs\n`,
   )
-  return { data, tasks: o.queryPairs !== undefined ? { entity: 8, query: 2 } : { entity: 1 } }
+  const tasks = tasksOf(o.tasks as Weights, o.queryPairs !== undefined ? { entity: 8, query: 2 } : { entity: 1 })
+  if ((tasks.query ?? 0) > 0 && data.train.query.queries.length === 0) {
+    throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'the query task needs --query-pairs')
+  }
+  return { data, tasks }
 }
 
 function trainingValues(o: Opts) {
@@ -175,7 +211,7 @@ export function registerSearchSageCommands(program: Command): void {
   const train = commandGroup(program, 'train', 'train a model and write a checkpoint')
   trainingOptions(train.command('searchsage'))
     .description(
-      'train the unified searchsage model (entity 8 : query 2) on a commit log or on your entities and pairs (JSONL), and write a checkpoint',
+      'train the unified searchsage model (entity 8 : query 2, or --tasks) on a commit log or on your entities and pairs (JSONL), and write a checkpoint',
     )
     .option('--commits <jsonl>', COMMITS_HELP)
     .option('--entities <jsonl>', 'entities: JSONL (or .jsonl.gz) of {id, type?, fields: {name: text or [texts]}}')
@@ -187,6 +223,11 @@ export function registerSearchSageCommands(program: Command): void {
       listOption('field names', (x) => x),
     )
     .option('--query-field <name>', "with --entities: the list field of the entity's earlier queries")
+    .option(
+      '--tasks <list>',
+      'task weights, e.g. pin=8,product=4,query=2 (one task per entity type) or entity=8,query=2 (default: entity=8,query=2 with query pairs, else entity=1)',
+      tasksOption,
+    )
     .requiredOption('--out <file>', 'checkpoint to write (safetensors)')
     .action(async (o: Opts) => {
       const { trainSearchSage } = await import('../train/searchsage.js')
@@ -205,6 +246,9 @@ export function registerSearchSageCommands(program: Command): void {
             onEpoch: (e) =>
               void process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)\n`),
           })
+      const taskLine = model.entityTasks.map((e) => `${e.name} ${e.weight} (${e.pairs} pairs)`)
+      if ((tasks.query ?? 0) > 0) taskLine.push(`query ${tasks.query} (${data.train.query.queries.length} pairs)`)
+      process.stderr.write(`tasks: ${taskLine.join(', ')}\n`)
       await saveSearchSage(o.out as string, {
         query: model.query,
         entity: model.entity,

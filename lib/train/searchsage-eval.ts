@@ -3,7 +3,8 @@
  * test commits after the time gap):
  * {@link pairRecall} per task against the whole catalog and against the positive + 1,000 random
  * entities, by inner product of L2-normalised embeddings; the frozen task against the frozen
- * vectors themselves (the index that existed before training).
+ * vectors themselves (the index that existed before training); in a catalog with entity types,
+ * each type's test pairs against that type's entities.
  */
 import { callNative } from '../errors.js'
 import { entityFieldTexts, type SearchData, type TaskPairs } from '../data/search-data.js'
@@ -132,25 +133,41 @@ export function evaluateSearchSage(
     P,
     data.test.query.entity,
   )
-  let frozen: PairRecall | undefined
-  if (model.frozen) {
-    // Test entity pairs whose entity has a frozen vector, against the frozen catalog (normalised).
-    const { vectors, has } = model.frozen
-    const catalog = Int32Array.from(has.keys()).filter((e) => has[e])
-    const at = new Int32Array(has.length).fill(-1)
-    catalog.forEach((e, i) => {
+  // The test entity pairs whose entity is in `members` (a sub-catalog), against those entities'
+  // rows of `vectors` ([catalog, D], normalised here).
+  const within = (members: Uint8Array, vectors: Float32Array, popularity?: ArrayLike<number>) => {
+    const sub = Int32Array.from(members.keys()).filter((e) => members[e])
+    const at = new Int32Array(members.length).fill(-1)
+    sub.forEach((e, i) => {
       at[e] = i
     })
-    const keep = Int32Array.from(data.test.entity.entity.keys()).filter((i) => has[data.test.entity.entity[i]])
+    const keep = Int32Array.from(data.test.entity.entity.keys()).filter((i) => members[data.test.entity.entity[i]])
     const pairs: TaskPairs = {
       queries: Array.from(keep, (i) => data.test.entity.queries[i]),
       entity: Int32Array.from(keep, (i) => at[data.test.entity.entity[i]]),
     }
-    const emb = new Float32Array(catalog.length * D)
-    catalog.forEach((e, i) => {
+    const emb = new Float32Array(sub.length * D)
+    sub.forEach((e, i) => {
       emb.set(vectors.subarray(e * D, e * D + D), i * D)
     })
-    frozen = recallByDot(testQueries(pairs), normalizeRows(emb, catalog.length, D), D, pairs.entity)
+    const order = popularity ? byPopularity(Float64Array.from(sub, (e) => popularity[e])) : undefined
+    return recallByDot(testQueries(pairs), normalizeRows(emb, sub.length, D), D, pairs.entity, { popularity: order })
   }
-  return { entity, query, frozen }
+  // The frozen task: test pairs whose entity has a frozen vector, against the frozen catalog.
+  const frozen = model.frozen ? within(model.frozen.has, model.frozen.vectors) : undefined
+  // Per entity type (a typed catalog): that type's test pairs against that type's entities.
+  let types: Record<string, PairRecall> | undefined
+  if (catalog.types && data.test.entity.entity.length > 0) {
+    const kinds = catalog.types
+    types = {}
+    for (const type of new Set(kinds)) {
+      if (type === '' || !data.test.entity.entity.some((e) => kinds[e] === type)) continue
+      types[type] = within(
+        Uint8Array.from(kinds, (k) => (k === type ? 1 : 0)),
+        entityEmb,
+        catalog.popularity,
+      )
+    }
+  }
+  return { entity, query, frozen, types }
 }

@@ -12,7 +12,7 @@
 import { commitSearchData } from '../data/commit-search.js'
 import { type Commit, type CommitSplit, splitCommits } from '../data/commits.js'
 import type { SearchData } from '../data/search-data.js'
-import { type SearchSageModel, type SearchSageOptions, trainSearchSage } from './searchsage.js'
+import { hasEntityTask, type SearchSageModel, type SearchSageOptions, trainSearchSage } from './searchsage.js'
 import { evaluateSearchSage } from './searchsage-eval.js'
 import { hierTCNEntityVectors } from './searchsage-hiertcn.js'
 
@@ -81,7 +81,7 @@ export class CommitTrainer {
     const tasks = o.tasks ?? { entity: 8, query: 2 }
     const needFrozen = (tasks.frozen ?? 0) > 0 || o.frozenInput === true
     const frozen = needFrozen ? await this.frozenVectors(o.dim ?? 128, o.seed) : undefined
-    const main = (tasks.entity ?? 0) > 0 ? 'entity' : (tasks.frozen ?? 0) > 0 ? 'frozen' : 'query'
+    const main = hasEntityTask(tasks) ? 'entity' : (tasks.frozen ?? 0) > 0 ? 'frozen' : 'query'
     const fitData = this.#fit
     // Epochs of a quarter pass: early stopping looks four times per pass over the entity pairs.
     const base = {

@@ -11,7 +11,12 @@
  * Evaluation: lib/train/searchsage-eval.ts.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import { entityFieldTexts, entityFieldTextsExcluding, type SearchData } from '../data/search-data.js'
+import {
+  type EntityCatalog,
+  entityFieldTexts,
+  entityFieldTextsExcluding,
+  type SearchData,
+} from '../data/search-data.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
@@ -24,10 +29,28 @@ import { Cycle, RecencySampler, recencyWeight } from './pair-order.js'
 
 export type { FrozenRows } from './searchsage-frozen.js'
 
+/** Task weights of {@link SearchSageOptions.tasks}. */
+export interface SearchSageTasks {
+  entity?: number | Readonly<Record<string, number>>
+  query?: number
+  frozen?: number
+}
+
+/** Whether `tasks` trains a query → entity task (a weight > 0, or a type's). */
+export function hasEntityTask(tasks: SearchSageTasks): boolean {
+  const e = tasks.entity
+  return typeof e === 'number' ? e > 0 : e !== undefined && Object.values(e).some((w) => w > 0)
+}
+
 /** Options of {@link trainSearchSage}. */
 export interface SearchSageOptions {
-  /** Task weights; a task with weight 0 or absent is not trained (default { entity: 8, query: 2 }). */
-  tasks?: { entity?: number; query?: number; frozen?: number }
+  /**
+   * Task weights; a task with weight 0 or absent is not trained (default { entity: 8, query: 2 }).
+   * `entity` is one weight for one query → entity task over every entity, or weights per entity
+   * type (`{ pin: 8, product: 4 }`, the paper's mix): one task per type, its pairs those whose
+   * entity is of that type, its random negatives and its logQ frequencies of that type only.
+   */
+  tasks?: SearchSageTasks
   /**
    * Frozen pre-existing entity embeddings for the `frozen` task: [entities, dim] rows aligned with
    * data.entities.ids (dim = the query tower's output `dim`); an all-zero row means none.
@@ -135,6 +158,8 @@ export interface SearchSageModel {
   frozen?: FrozenRows
   /** Bytes of the count-min sketches (entity and query frequency, pairs). */
   sketchBytes: number
+  /** The query → entity tasks trained: 'entity' (every entity), or one per entity type, with weights. */
+  entityTasks: { name: string; weight: number; pairs: number }[]
   trainSeconds: number
   pairsPerSecond: number
   /** Epochs run, and the epoch whose weights were kept (the last one without `validate`). */
@@ -173,14 +198,66 @@ export function frozenRowsOf(rows: FrozenRows | undefined, ids: ArrayLike<number
   return out
 }
 
+/** A query → entity task: its training pairs (indices into train.entity) and its negatives' pool. */
+interface EntityTask {
+  name: string
+  weight: number
+  /** The entity type of a per-type task. */
+  type?: string
+  pairs: Int32Array
+  /** Entities random negatives are drawn from (undefined: all). */
+  pool?: Int32Array
+}
+
+/**
+ * The query → entity tasks of `weight` (see {@link SearchSageOptions.tasks}): none for 0 or
+ * absent, one over every entity for a number, one per type with weight > 0 for a record.
+ */
+export function entityTaskSplit(
+  weight: SearchSageTasks['entity'],
+  catalog: EntityCatalog,
+  pairEntity: Int32Array,
+): EntityTask[] {
+  const bad = (why: string) => new SimsageError(ErrorCodes.INVALID_ARGUMENT, why)
+  if (weight === undefined || typeof weight === 'number') {
+    const w = weight ?? 0
+    if (!(w >= 0 && w < Number.POSITIVE_INFINITY)) throw bad(`the entity task's weight must be >= 0, got ${w}`)
+    return w > 0 ? [{ name: 'entity', weight: w, pairs: Int32Array.from(pairEntity.keys()) }] : []
+  }
+  if (weight === null || typeof weight !== 'object' || Array.isArray(weight)) {
+    throw bad('tasks.entity must be a weight or an object of weights per entity type')
+  }
+  const types = catalog.types
+  const known = [...new Set(types ?? [])].filter((x) => x !== '')
+  const out: EntityTask[] = []
+  for (const [type, w] of Object.entries(weight)) {
+    if (!types || !known.includes(type)) {
+      throw bad(`no entity type "${type}" (the entities' types: ${known.map((x) => `"${x}"`).join(', ') || 'none'})`)
+    }
+    if (!(typeof w === 'number' && w >= 0 && w < Number.POSITIVE_INFINITY)) {
+      throw bad(`the weight of entity type "${type}" must be a number >= 0, got ${w}`)
+    }
+    if (w === 0) continue
+    const pairs = Int32Array.from(pairEntity.keys()).filter((i) => types[pairEntity[i]] === type)
+    if (pairs.length === 0) throw bad(`entity type "${type}" has no training pairs`)
+    const pool = Int32Array.from(types.keys()).filter((e) => types[e] === type)
+    out.push({ name: type, weight: w, type, pairs, pool })
+  }
+  return out
+}
+
 /** Trains the unified (or a single-task) model. */
 export function trainSearchSage(data: SearchData, options: SearchSageOptions = {}): SearchSageModel {
   const o = { ...DEFAULTS, ...options }
   const tasks = options.tasks ?? { entity: 8, query: 2 }
-  const wEntity = tasks.entity ?? 0
+  const catalog = data.entities
+  const train = data.train
+  // The query → entity tasks: one over every entity, or one per weighted entity type.
+  const entityTasks = entityTaskSplit(tasks.entity, catalog, train.entity.entity)
+  const wEntity = entityTasks.reduce((a, t) => a + t.weight, 0)
   const wQuery = tasks.query ?? 0
   const wFrozen = tasks.frozen ?? 0
-  if (!(wEntity >= 0 && wQuery >= 0 && wFrozen >= 0 && wEntity + wQuery + wFrozen > 0)) {
+  if (!(wQuery >= 0 && wFrozen >= 0 && wEntity + wQuery + wFrozen > 0)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, 'task weights must be >= 0 with at least one > 0')
   }
   for (const [name, v, hi] of [
@@ -207,7 +284,6 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   if (!(Number.isInteger(o.patience ?? 2) && (o.patience ?? 2) >= 1)) {
     throw new SimsageError(ErrorCodes.INVALID_ARGUMENT, `patience must be an integer >= 1, got ${o.patience}`)
   }
-  const catalog = data.entities
   const frozenInput = o.frozenInput ?? false
   const frozenRows = wFrozen > 0 || frozenInput ? checkFrozen(options.frozen, catalog.ids.length, o.dim) : undefined
   const fields = options.fields ?? catalog.fields.map((f) => f.name)
@@ -223,7 +299,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const rng = new Random(o.seed)
   const wSum = wEntity + wQuery + wFrozen
   const share = (w: number) => (w > 0 ? Math.max(1, Math.round((o.batch * w) / wSum)) : 0)
-  const bEntity = share(wEntity)
+  const bEntity = entityTasks.reduce((a, t) => a + share(t.weight), 0)
   const bQuery = share(wQuery)
   const bFrozen = share(wFrozen)
 
@@ -261,7 +337,6 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const entitySketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed })
   const querySketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 2 })
   const pairSketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 1 })
-  const train = data.train
   const H = o.recencyHalfLife ?? 0
   for (let i = 0; i < train.entity.entity.length; i++) {
     entitySketch.add(`f${train.entity.entity[i]}`, recencyWeight(i, train.entity.entity.length, H))
@@ -272,7 +347,25 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     pairSketch.addPair(queryOf(train.query.queries[i]), -1 - train.query.entity[i])
   }
 
-  const entityLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
+  const order = (n: number) => (H > 0 ? new RecencySampler(n, H, rng) : new Cycle(n, rng))
+  // Per entity task: its pairs' order, its share of a step, its loss (own temperature) and, for a
+  // task over one type, its own frequency sketch (a frequency is a share of that task's pairs).
+  const entityRuns = entityTasks.map((t, i) => {
+    let sketch = entitySketch
+    if (t.type !== undefined) {
+      sketch = new CountMinSketch({ width: o.sketchWidth, depth: o.sketchDepth, seed: o.seed + 3 + i })
+      t.pairs.forEach((p, k) => {
+        sketch.add(`f${train.entity.entity[p]}`, recencyWeight(k, t.pairs.length, H))
+      })
+    }
+    return {
+      ...t,
+      batch: share(t.weight),
+      loss: new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes }),
+      sketch,
+      cycle: undefined as Cycle | RecencySampler | undefined,
+    }
+  })
   // The query → query task: the Matryoshka prefixes shorter than queryPrefix, then queryPrefix.
   const queryLoss = new SampledSoftmaxLoss(o.dim, {
     prefixes: queryPrefix < o.dim ? [...(o.prefixes ?? []).filter((m) => m < queryPrefix), queryPrefix] : o.prefixes,
@@ -282,7 +375,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     [
       ...query.mlp.parameters(),
       ...entity.mlp.parameters(),
-      ...entityLoss.parameters(),
+      ...entityRuns.flatMap((r) => r.loss.parameters()),
       ...queryLoss.parameters(),
       ...frozenLoss.parameters(),
     ],
@@ -291,8 +384,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const queryBagOpt = new LazyAdam(query.bag, { lr: o.bagLr })
   const entityBagOpt = shared ? queryBagOpt : new LazyAdam(entity.bag, { lr: o.bagLr })
 
-  const order = (n: number) => (H > 0 ? new RecencySampler(n, H, rng) : new Cycle(n, rng))
-  const entityCycle = bEntity > 0 ? order(train.entity.entity.length) : undefined
+  for (const r of entityRuns) r.cycle = order(r.pairs.length)
   const queryCycle = bQuery > 0 && train.query.entity.length > 0 ? order(train.query.entity.length) : undefined
   // The frozen task: the training entity pairs whose entity has a frozen vector.
   const frozenPairs = frozenRows
@@ -302,14 +394,14 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     ? Int32Array.from(frozenRows.has.keys()).filter((e) => frozenRows.has[e])
     : undefined
   const frozenCycle = bFrozen > 0 && frozenPairs.length > 0 ? order(frozenPairs.length) : undefined
-  // An epoch: `passesPerEpoch` passes over the entity task's pairs (the main task), else over the
+  // An epoch: `passesPerEpoch` passes over the entity tasks' pairs (the main task), else over the
   // largest task's.
   const steps =
     options.stepsPerEpoch ??
     Math.ceil(
       (o.passesPerEpoch ?? 1) *
         (bEntity > 0
-          ? train.entity.entity.length / bEntity
+          ? entityRuns.reduce((a, r) => a + r.pairs.length, 0) / bEntity
           : Math.max(
               bQuery > 0 ? train.query.entity.length / bQuery : 0,
               bFrozen > 0 ? frozenPairs.length / bFrozen : 0,
@@ -331,7 +423,9 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     const t0 = performance.now()
     let lossSum = 0
     for (let step = 0; step < steps; step++) {
-      const entityPairs = entityCycle ? entityCycle.next(bEntity) : new Int32Array(0)
+      // Each entity task's pairs (indices into train.entity), concatenated in task order.
+      const drawn = entityRuns.map((r) => Int32Array.from((r.cycle as Cycle).next(r.batch), (k) => r.pairs[k]))
+      const entityPairs = drawn.length === 1 ? drawn[0] : Int32Array.from(drawn.flatMap((d) => Array.from(d)))
       const queryPairs = queryCycle ? queryCycle.next(bQuery) : new Int32Array(0)
       const zPairs = frozenCycle ? frozenCycle.next(bFrozen) : new Int32Array(0)
       const nf = entityPairs.length
@@ -349,7 +443,6 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
         return { loss: out.loss * w, dq: out.dq, dc: out.dc }
       }
       const zOff = nf + 2 * nq + (nq > 0 ? Math.min(R, nQueries) : 0)
-      const Rf = nf > 0 ? Math.min(R, nEntities) : 0
       const Rq = nq > 0 ? Math.min(R, nQueries) : 0
       // Query tower rows: entity anchors, query anchors, query positives, random queries, frozen anchors.
       const qIds = new Int32Array(zOff + nz)
@@ -367,9 +460,17 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       const D = o.dim
       let loss = 0
       if (nf > 0) {
-        const eIds = new Int32Array(nf + Rf)
+        // The entity tower's rows: every task's positives (in task order), then every task's
+        // random negatives (task t's drawn from its own pool: its type's entities, or all).
+        const randoms = entityRuns.map((r) => (r.batch > 0 ? Math.min(R, r.pool?.length ?? nEntities) : 0))
+        const eIds = new Int32Array(nf + randoms.reduce((a, x) => a + x, 0))
         for (let i = 0; i < nf; i++) eIds[i] = train.entity.entity[entityPairs[i]]
-        for (let i = 0; i < Rf; i++) eIds[nf + i] = Math.floor(rng.next() * nEntities)
+        let at = nf
+        entityRuns.forEach((r, t) => {
+          for (let i = 0; i < randoms[t]; i++) {
+            eIds[at++] = r.pool ? r.pool[Math.floor(rng.next() * r.pool.length)] : Math.floor(rng.next() * nEntities)
+          }
+        })
         const anchors = Array.from(entityPairs, (p) => train.entity.queries[p])
         const own = new FieldFeatures(
           entity.bag,
@@ -384,18 +485,38 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
           eIds.length,
           frozenInput ? frozenRowsOf(frozenRows, eIds, o.dim) : undefined,
         )
-        const M = eIds.length
-        const freq = Float64Array.from(eIds, (e) => entitySketch.frequency(`f${e}`))
-        const logQ = expectedDrawsLogQ(freq, nf, Rf, nEntities)
-        const mask = new Uint8Array(nf * M)
-        for (let r = 0; r < nf; r++) {
-          const q = qIds[r]
-          for (let j = 0; j < M; j++) if (j !== r && pairSketch.estimatePair(q, eIds[j]) > 0) mask[r * M + j] = 1
-        }
-        const out = weighted(entityLoss.step(qOut.subarray(0, nf * D), eOut, nf, M, eIds, logQ, mask), nf)
-        loss += out.loss
-        dQ.set(out.dq, 0)
-        entityBagOpt.step(entity.backward(out.dc))
+        const dE = new Float32Array(eOut.length)
+        let anchor = 0
+        let random = nf
+        entityRuns.forEach((r, t) => {
+          const n = drawn[t].length
+          const Rt = randoms[t]
+          if (n === 0) return
+          // Task t's candidates: its positives, then its random negatives.
+          const rows = Int32Array.from({ length: n + Rt }, (_, j) => (j < n ? anchor + j : random + j - n))
+          const cIds = Int32Array.from(rows, (k) => eIds[k])
+          const M = cIds.length
+          const c = new Float32Array(M * D)
+          rows.forEach((k, j) => {
+            c.set(eOut.subarray(k * D, k * D + D), j * D)
+          })
+          const freq = Float64Array.from(cIds, (e) => r.sketch.frequency(`f${e}`))
+          const logQ = expectedDrawsLogQ(freq, n, Rt, r.pool?.length ?? nEntities)
+          const mask = new Uint8Array(n * M)
+          for (let i = 0; i < n; i++) {
+            const q = qIds[anchor + i]
+            for (let j = 0; j < M; j++) if (j !== i && pairSketch.estimatePair(q, cIds[j]) > 0) mask[i * M + j] = 1
+          }
+          const out = weighted(r.loss.step(qOut.subarray(anchor * D, (anchor + n) * D), c, n, M, cIds, logQ, mask), n)
+          loss += out.loss
+          dQ.set(out.dq, anchor * D)
+          rows.forEach((k, j) => {
+            dE.set(out.dc.subarray(j * D, j * D + D), k * D)
+          })
+          anchor += n
+          random += Rt
+        })
+        entityBagOpt.step(entity.backward(dE))
       }
       if (nq > 0) {
         const cIds = qIds.subarray(nf + nq)
@@ -474,7 +595,12 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     maxSubjects: o.maxSubjects,
     queryPrefix,
     frozen: frozenRows,
-    sketchBytes: entitySketch.bytes + querySketch.bytes + pairSketch.bytes,
+    sketchBytes:
+      entitySketch.bytes +
+      querySketch.bytes +
+      pairSketch.bytes +
+      entityRuns.reduce((a, r) => a + (r.sketch === entitySketch ? 0 : r.sketch.bytes), 0),
+    entityTasks: entityRuns.map((r) => ({ name: r.name, weight: r.weight, pairs: r.pairs.length })),
     trainSeconds,
     pairsPerSecond: pairsSeen / trainSeconds,
     epochs: epochsRun,

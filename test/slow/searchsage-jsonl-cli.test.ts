@@ -1,7 +1,7 @@
-// `simsage train searchsage` on the user's JSONL data (entities with a text and a list field,
-// pairs, query pairs) in a child process, then `simsage embed --tower entity` of the same entities
+// `simsage train searchsage` on the user's JSONL data (entities of two types with a text and a
+// list field, pairs, query pairs; one task per type by --tasks) in a child process, then `simsage embed --tower entity` of the same entities
 // file, and a search of that index with the checkpoint's query tower that finds the entity of a
-// training query; the one-source rule and a bad line as CLI errors.
+// training query; the one-source rule, bad --tasks and a bad line as CLI errors.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -31,6 +31,8 @@ t.test('train searchsage --entities --pairs → embed --tower entity → the que
       paths.queryPairs,
       '--query-field',
       'queries',
+      '--tasks',
+      'pin=8,product=4,query=2',
       ...small,
       '--bag-rows',
       '4000',
@@ -41,6 +43,7 @@ t.test('train searchsage --entities --pairs → embed --tower entity → the que
   )
   t.equal(tr.status, 0, tr.stderr)
   t.match(tr.stderr, /epoch 12: loss/)
+  t.match(tr.stderr, /tasks: pin 8 \(100 pairs\), product 4 \(100 pairs\), query 2 \(50 pairs\)/)
   const model = await loadSearchSage(ckpt)
   t.same(model.entity.spec.fields, ['title', 'queries'], 'the checkpoint records the user fields')
 
@@ -79,6 +82,11 @@ t.test('train searchsage: exactly one source; a bad line names the file and the 
       ['--entities', paths.entities, '--pairs', paths.pairs, '--fields', 'title,summary'],
       /no entity has the field "summary"/,
     ],
+    [['--entities', paths.entities, '--pairs', paths.pairs, '--tasks', 'gem=2'], /no entity type "gem"/],
+    [['--entities', paths.entities, '--pairs', paths.pairs, '--tasks', 'entity=1,pin=2'], /not both/],
+    [['--entities', paths.entities, '--pairs', paths.pairs, '--tasks', 'pin=x'], /Bad task "pin=x"/],
+    [['--entities', paths.entities, '--pairs', paths.pairs, '--tasks', 'pin=1,pin=2'], /"pin" is given twice/],
+    [['--entities', paths.entities, '--pairs', paths.pairs, '--tasks', 'pin=1,query=1'], /needs --query-pairs/],
   ]
   const badPairs = join(dir, 'bad-pairs.jsonl')
   writeFileSync(
