@@ -189,6 +189,11 @@ export function registerSearchSageCommands(program: Command): void {
     )
     .option('--models <list>', `only these rows (comma-separated: ${MODELS.join(', ')})`, modelsOption(MODELS))
     .option('--no-frozen', 'skip the frozen task (HierTCN item vectors, about 4 minutes on symfony) and its row')
+    .option(
+      '--frozen-dim <n>',
+      "dimension of the frozen task's HierTCN item vectors (default --dim; smaller: the query vector's prefix of that length searches them)",
+      integerOption(1, 4096),
+    )
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (o: Opts) => {
       const { runSearchSageExperiment } = await import('../train/searchsage-experiment.js')
@@ -198,6 +203,7 @@ export function registerSearchSageCommands(program: Command): void {
         ...trainingValues(o),
         models: o.models as (typeof MODELS)[number][] | undefined,
         frozen: o.frozen as boolean,
+        frozenDim: o.frozenDim as number | undefined,
         log: (l) => void process.stderr.write(`${l}\n`),
       })
       const s = result.split

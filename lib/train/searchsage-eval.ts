@@ -135,7 +135,7 @@ export function evaluateSearchSage(
   )
   // The test entity pairs whose entity is in `members` (a sub-catalog), against those entities'
   // rows of `vectors` ([catalog, D], normalised here).
-  const within = (members: Uint8Array, vectors: Float32Array, popularity?: ArrayLike<number>) => {
+  const within = (members: Uint8Array, vectors: Float32Array, d: number, popularity?: ArrayLike<number>) => {
     const sub = Int32Array.from(members.keys()).filter((e) => members[e])
     const at = new Int32Array(members.length).fill(-1)
     sub.forEach((e, i) => {
@@ -146,15 +146,17 @@ export function evaluateSearchSage(
       queries: Array.from(keep, (i) => data.test.entity.queries[i]),
       entity: Int32Array.from(keep, (i) => at[data.test.entity.entity[i]]),
     }
-    const emb = new Float32Array(sub.length * D)
+    const emb = new Float32Array(sub.length * d)
     sub.forEach((e, i) => {
-      emb.set(vectors.subarray(e * D, e * D + D), i * D)
+      emb.set(vectors.subarray(e * d, e * d + d), i * d)
     })
     const order = popularity ? byPopularity(Float64Array.from(sub, (e) => popularity[e])) : undefined
-    return recallByDot(testQueries(pairs), normalizeRows(emb, sub.length, D), D, pairs.entity, { popularity: order })
+    const queries = prefixRows(testQueries(pairs), pairs.queries.length, D, d)
+    return recallByDot(queries, normalizeRows(emb, sub.length, d), d, pairs.entity, { popularity: order })
   }
-  // The frozen task: test pairs whose entity has a frozen vector, against the frozen catalog.
-  const frozen = model.frozen ? within(model.frozen.has, model.frozen.vectors) : undefined
+  // The frozen task: test pairs whose entity has a frozen vector, against the frozen catalog (by
+  // the query vector's prefix of the frozen vectors' dimension).
+  const frozen = model.frozen ? within(model.frozen.has, model.frozen.vectors, model.frozen.dim) : undefined
   // Per entity type (a typed catalog): that type's test pairs against that type's entities.
   let types: Record<string, PairRecall> | undefined
   if (catalog.types && data.test.entity.entity.length > 0) {
@@ -165,6 +167,7 @@ export function evaluateSearchSage(
       types[type] = within(
         Uint8Array.from(kinds, (k) => (k === type ? 1 : 0)),
         entityEmb,
+        D,
         catalog.popularity,
       )
     }

@@ -97,7 +97,8 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
   const rows: SearchSageRow[] = []
   let hierTcnSeconds = 0
   const train = async (name: string, tasks: Tasks, fields: readonly string[] = FILE_FIELDS): Promise<SearchSageRow> => {
-    if (tasks.frozen) hierTcnSeconds = (await trainer.frozenVectors(o.dim ?? DEFAULT_DIM, o.seed)).seconds
+    if (tasks.frozen)
+      hierTcnSeconds = (await trainer.frozenVectors(o.frozenDim ?? o.dim ?? DEFAULT_DIM, o.seed)).seconds
     const s = await trainer.train(name, { ...training, tasks, fields })
     const r = evaluateSearchSage(s.model, data, o.maxSubjects)
     const row = {

@@ -1,24 +1,28 @@
 /**
  * Frozen pre-existing entity embeddings of searchsage's `frozen` task (a fixed entity tower):
- * [entities, dim] rows aligned with the catalog, an all-zero row meaning "none for this entity".
+ * [entities, d] rows aligned with the catalog, an all-zero row meaning "none for this entity",
+ * d at most the query tower's dimension: with d < dim the frozen task trains (and searches) the
+ * query vector's first d dimensions, a Matryoshka prefix.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 
-/** Frozen vectors and which entities have one. */
+/** Frozen vectors ([entities, dim]) and which entities have one. */
 export interface FrozenRows {
   vectors: Float32Array
   has: Uint8Array
+  dim: number
 }
 
-/** Checks frozen vectors ([entities, dim], finite; all-zero rows = none). */
-export function checkFrozen(v: unknown, entities: number, dim: number): FrozenRows {
+/** Checks frozen vectors ([entities, d], 1 <= d <= maxDim, finite; all-zero rows = none). */
+export function checkFrozen(v: unknown, entities: number, maxDim: number): FrozenRows {
   if (!(v instanceof Float32Array)) {
     throw new SimsageError(ErrorCodes.INVALID_TYPE, 'the frozen task needs options.frozen as a Float32Array')
   }
-  if (v.length !== entities * dim) {
+  const dim = entities > 0 ? v.length / entities : 0
+  if (!(Number.isInteger(dim) && dim >= 1 && dim <= maxDim)) {
     throw new SimsageError(
       ErrorCodes.DIM_MISMATCH,
-      `frozen must be ${entities} entities x dim ${dim}, got ${v.length} values`,
+      `frozen must be ${entities} entities x d values, 1 <= d <= dim ${maxDim}, got ${v.length} values`,
     )
   }
   const has = new Uint8Array(entities)
@@ -29,5 +33,5 @@ export function checkFrozen(v: unknown, entities: number, dim: number): FrozenRo
       if (x !== 0) has[e] = 1
     }
   }
-  return { vectors: v, has }
+  return { vectors: v, has, dim }
 }

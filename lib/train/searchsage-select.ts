@@ -9,10 +9,17 @@
  * The frozen task's vectors (HierTCN item embeddings, lib/train/searchsage-hiertcn.ts) are trained
  * on each run's own commits: the fit run's on the fit commits only.
  */
+import { ErrorCodes, SimsageError } from '../errors.js'
 import { commitSearchData } from '../data/commit-search.js'
 import { type Commit, type CommitSplit, splitCommits } from '../data/commits.js'
 import type { SearchData } from '../data/search-data.js'
-import { hasEntityTask, type SearchSageModel, type SearchSageOptions, trainSearchSage } from './searchsage.js'
+import {
+  DEFAULT_DIM,
+  hasEntityTask,
+  type SearchSageModel,
+  type SearchSageOptions,
+  trainSearchSage,
+} from './searchsage.js'
 import { evaluateSearchSage } from './searchsage-eval.js'
 import { hierTCNEntityVectors } from './searchsage-hiertcn.js'
 
@@ -23,7 +30,13 @@ import { hierTCNEntityVectors } from './searchsage-hiertcn.js'
 export type SelectedOptions = Omit<
   SearchSageOptions,
   'validate' | 'frozen' | 'onEpoch' | 'passesPerEpoch' | 'stepsPerEpoch'
->
+> & {
+  /**
+   * Dimension of the HierTCN item vectors of the frozen task (default `dim`; smaller: the frozen
+   * task trains the query vector's prefix of that length).
+   */
+  frozenDim?: number
+}
 
 /** A commit log's pairs are in time order: recency weighting by default (half-life 1/4 of the pairs). */
 export const COMMIT_RECENCY_HALF_LIFE = 0.25
@@ -80,12 +93,20 @@ export class CommitTrainer {
   async train(name: string, o: SelectedOptions): Promise<SelectedModel> {
     const tasks = o.tasks ?? { entity: 8, query: 2 }
     const needFrozen = (tasks.frozen ?? 0) > 0 || o.frozenInput === true
-    const frozen = needFrozen ? await this.frozenVectors(o.dim ?? 128, o.seed) : undefined
+    const dim = o.dim ?? DEFAULT_DIM
+    if (o.frozenDim !== undefined && !(Number.isInteger(o.frozenDim) && o.frozenDim >= 1 && o.frozenDim <= dim)) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `frozenDim must be an integer in [1, dim = ${dim}], got ${o.frozenDim}`,
+      )
+    }
+    const frozen = needFrozen ? await this.frozenVectors(o.frozenDim ?? dim, o.seed) : undefined
     const main = hasEntityTask(tasks) ? 'entity' : (tasks.frozen ?? 0) > 0 ? 'frozen' : 'query'
     const fitData = this.#fit
     // Epochs of a quarter pass: early stopping looks four times per pass over the entity pairs.
+    const { frozenDim: _frozenDim, ...rest } = o
     const base = {
-      ...o,
+      ...rest,
       recencyHalfLife: o.recencyHalfLife ?? COMMIT_RECENCY_HALF_LIFE,
       passesPerEpoch: QUARTER,
     }

@@ -52,8 +52,9 @@ export interface SearchSageOptions {
    */
   tasks?: SearchSageTasks
   /**
-   * Frozen pre-existing entity embeddings for the `frozen` task: [entities, dim] rows aligned with
-   * data.entities.ids (dim = the query tower's output `dim`); an all-zero row means none.
+   * Frozen pre-existing entity embeddings for the `frozen` task: [entities, d] rows aligned with
+   * data.entities.ids, d <= `dim` (d < dim: the frozen task trains, and its index is searched by,
+   * the query vector's first d dimensions, L2-normalised); an all-zero row means none.
    * The query tower learns to retrieve these vectors directly (a fixed entity tower), so an index
    * built from them before training keeps working with the trained query tower.
    */
@@ -190,11 +191,15 @@ const DEFAULTS = {
   tokenDropout: 0.2,
 }
 
-/** The frozen rows of entities `ids`, [ids.length, dim]. */
-export function frozenRowsOf(rows: FrozenRows | undefined, ids: ArrayLike<number>, dim: number): Float32Array {
-  const out = new Float32Array(ids.length * dim)
+/**
+ * The frozen rows of entities `ids`, [ids.length, width]: each row's `rows.dim` values, then zeros
+ * (width >= rows.dim; zeros throughout without rows).
+ */
+export function frozenRowsOf(rows: FrozenRows | undefined, ids: ArrayLike<number>, width: number): Float32Array {
+  const out = new Float32Array(ids.length * width)
   if (!rows) return out
-  for (let i = 0; i < ids.length; i++) out.set(rows.vectors.subarray(ids[i] * dim, ids[i] * dim + dim), i * dim)
+  const d = rows.dim
+  for (let i = 0; i < ids.length; i++) out.set(rows.vectors.subarray(ids[i] * d, ids[i] * d + d), i * width)
   return out
 }
 
@@ -244,6 +249,11 @@ export function entityTaskSplit(
     out.push({ name: type, weight: w, type, pairs, pool })
   }
   return out
+}
+
+/** A task's loss prefixes: `prefixes` when it uses all `dim`, else those shorter than `m`, then m. */
+function prefixLengths(prefixes: number[] | undefined, m: number, dim: number): number[] | undefined {
+  return m < dim ? [...(prefixes ?? []).filter((p) => p < m), m] : prefixes
 }
 
 /** Trains the unified (or a single-task) model. */
@@ -319,7 +329,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       bagDim: o.bagDim,
       hidden: o.hidden,
       outputDim: o.dim,
-      frozenDim: frozenInput ? o.dim : 0,
+      frozenDim: frozenInput ? (frozenRows as FrozenRows).dim : 0,
       // A shared bag hashes with the query tower's seed (one vocabulary).
       seed: shared ? o.seed : o.seed + 100,
     },
@@ -367,10 +377,11 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     }
   })
   // The query → query task: the Matryoshka prefixes shorter than queryPrefix, then queryPrefix.
-  const queryLoss = new SampledSoftmaxLoss(o.dim, {
-    prefixes: queryPrefix < o.dim ? [...(o.prefixes ?? []).filter((m) => m < queryPrefix), queryPrefix] : o.prefixes,
+  const queryLoss = new SampledSoftmaxLoss(o.dim, { prefixes: prefixLengths(o.prefixes, queryPrefix, o.dim) })
+  // The frozen task on the frozen vectors' dimension: a prefix of the query vector when shorter.
+  const frozenLoss = new SampledSoftmaxLoss(o.dim, {
+    prefixes: prefixLengths(o.prefixes, frozenRows?.dim ?? o.dim, o.dim),
   })
-  const frozenLoss = new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes })
   const dense = new Adam(
     [
       ...query.mlp.parameters(),
@@ -483,7 +494,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
         const eOut = entity.forward(
           drop(g),
           eIds.length,
-          frozenInput ? frozenRowsOf(frozenRows, eIds, o.dim) : undefined,
+          frozenInput ? frozenRowsOf(frozenRows, eIds, (frozenRows as FrozenRows).dim) : undefined,
         )
         const dE = new Float32Array(eOut.length)
         let anchor = 0
