@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "fixtures.h"
+#include "quant_fixtures.h"
 #include "similarity/cpu/quant.h"
 #include "similarity/similarity.h"
 
@@ -22,30 +23,6 @@ using namespace simsage_test;
 using namespace simsage::similarity::cpu;
 
 namespace {
-
-struct Out {
-  std::vector<int64_t> ids;
-  std::vector<float> scores;
-  std::vector<int32_t> counts;
-  Out(int64_t nq, int64_t k) : ids(nq * k), scores(nq * k), counts(nq) {}
-};
-
-TopkParams params(const std::vector<float>& q, int64_t nq, int64_t dim, int64_t k, Metric m, Out& o, int threads,
-                  bool widen_only, int64_t rerank = 0) {
-  TopkParams p;
-  p.queries = q.data();
-  p.nq = nq;
-  p.dim = dim;
-  p.k = k;
-  p.metric = m;
-  p.threads = threads;
-  p.out_ids = o.ids.data();
-  p.out_scores = o.scores.data();
-  p.out_counts = o.counts.data();
-  p.widen_only = widen_only;
-  p.rerank = rerank;
-  return p;
-}
 
 // rows x dim values, dimension d drawn from N(0, (0.05 + 3 (d % 7) / 7)^2): per-dimension ranges that
 // differ by ~60x, what per-dimension scales are for.
@@ -67,13 +44,6 @@ double score(const float* q, const float* x, int64_t dim, Metric m) {
   if (m == Metric::InnerProduct) return dot;
   if (m == Metric::Cosine) return qn > 0 ? dot / std::sqrt(qn) : 0;
   return l2;
-}
-
-std::vector<float> exported(const VectorStore& s, std::vector<int64_t>* ids) {
-  std::vector<float> v(s.size() * s.dim());
-  ids->assign(s.size(), 0);
-  s.export_rows(v.data(), ids->data(), s.size());
-  return v;
 }
 
 // Every returned score equals its id's float64 score on the decoded rows, and the ranked scores
@@ -99,8 +69,6 @@ int check_decoded(const Out& got, const std::vector<float>& q, const std::vector
   }
   return bad;
 }
-
-const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
 
 }  // namespace
 
@@ -157,7 +125,7 @@ TEST_CASE(widening_kernels_match_float64_on_stored_values) {
           if (!simd_level_supported(lvl)) continue;
           for (int threads : {1, 2}) {
             Out got(nq, k);
-            TopkStats s = store.search_at(lvl, params(q, nq, dim, k, m, got, threads, true), FilterSpec{});
+            TopkStats s = store.search_at(lvl, params(q, nq, dim, k, m, got, threads, 0, true), FilterSpec{});
             CHECK(std::strcmp(s.kernel, "i8-widen") == 0, "kernel %s", s.kernel);
             const int b = check_decoded(got, q, dec, eids, nq, dim, k, m);
             CHECK(b == 0, "dim %lld %s nq %lld %s t%d: %d mismatches", (long long)dim, metric_name(m), (long long)nq,
@@ -194,7 +162,7 @@ TEST_CASE(vnni_path_matches_its_exact_reference) {
         store.export_records(rec.data(), rid.data(), n);
         auto q = skewed(nq, dim, rng);
         Out got(nq, k);
-        TopkStats st = store.search_at(SimdLevel::Avx512, params(q, nq, dim, k, m, got, 2, false), FilterSpec{});
+        TopkStats st = store.search_at(SimdLevel::Avx512, params(q, nq, dim, k, m, got, 2), FilterSpec{});
         CHECK(std::strcmp(st.kernel, "i8-vnni") == 0, "kernel %s", st.kernel);
         std::vector<int64_t> eids;
         auto dec = exported(store, &eids);  // keepF32: the f32 copies; decode here instead
@@ -279,12 +247,12 @@ TEST_CASE(saturation_records_and_rerank) {
   // rerank covering the corpus: exact f32 order.
   auto q = skewed(3, dim, rng);
   Out a(3, 5), b(3, 5);
-  t.search_at(SimdLevel::Avx512, params(q, 3, dim, 5, Metric::L2, a, 1, false, n), FilterSpec{});
+  t.search_at(SimdLevel::Avx512, params(q, 3, dim, 5, Metric::L2, a, 1, n), FilterSpec{});
   VectorStore exact(dim, Metric::L2);
   std::vector<float> all(v);
   std::copy(big.begin(), big.end(), all.begin() + 8 * dim);
   exact.add(ids.data(), all.data(), n);
-  exact.search_at(SimdLevel::Scalar, params(q, 3, dim, 5, Metric::L2, b, 1, false), FilterSpec{});
+  exact.search_at(SimdLevel::Scalar, params(q, 3, dim, 5, Metric::L2, b, 1), FilterSpec{});
   CHECK(a.ids == b.ids, "rerank over the whole corpus gives the exact ids");
   // Removing every row keeps the learned scales.
   CHECK(t.remove(rid.data(), n) == n && t.dim_scales() == sc, "scales survive an empty store");

@@ -10,39 +10,12 @@
 #include "core/error.h"
 #include "fixtures.h"
 #include "similarity/similarity.h"
+#include "similarity_fixtures.h"
 
 using namespace simsage;
 using namespace simsage_test;
 
 namespace {
-
-struct Out {
-  std::vector<int64_t> ids;
-  std::vector<float> scores;
-  std::vector<int32_t> counts;
-  Out(int64_t nq, int64_t k) : ids(nq * k), scores(nq * k), counts(nq) {}
-};
-
-TopkParams params(const std::vector<float>& q, int64_t nq, int64_t dim, int64_t k, Metric m, Out& o, int threads) {
-  TopkParams p;
-  p.queries = q.data();
-  p.nq = nq;
-  p.dim = dim;
-  p.k = k;
-  p.metric = m;
-  p.threads = threads;
-  p.out_ids = o.ids.data();
-  p.out_scores = o.scores.data();
-  p.out_counts = o.counts.data();
-  return p;
-}
-
-std::vector<float> random_matrix(int64_t rows, int64_t cols, std::mt19937& rng) {
-  std::normal_distribution<float> nd(0.f, 1.f);
-  std::vector<float> v(rows * cols);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
 
 // Exact score of (query, row) in the metric's reported units, in double.
 double exact_score(const float* q, const float* x, int64_t dim, Metric m) {
@@ -91,8 +64,6 @@ void compare(const char* what, const Out& got, const Out& ref, const std::vector
     }
   }
 }
-
-const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
 
 // Rows of extreme magnitude: subnormal entries, norms far below 1e-19 and far above 1e19, and an
 // exact zero row, placed among ordinary rows at positions that land in full and partial panels.
