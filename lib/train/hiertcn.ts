@@ -84,8 +84,12 @@ export interface HierTCNExperimentOptions {
    * (`spillInteractions`) instead of the log in memory; also sets the epoch order (user-order.ts).
    */
   partitionUsers?: number
-  /** Receives the trained HierTCN (best epoch's weights) and the log, e.g. to save a checkpoint. */
-  keep?: (model: HierTCN, log: InteractionLog) => Promise<void>
+  /**
+   * Receives the trained HierTCN (best epoch's weights), the log and each item's frequency among
+   * the training users' actions (0: only validation or test users touched it, so its rows were
+   * never trained), e.g. to save a checkpoint.
+   */
+  keep?: (model: HierTCN, log: InteractionLog, trainFrequency: Float32Array) => Promise<void>
 }
 
 /** Defaults of the experiment (and of `simsage experiment hiertcn`). */
@@ -380,7 +384,7 @@ export async function runHierTCNExperiment(o: HierTCNExperimentOptions): Promise
           model: name,
           ...(await fitAndTest(name, model, sessionBatches, o.batchSize, split, freq, o, prefetched)),
         }
-        if (name === 'hiertcn' && o.keep) await o.keep(model, data)
+        if (name === 'hiertcn' && o.keep) await o.keep(model, data, freq)
       }
       result.rows.push(row)
       log(formatRow(row))

@@ -7,7 +7,8 @@
  * random order, as the shipped symfony sessions.csv has them) in a temporary CSV that the HierTCN
  * experiment reads; its `hiertcn` row trains with early stopping on its validation users and hands
  * back the model. A file gets the L2-normalised row of HierTCN's output item table; catalog files
- * HierTCN never saw get an all-zero row (no frozen vector).
+ * HierTCN never trained on (not in the commits, or touched only by the users HierTCN holds out
+ * for its own validation and test) get an all-zero row (no frozen vector).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -79,11 +80,12 @@ export async function hierTCNEntityVectors(
       models: ['hiertcn'],
       prefetch: false,
       log: o.log,
-      keep: async (model, log) => {
+      keep: async (model, log, trainFrequency) => {
         const table = model.output.data
         log.items.forEach((name, i) => {
           const e = catalog.index.get(name)
-          if (e === undefined) return
+          // An item only HierTCN's validation or test users touched keeps its initial row: none.
+          if (e === undefined || !(trainFrequency[i] > 0)) return
           vectors.set(table.subarray(i * D, i * D + D), e * D)
           covered++
         })

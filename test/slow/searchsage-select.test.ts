@@ -1,10 +1,16 @@
 // Commit-log training with validation-chosen passes (lib/train/searchsage-select.ts) and the
 // frozen task's HierTCN item vectors (lib/train/searchsage-hiertcn.ts): the interaction CSV a
 // commit log becomes, vectors aligned with the catalog, and the two-run selection.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
 import t from 'tap'
 
 import { commitSearchData, type Commit, splitCommits } from '../../lib/index.js'
 import { splitCsvRow } from '../../lib/data/csv.js'
+import { itemCounts, loadInteractions } from '../../lib/data/sessions.js'
+import { splitUsers } from '../../lib/data/split-users.js'
+import { HIERTCN_DEFAULTS } from '../../lib/train/hiertcn.js'
 import { Random } from '../../lib/random.js'
 import { evaluateSearchSage } from '../../lib/train/searchsage-eval.js'
 import { commitInteractionsCsv, hierTCNEntityVectors } from '../../lib/train/searchsage-hiertcn.js'
@@ -56,12 +62,30 @@ t.test('interaction CSV: one row per distinct file of a commit, quoted, commit o
   t.same(data[2], ['2', '3', '9', 'e.php'])
 })
 
-t.test('HierTCN vectors: unit rows aligned with the catalog, zero for files it never saw', async (t) => {
+t.test('HierTCN vectors: unit rows aligned with the catalog, zero for files it never trained on', async (t) => {
   const split = splitCommits(synthetic(800))
-  const data = commitSearchData(split)
-  // Train HierTCN on the first half only: files first touched later have no vector.
-  const early = split.train.slice(0, 300)
-  const seen = new Set(early.flatMap((c) => c.items))
+  // Forty more users with two sessions each on a file of their own: whichever of them HierTCN
+  // holds out leave files that only held-out users touched (and that are in the catalog).
+  const own: Commit[] = Array.from({ length: 80 }, (_, i) => ({
+    ts: 1000 + i,
+    user: `solo${i >> 1}`,
+    session: `solo${i}`,
+    subject: `[solo] touch file ${i >> 1}`,
+    items: [`src/solo/Solo${i >> 1}.php`],
+  }))
+  const data = commitSearchData({ ...split, train: [...split.train, ...own] })
+  // Train HierTCN on the first half only: files first touched later have no vector, nor have
+  // files that only the users HierTCN holds out (its own validation and test users) touched.
+  const early = [...split.train.slice(0, 300), ...own]
+  const csv = join(t.testdirName, 'early.csv')
+  mkdirSync(t.testdirName, { recursive: true })
+  writeFileSync(csv, commitInteractionsCsv(early))
+  const log = await loadInteractions(csv)
+  const trainUsers = splitUsers(log, { seed: HIERTCN_DEFAULTS.seed }).train
+  const counts = itemCounts(log, trainUsers)
+  const seen = new Set(log.items.filter((_, i) => counts[i] > 0))
+  const held = new Set(early.flatMap((c) => c.items)).size - seen.size
+  t.ok(seen.size > 0 && held > 0, `files of training users ${seen.size}, only of held-out users ${held}`)
   const r = await hierTCNEntityVectors(early, data.entities, { dim: 8, epochs: 2 })
   const D = 8
   let unit = 0
@@ -73,7 +97,7 @@ t.test('HierTCN vectors: unit rows aligned with the catalog, zero for files it n
       if (Math.abs(s - 1) < 1e-4) unit++
     } else if (s === 0) zero++
   })
-  t.equal(unit, data.entities.ids.filter((id) => seen.has(id)).length, 'every file HierTCN saw: a unit row')
+  t.equal(unit, data.entities.ids.filter((id) => seen.has(id)).length, 'every file HierTCN trained on: a unit row')
   t.equal(zero, data.entities.ids.length - unit, 'the others: zero rows')
   t.equal(r.covered, unit)
   t.ok(r.seconds > 0 && r.recall10 >= 0 && r.recall10 <= 1)
