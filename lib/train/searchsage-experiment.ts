@@ -13,7 +13,7 @@ import { byPopularity, type PairRecall, pairRecall } from '../eval/pair-recall.j
 import type { SearchData } from '../data/search-data.js'
 import { DEFAULT_DIM } from './searchsage.js'
 import { evaluateSearchSage } from './searchsage-eval.js'
-import { CommitTrainer, type SelectedOptions } from './searchsage-select.js'
+import { CommitTrainer, defaultFrozenDim, type SelectedOptions } from './searchsage-select.js'
 
 type Tasks = { entity?: number; query?: number; frozen?: number }
 
@@ -48,6 +48,8 @@ export interface SearchSageResult {
   split: { files: number; trainPairs: number; testPairs: number; unseenTestPairs: number; queryTestPairs: number }
   /** Seconds spent training the HierTCN item vectors of the frozen task (fit + all; 0 without it). */
   hiertcn_seconds: number
+  /** Dimension of the frozen task's HierTCN vectors (0 without the frozen task). */
+  frozen_dim: number
   rows: SearchSageRow[]
 }
 
@@ -96,9 +98,12 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
   const data = trainer.data
   const rows: SearchSageRow[] = []
   let hierTcnSeconds = 0
+  let frozenDim = 0
   const train = async (name: string, tasks: Tasks, fields: readonly string[] = FILE_FIELDS): Promise<SearchSageRow> => {
-    if (tasks.frozen)
-      hierTcnSeconds = (await trainer.frozenVectors(o.frozenDim ?? o.dim ?? DEFAULT_DIM, o.seed)).seconds
+    if (tasks.frozen) {
+      frozenDim = o.frozenDim ?? defaultFrozenDim(o.dim ?? DEFAULT_DIM)
+      hierTcnSeconds = (await trainer.frozenVectors(frozenDim, o.seed)).seconds
+    }
     const s = await trainer.train(name, { ...training, tasks, fields })
     const r = evaluateSearchSage(s.model, data, o.maxSubjects)
     const row = {
@@ -144,6 +149,7 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
       queryTestPairs: data.test.query.entity.length,
     },
     hiertcn_seconds: hierTcnSeconds,
+    frozen_dim: frozenDim,
     rows,
   }
 }

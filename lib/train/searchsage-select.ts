@@ -32,11 +32,15 @@ export type SelectedOptions = Omit<
   'validate' | 'frozen' | 'onEpoch' | 'passesPerEpoch' | 'stepsPerEpoch'
 > & {
   /**
-   * Dimension of the HierTCN item vectors of the frozen task (default `dim`; smaller: the frozen
-   * task trains the query vector's prefix of that length).
+   * Dimension of the HierTCN item vectors of the frozen task (default dim / 4, the query → query
+   * task's default prefix: the frozen task trains, and searches with, the query vector's prefix of
+   * that length; `dim`: the whole vector).
    */
   frozenDim?: number
 }
+
+/** The frozen task's vector dimension on a commit log when none is given: a quarter of `dim`. */
+export const defaultFrozenDim = (dim: number): number => Math.max(1, Math.floor(dim / 4))
 
 /** A commit log's pairs are in time order: recency weighting by default (half-life 1/4 of the pairs). */
 export const COMMIT_RECENCY_HALF_LIFE = 0.25
@@ -100,7 +104,7 @@ export class CommitTrainer {
         `frozenDim must be an integer in [1, dim = ${dim}], got ${o.frozenDim}`,
       )
     }
-    const frozen = needFrozen ? await this.frozenVectors(o.frozenDim ?? dim, o.seed) : undefined
+    const frozen = needFrozen ? await this.frozenVectors(o.frozenDim ?? defaultFrozenDim(dim), o.seed) : undefined
     const main = hasEntityTask(tasks) ? 'entity' : (tasks.frozen ?? 0) > 0 ? 'frozen' : 'query'
     const fitData = this.#fit
     // Epochs of a quarter pass: early stopping looks four times per pass over the entity pairs.

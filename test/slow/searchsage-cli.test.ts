@@ -64,6 +64,7 @@ t.test('experiment searchsage --json: rows and metric keys', async (t) => {
   const result = JSON.parse(last)
   t.equal(result.task, 'searchsage')
   t.equal(result.dataset, 'commits.jsonl')
+  t.equal(result.frozen_dim, 0, 'no frozen task: no HierTCN vectors')
   t.same(
     result.rows.map((x: { model: string }) => x.model),
     ['tfidf', 'unified'],
