@@ -67,6 +67,20 @@ t.test('train searchsage --entities --pairs → embed --tower entity → the que
   })
   t.ok(hits / pairs.length > 0.6, `top-1 of the index for training queries: ${hits}/${pairs.length} (chance 1/50)`)
   idx.dispose()
+
+  // Queries embedded for query → query search: the checkpoint's prefix (dim 16 / 4).
+  t.equal(model.queryPrefix, 4)
+  const texts = join(dir, 'queries.jsonl')
+  writeFileSync(texts, `${JSON.stringify({ id: 1, text: 'buy amber lantern' })}\n`)
+  const qIndex = join(dir, 'queries.index')
+  const qe = simsage(['embed', '--model', ckpt, '--input', texts, '--out', qIndex, '--prefix', 'query'])
+  t.equal(qe.status, 0, qe.stderr)
+  const qi = await EmbeddingIndex.load(qIndex)
+  t.equal(qi.dim, 4, '--prefix query: an index of the query prefix dimension')
+  qi.dispose()
+  const bad = simsage(['embed', '--model', ckpt, '--input', texts, '--out', qIndex, '--prefix', '17'])
+  t.equal(bad.status, 1)
+  t.match(bad.stderr, /prefix must be "query" or an integer in \[1, 16\]/)
 })
 
 t.test('train searchsage: exactly one source; a bad line names the file and the line', async (t) => {
