@@ -191,7 +191,7 @@ export function registerSearchSageCommands(program: Command): void {
     .option('--no-frozen', 'skip the frozen task (HierTCN item vectors, about 4 minutes on symfony) and its row')
     .option(
       '--frozen-dim <n>',
-      "dimension of the frozen task's HierTCN item vectors (default --dim / 4: the query vector's prefix of that length searches them; --dim: the whole vector)",
+      "dimension of the frozen task's HierTCN item vectors (default --dim; smaller: the query vector's prefix of that length searches them)",
       integerOption(1, 4096),
     )
     .option('--json', 'print the result as one JSON object on the last stdout line')

@@ -32,15 +32,19 @@ export type SelectedOptions = Omit<
   'validate' | 'frozen' | 'onEpoch' | 'passesPerEpoch' | 'stepsPerEpoch'
 > & {
   /**
-   * Dimension of the HierTCN item vectors of the frozen task (default dim / 4, the query → query
-   * task's default prefix: the frozen task trains, and searches with, the query vector's prefix of
-   * that length; `dim`: the whole vector).
+   * Dimension of the HierTCN item vectors of the frozen task (default `dim`, the whole query
+   * vector; smaller: the frozen task trains, and searches with, the query vector's prefix of that
+   * length).
    */
   frozenDim?: number
 }
 
-/** The frozen task's vector dimension on a commit log when none is given: a quarter of `dim`. */
-export const defaultFrozenDim = (dim: number): number => Math.max(1, Math.floor(dim / 4))
+/**
+ * The frozen task's vector dimension on a commit log when none is given: the whole query vector
+ * (on symfony's validation commits, 128-dim HierTCN vectors gave the unified model file Recall@10
+ * 0.4504 against 0.4419 with 32-dim ones searched by the prefix).
+ */
+export const defaultFrozenDim = (dim: number): number => dim
 
 /** A commit log's pairs are in time order: recency weighting by default (half-life 1/4 of the pairs). */
 export const COMMIT_RECENCY_HALF_LIFE = 0.25

@@ -115,11 +115,12 @@ t.test('commit trainer: passes chosen on validation commits, then all training c
   const r = evaluateSearchSage(s.model, trainer.data)
   t.ok(r.entity.recallAll > 0.3, `test Recall@10 ${r.entity.recallAll}`)
   const f = await trainer.train('frozen', { ...small, epochs: 1, tasks: { entity: 4, frozen: 1 } })
-  t.equal(f.model.frozen?.dim, 4, 'the frozen task got HierTCN vectors of dim / 4 (the default)')
+  t.equal(f.model.frozen?.dim, 16, 'the frozen task got HierTCN vectors of the whole dimension (the default)')
   const rf = evaluateSearchSage(f.model, trainer.data)
   t.ok(rf.frozen && rf.frozen.pairs > 0, 'frozen-task Recall@10 is measured')
-  const full = await trainer.train('frozen', { ...small, epochs: 1, tasks: { frozen: 1 }, frozenDim: 16 })
-  t.equal(full.model.frozen?.dim, 16, 'frozenDim = dim: vectors of the whole dimension')
+  const short = await trainer.train('frozen', { ...small, epochs: 1, tasks: { frozen: 1 }, frozenDim: 4 })
+  t.equal(short.model.frozen?.dim, 4, 'frozenDim 4: shorter vectors, searched by the prefix')
+  t.ok(evaluateSearchSage(short.model, trainer.data).frozen, 'and scored')
   await t.rejects(
     trainer.train('frozen', { ...small, tasks: { frozen: 1 }, frozenDim: 17 }),
     { code: 'ERR_SIMSAGE_INVALID_ARGUMENT' },
