@@ -131,6 +131,23 @@ export {
   type SampledSoftmaxOptions,
   type SampledSoftmaxStep,
 } from './search/sampled-softmax.js'
+// OmniSearchSage training, evaluation, checkpoints and embedding (also the CLI's `train searchsage`
+// and `embed`).
+export {
+  entityTaskSplit,
+  hasEntityTask,
+  trainSearchSage,
+  type FrozenRows,
+  type SearchSageModel,
+  type SearchSageOptions,
+  type SearchSageTasks,
+  type SearchSageTowersView,
+} from './train/searchsage.js'
+export { embedItems, embedQueries, evaluateSearchSage, recallByDot } from './train/searchsage-eval.js'
+export { loadSearchSage, saveSearchSage, type SearchSageTowers } from './search/checkpoint.js'
+export { embedJsonl, embedToIndex, type EmbedOptions, type EmbedTower } from './search/embed-jsonl.js'
+export { prefixRows } from './search/prefix.js'
+export { TextTower, type TextTowerSpec } from './search/towers.js'
 // Serving over HTTP (fastify, loaded on first use): the server, its micro-batcher, user-state
 // stores, HierTCN streaming.
 export { createRedisStateStore, createServer } from './serve/entry.js'

@@ -5,8 +5,8 @@ import t from 'tap'
 
 import { ErrorCodes } from '../lib/errors.js'
 import { loadSearchJsonl } from '../lib/data/search-jsonl.js'
-import { entityTaskSplit, trainSearchSage } from '../lib/train/searchsage.js'
-import { evaluateSearchSage } from '../lib/train/searchsage-eval.js'
+// From the package's entry point: the searchsage API is public.
+import { entityTaskSplit, evaluateSearchSage, trainSearchSage } from '../lib/index.js'
 import { throwsCode } from './fixtures/assert.js'
 import { writeTinyDataset } from './fixtures/search-jsonl.js'
 
