@@ -1,7 +1,8 @@
 // Text queries on /v1/search through an OmniSearchSage query tower: the answer equals searching the
 // index with the tower's own (normalised) embeddings, repeated texts hit the cache, concurrent texts
 // are batched, and bad text input is a coded 4xx (empty text, text and vectors together, a tower
-// whose dimension is not the index's). A searchsage.safetensors in a model dir is picked up.
+// whose dimension is not the index's). A searchsage.safetensors in a model dir is picked up, with
+// its query → query prefix: an index of that dimension is searched with the query vectors' prefix.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -13,6 +14,7 @@ import { TextTower } from '../lib/search/towers.js'
 import { createServer } from '../lib/serve/server.js'
 import { loadModelDir } from '../lib/serve/run.js'
 import { EmbeddingIndex } from '../lib/similarity/embedding-index.js'
+import { prefixRows } from '../lib/search/prefix.js'
 import { embedQueries } from '../lib/train/searchsage-eval.js'
 import { errorOf } from './fixtures/serve.js'
 
@@ -79,4 +81,41 @@ t.test('a model dir with searchsage.safetensors gives the server its query tower
   t.teardown(() => s.close())
   const res = await s.app.inject({ method: 'POST', url: '/v1/search', payload: { text: [DOCS[3]], k: 1 } })
   t.equal(res.json().results[0].ids[0], 13, 'the loaded tower embeds as the saved one')
+})
+
+t.test('an index of the query → query prefix is searched with the query vectors prefix', async (t) => {
+  const dir = join(t.testdirName, 'model')
+  mkdirSync(dir, { recursive: true })
+  const q = tower()
+  const P = 3
+  await saveSearchSage(join(dir, 'searchsage.safetensors'), {
+    query: q,
+    entity: tower(),
+    maxSubjects: 8,
+    queryPrefix: P,
+  })
+  const models = await loadModelDir(dir)
+  t.equal(models.queryPrefix, P)
+  // Queries embedded as `simsage embed --prefix query` does: the first P dims, normalised.
+  const prefixIndex = new EmbeddingIndex({ dim: P, metric: 'ip' })
+  prefixIndex.add(
+    DOCS.map((_, i) => 10 + i),
+    prefixRows(embedQueries({ query: q }, DOCS), DOCS.length, D, P),
+  )
+  const s = await createServer({ index: prefixIndex, ...models })
+  t.teardown(() => s.close())
+  const post = (payload: unknown) => s.app.inject({ method: 'POST', url: '/v1/search', payload: payload as object })
+  const expected = await prefixIndex.search(prefixRows(embedQueries({ query: q }, DOCS), DOCS.length, D, P), 3)
+  for (let i = 0; i < DOCS.length; i++) {
+    const res = await post({ text: [DOCS[i]], k: 3 })
+    t.equal(res.statusCode, 200, res.body)
+    t.same(res.json().results[0].ids, Array.from(expected.get(i).ids), `"${DOCS[i]}": the prefix search`)
+  }
+  const other = new EmbeddingIndex({ dim: 5, metric: 'ip' })
+  other.add([1], Float32Array.of(1, 0, 0, 0, 0))
+  const s2 = await createServer({ index: other, ...models })
+  t.teardown(() => s2.close())
+  const res = await s2.app.inject({ method: 'POST', url: '/v1/search', payload: { text: ['a b'], k: 1 } })
+  errorOf(t, res, 400, ErrorCodes.DIM_MISMATCH, 'neither the whole dim nor the prefix')
+  t.match(res.json().error.message, /query → query prefix: 3/)
 })

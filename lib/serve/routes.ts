@@ -84,16 +84,17 @@ export function registerRoutes(app: FastifyInstance, c: RouteContext): void {
           'text queries need a query tower: start the server with --model <dir> holding searchsage.safetensors (simsage train searchsage); or send vectors',
         )
       }
-      if (c.textQuery.dim !== dim) {
+      // The whole query vector, or its query → query prefix for an index of that dimension.
+      if (c.textQuery.dim !== dim && c.textQuery.prefix !== dim) {
         throw new SimsageError(
           ErrorCodes.DIM_MISMATCH,
-          `the query tower embeds to ${c.textQuery.dim} dimensions, the served index has ${dim}`,
+          `the query tower embeds to ${c.textQuery.dim} dimensions${c.textQuery.prefix < c.textQuery.dim ? ` (its query → query prefix: ${c.textQuery.prefix})` : ''}, the served index has ${dim}`,
         )
       }
       nq = b.text.length
       checkRows(nq, c.maxQueries, 'text')
       checkK(b.k, c.maxK)
-      queries = await c.textQuery.embed(b.text)
+      queries = await c.textQuery.embed(b.text, dim)
     } else {
       const vectors = b.vectors as number[][]
       nq = vectors.length

@@ -41,11 +41,13 @@ export interface ServeCommandOptions {
  * Loads `dir`'s tower.safetensors (ranking tower: /v1/embed), hiertcn.safetensors (events and
  * recommendations) and searchsage.safetensors (query tower: text searches); at least one.
  */
-export async function loadModelDir(dir: string): Promise<Pick<ServerOptions, 'tower' | 'hiertcn' | 'queryTower'>> {
+export async function loadModelDir(
+  dir: string,
+): Promise<Pick<ServerOptions, 'tower' | 'hiertcn' | 'queryTower' | 'queryPrefix'>> {
   const towerPath = join(dir, 'tower.safetensors')
   const hiertcnPath = join(dir, 'hiertcn.safetensors')
   const searchPath = join(dir, 'searchsage.safetensors')
-  const out: Pick<ServerOptions, 'tower' | 'hiertcn' | 'queryTower'> = {}
+  const out: Pick<ServerOptions, 'tower' | 'hiertcn' | 'queryTower' | 'queryPrefix'> = {}
   if (existsSync(towerPath)) {
     const t = await loadTower(towerPath)
     out.tower = { model: t.model, spec: t.spec }
@@ -56,7 +58,9 @@ export async function loadModelDir(dir: string): Promise<Pick<ServerOptions, 'to
   }
   if (existsSync(searchPath)) {
     const { loadSearchSage } = await import('../search/checkpoint.js')
-    out.queryTower = (await loadSearchSage(searchPath)).query
+    const m = await loadSearchSage(searchPath)
+    out.queryTower = m.query
+    out.queryPrefix = m.queryPrefix
   }
   if (!out.tower && !out.hiertcn && !out.queryTower) {
     throw new SimsageError(

@@ -41,6 +41,11 @@ export interface ServerOptions {
   tower?: { model: Sequential; spec: TowerSpec }
   /** An OmniSearchSage query tower (searchsage checkpoint) for text queries on /v1/search. */
   queryTower?: TextTower
+  /**
+   * The checkpoint's query → query prefix (`queryPrefix`): an index of that dimension (queries
+   * embedded with `simsage embed --prefix query`) is searched with the query vectors' prefix.
+   */
+  queryPrefix?: number
   /** A HierTCN and its item vocabulary for /v1/events and /v1/recommend. */
   hiertcn?: { model: HierTCN; items: readonly string[]; maxLength?: number }
   /**
@@ -122,6 +127,7 @@ export async function createServer(options: ServerOptions): Promise<SimsageServe
     : undefined
   const textQuery = options.queryTower
     ? new TextQueryService(options.queryTower, {
+        prefix: options.queryPrefix,
         batching,
         maxBatch,
         windowMs,

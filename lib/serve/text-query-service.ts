@@ -2,10 +2,12 @@
  * Text queries through an OmniSearchSage query tower (a `simsage train searchsage` checkpoint):
  * texts looked up in the query-embedding cache (LRU with TTL, keyed by the text), the misses of
  * concurrent requests featurised and embedded as one batch, L2-normalised (the index is searched
- * by inner product = cosine).
+ * by inner product = cosine); for an index of the checkpoint's query → query prefix dimension, the
+ * vectors' prefix, normalised (the cache holds whole vectors).
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { FieldFeatures } from '../search/field-features.js'
+import { prefixRows } from '../search/prefix.js'
 import { normalizeRows, type TextTower } from '../search/towers.js'
 import { MicroBatcher } from './batcher.js'
 import { EmbeddingCache, type EmbedServiceOptions } from './embed-service.js'
@@ -16,14 +18,23 @@ export const MAX_QUERY_CHARS = 4096
 /** Embeds query texts; see the file comment. */
 export class TextQueryService {
   readonly dim: number
+  /** The query → query prefix (dimensions an index of queries is searched with; dim when none). */
+  readonly prefix: number
   readonly #tower: TextTower
   readonly #cache: EmbeddingCache
   readonly #batcher: MicroBatcher<string[], Float32Array>
   readonly #onCache: ((hit: boolean) => void) | undefined
 
-  constructor(tower: TextTower, options: EmbedServiceOptions = {}) {
+  constructor(tower: TextTower, options: EmbedServiceOptions & { prefix?: number } = {}) {
     this.#tower = tower
     this.dim = tower.outputDim
+    this.prefix = options.prefix ?? tower.outputDim
+    if (!(Number.isInteger(this.prefix) && this.prefix >= 1 && this.prefix <= this.dim)) {
+      throw new SimsageError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `prefix must be an integer in [1, ${this.dim}], got ${options.prefix}`,
+      )
+    }
     this.#cache = new EmbeddingCache(options.cacheSize ?? 10_000, options.cacheTtlSeconds ?? 600)
     this.#onCache = options.onCache
     this.#batcher = new MicroBatcher<string[], Float32Array>({
@@ -36,8 +47,11 @@ export class TextQueryService {
     })
   }
 
-  /** n texts → n x dim normalised embeddings. Empty texts or texts over MAX_QUERY_CHARS: INVALID_ARGUMENT. */
-  async embed(texts: readonly string[]): Promise<Float32Array> {
+  /**
+   * n texts → n x dims normalised embeddings: dims = dim (the whole vector) or the first `dims`
+   * (a prefix, normalised). Empty texts or texts over MAX_QUERY_CHARS: INVALID_ARGUMENT.
+   */
+  async embed(texts: readonly string[], dims = this.dim): Promise<Float32Array> {
     texts.forEach((t, i) => {
       if (typeof t !== 'string' || t.trim() === '' || t.length > MAX_QUERY_CHARS) {
         throw new SimsageError(
@@ -63,7 +77,7 @@ export class TextQueryService {
         out.set(v, i * D)
       })
     }
-    return out
+    return dims === D ? out : prefixRows(out, texts.length, D, dims)
   }
 
   drain(): Promise<void> {
