@@ -35,3 +35,15 @@ export function checkFrozen(v: unknown, entities: number, maxDim: number): Froze
   }
   return { vectors: v, has, dim }
 }
+
+/**
+ * The frozen rows of entities `ids`, [ids.length, width]: each row's `rows.dim` values, then zeros
+ * (width >= rows.dim; zeros throughout without rows).
+ */
+export function frozenRowsOf(rows: FrozenRows | undefined, ids: ArrayLike<number>, width: number): Float32Array {
+  const out = new Float32Array(ids.length * width)
+  if (!rows) return out
+  const d = rows.dim
+  for (let i = 0; i < ids.length; i++) out.set(rows.vectors.subarray(ids[i] * d, ids[i] * d + d), i * width)
+  return out
+}

@@ -8,15 +8,11 @@
  * random negatives, logQ from a count-min sketch of entity frequency, false negatives (a candidate
  * that is a known training positive of the query, from a count-min sketch of pairs) masked.
  * Optimisers: lazy Adam over the hash bags' touched rows, Adam over the MLPs and the temperatures.
- * Evaluation: lib/train/searchsage-eval.ts.
+ * Options and result: searchsage-options.ts; tasks: searchsage-tasks.ts; evaluation:
+ * searchsage-eval.ts.
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
-import {
-  type EntityCatalog,
-  entityFieldTexts,
-  entityFieldTextsExcluding,
-  type SearchData,
-} from '../data/search-data.js'
+import { entityFieldTexts, entityFieldTextsExcluding, type SearchData } from '../data/search-data.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
@@ -24,232 +20,19 @@ import { concatGathered, dropTokens, FieldFeatures, type GatheredFields } from '
 import { expectedDrawsLogQ, SampledSoftmaxLoss, type SampledSoftmaxStep } from '../search/sampled-softmax.js'
 import { TextTower } from '../search/towers.js'
 import { LazyAdam } from '../text/sparse-optim.js'
-import { checkFrozen, type FrozenRows } from './searchsage-frozen.js'
 import { Cycle, RecencySampler, recencyWeight } from './pair-order.js'
+import { checkFrozen, type FrozenRows, frozenRowsOf } from './searchsage-frozen.js'
+import { SEARCHSAGE_DEFAULTS, type SearchSageModel, type SearchSageOptions } from './searchsage-options.js'
+import { entityTaskSplit } from './searchsage-tasks.js'
 
-export type { FrozenRows } from './searchsage-frozen.js'
-
-/** Task weights of {@link SearchSageOptions.tasks}. */
-export interface SearchSageTasks {
-  entity?: number | Readonly<Record<string, number>>
-  query?: number
-  frozen?: number
-}
-
-/** Whether `tasks` trains a query → entity task (a weight > 0, or a type's). */
-export function hasEntityTask(tasks: SearchSageTasks): boolean {
-  const e = tasks.entity
-  return typeof e === 'number' ? e > 0 : e !== undefined && Object.values(e).some((w) => w > 0)
-}
-
-/** Options of {@link trainSearchSage}. */
-export interface SearchSageOptions {
-  /**
-   * Task weights; a task with weight 0 or absent is not trained (default { entity: 8, query: 2 }).
-   * `entity` is one weight for one query → entity task over every entity, or weights per entity
-   * type (`{ pin: 8, product: 4 }`, the paper's mix): one task per type, its pairs those whose
-   * entity is of that type, its random negatives and its logQ frequencies of that type only.
-   */
-  tasks?: SearchSageTasks
-  /**
-   * Frozen pre-existing entity embeddings for the `frozen` task: [entities, d] rows aligned with
-   * data.entities.ids, d <= `dim` (d < dim: the frozen task trains, and its index is searched by,
-   * the query vector's first d dimensions, L2-normalised); an all-zero row means none.
-   * The query tower learns to retrieve these vectors directly (a fixed entity tower), so an index
-   * built from them before training keeps working with the trained query tower.
-   */
-  frozen?: Float32Array
-  /**
-   * Join each entity's frozen vector (`frozen`; a zero row for an entity without one) to its text
-   * in the entity tower, as the paper's entity tower joins pre-existing embeddings to text features
-   * (default false). The entity tower then needs those vectors to embed (model.frozen).
-   */
-  frozenInput?: boolean
-  /** Names of the entity text fields used, in the tower's order (default: all of the catalog's). */
-  fields?: readonly string[]
-  /** Epochs (default 1: with an epoch of one pass, about where symfony's validation peaks); with `validate`, the most. */
-  epochs?: number
-  /** Pairs per step over all tasks (default 256). */
-  batch?: number
-  /** Random negatives per task per step (default 256). */
-  randomNegatives?: number
-  /** Output dimension (default 128). */
-  dim?: number
-  /** Hash embedding dimension (default 128). */
-  bagDim?: number
-  /** Hash table rows (default 100,000). */
-  bagRows?: number
-  hidden?: number[]
-  /** Adam learning rate of the MLPs and temperatures (default 2e-3). */
-  lr?: number
-  /** Lazy Adam learning rate of the hash bags (default 1e-2). */
-  bagLr?: number
-  /** Most recent texts kept of a list-valued field (commit logs: subjects per file; default 16). */
-  maxSubjects?: number
-  /** Matryoshka prefixes (default: the whole dimension only). */
-  prefixes?: number[]
-  /**
-   * The query → query task on a prefix: its loss (and its evaluation) uses the first `queryPrefix`
-   * dimensions of the query vector, L2-normalised, so query → query search runs on that prefix
-   * (`simsage embed --prefix query`) and the other dimensions serve the entity tasks alone
-   * (default: dim / 4 when an entity or frozen task trains beside it, else all `dim`). On symfony
-   * the query → query task over all dimensions cost the file task 0.02–0.03 Recall@10.
-   */
-  queryPrefix?: number
-  /** Count-min sketch size (default width 2^18, depth 4). */
-  sketchWidth?: number
-  sketchDepth?: number
-  seed?: number
-  /**
-   * Passes over the entity task's training pairs per epoch (default 1; without the entity task,
-   * over the largest task's): below 1, early stopping looks more often.
-   */
-  passesPerEpoch?: number
-  /** Steps per epoch (overrides passesPerEpoch). */
-  stepsPerEpoch?: number
-  /**
-   * Recency weighting: the training pairs (in time order, as a commit log's are) are drawn with
-   * weight 2^(−age / (halfLife · pairs)), so the most recent pairs, closest to what comes next,
-   * weigh most; the entity-frequency sketch (logQ) counts the same weights. 0: uniform passes.
-   */
-  recencyHalfLife?: number
-  /**
-   * One hash bag (one vocabulary) for the query and entity towers (default true): a word of a query
-   * and the same word in an entity's text start from the same rows.
-   */
-  sharedBag?: boolean
-  /** Token dropout of the training texts: each token left out with this probability (default 0.2). */
-  tokenDropout?: number
-  /**
-   * Held-out score of the towers, higher is better (e.g. Recall@10 on later pairs), computed after
-   * each epoch: training keeps the best epoch's weights and stops after `patience` epochs without
-   * a better score.
-   */
-  validate?: (model: SearchSageTowersView) => number
-  /** Epochs without a better validation score before training stops (default 2). */
-  patience?: number
-  /** Called after each epoch (with the validation score when `validate` is given). */
-  onEpoch?: (e: {
-    epoch: number
-    loss: number
-    seconds: number
-    validation?: number
-    query: TextTower
-    entity: TextTower
-  }) => void
-}
-
-/** What evaluation and validation read of a model. */
-export type SearchSageTowersView = Pick<
-  SearchSageModel,
-  'query' | 'entity' | 'fields' | 'frozen' | 'maxSubjects' | 'queryPrefix'
->
-
-/** A trained model: the two towers and what the evaluation reads. */
-export interface SearchSageModel {
-  query: TextTower
-  entity: TextTower
-  /** The entity tower's fields (names in the catalog). */
-  fields: readonly string[]
-  /** Most recent texts kept of a list-valued entity field in training (what evaluation uses too). */
-  maxSubjects?: number
-  /** Dimensions of the query vector that query → query search uses (the prefix; default all). */
-  queryPrefix?: number
-  /** The frozen vectors (the frozen task's fixed tower and/or the entity tower's input), if given. */
-  frozen?: FrozenRows
-  /** Bytes of the count-min sketches (entity and query frequency, pairs). */
-  sketchBytes: number
-  /** The query → entity tasks trained: 'entity' (every entity), or one per entity type, with weights. */
-  entityTasks: { name: string; weight: number; pairs: number }[]
-  trainSeconds: number
-  pairsPerSecond: number
-  /** Epochs run, and the epoch whose weights were kept (the last one without `validate`). */
-  epochs: number
-  bestEpoch: number
-  /** The kept epoch's validation score (with `validate`). */
-  validation?: number
-}
-
-/** The query tower's output dimension when none is given. */
-export const DEFAULT_DIM = 128
-
-const DEFAULTS = {
-  epochs: 1,
-  batch: 256,
-  randomNegatives: 256,
-  dim: DEFAULT_DIM,
-  bagDim: 128,
-  bagRows: 100_000,
-  hidden: [256],
-  lr: 2e-3,
-  bagLr: 1e-2,
-  maxSubjects: 16,
-  sketchWidth: 1 << 18,
-  sketchDepth: 4,
-  seed: 1,
-  sharedBag: true,
-  tokenDropout: 0.2,
-}
-
-/**
- * The frozen rows of entities `ids`, [ids.length, width]: each row's `rows.dim` values, then zeros
- * (width >= rows.dim; zeros throughout without rows).
- */
-export function frozenRowsOf(rows: FrozenRows | undefined, ids: ArrayLike<number>, width: number): Float32Array {
-  const out = new Float32Array(ids.length * width)
-  if (!rows) return out
-  const d = rows.dim
-  for (let i = 0; i < ids.length; i++) out.set(rows.vectors.subarray(ids[i] * d, ids[i] * d + d), i * width)
-  return out
-}
-
-/** A query → entity task: its training pairs (indices into train.entity) and its negatives' pool. */
-interface EntityTask {
-  name: string
-  weight: number
-  /** The entity type of a per-type task. */
-  type?: string
-  pairs: Int32Array
-  /** Entities random negatives are drawn from (undefined: all). */
-  pool?: Int32Array
-}
-
-/**
- * The query → entity tasks of `weight` (see {@link SearchSageOptions.tasks}): none for 0 or
- * absent, one over every entity for a number, one per type with weight > 0 for a record.
- */
-export function entityTaskSplit(
-  weight: SearchSageTasks['entity'],
-  catalog: EntityCatalog,
-  pairEntity: Int32Array,
-): EntityTask[] {
-  const bad = (why: string) => new SimsageError(ErrorCodes.INVALID_ARGUMENT, why)
-  if (weight === undefined || typeof weight === 'number') {
-    const w = weight ?? 0
-    if (!(w >= 0 && w < Number.POSITIVE_INFINITY)) throw bad(`the entity task's weight must be >= 0, got ${w}`)
-    return w > 0 ? [{ name: 'entity', weight: w, pairs: Int32Array.from(pairEntity.keys()) }] : []
-  }
-  if (weight === null || typeof weight !== 'object' || Array.isArray(weight)) {
-    throw bad('tasks.entity must be a weight or an object of weights per entity type')
-  }
-  const types = catalog.types
-  const known = [...new Set(types ?? [])].filter((x) => x !== '')
-  const out: EntityTask[] = []
-  for (const [type, w] of Object.entries(weight)) {
-    if (!types || !known.includes(type)) {
-      throw bad(`no entity type "${type}" (the entities' types: ${known.map((x) => `"${x}"`).join(', ') || 'none'})`)
-    }
-    if (!(typeof w === 'number' && w >= 0 && w < Number.POSITIVE_INFINITY)) {
-      throw bad(`the weight of entity type "${type}" must be a number >= 0, got ${w}`)
-    }
-    if (w === 0) continue
-    const pairs = Int32Array.from(pairEntity.keys()).filter((i) => types[pairEntity[i]] === type)
-    if (pairs.length === 0) throw bad(`entity type "${type}" has no training pairs`)
-    const pool = Int32Array.from(types.keys()).filter((e) => types[e] === type)
-    out.push({ name: type, weight: w, type, pairs, pool })
-  }
-  return out
-}
+export { type FrozenRows, frozenRowsOf } from './searchsage-frozen.js'
+export {
+  DEFAULT_DIM,
+  type SearchSageModel,
+  type SearchSageOptions,
+  type SearchSageTowersView,
+} from './searchsage-options.js'
+export { entityTaskSplit, hasEntityTask, type SearchSageTasks } from './searchsage-tasks.js'
 
 /** A task's loss prefixes: `prefixes` when it uses all `dim`, else those shorter than `m`, then m. */
 function prefixLengths(prefixes: number[] | undefined, m: number, dim: number): number[] | undefined {
@@ -258,7 +41,7 @@ function prefixLengths(prefixes: number[] | undefined, m: number, dim: number): 
 
 /** Trains the unified (or a single-task) model. */
 export function trainSearchSage(data: SearchData, options: SearchSageOptions = {}): SearchSageModel {
-  const o = { ...DEFAULTS, ...options }
+  const o = { ...SEARCHSAGE_DEFAULTS, ...options }
   const tasks = options.tasks ?? { entity: 8, query: 2 }
   const catalog = data.entities
   const train = data.train
