@@ -156,7 +156,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       batch: share(t.weight),
       loss: new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes }),
       sketch,
-      cycle: undefined as Cycle | RecencySampler | undefined,
+      cycle: order(t.pairs.length),
     }
   })
   // The query → query task: the Matryoshka prefixes shorter than queryPrefix, then queryPrefix.
@@ -178,7 +178,6 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   const queryBagOpt = new LazyAdam(query.bag, { lr: o.bagLr })
   const entityBagOpt = shared ? queryBagOpt : new LazyAdam(entity.bag, { lr: o.bagLr })
 
-  for (const r of entityRuns) r.cycle = order(r.pairs.length)
   const queryCycle = bQuery > 0 && train.query.entity.length > 0 ? order(train.query.entity.length) : undefined
   // The frozen task: the training entity pairs whose entity has a frozen vector.
   const frozenPairs = frozenRows
@@ -218,7 +217,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     let lossSum = 0
     for (let step = 0; step < steps; step++) {
       // Each entity task's pairs (indices into train.entity), concatenated in task order.
-      const drawn = entityRuns.map((r) => Int32Array.from((r.cycle as Cycle).next(r.batch), (k) => r.pairs[k]))
+      const drawn = entityRuns.map((r) => Int32Array.from(r.cycle.next(r.batch), (k) => r.pairs[k]))
       const entityPairs = drawn.length === 1 ? drawn[0] : Int32Array.from(drawn.flatMap((d) => Array.from(d)))
       const queryPairs = queryCycle ? queryCycle.next(bQuery) : new Int32Array(0)
       const zPairs = frozenCycle ? frozenCycle.next(bFrozen) : new Int32Array(0)
