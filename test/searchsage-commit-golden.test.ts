@@ -3,7 +3,8 @@
 // test/fixtures/searchsage-commit-golden.json. Recorded before the training data type was
 // generalised (which left it unchanged); re-recorded on purpose when the query task got its
 // own frequency sketch (its counts had been shrinking the entity task's logQ frequencies) and again
-// when each task's loss was weighted by its share of the pairs (it had weighed 1 whatever its share).
+// when each task's loss was weighted by its share of the pairs (it had weighed 1 whatever its share),
+// and again when every task came to draw `batch` pairs a step, its loss weighed by its task weight.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 

@@ -13,7 +13,9 @@ import { Cycle, RecencySampler } from '../lib/train/pair-order.js'
 import { entityFieldTexts } from '../lib/data/search-data.js'
 import { frozenRowsOf, trainSearchSage } from '../lib/train/searchsage.js'
 import { evaluateSearchSage } from '../lib/train/searchsage-eval.js'
+import { validationScore } from '../lib/train/searchsage-select.js'
 import { throwsCode } from './fixtures/assert.js'
+import { goldenCommits } from './fixtures/searchsage-fingerprint.js'
 
 t.test('token dropout: about p of the tokens go, every non-empty segment keeps one, presence unchanged', async (t) => {
   const bag = new HashEmbeddingBag({ rows: 1000, dim: 4 })
@@ -173,4 +175,30 @@ t.test('bad option values are coded errors', async (t) => {
   ]) {
     throwsCode(t, () => trainSearchSage(data, { ...SMALL, ...bad }), ErrorCodes.INVALID_ARGUMENT, JSON.stringify(bad))
   }
+})
+
+t.test('every task draws `batch` pairs a step; the weights weigh the losses', async (t) => {
+  const data = commitSearchData(splitCommits(goldenCommits()))
+  t.ok(data.train.query.entity.length > 32, 'the log has query → query pairs')
+  const pairs = (m: { pairsPerSecond: number; trainSeconds: number }) => Math.round(m.pairsPerSecond * m.trainSeconds)
+  t.equal(pairs(trainSearchSage(data, { ...SMALL, tasks: { entity: 1 } })), 3 * 32, 'one task: batch a step')
+  const both = trainSearchSage(data, { ...SMALL, tasks: { entity: 8, query: 2 } })
+  t.equal(pairs(both), 3 * 64, 'entity 8 : query 2: batch pairs of each task a step')
+  // Weights: the same pairs, the query task weighed 4x as much, move the query tower differently.
+  const heavy = trainSearchSage(data, { ...SMALL, tasks: { entity: 2, query: 2 } })
+  const a = both.query.mlp.parameters()[0].data
+  const b = heavy.query.mlp.parameters()[0].data
+  t.ok(
+    a.some((x, i) => x !== b[i]),
+    'the weights change the objective, not only the batch',
+  )
+})
+
+t.test('the selection score weighs the trained tasks by their weights', async (t) => {
+  const r = { entity: { recallAll: 0.5 }, query: { recallAll: 0.1 }, frozen: { recallAll: 0.3 } }
+  t.equal(validationScore({ entity: 1 }, r), 0.5, 'single task: its Recall@10')
+  t.equal(validationScore({ query: 1 }, r), 0.1)
+  t.equal(validationScore({ frozen: 3 }, r), 0.3)
+  t.ok(Math.abs(validationScore({ entity: 8, query: 2, frozen: 2 }, r) - (4 + 0.2 + 0.6) / 12) < 1e-12)
+  t.ok(Math.abs(validationScore({ entity: { pin: 6, product: 2 }, query: 2 }, r) - (4 + 0.2) / 10) < 1e-12)
 })

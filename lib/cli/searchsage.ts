@@ -80,7 +80,7 @@ function trainingOptions(cmd: Command): Command {
       integerOption(1),
     )
     .option('--seed <n>', 'seed of initialisation, batches and sampling', integerOption(0), 1)
-    .option('--batch <n>', 'pairs per step over all tasks', integerOption(2, 65536), 256)
+    .option('--batch <n>', 'pairs per step of each task', integerOption(2, 65536), 256)
     .option('--random-negatives <n>', 'random negatives per task per step', integerOption(0, 1 << 20), 256)
     .option('--dim <n>', 'embedding dimension', integerOption(1, 4096), 128)
     .option('--bag-dim <n>', 'hash embedding dimension', integerOption(1, 4096), 128)

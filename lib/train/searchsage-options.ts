@@ -33,7 +33,12 @@ export interface SearchSageOptions {
   fields?: readonly string[]
   /** Epochs (default 1: with an epoch of one pass, about where symfony's validation peaks); with `validate`, the most. */
   epochs?: number
-  /** Pairs per step over all tasks (default 256). */
+  /**
+   * Pairs per step of each task (default 256): every task (each entity type's too) draws this many
+   * pairs a step, as its single-task model would, and the task weights weigh the tasks' mean
+   * losses. (Until this changed, a task drew its weight's share of `batch`: the query → query and
+   * frozen tasks, at 2 of 12, saw a sixth of the pairs their single-task models see.)
+   */
   batch?: number
   /** Random negatives per task per step (default 256). */
   randomNegatives?: number

@@ -2,8 +2,8 @@
  * Training on a commit log with the number of epochs chosen on later, held-out commits (the
  * experiment and `train searchsage --commits`): the training commits are split again the way the
  * log was (the earlier 90% fit, the last 9% after a 1% gap validate); a run on the fit part keeps
- * the epoch with the best validation Recall@10 of the model's main task (entity, else frozen,
- * else query → query) and stops `patience` epochs after it; the model is then trained on all the
+ * the epoch with the best validation score — the trained tasks' validation Recall@10 weighted by
+ * the task weights — and stops `patience` epochs after it; the model is then trained on all the
  * training commits for that many epochs. Nothing of the test commits is seen by either run.
  *
  * The frozen task's vectors (HierTCN item embeddings, lib/train/searchsage-hiertcn.ts) are trained
@@ -15,9 +15,9 @@ import { type Commit, type CommitSplit, splitCommits } from '../data/commits.js'
 import type { SearchData } from '../data/search-data.js'
 import {
   DEFAULT_DIM,
-  hasEntityTask,
   type SearchSageModel,
   type SearchSageOptions,
+  type SearchSageTasks,
   trainSearchSage,
 } from './searchsage.js'
 import { evaluateSearchSage } from './searchsage-eval.js'
@@ -49,6 +49,23 @@ export const defaultFrozenDim = (dim: number): number => dim
 /** A commit log's pairs are in time order: recency weighting by default (half-life 1/4 of the pairs). */
 export const COMMIT_RECENCY_HALF_LIFE = 0.25
 const QUARTER = 0.25
+
+/**
+ * The score the epochs are chosen by: the trained tasks' Recall@10 against the whole catalog,
+ * weighted by the task weights (one score for one model, so a task that peaks later than the
+ * others still counts; a single-task model's is its task's Recall@10).
+ */
+export function validationScore(
+  tasks: SearchSageTasks,
+  r: { entity: { recallAll: number }; query: { recallAll: number }; frozen?: { recallAll: number } },
+): number {
+  const e = tasks.entity
+  const wEntity = typeof e === 'number' ? e : Object.values(e ?? {}).reduce((a, w) => a + w, 0)
+  const wQuery = tasks.query ?? 0
+  const wFrozen = tasks.frozen ?? 0
+  const sum = wEntity + wQuery + wFrozen
+  return (wEntity * r.entity.recallAll + wQuery * r.query.recallAll + wFrozen * (r.frozen?.recallAll ?? 0)) / sum
+}
 
 /** A model trained for the selected number of epochs, and the selection. */
 export interface SelectedModel {
@@ -109,7 +126,6 @@ export class CommitTrainer {
       )
     }
     const frozen = needFrozen ? await this.frozenVectors(o.frozenDim ?? defaultFrozenDim(dim), o.seed) : undefined
-    const main = hasEntityTask(tasks) ? 'entity' : (tasks.frozen ?? 0) > 0 ? 'frozen' : 'query'
     const fitData = this.#fit
     // Epochs of a quarter pass: early stopping looks four times per pass over the entity pairs.
     const { frozenDim: _frozenDim, ...rest } = o
@@ -122,14 +138,7 @@ export class CommitTrainer {
       ...base,
       epochs: Math.max(1, Math.round((o.epochs ?? 3) / QUARTER)),
       frozen: frozen?.fit,
-      validate: (model) => {
-        const r = evaluateSearchSage(model, fitData, o.maxSubjects)
-        return main === 'entity'
-          ? r.entity.recallAll
-          : main === 'frozen'
-            ? (r.frozen?.recallAll ?? 0)
-            : r.query.recallAll
-      },
+      validate: (model) => validationScore(tasks, evaluateSearchSage(model, fitData, o.maxSubjects)),
       onEpoch: (e) =>
         this.#log(
           `${name} (validation run): quarter pass ${e.epoch} loss ${e.loss.toFixed(4)}, validation R@10 ${e.validation?.toFixed(4)} (${e.seconds.toFixed(1)} s)`,

@@ -3,8 +3,8 @@
  * user's JSONL files, lib/data/search-jsonl.ts): one query tower (query text → vector) trained
  * against entities (the entity tower over the catalog's named text fields; commit logs: a file's
  * path, folder names and earlier subjects) and against other queries (query → query, both sides
- * through the query tower), in multi-task batches mixed by task weights (paper: pin 8, product 4,
- * query 2; here entity 8, query 2). Loss: {@link SampledSoftmaxLoss} per task over in-batch and
+ * through the query tower), in multi-task steps where every task draws `batch` pairs and the task
+ * weights weigh the tasks' losses (paper: pin 8, product 4, query 2; here entity 8, query 2). Loss: {@link SampledSoftmaxLoss} per task over in-batch and
  * random negatives, logQ from a count-min sketch of entity frequency, false negatives (a candidate
  * that is a known training positive of the query, from a count-min sketch of pairs) masked.
  * Optimisers: lazy Adam over the hash bags' touched rows, Adam over the MLPs and the temperatures.
@@ -90,11 +90,10 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     }
   }
   const rng = new Random(o.seed)
-  const wSum = wEntity + wQuery + wFrozen
-  const share = (w: number) => (w > 0 ? Math.max(1, Math.round((o.batch * w) / wSum)) : 0)
-  const bEntity = entityTasks.reduce((a, t) => a + share(t.weight), 0)
-  const bQuery = share(wQuery)
-  const bFrozen = share(wFrozen)
+  // Every task draws `batch` pairs per step; the task weights weigh the tasks' mean losses.
+  const bEntity = entityTasks.length * o.batch
+  const bQuery = wQuery > 0 ? o.batch : 0
+  const bFrozen = wFrozen > 0 ? o.batch : 0
 
   const query = new TextTower({
     fields: ['text'],
@@ -141,7 +140,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   }
 
   const order = (n: number) => (H > 0 ? new RecencySampler(n, H, rng) : new Cycle(n, rng))
-  // Per entity task: its pairs' order, its share of a step, its loss (own temperature) and, for a
+  // Per entity task: its pairs' order, its pairs per step, its loss (own temperature) and, for a
   // task over one type, its own frequency sketch (a frequency is a share of that task's pairs).
   const entityRuns = entityTasks.map((t, i) => {
     let sketch = entitySketch
@@ -153,7 +152,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     }
     return {
       ...t,
-      batch: share(t.weight),
+      batch: o.batch,
       loss: new SampledSoftmaxLoss(o.dim, { prefixes: o.prefixes }),
       sketch,
       cycle: order(t.pairs.length),
@@ -224,11 +223,12 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       const nf = entityPairs.length
       const nq = queryPairs.length
       const nz = zPairs.length
-      // The step's loss is the mean over all its pairs: each task's mean loss (and gradients) is
-      // weighted by its share of the pairs, so the task weights are the weights of the objective,
-      // not only of the batch (the temperatures are per task: their gradients stay unweighted).
-      const weighted = (out: SampledSoftmaxStep, n: number): SampledSoftmaxStep => {
-        const w = n / (nf + nq + nz)
+      // The step's loss weighs each task's mean loss (and gradients) by its task weight over the
+      // weights of the tasks in the step: the task weights are the weights of the objective (the
+      // temperatures are per task: their gradients stay unweighted).
+      const stepWeight = entityRuns.reduce((a, r) => a + r.weight, 0) + (nq > 0 ? wQuery : 0) + (nz > 0 ? wFrozen : 0)
+      const weighted = (out: SampledSoftmaxStep, taskWeight: number): SampledSoftmaxStep => {
+        const w = taskWeight / stepWeight
         if (w !== 1) {
           for (let i = 0; i < out.dq.length; i++) out.dq[i] *= w
           for (let i = 0; i < out.dc.length; i++) out.dc[i] *= w
@@ -300,7 +300,10 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
             const q = qIds[anchor + i]
             for (let j = 0; j < M; j++) if (j !== i && pairSketch.estimatePair(q, cIds[j]) > 0) mask[i * M + j] = 1
           }
-          const out = weighted(r.loss.step(qOut.subarray(anchor * D, (anchor + n) * D), c, n, M, cIds, logQ, mask), n)
+          const out = weighted(
+            r.loss.step(qOut.subarray(anchor * D, (anchor + n) * D), c, n, M, cIds, logQ, mask),
+            r.weight,
+          )
           loss += out.loss
           dQ.set(out.dq, anchor * D)
           rows.forEach((k, j) => {
@@ -327,7 +330,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
         }
         const out = weighted(
           queryLoss.step(qOut.slice(nf * D, (nf + nq) * D), qOut.slice((nf + nq) * D), nq, M, cIds, logQ, mask),
-          nq,
+          wQuery,
         )
         loss += out.loss
         dQ.set(out.dq, nf * D)
@@ -347,7 +350,10 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
           const q = qIds[zOff + r]
           for (let j = 0; j < M; j++) if (j !== r && pairSketch.estimatePair(q, zIds[j]) > 0) mask[r * M + j] = 1
         }
-        const out = weighted(frozenLoss.step(qOut.slice(zOff * D, (zOff + nz) * D), c, nz, M, zIds, logQ, mask), nz)
+        const out = weighted(
+          frozenLoss.step(qOut.slice(zOff * D, (zOff + nz) * D), c, nz, M, zIds, logQ, mask),
+          wFrozen,
+        )
         loss += out.loss
         dQ.set(out.dq, zOff * D)
       }
