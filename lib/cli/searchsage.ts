@@ -7,6 +7,7 @@
 import { type Command, Option } from 'commander'
 
 import type { SearchSageTasks } from '../train/searchsage.js'
+import { SEARCHSAGE_DEFAULTS } from '../train/searchsage-options.js'
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { commandGroup } from './group.js'
 import { integerOption, listOption, modelsOption, numberOption } from './parse.js'
@@ -89,9 +90,8 @@ function trainingOptions(cmd: Command): Command {
     .option('--bag-lr <x>', 'lazy Adam learning rate of the hash tables', numberOption(0, true), 1e-2)
     .option(
       '--max-subjects <n>',
-      'most recent texts kept of a list-valued entity field (commit logs: subjects per file)',
+      'most recent texts kept of a list-valued entity field (commit logs: subjects per file; default 4 with --commits, 16 with --entities)',
       integerOption(1),
-      16,
     )
     .option('--token-dropout <p>', 'share of training tokens left out at random (0 <= p < 1)', numberOption(0), 0.2)
     .option(
@@ -170,7 +170,7 @@ function trainingValues(o: Opts) {
     bagRows: o.bagRows as number,
     lr: o.lr as number,
     bagLr: o.bagLr as number,
-    maxSubjects: o.maxSubjects as number,
+    maxSubjects: o.maxSubjects as number | undefined,
     tokenDropout: o.tokenDropout as number,
     recencyHalfLife: o.recencyHalfLife as number | undefined,
     sharedBag: o.sharedBag as boolean,
@@ -258,7 +258,7 @@ export function registerSearchSageCommands(program: Command): void {
       await saveSearchSage(o.out as string, {
         query: model.query,
         entity: model.entity,
-        maxSubjects: values.maxSubjects,
+        maxSubjects: model.maxSubjects ?? SEARCHSAGE_DEFAULTS.maxSubjects,
         queryPrefix: model.queryPrefix ?? model.query.outputDim,
       })
       process.stdout.write(`checkpoint written to ${o.out}\n`)

@@ -25,7 +25,8 @@ import { hierTCNEntityVectors } from './searchsage-hiertcn.js'
 
 /**
  * Options of {@link CommitTrainer.train}: the trainer's, less what the selection sets; `epochs` is
- * the most passes over the entity pairs (default 3) and `recencyHalfLife` defaults to 0.25.
+ * the most passes over the entity pairs (default 3), `recencyHalfLife` defaults to 0.25 and
+ * `maxSubjects` to 4.
  */
 export type SelectedOptions = Omit<
   SearchSageOptions,
@@ -48,6 +49,12 @@ export const defaultFrozenDim = (dim: number): number => dim
 
 /** A commit log's pairs are in time order: recency weighting by default (half-life 1/4 of the pairs). */
 export const COMMIT_RECENCY_HALF_LIFE = 0.25
+/**
+ * Earlier subjects kept per file on a commit log when none is given: 4 (chosen on symfony's
+ * validation commits, where 16 let the entity tower overfit the subjects earlier: lower file
+ * Recall@10 for the file-only and the unified model alike).
+ */
+export const COMMIT_MAX_SUBJECTS = 4
 const QUARTER = 0.25
 
 /**
@@ -132,6 +139,7 @@ export class CommitTrainer {
     const base = {
       ...rest,
       recencyHalfLife: o.recencyHalfLife ?? COMMIT_RECENCY_HALF_LIFE,
+      maxSubjects: o.maxSubjects ?? COMMIT_MAX_SUBJECTS,
       passesPerEpoch: QUARTER,
     }
     const selected = trainSearchSage(fitData, {
