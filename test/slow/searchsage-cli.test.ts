@@ -96,6 +96,7 @@ t.test('train searchsage → checkpoint → embed (query and entity towers)', as
   t.equal(em.status, 0, em.stderr)
   t.match(em.stdout, /80 items embedded/)
   const model = await loadSearchSage(ckpt)
+  t.equal(model.maxSubjects, 4, 'a commit log keeps 4 earlier subjects per file by default, and the checkpoint says so')
   const idx = await EmbeddingIndex.load(index)
   t.equal(idx.size, files.length)
   const res = await idx.search(embedQueries(model, ['[mailer] update mailer3 handling']), 10)
