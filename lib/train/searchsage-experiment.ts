@@ -114,7 +114,7 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
           ? { frozen_recall10_all: r.frozen.recallAll, frozen_recall10_1k: r.frozen.recallSampled }
           : {}),
         passes: s.passes,
-        validation_recall10: s.validation,
+        validation_score: s.validation,
       },
       train_seconds: s.trainSeconds,
     }

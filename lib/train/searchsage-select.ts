@@ -15,6 +15,7 @@ import { type Commit, type CommitSplit, splitCommits } from '../data/commits.js'
 import type { SearchData } from '../data/search-data.js'
 import {
   DEFAULT_DIM,
+  entityWeight,
   type SearchSageModel,
   type SearchSageOptions,
   type SearchSageTasks,
@@ -66,8 +67,7 @@ export function validationScore(
   tasks: SearchSageTasks,
   r: { entity: { recallAll: number }; query: { recallAll: number }; frozen?: { recallAll: number } },
 ): number {
-  const e = tasks.entity
-  const wEntity = typeof e === 'number' ? e : Object.values(e ?? {}).reduce((a, w) => a + w, 0)
+  const wEntity = entityWeight(tasks)
   const wQuery = tasks.query ?? 0
   const wFrozen = tasks.frozen ?? 0
   const sum = wEntity + wQuery + wFrozen
@@ -77,7 +77,7 @@ export function validationScore(
 /** A model trained for the selected number of epochs, and the selection. */
 export interface SelectedModel {
   model: SearchSageModel
-  /** Passes over the entity pairs chosen on the validation commits, and their validation Recall@10. */
+  /** Passes over the entity pairs chosen on the validation commits, and their validation score ({@link validationScore}). */
   passes: number
   validation: number
   /** Seconds of both runs (selection + final), HierTCN not included. */
@@ -146,10 +146,10 @@ export class CommitTrainer {
       ...base,
       epochs: Math.max(1, Math.round((o.epochs ?? 3) / QUARTER)),
       frozen: frozen?.fit,
-      validate: (model) => validationScore(tasks, evaluateSearchSage(model, fitData, o.maxSubjects)),
+      validate: (model) => validationScore(tasks, evaluateSearchSage(model, fitData, base.maxSubjects)),
       onEpoch: (e) =>
         this.#log(
-          `${name} (validation run): quarter pass ${e.epoch} loss ${e.loss.toFixed(4)}, validation R@10 ${e.validation?.toFixed(4)} (${e.seconds.toFixed(1)} s)`,
+          `${name} (validation run): quarter pass ${e.epoch} loss ${e.loss.toFixed(4)}, validation score ${e.validation?.toFixed(4)} (${e.seconds.toFixed(1)} s)`,
         ),
     })
     const model = trainSearchSage(this.data, {

@@ -12,10 +12,15 @@ export interface SearchSageTasks {
   frozen?: number
 }
 
+/** The query → entity tasks' weight: `tasks.entity`, or the sum of its per-type weights. */
+export function entityWeight(tasks: SearchSageTasks): number {
+  const e = tasks.entity
+  return typeof e === 'number' ? e : Object.values(e ?? {}).reduce((a, w) => a + w, 0)
+}
+
 /** Whether `tasks` trains a query → entity task (a weight > 0, or a type's). */
 export function hasEntityTask(tasks: SearchSageTasks): boolean {
-  const e = tasks.entity
-  return typeof e === 'number' ? e > 0 : e !== undefined && Object.values(e).some((w) => w > 0)
+  return entityWeight(tasks) > 0
 }
 
 /** A query → entity task: its training pairs (indices into train.entity) and its negatives' pool. */

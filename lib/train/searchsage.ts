@@ -32,7 +32,7 @@ export {
   type SearchSageOptions,
   type SearchSageTowersView,
 } from './searchsage-options.js'
-export { entityTaskSplit, hasEntityTask, type SearchSageTasks } from './searchsage-tasks.js'
+export { entityTaskSplit, entityWeight, hasEntityTask, type SearchSageTasks } from './searchsage-tasks.js'
 
 /** A task's loss prefixes: `prefixes` when it uses all `dim`, else those shorter than `m`, then m. */
 function prefixLengths(prefixes: number[] | undefined, m: number, dim: number): number[] | undefined {
