@@ -58,8 +58,8 @@ export function registerBenchCommands(program: Command): void {
         'simsage clone, else simsage-bench/ in the OS temporary directory; the path is printed)',
     )
     .action(async (opts: Opts) => {
-      const { formatPrecision, parseSimilarityOptions, runSimilarityBench } = await import('./similarity.js')
-      const { formatSimilarityReport } = await import('./format.js')
+      const { parseSimilarityOptions, runSimilarityBench } = await import('./similarity.js')
+      const { formatPrecision, formatSimilarityReport } = await import('./format.js')
       const { writeReport } = await import('./report.js')
       const options = parseSimilarityOptions({
         full: opts.full === true,

@@ -1,7 +1,8 @@
 /**
  * Text tables for a similarity report (cli-table3, no colours): probes, builds, one detailed
- * table per thread count, a simsage-vs-best-peer summary, and footnotes. cli-table3 is a dev
- * dependency: where it is not installed the tables are plain aligned columns.
+ * table per thread count, a simsage-vs-best-peer summary, and footnotes; the precision section's
+ * tables (formatPrecision). cli-table3 is a dev dependency: where it is not installed the tables
+ * are plain aligned columns.
  */
 import { busyThreshold, type SimilarityCell, type SimilarityReport } from './similarity.js'
 
@@ -200,4 +201,53 @@ function sortedCells(r: SimilarityReport): SimilarityCell[] {
       a.k - b.k ||
       (order.get(a.tool) ?? 0) - (order.get(b.tool) ?? 0),
   )
+}
+
+/** The precision section as text tables (empty when it did not run). */
+export function formatPrecision(report: SimilarityReport): string {
+  const p = report.precision
+  if (!p) return ''
+  const k = p.summaries[0]?.k
+  const lines = [
+    '',
+    `precision (${p.data}; N=${p.n}, D=${p.dim}, ip, k=${k}; recall against the f32 index on ${p.summaries[0]?.recallQueries} queries)`,
+    '| storage | bytes/vector | encode vectors/s | recall@k | recall@k rerank 4k | queries exact after rerank |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ]
+  for (const s of p.summaries) {
+    lines.push(
+      `| ${s.storage}${s.saturatedValues !== undefined ? ` (${s.saturatedValues} saturated)` : ''} | ${s.bytesPerVector} | ${s.quantizeRowsPerSec ? s.quantizeRowsPerSec.toExponential(2) : '-'} | ` +
+        `${s.recall.toFixed(4)} | ${s.recallRerank.toFixed(4)} | ${(s.rerankExactShare * 100).toFixed(1)}% |`,
+    )
+  }
+  lines.push(
+    '',
+    '| storage | rerank | threads | Q | queries/s | x f32 | kernel |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  )
+  for (const c of p.cells) {
+    lines.push(
+      `| ${c.storage} | ${c.rerank || '-'} | ${c.threads} | ${c.queries} | ${c.queriesPerSec.toFixed(1)} | ` +
+        `${c.ratioToF32?.toFixed(2) ?? '-'} | ${c.kernel} |`,
+    )
+  }
+  if (p.peer && p.peer.summaries.length > 0) {
+    lines.push(
+      '',
+      `${p.peer.name} at the storage types its Node binding searches exactly (same data and queries; i8: one ` +
+        'global corpus scale, per-query scale, codes made by the benchmark)',
+      '| storage | bytes/vector | recall@k | threads | Q | queries/s | simsage / usearch |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    )
+    for (const c of p.peer.cells) {
+      const s = p.peer.summaries.find((x) => x.storage === c.storage)
+      const timed = c.queriesTimed < c.queries ? ` (timed on ${c.queriesTimed})` : ''
+      lines.push(
+        `| ${c.storage} | ${s?.bytesPerVector ?? '-'} | ${s?.recall.toFixed(4) ?? '-'} | ${c.threads} | ${c.queries}${timed} | ` +
+          `${c.queriesPerSec.toFixed(1)} | ${c.simsageOverPeer?.toFixed(2) ?? '-'} |`,
+      )
+    }
+  }
+  for (const note of p.notes) lines.push('', `note: ${note}`)
+  return lines.join('\n')
 }

@@ -5,7 +5,8 @@ import t from 'tap'
 
 import { loadUsearch, usearchExact, usearchMissing } from '../bench/peers/usearchPrecision.js'
 import { fashionDim, fashionPrecisionData } from '../bench/precision-data.js'
-import { formatPrecision, parseSimilarityOptions, type SimilarityReport } from '../bench/similarity.js'
+import { formatPrecision } from '../bench/format.js'
+import { parseSimilarityOptions, type SimilarityReport } from '../bench/similarity.js'
 import type { SimsageApi } from '../bench/simsageApi.js'
 import * as lib from '../lib/index.js'
 
