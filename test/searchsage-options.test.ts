@@ -172,9 +172,30 @@ t.test('bad option values are coded errors', async (t) => {
     { patience: 1.5 },
     { passesPerEpoch: 0 },
     { passesPerEpoch: Number.POSITIVE_INFINITY },
+    { emaDecay: 1 },
+    { emaDecay: -0.5 },
+    { emaDecay: Number.NaN },
   ]) {
     throwsCode(t, () => trainSearchSage(data, { ...SMALL, ...bad }), ErrorCodes.INVALID_ARGUMENT, JSON.stringify(bad))
   }
+})
+
+t.test('emaDecay: the returned model holds the average of the sampled steps, not the last step', async (t) => {
+  const data = commitSearchData(splitCommits(commits(400)))
+  const opts = { ...SMALL, epochs: 1, tokenDropout: 0 }
+  const table = (m: { query: { bag: { tensors(): { table: Float32Array } } } }) => m.query.bag.tensors().table
+  // Three steps sample only the first (every 4th from the first): the average is step 1's weights.
+  const averaged = trainSearchSage(data, { ...opts, stepsPerEpoch: 3, emaDecay: 0.99 })
+  const first = trainSearchSage(data, { ...opts, stepsPerEpoch: 1, emaDecay: 0 })
+  const last = trainSearchSage(data, { ...opts, stepsPerEpoch: 3, emaDecay: 0 })
+  const worst = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])))
+  t.ok(
+    worst(table(averaged), table(first)) < 1e-5,
+    `average = step 1 (largest difference ${worst(table(averaged), table(first))})`,
+  )
+  t.ok(worst(table(averaged), table(last)) > 1e-3, 'and not step 3')
+  const w = averaged.query.mlp.parameters()[0].data
+  t.ok(worst(w, first.query.mlp.parameters()[0].data) < 1e-5, 'the MLP too')
 })
 
 t.test('every task draws `batch` pairs a step; the weights weigh the losses', async (t) => {

@@ -95,6 +95,12 @@ function trainingOptions(cmd: Command): Command {
     )
     .option('--token-dropout <p>', 'share of training tokens left out at random (0 <= p < 1)', numberOption(0), 0.2)
     .option(
+      '--ema-decay <x>',
+      "per-step decay of the moving average of the weights that validation and the saved model use (0 <= x < 1; 0 = the last step's weights)",
+      numberOption(0),
+      SEARCHSAGE_DEFAULTS.emaDecay,
+    )
+    .option(
       '--recency-half-life <x>',
       'draw recent pairs more: weight halves every x of the pairs, in file order (default 0.25 with --commits, 0 = uniform with --entities)',
       numberOption(0),
@@ -172,6 +178,7 @@ function trainingValues(o: Opts) {
     bagLr: o.bagLr as number,
     maxSubjects: o.maxSubjects as number | undefined,
     tokenDropout: o.tokenDropout as number,
+    emaDecay: o.emaDecay as number,
     recencyHalfLife: o.recencyHalfLife as number | undefined,
     sharedBag: o.sharedBag as boolean,
     queryPrefix: o.queryPrefix as number | undefined,

@@ -1,7 +1,7 @@
 /**
  * Dense neural-network building blocks: layers ({@link Linear}, {@link ReLU}, {@link L2Normalize},
- * {@link LayerNorm}, {@link Sequential}), optimizers ({@link SGD}, {@link Adam}, {@link AdamW}) and a
- * seeded generator for initialisation ({@link Random}).
+ * {@link LayerNorm}, {@link Sequential}), optimizers ({@link SGD}, {@link Adam}, {@link AdamW}), a moving
+ * average of weights ({@link WeightAverage}) and a seeded generator for initialisation ({@link Random}).
  */
 export { Parameter, type Module } from './module.js'
 export {
@@ -27,4 +27,5 @@ export {
 export { GroupNorm, type GroupNormOptions } from './norm.js'
 export { Conv2d, MAX_CONV2D_OPTION, type Conv2dOptions } from './conv2d.js'
 export { SGD, Adam, AdamW, type Optimizer, type OptimizerState, type SGDOptions, type AdamOptions } from './optim.js'
+export { WeightAverage, type WeightAverageOptions } from './average.js'
 export { Random, defaultRng, type RandomSource } from '../random.js'

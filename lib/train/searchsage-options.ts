@@ -90,6 +90,13 @@ export interface SearchSageOptions {
   /** Token dropout of the training texts: each token left out with this probability (default 0.2). */
   tokenDropout?: number
   /**
+   * Moving average of the weights (lib/nn/average.ts), per-step decay in [0, 1); 0 turns it off
+   * (default 0.99: about the last 100 steps, sampled every 4th). Validation, the kept epoch and the
+   * returned model use the averaged weights; training goes on from the last step's. On symfony's
+   * validation commits it raised every task's Recall@10 by 0.01–0.03 (closing note of 2026-12-08).
+   */
+  emaDecay?: number
+  /**
    * Held-out score of the towers, higher is better (e.g. Recall@10 on later pairs), computed after
    * each epoch: training keeps the best epoch's weights and stops after `patience` epochs without
    * a better score.
@@ -158,4 +165,5 @@ export const SEARCHSAGE_DEFAULTS = {
   seed: 1,
   sharedBag: true,
   tokenDropout: 0.2,
+  emaDecay: 0.99,
 }

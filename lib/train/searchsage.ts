@@ -13,6 +13,7 @@
  */
 import { ErrorCodes, SimsageError } from '../errors.js'
 import { entityFieldTexts, entityFieldTextsExcluding, type SearchData } from '../data/search-data.js'
+import { WeightAverage } from '../nn/average.js'
 import { Adam } from '../nn/optim.js'
 import { Random } from '../random.js'
 import { CountMinSketch } from '../search/count-min.js'
@@ -39,6 +40,9 @@ function prefixLengths(prefixes: number[] | undefined, m: number, dim: number): 
   return m < dim ? [...(prefixes ?? []).filter((p) => p < m), m] : prefixes
 }
 
+/** Steps between two samples of the weights' moving average (one pass over the hash table each). */
+const EMA_EVERY = 4
+
 /** Trains the unified (or a single-task) model. */
 export function trainSearchSage(data: SearchData, options: SearchSageOptions = {}): SearchSageModel {
   const o = { ...SEARCHSAGE_DEFAULTS, ...options }
@@ -55,6 +59,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   }
   for (const [name, v, hi] of [
     ['tokenDropout', o.tokenDropout, 1],
+    ['emaDecay', o.emaDecay, 1],
     ['recencyHalfLife', o.recencyHalfLife ?? 0, Number.MAX_VALUE],
   ] as const) {
     if (!(typeof v === 'number' && v >= 0 && v < hi)) {
@@ -209,6 +214,8 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     ...(shared ? [] : Object.values(entity.bag.tensors())),
   ]
   let best: { epoch: number; score: number; weights?: Float32Array[] } = { epoch: 0, score: -Infinity }
+  // The moving average of the weights: validation, the kept epoch and the returned model use it.
+  const average = o.emaDecay > 0 ? new WeightAverage(weights, { decay: o.emaDecay, every: EMA_EVERY }) : undefined
   let epochsRun = 0
   const patience = o.patience ?? 2
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
@@ -362,10 +369,12 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       queryBagOpt.step(query.backward(dQ))
       dense.step()
       dense.zeroGrad()
+      average?.update()
       lossSum += loss
       pairsSeen += nf + nq + nz
     }
     epochsRun = epoch
+    average?.swap()
     const validation = options.validate?.({
       query,
       entity,
@@ -376,10 +385,15 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     })
     const seconds = (performance.now() - t0) / 1000
     options.onEpoch?.({ epoch, loss: lossSum / steps, seconds, validation, query, entity })
+    if (validation !== undefined && validation > best.score) {
+      best = { epoch, score: validation, weights: weights.map((w) => w.slice()) }
+    }
+    average?.swap()
     if (validation === undefined) continue
-    if (validation > best.score) best = { epoch, score: validation, weights: weights.map((w) => w.slice()) }
-    else if (epoch - best.epoch >= patience) break
+    if (epoch - best.epoch >= patience) break
   }
+  // Without validation the model is the last step's average.
+  if (!best.weights) average?.swap()
   if (best.weights) {
     const kept = best.weights
     weights.forEach((w, i) => {
