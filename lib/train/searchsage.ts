@@ -7,7 +7,8 @@
  * weights weigh the tasks' losses (paper: pin 8, product 4, query 2; here entity 8, query 2). Loss: {@link SampledSoftmaxLoss} per task over in-batch and
  * random negatives, logQ from a count-min sketch of entity frequency, false negatives (a candidate
  * that is a known training positive of the query, from a count-min sketch of pairs) masked.
- * Optimisers: lazy Adam over the hash bags' touched rows, Adam over the MLPs and the temperatures.
+ * Optimisers: lazy Adam over the hash bags' touched rows, Adam over the MLPs and the temperatures;
+ * validation and the returned model use a moving average of all the weights (`emaDecay`).
  * Options and result: searchsage-options.ts; tasks: searchsage-tasks.ts; evaluation:
  * searchsage-eval.ts.
  */
