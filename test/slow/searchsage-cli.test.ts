@@ -125,6 +125,10 @@ t.test('train searchsage → checkpoint → embed (query and entity towers)', as
     t.equal(r.status, 1, `${message}: exit 1`)
     t.match(r.stderr, message)
   }
+  const badDecay = simsage(['train', 'searchsage', '--commits', commits, ...small, '--ema-decay', '1', '--out', ckpt])
+  t.equal(badDecay.status, 1, '--ema-decay 1: exit 1')
+  t.match(badDecay.stderr, /emaDecay must be a number in \[0, 1\)/)
+  t.ok((await loadSearchSage(ckpt)).maxSubjects === 4, 'the earlier checkpoint is intact')
   const notModel = simsage(['embed', '--model', index, '--input', queries, '--out', join(dir, 'x.index')])
   t.equal(notModel.status, 1)
   t.match(notModel.stderr, /not a searchsage checkpoint|safetensors/)
