@@ -184,18 +184,20 @@ t.test('emaDecay: the returned model holds the average of the sampled steps, not
   const data = commitSearchData(splitCommits(commits(400)))
   const opts = { ...SMALL, epochs: 1, tokenDropout: 0 }
   const table = (m: { query: { bag: { tensors(): { table: Float32Array } } } }) => m.query.bag.tensors().table
+  const worst = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])))
   // Three steps sample only the first (every 4th from the first): the average is step 1's weights.
-  const averaged = trainSearchSage(data, { ...opts, stepsPerEpoch: 3, emaDecay: 0.99 })
+  // Decay 0.5: a horizon of 2 steps, within the run's 3.
+  const averaged = trainSearchSage(data, { ...opts, stepsPerEpoch: 3, emaDecay: 0.5 })
   const first = trainSearchSage(data, { ...opts, stepsPerEpoch: 1, emaDecay: 0 })
   const last = trainSearchSage(data, { ...opts, stepsPerEpoch: 3, emaDecay: 0 })
-  const worst = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])))
-  t.ok(
-    worst(table(averaged), table(first)) < 1e-5,
-    `average = step 1 (largest difference ${worst(table(averaged), table(first))})`,
-  )
+  const d = worst(table(averaged), table(first))
+  t.ok(d < 1e-5, `average = step 1 (largest difference ${d})`)
   t.ok(worst(table(averaged), table(last)) > 1e-3, 'and not step 3')
   const w = averaged.query.mlp.parameters()[0].data
   t.ok(worst(w, first.query.mlp.parameters()[0].data) < 1e-5, 'the MLP too')
+  // Decay 0.99 (horizon 100 steps) on a 3-step run: the last step's weights.
+  const short = trainSearchSage(data, { ...opts, stepsPerEpoch: 3, emaDecay: 0.99 })
+  t.equal(worst(table(short), table(last)), 0, 'a run shorter than the horizon keeps the last step')
 })
 
 t.test('every task draws `batch` pairs a step; the weights weigh the losses', async (t) => {

@@ -92,7 +92,9 @@ export interface SearchSageOptions {
   /**
    * Moving average of the weights (lib/nn/average.ts), per-step decay in [0, 1); 0 turns it off
    * (default 0.99: about the last 100 steps, sampled every 4th). Validation, the kept epoch and the
-   * returned model use the averaged weights; training goes on from the last step's. On symfony's
+   * returned model use the averaged weights; training goes on from the last step's. A run whose
+   * planned steps (epochs x steps per epoch) are fewer than 1 / (1 − emaDecay) keeps the last
+   * step's weights. On symfony's
    * validation commits it raised every task's Recall@10 by 0.01–0.03 (closing note of 2026-12-08).
    */
   emaDecay?: number

@@ -215,8 +215,14 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     ...(shared ? [] : Object.values(entity.bag.tensors())),
   ]
   let best: { epoch: number; score: number; weights?: Float32Array[] } = { epoch: 0, score: -Infinity }
-  // The moving average of the weights: validation, the kept epoch and the returned model use it.
-  const average = o.emaDecay > 0 ? new WeightAverage(weights, { decay: o.emaDecay, every: EMA_EVERY }) : undefined
+  // The moving average of the weights: validation, the kept epoch and the returned model use it,
+  // when the run's planned steps span at least its horizon 1 / (1 − emaDecay) (a shorter run's
+  // average would lean on its first, barely trained steps: on symfony's file task 12 steps scored
+  // 0.02 lower averaged, 40 level, 120 0.01 higher).
+  const average =
+    o.emaDecay > 0 && o.epochs * steps >= 1 / (1 - o.emaDecay)
+      ? new WeightAverage(weights, { decay: o.emaDecay, every: EMA_EVERY })
+      : undefined
   let epochsRun = 0
   const patience = o.patience ?? 2
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
