@@ -80,6 +80,18 @@ t.test('before any update the average is the weights; decay 0 is the last sample
   w.set([7, 8, 9])
   last.swap()
   t.same(Array.from(w), [4, 5, 6])
+  last.swap()
+  // A weight that never changes keeps its exact value in the average (no rounding drift).
+  const still = Float32Array.of(0.1, -3.7, 1e-7)
+  const moving = Float32Array.of(0)
+  const avg2 = new WeightAverage([still, moving], { decay: 0.97, every: 2 })
+  for (let s = 0; s < 50; s++) {
+    moving[0] += 1
+    avg2.update()
+  }
+  avg2.swap()
+  t.same(Array.from(still), Array.from(Float32Array.of(0.1, -3.7, 1e-7)), 'unchanged weights: exactly')
+  t.ok(moving[0] > 1 && moving[0] < 50, `the moving one is averaged: ${moving[0]}`)
 })
 
 t.test('bad input: coded errors', async (t) => {
