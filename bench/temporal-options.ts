@@ -3,6 +3,7 @@
  * (`simsage bench temporal`; the run itself: bench/temporal.ts).
  */
 import type { MachineProbe } from './machine.js'
+import { parseIntList, parsePositive } from './parse.js'
 import type { StreamResult } from './temporal-stream.js'
 import type { TargetCheck } from './temporal-format.js'
 
@@ -139,27 +140,6 @@ export interface RawTemporalOptions {
   log?: (line: string) => void
 }
 
-/** Parses "1,2" into distinct positive integers (sorted); throws naming `what`. */
-function intList(value: string, what: string): number[] {
-  const out = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number)
-  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v <= 0)) {
-    throw new RangeError(`${what}: expected a comma-separated list of positive integers, got "${value}"`)
-  }
-  return [...new Set(out)].sort((a, b) => a - b)
-}
-
-function positive(value: string | number, what: string, integer: boolean): number {
-  const v = Number(value)
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new RangeError(`${what}: expected a positive ${integer ? 'integer' : 'number'}, got "${String(value)}"`)
-  }
-  return v
-}
-
 /** Applies defaults (`quick`: C = 64, T = 256, d ∈ {1, 4}, GRU B = 64, tiny budgets) and validates. */
 export function parseTemporalOptions(raw: RawTemporalOptions = {}): TemporalOptions {
   const d = temporalDefaults
@@ -170,9 +150,11 @@ export function parseTemporalOptions(raw: RawTemporalOptions = {}): TemporalOpti
   }
   return {
     quick: q,
-    channels: raw.channels ? intList(raw.channels, '--channels') : [...(q ? quickDefaults.channels : d.channels)],
-    steps: raw.steps ? intList(raw.steps, '--steps') : [...(q ? quickDefaults.steps : d.steps)],
-    dilations: raw.dilations ? intList(raw.dilations, '--dilations') : [...(q ? quickDefaults.dilations : d.dilations)],
+    channels: raw.channels ? parseIntList(raw.channels, '--channels') : [...(q ? quickDefaults.channels : d.channels)],
+    steps: raw.steps ? parseIntList(raw.steps, '--steps') : [...(q ? quickDefaults.steps : d.steps)],
+    dilations: raw.dilations
+      ? parseIntList(raw.dilations, '--dilations')
+      : [...(q ? quickDefaults.dilations : d.dilations)],
     batch: d.batch,
     kernelSize: d.kernelSize,
     tcnDilations: [...d.tcnDilations],
@@ -180,15 +162,19 @@ export function parseTemporalOptions(raw: RawTemporalOptions = {}): TemporalOpti
     streamChannels: d.streamChannels,
     streamDilations: [...d.streamDilations],
     streams: d.streams,
-    threads: raw.threads ? intList(raw.threads, '--threads') : [...d.threads],
+    threads: raw.threads ? parseIntList(raw.threads, '--threads') : [...d.threads],
     budgetSeconds:
       raw.budget !== undefined
-        ? positive(raw.budget, '--budget', false)
+        ? parsePositive(raw.budget, '--budget', false)
         : q
           ? quickDefaults.budgetSeconds
           : d.budgetSeconds,
     maxReps:
-      raw.maxReps !== undefined ? positive(raw.maxReps, '--max-reps', true) : q ? quickDefaults.maxReps : d.maxReps,
+      raw.maxReps !== undefined
+        ? parsePositive(raw.maxReps, '--max-reps', true)
+        : q
+          ? quickDefaults.maxReps
+          : d.maxReps,
     seed: raw.seed !== undefined ? Math.trunc(Number(raw.seed)) : d.seed,
     plainBatch: q ? quickDefaults.plainBatch : d.plainBatch,
     plainMaxChannels: d.plainMaxChannels,
