@@ -122,8 +122,7 @@ export async function runSearchSageExperiment(o: SearchSageExperimentOptions): P
     return row
   }
   // Task weights: file 8 : query 2 as the paper's pin 8 : query 2; frozen 8, chosen on symfony's
-  // validation commits (2 left it at 0.85 of frozen-only's Recall@10, 8 at 0.96, with file and query
-  // unchanged: issue 10's notes of 2026-12-08).
+  // validation commits (issue 10's notes of 2026-12-08 have the probes).
   const unified: Tasks = o.frozen === false ? { entity: 8, query: 2 } : { entity: 8, query: 2, frozen: 8 }
   if (models.has('tfidf')) rows.push(tfidfRow(data))
   if (models.has('unified')) rows.push(await train('unified', unified))

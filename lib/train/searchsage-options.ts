@@ -94,8 +94,7 @@ export interface SearchSageOptions {
    * (default 0.99: about the last 100 steps, sampled every 4th). Validation, the kept epoch and the
    * returned model use the averaged weights; training goes on from the last step's. A run whose
    * planned steps (epochs x steps per epoch) are fewer than 1 / (1 − emaDecay) keeps the last
-   * step's weights. On symfony's
-   * validation commits it raised every task's Recall@10 by 0.01–0.03 (closing note of 2026-12-08).
+   * step's weights. Chosen on symfony's validation commits (issue 10's notes of 2026-12-08).
    */
   emaDecay?: number
   /**

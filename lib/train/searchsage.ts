@@ -217,12 +217,13 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
   let best: { epoch: number; score: number; weights?: Float32Array[] } = { epoch: 0, score: -Infinity }
   // The moving average of the weights: validation, the kept epoch and the returned model use it,
   // when the run's planned steps span at least its horizon 1 / (1 − emaDecay) (a shorter run's
-  // average would lean on its first, barely trained steps: on symfony's file task 12 steps scored
-  // 0.02 lower averaged, 40 level, 120 0.01 higher).
+  // average would lean on its first, barely trained steps; issue 10's notes of 2026-12-08).
   const average =
     o.emaDecay > 0 && o.epochs * steps >= 1 / (1 - o.emaDecay)
       ? new WeightAverage(weights, { decay: o.emaDecay, every: EMA_EVERY })
       : undefined
+  // Swapped in after each epoch for validation and onEpoch (only when one of them looks).
+  const look = average !== undefined && (options.validate !== undefined || options.onEpoch !== undefined)
   let epochsRun = 0
   const patience = o.patience ?? 2
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
@@ -381,7 +382,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
       pairsSeen += nf + nq + nz
     }
     epochsRun = epoch
-    average?.swap()
+    if (look) average?.swap()
     const validation = options.validate?.({
       query,
       entity,
@@ -395,7 +396,7 @@ export function trainSearchSage(data: SearchData, options: SearchSageOptions = {
     if (validation !== undefined && validation > best.score) {
       best = { epoch, score: validation, weights: weights.map((w) => w.slice()) }
     }
-    average?.swap()
+    if (look) average?.swap()
     if (validation === undefined) continue
     if (epoch - best.epoch >= patience) break
   }
